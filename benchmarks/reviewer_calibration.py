@@ -1,0 +1,54 @@
+"""How well the reviewer tells real evolutions from paraphrases, on hand-labelled pairs.
+
+Prints the ROC-AUC of P(yes) and the accuracy at each threshold, for the reviewer prompt in use.
+
+    python benchmarks/reviewer_calibration.py [--model local] [--prompts DIR]
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+from teamsrl_graph.context import Context
+from teamsrl_graph.review import gain_probability
+
+PAIRS = Path(__file__).resolve().parents[1] / "tests" / "data" / "review_pairs.jsonl"
+
+
+def auc(scores_pos, scores_neg) -> float:
+    wins = sum((p > n) + 0.5 * (p == n) for p in scores_pos for n in scores_neg)
+    return wins / (len(scores_pos) * len(scores_neg))
+
+
+def reviewer_scores(context: Context, pairs: list[dict]) -> list[float]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    res = context.resources()
+    model, template = res["models"].reviewer, res["templates"]["reviewer"]
+
+    def one(pair):
+        reply = model.invoke(template.render(pair, prefill=res["prefill"]["reviewer"]), max_tokens=1, logprobs=True, top_logprobs=20)
+        return gain_probability(reply.response_metadata["logprobs"]["content"][0]["top_logprobs"]) or 0.0
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(one, pairs))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="local")
+    ap.add_argument("--prompts")
+    args = ap.parse_args()
+    pairs = [json.loads(line) for line in PAIRS.read_text().splitlines()]
+    scores = reviewer_scores(Context(model=args.model, prompts=args.prompts), pairs)
+    pos = [s for s, p in zip(scores, pairs) if p["gain"]]
+    neg = [s for s, p in zip(scores, pairs) if not p["gain"]]
+    print(f"pairs: {len(pairs)}  ROC-AUC of P(yes): {auc(pos, neg):.3f}")
+    for t in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
+        acc = (sum(s >= t for s in pos) + sum(s < t for s in neg)) / len(pairs)
+        print(f"threshold {t:.2f}: accuracy {acc:.2f}  accepted gains {sum(s >= t for s in pos)}/{len(pos)}  "
+              f"accepted paraphrases {sum(s >= t for s in neg)}/{len(neg)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""teamsrl-graph: instruction datasets built with reinforcement learning, and the trainers that use them.
+
+The main entry points are imported lazily, so `import teamsrl_graph` (and the CLI's start-up) stays
+light: `generate`, `build_graph`, `Context`, `Budget`, `make_chat_model`, `load_seeds`.
+"""
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "generate": "run",
+    "build_graph": "graph",
+    "Context": "context",
+    "Budget": "budget",
+    "make_chat_model": "models.factory",
+    "Models": "models.factory",
+    "load_seeds": "seeds",
+}
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = sorted(_EXPORTS)

@@ -1,0 +1,53 @@
+"""`teamsrl generate`: evolve seed instructions through the graph, answer them, write the dataset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_arguments(p: argparse.ArgumentParser):
+    p.add_argument("--seeds", help="JSONL ('instruction', optional 'input'), Alpaca JSON array, or text; default: shipped seeds")
+    p.add_argument("--out", required=True, help="output folder for dataset.jsonl and report.json")
+    p.add_argument("--budget", type=int, help="hard cap on LLM queries for the whole run")
+    p.add_argument("--token-budget", type=int, help="optional hard cap on prompt + completion tokens")
+    p.add_argument("--router", default="fixed", help="random | fixed (| policy when installed)")
+    p.add_argument("--policy", help="policy file for --router policy")
+    p.add_argument("--model", default="local", help="expert model: local, local:/hf-folder or provider:model")
+    p.add_argument("--reviewer-model", help="reviewer model spec (default: --model)")
+    p.add_argument("--responder-model", help="responder model spec (default: --model)")
+    p.add_argument("--base-url", help="OpenAI-compatible server URL for provider:model specs")
+    p.add_argument("--prompts", help="folder of prompt templates (default: the shipped prompts/)")
+    p.add_argument("--max-steps", type=int, default=4, help="evolution depth per instruction")
+    p.add_argument("--concurrency", type=int, default=8, help="instructions evolved in parallel")
+    p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (0 = greedy)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of routers and sampling")
+    p.add_argument("--max-seed-tokens", type=int, default=1024, help="longest seed accepted (tokens)")
+    p.add_argument("--skip-invalid", action="store_true", help="skip empty or over-long seeds with a warning instead of failing")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing dataset in --out")
+
+
+def run(args) -> int:
+    from ..context import Context
+    from ..errors import InputError
+    from ..run import generate
+    from ..seeds import load_seeds
+
+    for name in ("budget", "max_steps", "concurrency"):
+        value = getattr(args, name)
+        if value is not None and value < (0 if name == "max_steps" else 1):
+            raise InputError(f"must be positive, got {value}", field=f"--{name.replace('_', '-')}")
+    seeds = load_seeds(args.seeds, strict=not args.skip_invalid, max_tokens=args.max_seed_tokens)
+    context = Context(
+        model=args.model, reviewer_model=args.reviewer_model, responder_model=args.responder_model,
+        base_url=args.base_url, router=args.router, policy=args.policy, prompts=args.prompts,
+        max_steps=args.max_steps, seed=args.seed, temperature=args.temperature,
+    )
+    generate(seeds, out=args.out, context=context, budget=args.budget, token_budget=args.token_budget,
+             concurrency=args.concurrency, overwrite=args.overwrite)
+    with open(f"{args.out}/report.json") as f:
+        report = json.load(f)
+    print(f"{report['records']} records, {report['queries']['total']} queries (budget {report['budget']}), "
+          f"{report['accepted']} evolutions accepted, {report['eliminated']} eliminated "
+          f"({report['elimination_rate']:.0%}) -> {args.out}/dataset.jsonl")
+    return 0

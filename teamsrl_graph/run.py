@@ -1,0 +1,156 @@
+"""`generate`: run the evolution graph over many seeds in parallel and write the dataset.
+
+Seeds run `concurrency` at a time in threads; their LLM calls meet in the local model's batcher.
+Each finished record is appended to `dataset.jsonl` as one line as soon as it is done (a crash
+leaves only whole records), and `report.json` is written atomically at the end. Records carry a
+stable `id`, so a later run can tell which seeds are done.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from .budget import Budget
+from .context import Context
+from .errors import InputError
+from .graph import build_graph
+from .seeds import Seed, load_seeds
+
+log = logging.getLogger("teamsrl.generate")
+
+
+def _as_seeds(seeds) -> list[Seed]:
+    if seeds is None or isinstance(seeds, (str, Path)):
+        return load_seeds(seeds)
+    out = []
+    for i, s in enumerate(seeds, 1):
+        if isinstance(s, Seed):
+            out.append(s)
+        elif isinstance(s, str) and s.strip():
+            out.append(Seed(s.strip(), "", i))
+        elif isinstance(s, dict) and isinstance(s.get("instruction"), str) and s["instruction"].strip():
+            out.append(Seed(s["instruction"].strip(), str(s.get("input", "") or "").strip(), i))
+        else:
+            raise InputError("expected a non-empty instruction string or {'instruction': ...}", path="seeds", line=i)
+    if not out:
+        raise InputError("no seed instructions given", path="seeds")
+    return out
+
+
+def _public_url(url: str | None) -> str | None:
+    """A URL with any user:password@ removed, safe for reports and logs."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))) if parts.hostname else url
+
+
+def summarize(records: list[dict], budget: Budget, context: Context, seconds: float, skipped: int) -> dict:
+    steps = [s for r in records for s in r["path"]]
+    eliminated = Counter(s["reason"] for s in steps if not s["accepted"])
+    report = budget.summary()
+    report.update(
+        accepted=sum(s["accepted"] for s in steps),
+        eliminated=sum(eliminated.values()),
+        eliminated_by_reason=dict(eliminated.most_common()),
+        elimination_rate=round(sum(eliminated.values()) / len(steps), 4) if steps else 0.0,
+        actions=dict(Counter(s["op"] for s in steps).most_common()),
+        records=len(records),
+        responses_ok=sum(r["response_ok"] for r in records),
+        skipped_for_budget=skipped,
+        seconds=round(seconds, 2),
+        completion_tokens_per_second=round(budget.completion_tokens / seconds, 2) if seconds else 0.0,
+        settings={"model": context.model, "reviewer_model": context.reviewer_model,
+                  "responder_model": context.responder_model, "base_url": _public_url(context.base_url),
+                  "router": context.router if isinstance(context.router, str) else type(context.router).__name__,
+                  "max_steps": context.max_steps, "seed": context.seed, "temperature": context.temperature},
+    )
+    return report
+
+
+def _write_json(path: Path, data: dict):
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def generate(
+    seeds=None,
+    *,
+    out: str | Path | None = None,
+    context: Context | None = None,
+    budget: int | None = None,
+    token_budget: int | None = None,
+    concurrency: int = 8,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> list[dict]:
+    """Evolve and answer `seeds` (a path, a list of strings/dicts/Seeds, or None for the defaults).
+
+    Returns the records (one per seed the budget reached). With `out`, writes `out/dataset.jsonl`
+    and `out/report.json`. `budget` caps LLM calls for the whole run, `token_budget` tokens.
+    """
+    seeds = _as_seeds(seeds)
+    context = context or Context()
+    ledger = context.budget or Budget(budget, token_budget)
+    if context.budget is None:
+        context = replace(context, budget=ledger)
+    for model in vars(context.resources()["models"]).values():  # load weights / fail before any output exists
+        getattr(model, "engine", None)
+    dataset = None
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        if (out / "dataset.jsonl").exists() and not overwrite:
+            raise InputError("already holds a dataset.jsonl; choose another --out or pass --overwrite", path=out)
+        dataset = open(out / "dataset.jsonl", "w", encoding="utf-8")
+    graph = build_graph()
+    records, skipped, started = [], 0, time.monotonic()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(seeds), unit="seed", desc="generate")
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="seed") as pool:
+            inputs = iter(enumerate(seeds))
+            running = set()
+            while True:
+                while len(running) < concurrency and (nxt := next(inputs, None)) is not None:
+                    i, s = nxt
+                    running.add(pool.submit(graph.invoke, {"seed": s.instruction, "input": s.input, "index": i}, context=context))
+                if not running:
+                    break
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    record = future.result()
+                    if bar:
+                        bar.update(1)
+                        bar.set_postfix(queries=ledger.queries, accepted=sum(s["accepted"] for r in records for s in r["path"]))
+                    if record.get("status") == "skipped_budget":
+                        skipped += 1
+                        continue
+                    records.append(record)
+                    if dataset:
+                        dataset.write(json.dumps(record, ensure_ascii=False) + "\n")
+                        dataset.flush()
+                    log.debug("done %s: %d steps, %d queries", record["id"], len(record["path"]), record["queries"])
+    finally:
+        if bar:
+            bar.close()
+        if dataset:
+            dataset.close()
+    report = summarize(records, ledger, context, time.monotonic() - started, skipped)
+    if out is not None:
+        _write_json(out / "report.json", report)
+    log.info("%d records, %d queries (budget %s), %d accepted / %d eliminated evolutions",
+             report["records"], ledger.queries, budget, report["accepted"], report["eliminated"])
+    return records

@@ -1,0 +1,112 @@
+"""Reading seed instructions: JSONL (`instruction`, optional `input`), an Alpaca-style JSON array,
+or plain text with one instruction per line.
+
+Every problem is reported with file, line and field, before any work starts. Problems a user may
+prefer to skip (empty or over-long instructions, duplicates) are skipped with a warning when
+`strict=False`; malformed files are always errors.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from .budget import count_tokens
+from .errors import InputError
+
+log = logging.getLogger("teamsrl.seeds")
+
+
+@dataclass(frozen=True)
+class Seed:
+    instruction: str  # the seed instruction
+    input: str = ""  # optional input it works on
+    line: int = 0  # where it came from (1-based line, or item number for JSON arrays)
+
+
+def default_seeds_path() -> Path:
+    """The seed instructions shipped with the package."""
+    return Path(str(resources.files("teamsrl_graph") / "data" / "seeds.jsonl"))
+
+
+def _decode(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 (byte {error.start}: {error.reason})", path=path, line=line) from None
+
+
+def _from_object(obj, path, line) -> tuple[str, str]:
+    if not isinstance(obj, dict):
+        raise InputError(f"expected a JSON object, got {type(obj).__name__}", path=path, line=line)
+    if "instruction" not in obj:
+        raise InputError("missing", path=path, line=line, field="instruction")
+    instruction, input_text = obj["instruction"], obj.get("input", "") or ""
+    for name, value in (("instruction", instruction), ("input", input_text)):
+        if not isinstance(value, str):
+            raise InputError(f"must be a string, got {type(value).__name__}", path=path, line=line, field=name)
+    return instruction, input_text
+
+
+def parse_seeds(path: str | Path) -> list[tuple[str, str, int]]:
+    """Raw (instruction, input, line) triples, with file-format errors raised."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such seed file", path=path)
+    text = _decode(path)
+    if path.suffix == ".jsonl":
+        rows = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise InputError(f"bad JSON ({error.msg}, column {error.colno})", path=path, line=number) from None
+            rows.append((*_from_object(obj, path, number), number))
+        return rows
+    if path.suffix == ".json":
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InputError(f"bad JSON ({error.msg}, column {error.colno})", path=path, line=error.lineno) from None
+        if not isinstance(items, list):
+            raise InputError("expected a JSON array of {\"instruction\", \"input\"} objects", path=path)
+        return [(*_from_object(obj, f"{path} item", i), i) for i, obj in enumerate(items, 1)]
+    return [(line.strip(), "", number) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+
+def load_seeds(path: str | Path | None = None, *, strict: bool = True, max_tokens: int = 1024) -> list[Seed]:
+    """Validated seeds from `path` (None: the shipped defaults).
+
+    `max_tokens` bounds instruction + input (cl100k tokens) so that prompts fit small models' contexts.
+    With strict=True, empty or over-long instructions are errors; otherwise they are skipped with a
+    warning. Exact duplicates are always dropped with a warning (one record per seed).
+    """
+    path = Path(path) if path else default_seeds_path()
+    seeds, seen = [], set()
+    for instruction, input_text, line in parse_seeds(path):
+        problem = None
+        if not instruction.strip():
+            problem = "empty instruction"
+        elif (n := count_tokens(instruction) + count_tokens(input_text)) > max_tokens:
+            problem = f"instruction of {n} tokens exceeds the limit of {max_tokens} (--max-seed-tokens)"
+        if problem and strict:
+            raise InputError(problem, path=path, line=line, field="instruction")
+        if problem:
+            log.warning("%s:%d: skipped: %s", path, line, problem)
+            continue
+        key = (instruction.strip(), input_text.strip())
+        if key in seen:
+            log.warning("%s:%d: skipped: duplicate of an earlier seed", path, line)
+            continue
+        seen.add(key)
+        seeds.append(Seed(instruction.strip(), input_text.strip(), line))
+    if not seeds:
+        raise InputError("no seed instructions found", path=path)
+    return seeds

@@ -1,0 +1,49 @@
+"""The typed state one instruction carries through the evolution graph.
+
+Everything here is plain JSON, so a checkpointer can persist it and `langgraph dev` can show it.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, TypedDict
+
+
+class Step(TypedDict):
+    op: str  # the operation applied
+    candidate: str  # the expert's rewrite, cleaned
+    accepted: bool  # kept (True) or rolled back (False)
+    reason: str  # "gained" or the elimination rule that fired
+    score: float  # the reviewer's reward for this step, in [0, 1]
+
+
+class InputState(TypedDict, total=False):
+    seed: str  # the seed instruction (required)
+    input: str  # optional input the instruction works on (Alpaca's "input")
+    id: str  # stable record id; derived from the seed when absent
+    index: int  # position in the run, for reproducible routing
+
+
+class State(InputState, total=False):
+    instruction: str  # the current instruction: the last accepted evolution, or the seed
+    step: int  # evolution steps taken (accepted or not)
+    action: str  # what the router chose last: an operation, "stop", or "end"
+    candidate: str  # the latest rewrite, waiting for review
+    held: int  # LLM calls reserved in the run's budget and not yet made by this instruction
+    path: list[Step]  # every evolution step with its verdict
+    response: str  # the answer to the final instruction
+    response_ok: bool  # the answer passed elimination rules 2 and 3
+    status: str  # "done", or "skipped_budget" when the budget could not fund even the answer
+    queries: Annotated[int, operator.add]  # LLM calls this instruction used
+
+
+class OutputState(TypedDict, total=False):
+    id: str
+    seed: str
+    input: str
+    instruction: str
+    response: str
+    response_ok: bool
+    path: list[Step]
+    queries: int
+    status: str

@@ -1,0 +1,40 @@
+import subprocess
+import sys
+
+import pytest
+
+from teamsrl_graph.cli import main
+
+
+def test_help_lists_generate():
+    out = subprocess.run([sys.executable, "-m", "teamsrl_graph.cli", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "generate" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "content, args, message",
+    [
+        ('{"instruction": "ok"}\n{"instruction": \n', [], "seeds.jsonl:2: bad JSON"),
+        ('{"instruction": "ok"}\n{"text": "x"}\n', [], "seeds.jsonl:2 field 'instruction': missing"),
+        ('{"instruction": "ok"}\n', ["--budget", "0"], "field '--budget': must be positive"),
+        ('{"instruction": "ok"}\n', ["--router", "clever"], "unknown router 'clever'"),
+        ('{"instruction": "ok"}\n', ["--model", "nonsense"], "neither 'local' nor 'provider:model'"),
+    ],
+)
+def test_bad_input_exits_2_with_the_place_and_writes_nothing(tmp_path, capsys, content, args, message):
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(content)
+    out = tmp_path / "out"
+    code = main(["generate", "--seeds", str(seeds), "--out", str(out), *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert not (out / "dataset.jsonl").exists()
+
+
+def test_bad_prompt_folder_exits_2(tmp_path, capsys):
+    (tmp_path / "p").mkdir()
+    seeds = tmp_path / "s.txt"
+    seeds.write_text("Explain tides.\n")
+    code = main(["generate", "--seeds", str(seeds), "--out", str(tmp_path / "o"), "--prompts", str(tmp_path / "p")])
+    assert code == 2 and "no template" in capsys.readouterr().err

@@ -1,0 +1,122 @@
+import json
+import re
+from pathlib import Path
+from typing import TypedDict
+
+import pytest
+from langgraph.graph import END, START, StateGraph
+
+from teamsrl_graph.errors import InputError
+from teamsrl_graph.graph import build_graph
+from teamsrl_graph.run import generate
+
+SEED = "Explain how tides work."
+
+
+def run_one(ctx, seed=SEED):
+    return build_graph().invoke({"seed": seed}, context=ctx)
+
+
+def test_fixed_router_evolves_reviews_and_answers(make_context):
+    ctx = make_context(router="fixed", max_steps=3)
+    out = run_one(ctx)
+    assert [s["op"] for s in out["path"]] == ["breadth", "add_constraints", "deepen"]
+    assert all(s["accepted"] and s["reason"] == "gained" for s in out["path"])
+    assert out["instruction"] == out["path"][-1]["candidate"] != SEED
+    assert out["response_ok"] and out["response"]
+    assert out["queries"] == 3 * 2 + 1
+    assert ctx.resources()["budget"].summary()["queries"]["by_node"] == {
+        "breadth": 1, "add_constraints": 1, "deepen": 1, "review": 3, "respond": 1}
+
+
+def test_no_gain_rolls_back_every_step(make_context):
+    out = run_one(make_context(reviewer=lambda p: "No", max_steps=2))
+    assert [s["reason"] for s in out["path"]] == ["no_gain", "no_gain"]
+    assert out["instruction"] == SEED
+
+
+def test_rule_four_eliminates_without_asking_the_reviewer(make_context):
+    ctx = make_context(expert=lambda p: "Sure! Tides are caused by the moon." if p.startswith("Task:") else "Answer.", max_steps=2)
+    out = run_one(ctx)
+    assert [s["reason"] for s in out["path"]] == ["answered_not_rewritten"] * 2
+    assert ctx.resources()["models"].reviewer.calls == []
+    assert out["queries"] == 2 + 1 and ctx.resources()["budget"].reserved == 0
+
+
+def test_a_refused_answer_rolls_back_the_last_evolution(make_context):
+    responder = lambda p: "Sorry, I cannot help." if "bullet" in p else "Tides follow the moon's pull on the oceans."
+    ctx = make_context(responder=responder, router="fixed", max_steps=2)
+    out = run_one(ctx)
+    # both evolutions added "bullet", so both answers were refused and both were rolled back
+    assert [s["reason"] for s in out["path"]] == ["bad_answer:refusal"] * 2
+    assert out["response_ok"] and out["instruction"] == SEED
+    assert out["queries"] == 2 * 2 + 3  # two steps, three answers
+
+
+def test_unreadable_reviews_count_as_no_gain(make_context):
+    out = run_one(make_context(reviewer=lambda p: "The first instruction is", max_steps=1))
+    assert out["path"][0]["reason"] == "unreadable_review"
+
+
+@pytest.mark.parametrize("cap", [0, 1, 2, 5, 13, 40])
+def test_budget_cap_is_never_exceeded_under_concurrency(make_context, cap):
+    ctx = make_context(router="random", max_steps=4)
+    seeds = [f"Explain topic number {i} in detail." for i in range(12)]
+    records = generate(seeds, context=ctx, budget=cap, concurrency=6, progress=False)
+    ledger = ctx.resources()["budget"] if ctx.budget else None
+    total = sum(r["queries"] for r in records)
+    assert total <= cap
+    assert all(r["response"] for r in records)  # every started instruction was answered
+    assert (len(records) >= 1 if cap else len(records) == 0) and len(records) <= min(cap, 12)
+    assert ledger is None or ledger.reserved == 0
+
+
+def test_random_router_is_reproducible_whatever_the_concurrency(make_context):
+    seeds = [f"Describe animal number {i}." for i in range(8)]
+    paths = []
+    for concurrency in (1, 8):
+        records = generate(seeds, context=make_context(router="random", seed=7, max_steps=3), concurrency=concurrency, progress=False)
+        paths.append({r["seed"]: [s["op"] for s in r["path"]] for r in records})
+    assert paths[0] == paths[1]
+    assert len({tuple(p) for p in paths[0].values()}) > 1
+
+
+def test_generate_writes_dataset_and_report(make_context, tmp_path):
+    ctx = make_context(max_steps=2)
+    generate(["Explain tides.", "Write a poem."], out=tmp_path, context=ctx, budget=100, progress=False)
+    records = [json.loads(line) for line in (tmp_path / "dataset.jsonl").read_text().splitlines()]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert {r["seed"] for r in records} == {"Explain tides.", "Write a poem."}
+    assert set(records[0]) >= {"id", "seed", "input", "instruction", "response", "response_ok", "path", "queries"}
+    assert report["queries"]["total"] == sum(r["queries"] for r in records) == 2 * (2 * 2 + 1)
+    assert report["budget"] == 100 and report["accepted"] == 4 and report["eliminated"] == 0
+    assert report["queries"]["by_role"] == {"expert": 4, "reviewer": 4, "responder": 2}
+    with pytest.raises(InputError, match="already holds a dataset.jsonl"):
+        generate(["Explain tides."], out=tmp_path, context=make_context(), progress=False)
+
+
+def test_the_graph_works_as_a_subgraph_of_an_app(make_context):
+    class AppState(TypedDict, total=False):
+        seed: str
+        response: str
+        instruction: str
+        summary: str
+
+    def summarise(state: AppState):
+        return {"summary": f"{state['instruction']} -> {state['response'][:10]}"}
+
+    app = StateGraph(AppState)
+    app.add_node("evolve", build_graph())
+    app.add_node("summarise", summarise)
+    app.add_edge(START, "evolve")
+    app.add_edge("evolve", "summarise")
+    app.add_edge("summarise", END)
+    out = app.compile().invoke({"seed": SEED}, context=make_context(max_steps=1))
+    assert out["instruction"] != SEED and out["summary"].startswith(out["instruction"])
+
+
+def test_readme_shows_the_current_graph():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    block = re.search(r"```mermaid\n(.*?)```", readme, re.S)
+    assert block, "README.md has no mermaid block"
+    assert block.group(1).strip() == build_graph().get_graph().draw_mermaid().strip()

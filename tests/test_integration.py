@@ -1,0 +1,66 @@
+"""End-to-end checks on the real embedded model (SmolLM2-135M-Instruct, CPU, ~1 minute in all)."""
+
+import json
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import HumanMessage
+
+from teamsrl_graph.cli import main
+from teamsrl_graph.context import Context
+from teamsrl_graph.models.factory import make_chat_model
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_local_model_batches_concurrent_calls():
+    model = make_chat_model("local", max_tokens=8)
+    engine = model.engine
+    before = len(engine.batch_sizes)
+    barrier, replies = threading.Barrier(4), [None] * 4
+
+    def call(i):
+        barrier.wait()
+        replies[i] = model.invoke([HumanMessage(f"Name a colour. ({i})")])
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(engine.batch_sizes[before:]) > 1
+    assert all(r.text.strip() for r in replies)
+    assert all(0 < r.usage_metadata["output_tokens"] <= 8 for r in replies)
+
+
+def test_generate_on_two_seeds_respects_the_budget(tmp_path, capsys):
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("Explain how tides are caused by the moon.\nDescribe how to make a paper airplane.\n")
+    out = tmp_path / "run"
+    code = main(["generate", "--seeds", str(seeds), "--out", str(out), "--budget", "9", "--max-steps", "2"])
+    assert code == 0
+    records = [json.loads(line) for line in (out / "dataset.jsonl").read_text().splitlines()]
+    report = json.loads((out / "report.json").read_text())
+    assert len(records) == 2 and report["queries"]["total"] <= 9
+    assert report["queries"]["total"] == sum(r["queries"] for r in records)
+    assert report["accepted"] + report["eliminated"] == sum(len(r["path"]) for r in records) >= 2
+    for r in records:
+        assert r["response"].strip()
+        assert all(step["reason"] for step in r["path"])
+        accepted = [s["candidate"] for s in r["path"] if s["accepted"]]
+        assert r["instruction"] == (accepted[-1] if accepted else r["seed"])
+    assert "records" in capsys.readouterr().out
+
+
+def test_default_reviewer_tells_gains_from_paraphrases():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from reviewer_calibration import PAIRS, auc, reviewer_scores
+
+    pairs = [json.loads(line) for line in PAIRS.read_text().splitlines()]
+    scores = reviewer_scores(Context(), pairs)
+    pos = [s for s, p in zip(scores, pairs) if p["gain"]]
+    neg = [s for s, p in zip(scores, pairs) if not p["gain"]]
+    assert auc(pos, neg) >= 0.7

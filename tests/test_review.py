@@ -1,0 +1,83 @@
+import math
+
+import pytest
+
+from teamsrl_graph.review import check_answer, check_instruction, clean_rewrite, gain_probability, judge, parse_judgement
+
+
+@pytest.mark.parametrize(
+    "reply, prefill, expected",
+    [
+        ("Explain tides in 3 sentences.", "", "Explain tides in 3 sentences."),
+        ("Here's a rewritten version of the prompt: Explain tides.", "", "Explain tides."),
+        ("Sure! Here is the rewritten instruction:\n\n\"Explain tides.\"", "", "Explain tides."),
+        ("#Rewritten Prompt#: Explain tides.", "", "Explain tides."),
+        ("Rewritten prompt: 'Explain tides to a child.'", "", "Explain tides to a child."),
+        (" be under 50 words.\n\nTides are caused by...", "Explain tides. Your answer must", "Explain tides. Your answer must be under 50 words."),
+        (" the role of the sun.\nNote: this adds depth.", "Explain tides. Also explain", "Explain tides. Also explain the role of the sun."),
+        ("  Explain   tides\n  in detail. ", "", "Explain tides in detail."),
+    ],
+)
+def test_clean_rewrite(reply, prefill, expected):
+    assert clean_rewrite(reply, prefill=prefill) == expected
+
+
+@pytest.mark.parametrize(
+    "new, op, reason",
+    [
+        ("", "deepen", "empty"),
+        ("Explain tides!", "deepen", "no_gain"),
+        ("Explain tides. #Rewritten Prompt# more", "deepen", "template_copy"),
+        ("Rewrite the given prompt about tides.", "deepen", "template_copy"),
+        ("Sure, tides are caused by the moon.", "deepen", "answered_not_rewritten"),
+        ("Tides " + "are water moving " * 40, "deepen", "answered_not_rewritten"),
+        ("Write a poem about cheese.", "deepen", "off_topic"),
+    ],
+)
+def test_rule_four_and_free_rule_one(new, op, reason):
+    verdict = check_instruction("Explain tides.", new, op)
+    assert verdict is not None and not verdict.accepted and verdict.reason == reason and verdict.score == 0
+
+
+@pytest.mark.parametrize("new, op", [("Explain tides and the role of the sun.", "deepen"), ("Write a poem about cheese.", "breadth")])
+def test_plausible_rewrites_go_to_the_reviewer(new, op):
+    assert check_instruction("Explain tides.", new, op) is None
+
+
+@pytest.mark.parametrize(
+    "answer, reason",
+    [
+        ("", "empty_answer"),
+        ("I'm sorry, I can't help with that.", "refusal"),
+        ("As an AI, I cannot do that.", "refusal"),
+        ("the and of it ... !", "stop_words_only"),
+        ("Tides come from the moon's gravity.", None),
+        ("Sorry to hear that! " + "Here is a long and detailed plan with many steps. " * 10, None),
+    ],
+)
+def test_rules_two_and_three(answer, reason):
+    assert check_answer(answer) == reason
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [(" Yes.", True), ("Not equal", True), ("no", False), ("Equal.", False), ("The first instruction", None)],
+)
+def test_parse_judgement(text, expected):
+    assert parse_judgement(text) is expected
+
+
+def test_gain_probability_normalises_yes_against_no():
+    top = [{"token": " Yes", "logprob": math.log(0.2)}, {"token": " No", "logprob": math.log(0.6)},
+           {"token": "yes", "logprob": math.log(0.1)}, {"token": " The", "logprob": math.log(0.1)}]
+    assert gain_probability(top) == pytest.approx(0.3 / 0.9)
+    assert gain_probability([{"token": " The", "logprob": 0.0}]) is None
+    assert gain_probability(None) is None
+
+
+def test_judge_scores_accepted_gains_by_new_content():
+    small = judge("Explain tides.", "Explain tides briefly.", True)
+    large = judge("Explain tides.", "Explain tides, the sun's role, spring and neap cycles, and two coastal examples.", True)
+    assert small.accepted and large.accepted and 0.5 < small.score < large.score <= 1.0
+    assert judge("a", "b", False).reason == "no_gain"
+    assert judge("a", "b", None).reason == "unreadable_review"

@@ -1,0 +1,78 @@
+import json
+
+import pytest
+
+from teamsrl_graph.errors import InputError
+from teamsrl_graph.seeds import default_seeds_path, load_seeds
+
+SEEDS = [("Explain tides.", ""), ("Sort these words.", "pear apple fig")]
+
+
+def write(path, fmt):
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps({"instruction": i, "input": x}) + "\n" for i, x in SEEDS))
+    elif fmt == "json":
+        path.write_text(json.dumps([{"instruction": i, "input": x, "output": ""} for i, x in SEEDS]))
+    else:
+        path.write_text("\n".join(i for i, _ in SEEDS) + "\n\n")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "txt"])
+def test_round_trip(tmp_path, fmt):
+    path = tmp_path / f"seeds.{fmt}"
+    write(path, fmt)
+    seeds = load_seeds(path)
+    expected = SEEDS if fmt != "txt" else [(i, "") for i, _ in SEEDS]
+    assert [(s.instruction, s.input) for s in seeds] == expected
+
+
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("s.jsonl", '{"instruction": "ok"}\n{"instruction": "bad"\n', "s.jsonl:2: bad JSON"),
+        ("s.jsonl", '{"instruction": "ok"}\n{"prompt": "x"}\n', "s.jsonl:2 field 'instruction': missing"),
+        ("s.jsonl", '{"instruction": 3}\n', "s.jsonl:1 field 'instruction': must be a string"),
+        ("s.jsonl", '{"instruction": "a", "input": [1]}\n', "field 'input': must be a string"),
+        ("s.jsonl", '["a"]\n', "s.jsonl:1: expected a JSON object"),
+        ("s.jsonl", '{"instruction": "  "}\n', "s.jsonl:1 field 'instruction': empty instruction"),
+        ("s.json", '{"instruction": "a"}', "expected a JSON array"),
+        ("s.json", '[{"instruction": "a"},\n {"input": "b"}]', "item:2 field 'instruction': missing"),
+        ("s.json", '[\n{"instruction": "a",}]', "s.json:2: bad JSON"),
+        ("s.txt", "\n\n", "no seed instructions found"),
+    ],
+)
+def test_bad_files_name_file_line_and_field(tmp_path, name, content, expected):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(InputError) as error:
+        load_seeds(path)
+    assert expected in str(error.value)
+
+
+def test_non_utf8_names_the_line(tmp_path):
+    path = tmp_path / "s.txt"
+    path.write_bytes(b"fine\nalso fine\nbad \xff byte\n")
+    with pytest.raises(InputError, match=r"s.txt:3: not UTF-8"):
+        load_seeds(path)
+
+
+def test_over_long_and_empty_seeds_error_or_skip(tmp_path, caplog):
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps({"instruction": "word " * 50}) + "\n" + json.dumps({"instruction": "Short one."}) + "\n")
+    with pytest.raises(InputError, match=r"s.jsonl:1 field 'instruction': instruction of \d+ tokens exceeds"):
+        load_seeds(path, max_tokens=20)
+    assert [s.instruction for s in load_seeds(path, max_tokens=20, strict=False)] == ["Short one."]
+    assert "s.jsonl:1: skipped" in caplog.text
+
+
+def test_duplicates_are_dropped(tmp_path):
+    path = tmp_path / "s.txt"
+    path.write_text("A\nB\nA\n")
+    assert [s.instruction for s in load_seeds(path)] == ["A", "B"]
+
+
+def test_shipped_seeds_are_many_and_varied():
+    seeds = load_seeds(default_seeds_path())
+    assert len(seeds) >= 50
+    first_words = {s.instruction.split()[0] for s in seeds}
+    assert len(first_words) >= 15
