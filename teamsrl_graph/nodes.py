@@ -1,9 +1,9 @@
 """The nodes of the evolution graph: route, one evolve node per operation, review, respond.
 
-Each node is a function `(state, runtime) -> update`. All LLM calls go through `ask`, which books
-them in the run's budget by role and node. Budget is reserved by `route` before an evolution starts
-(2 calls: rewrite + review) and once per instruction for its answer, so a started step always
-finishes and the cap is never crossed.
+Each node is a function `(state, runtime) -> update` around the LLM steps of `steps.py`, which
+book every call in the run's budget by role and node. Budget is reserved by `route` before an
+evolution starts (2 calls: rewrite + review) and once per instruction for its answer, so a started
+step always finishes and the cap is never crossed.
 """
 
 from __future__ import annotations
@@ -13,28 +13,12 @@ import logging
 
 from langgraph.runtime import Runtime
 
-from .budget import count_tokens
+from . import steps
 from .context import Context
-from .review import check_answer, check_instruction, clean_rewrite, gain_probability, judge, parse_judgement
 from .routers import STOP, Observation
 from .state import State
 
 log = logging.getLogger("teamsrl.graph")
-
-
-def ask(runtime: Runtime[Context], role: str, node: str, template: str, values: dict, max_tokens: int, **kwargs):
-    """Render `template`, call the model of `role`, book the call; return (prefill used, AIMessage)."""
-    res = runtime.context.resources()
-    model, prefill = getattr(res["models"], role), res["prefill"][role]
-    tpl = res["templates"][template]
-    messages = tpl.render(values, prefill=prefill)
-    reply = model.invoke(messages, max_tokens=max_tokens, **kwargs)
-    usage = getattr(reply, "usage_metadata", None) or {}
-    prompt_tokens = usage.get("input_tokens") or sum(count_tokens(m.text) for m in messages)
-    completion_tokens = usage.get("output_tokens") or count_tokens(reply.text)
-    res["budget"].record(role, node, prompt_tokens, completion_tokens)
-    log.debug("%s/%s: %d+%d tokens", role, node, prompt_tokens, completion_tokens)
-    return (tpl.prefill_for(values) if prefill else ""), reply
 
 
 def record_id(seed: str, input_text: str = "") -> str:
@@ -71,9 +55,8 @@ def make_evolve(op: str):
     """The node that applies operation `op` to the current instruction through the expert."""
 
     def evolve(state: State, runtime: Runtime[Context]) -> dict:
-        values = {"instruction": state["instruction"], "input": state.get("input", "")}
-        start, reply = ask(runtime, "expert", op, op, values, runtime.context.rewrite_tokens)
-        return {"candidate": clean_rewrite(reply.text, prefill=start), "queries": 1, "held": state["held"] - 1}
+        candidate = steps.rewrite(runtime.context, op, state["instruction"], state.get("input", ""))
+        return {"candidate": candidate, "queries": 1, "held": state["held"] - 1}
 
     evolve.__name__ = op
     return evolve
@@ -81,22 +64,11 @@ def make_evolve(op: str):
 
 def review(state: State, runtime: Runtime[Context]) -> dict:
     old, new, op = state["instruction"], state["candidate"], state["action"]
-    verdict = check_instruction(old, new, op)
-    queries = 0
-    if verdict is None:  # only the LLM can tell whether the rewrite gained anything
-        ctx = runtime.context
-        extra = {"logprobs": True, "top_logprobs": 20} if ctx.resources()["logprobs"]["reviewer"] else {}
-        _, reply = ask(runtime, "reviewer", "review", "reviewer", {"old": old, "new": new}, ctx.review_tokens, **extra)
-        p_gain = gain_probability(((reply.response_metadata.get("logprobs") or {}).get("content") or [{}])[0].get("top_logprobs"))
-        verdict = judge(old, new, parse_judgement(reply.text) if p_gain is None else p_gain >= ctx.review_threshold)
-        queries = 1
-    else:
-        runtime.context.resources()["budget"].release(1)  # the reviewer call was not needed
-    step = {"op": op, "candidate": new, **verdict.as_dict()}
+    verdict, queries = steps.review(runtime.context, old, new, op)
     log.debug("%s -> %s (%s)", op, verdict.reason, new[:80])
     return {
         "instruction": new if verdict.accepted else old,
-        "path": state.get("path", []) + [step],
+        "path": state.get("path", []) + [{"op": op, "candidate": new, **verdict.as_dict()}],
         "step": state["step"] + 1,
         "queries": queries,
         "held": state["held"] - 1,
@@ -105,10 +77,7 @@ def review(state: State, runtime: Runtime[Context]) -> dict:
 
 def respond(state: State, runtime: Runtime[Context]) -> dict:
     """Answer the final instruction; a refused or empty answer rolls the last evolution back."""
-    values = {"instruction": state["instruction"], "input": state.get("input", "")}
-    start, reply = ask(runtime, "responder", "respond", "responder", values, runtime.context.answer_tokens)
-    answer = (start + reply.text).strip()
-    failure = check_answer(answer)
+    answer, failure = steps.answer(runtime.context, state["instruction"], state.get("input", ""))
     update = {"response": answer, "response_ok": failure is None, "queries": 1, "held": state["held"] - 1,
               "status": "done", "action": "answered"}
     accepted = [i for i, s in enumerate(state["path"]) if s["accepted"]]

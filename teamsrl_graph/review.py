@@ -69,7 +69,7 @@ def clean_rewrite(text: str, prefill: str = "") -> str:
     text = " ".join(text.split())
     if len(text) >= 2 and text[0] in "\"'“" and text[-1] in "\"'”":
         text = text[1:-1].strip()
-    elif text[:1] in "\"“" and text.count(text[0]) == 1:
+    elif text and text[0] in "\"“" and text.count(text[0]) == 1:
         text = text[1:].strip()
     return text
 

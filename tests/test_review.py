@@ -16,6 +16,9 @@ from teamsrl_graph.review import check_answer, check_instruction, clean_rewrite,
         (" be under 50 words.\n\nTides are caused by...", "Explain tides. Your answer must", "Explain tides. Your answer must be under 50 words."),
         (" the role of the sun.\nNote: this adds depth.", "Explain tides. Also explain", "Explain tides. Also explain the role of the sun."),
         ("  Explain   tides\n  in detail. ", "", "Explain tides in detail."),
+        ("", "", ""),
+        ("\n\nWrite about tides.\nMore.", "New task:", "Write about tides."),
+        ("Here is the rewritten prompt:", "", ""),
     ],
 )
 def test_clean_rewrite(reply, prefill, expected):
