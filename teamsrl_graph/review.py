@@ -27,7 +27,9 @@ STOP_WORDS = frozenset(
     "again once about into through during before after above below off ok okay".split()
 )
 TEMPLATE_WORDS = ("#given prompt#", "#rewritten prompt#", "given prompt", "rewritten prompt", "#created prompt#",
-                  "rewritten instruction", "rewritten task", "original task", "original instruction", "new task:")
+                  "rewritten instruction", "rewritten task", "original task", "original instruction", "new task:",
+                  "the prompt", "this task", "the task", "the original", "the given text", "rewritten version",
+                  "your role as", "as an editor")  # talk about the rewriting itself, not a task
 PREAMBLE = re.compile(
     r"^\s*(?:(?:sure|certainly|okay|ok)[,!.]?\s*)?(?:here(?:'s| is| are)\s+(?:a|an|the|my|your)?\s*"
     r"(?:rewritten|revised|new|reworked|modified|updated|more [a-z]+|harder|improved)?[^:\n]{0,60}:\s*|"
@@ -91,7 +93,7 @@ def check_instruction(old: str, new: str, op: str) -> Verdict | None:
         return Verdict(False, "empty", 0.0)
     if " ".join(words(new)) == " ".join(words(old)):
         return Verdict(False, "no_gain", 0.0)
-    if any(w in lowered for w in TEMPLATE_WORDS) or PREAMBLE.match(new):
+    if any(w in lowered and w not in old.lower() for w in TEMPLATE_WORDS) or PREAMBLE.match(new):
         return Verdict(False, "template_copy", 0.0)
     if ANSWER_OPENERS.match(new) and not ANSWER_OPENERS.match(old):
         return Verdict(False, "answered_not_rewritten", 0.0)

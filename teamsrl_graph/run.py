@@ -103,8 +103,7 @@ def generate(
     ledger = context.budget or Budget(budget, token_budget)
     if context.budget is None:
         context = replace(context, budget=ledger)
-    for model in vars(context.resources()["models"]).values():  # load weights / fail before any output exists
-        getattr(model, "engine", None)
+    context.resources()["models"].load()  # bad specs, prompts or weights fail before any output exists
     dataset = None
     if out is not None:
         out = Path(out)
@@ -113,7 +112,7 @@ def generate(
             raise InputError("already holds a dataset.jsonl; choose another --out or pass --overwrite", path=out)
         dataset = open(out / "dataset.jsonl", "w", encoding="utf-8")
     graph = build_graph()
-    records, skipped, started = [], 0, time.monotonic()
+    records, skipped, accepted, started = [], 0, 0, time.monotonic()
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -132,9 +131,10 @@ def generate(
                 done, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     record = future.result()
+                    accepted += sum(s["accepted"] for s in record.get("path", []))
                     if bar:
                         bar.update(1)
-                        bar.set_postfix(queries=ledger.queries, accepted=sum(s["accepted"] for r in records for s in r["path"]))
+                        bar.set_postfix(queries=ledger.queries, accepted=accepted)
                     if record.get("status") == "skipped_budget":
                         skipped += 1
                         continue

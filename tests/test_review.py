@@ -32,6 +32,8 @@ def test_clean_rewrite(reply, prefill, expected):
         ("Explain tides!", "deepen", "no_gain"),
         ("Explain tides. #Rewritten Prompt# more", "deepen", "template_copy"),
         ("Rewrite the given prompt about tides.", "deepen", "template_copy"),
+        ("Explain tides. Also explain how to make this task more creative.", "deepen", "template_copy"),
+        ("Explain tides. Also explain why this matters in your role as an editor.", "deepen", "template_copy"),
         ("Sure, tides are caused by the moon.", "deepen", "answered_not_rewritten"),
         ("Tides " + "are water moving " * 40, "deepen", "answered_not_rewritten"),
         ("Write a poem about cheese.", "deepen", "off_topic"),
@@ -42,9 +44,16 @@ def test_rule_four_and_free_rule_one(new, op, reason):
     assert verdict is not None and not verdict.accepted and verdict.reason == reason and verdict.score == 0
 
 
-@pytest.mark.parametrize("new, op", [("Explain tides and the role of the sun.", "deepen"), ("Write a poem about cheese.", "breadth")])
-def test_plausible_rewrites_go_to_the_reviewer(new, op):
-    assert check_instruction("Explain tides.", new, op) is None
+@pytest.mark.parametrize(
+    "old, new, op",
+    [
+        ("Explain tides.", "Explain tides and the role of the sun.", "deepen"),
+        ("Explain tides.", "Write a poem about cheese.", "breadth"),
+        ("Summarise the task list.", "Summarise the task list in three bullets.", "add_constraints"),  # already said
+    ],
+)
+def test_plausible_rewrites_go_to_the_reviewer(old, new, op):
+    assert check_instruction(old, new, op) is None
 
 
 @pytest.mark.parametrize(

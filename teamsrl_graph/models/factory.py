@@ -89,3 +89,8 @@ class Models:
             return built[spec]
 
         return cls(get(expert), get(reviewer or expert), get(responder or expert))
+
+    def load(self):
+        """Load in-process weights now, so a missing model fails before a run writes anything."""
+        for model in (self.expert, self.reviewer, self.responder):
+            getattr(model, "engine", None)  # LocalChatModel loads (once per folder) on first access
