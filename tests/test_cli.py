@@ -38,3 +38,13 @@ def test_bad_prompt_folder_exits_2(tmp_path, capsys):
     seeds.write_text("Explain tides.\n")
     code = main(["generate", "--seeds", str(seeds), "--out", str(tmp_path / "o"), "--prompts", str(tmp_path / "p")])
     assert code == 2 and "no template" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "url, public",
+    [("http://user:secret@127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1"), ("https://api.example.com/v1", "https://api.example.com/v1"), (None, None)],
+)
+def test_server_credentials_never_reach_reports(url, public):
+    from teamsrl_graph.run import _public_url
+
+    assert _public_url(url) == public
