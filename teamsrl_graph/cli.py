@@ -15,6 +15,7 @@ from .errors import TeamsrlError
 # subcommand -> (module under teamsrl_graph.commands, one-line help)
 COMMANDS = {
     "generate": ("generate", "evolve seed instructions through the graph and answer them"),
+    "train-policy": ("train_policy", "train the learned router (TRPO on the reviewer's reward)"),
 }
 
 

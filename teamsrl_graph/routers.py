@@ -1,10 +1,11 @@
 """Routers: who decides the next evolution operation (or STOP) for an instruction.
 
 A router is any callable `Observation -> str` returning one of `ACTIONS`. The graph never knows
-which one it runs, so the learned PyTorch policy drops in beside these two:
+which one it runs:
 
 - `RandomRouter`: uniform over the six operations until max depth (WizardLM's Evol-Instruct).
 - `FixedRouter`: a fixed schedule (the TeaMs-RL release forces breadth at steps 1 and 4).
+- `policy`: the learned PyTorch policy (`teamsrl_graph/policy/`), trained with TRPO.
 
 Randomness is derived from (run seed, instruction index, step), so a run is reproducible whatever
 order its branches happen to execute in.
@@ -54,10 +55,17 @@ class FixedRouter:
         return self.schedule[obs.step] if obs.step < len(self.schedule) else STOP
 
 
-# name -> factory(seed, policy_path). More routers (the learned policy) register here.
+def _learned(seed: int = 0, policy: str | None = None) -> Router:
+    from .policy.router import PolicyRouter  # torch and MiniLM load only when this router is used
+
+    return PolicyRouter(policy, seed=seed)
+
+
+# name -> factory(seed, policy_path)
 ROUTERS: dict[str, Callable[..., Router]] = {
     "random": lambda seed=0, policy=None: RandomRouter(seed),
     "fixed": lambda seed=0, policy=None: FixedRouter(),
+    "policy": _learned,
 }
 
 

@@ -11,7 +11,7 @@ def add_arguments(p: argparse.ArgumentParser):
     p.add_argument("--out", required=True, help="output folder for dataset.jsonl and report.json")
     p.add_argument("--budget", type=int, help="hard cap on LLM queries for the whole run")
     p.add_argument("--token-budget", type=int, help="optional hard cap on prompt + completion tokens")
-    p.add_argument("--router", default="fixed", help="random | fixed (| policy when installed)")
+    p.add_argument("--router", default="fixed", help="fixed (TeaMs-RL schedule) | random (WizardLM) | policy (the learned router)")
     p.add_argument("--policy", help="policy file for --router policy")
     p.add_argument("--model", default="local", help="expert model: local, local:/hf-folder or provider:model")
     p.add_argument("--reviewer-model", help="reviewer model spec (default: --model)")

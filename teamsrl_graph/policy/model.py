@@ -1,0 +1,112 @@
+"""The policy network and its file format.
+
+`ActorCritic`: two small MLPs over the state vector of `features.py` - the actor gives a categorical
+distribution over the seven actions (six operations + STOP), the critic a state value for TRPO's
+advantages. A policy file is `NAME.safetensors` (the weights) with `NAME.json` beside it (format,
+version, sizes, action names, feature layout, and how it was trained). Loading checks all of these
+and the tensor shapes, and names what does not match. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import InputError
+from ..routers import ACTIONS
+from .features import FEATURES_VERSION, feature_size
+
+FORMAT = "teamsrl-policy"
+VERSION = 1
+
+
+@dataclass
+class PolicyConfig:
+    input_size: int = field(default_factory=feature_size)  # state vector length (features.py)
+    hidden_size: int = 64  # width of the actor's and the critic's hidden layer
+    actions: tuple = ACTIONS  # action names, in the order of the actor's outputs
+
+
+class ActorCritic(nn.Module):
+    def __init__(self, config: PolicyConfig | None = None):
+        super().__init__()
+        self.config = config or PolicyConfig()
+        c = self.config
+        self.actor = nn.Sequential(nn.Linear(c.input_size, c.hidden_size), nn.Tanh(), nn.Linear(c.hidden_size, len(c.actions)))
+        self.critic = nn.Sequential(nn.Linear(c.input_size, c.hidden_size), nn.Tanh(), nn.Linear(c.hidden_size, 1))
+        with torch.no_grad():  # start close to uniform, so early updates explore every action
+            self.actor[-1].weight.mul_(0.01)
+            self.actor[-1].bias.zero_()
+
+    def distribution(self, x: torch.Tensor) -> torch.distributions.Categorical:
+        return torch.distributions.Categorical(logits=self.actor(x))
+
+    def value(self, x: torch.Tensor) -> torch.Tensor:
+        return self.critic(x).squeeze(-1)
+
+
+def policy_paths(path: str | Path) -> tuple[Path, Path]:
+    """(weights, config) for a policy given as NAME, NAME.safetensors or NAME.json."""
+    path = Path(path)
+    stem = path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
+    return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+
+
+def save_policy(model: ActorCritic, path: str | Path, trained: dict | None = None) -> Path:
+    """Write NAME.safetensors + NAME.json (each to a temporary name first); returns the weights path."""
+    from safetensors.torch import save_file
+
+    weights, config = policy_paths(path)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"format": FORMAT, "version": VERSION, "features": FEATURES_VERSION,
+            **asdict(model.config), "actions": list(model.config.actions), "trained": trained or {}}
+    tmp_w, tmp_c = weights.with_name(weights.name + ".tmp"), config.with_name(config.name + ".tmp")
+    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp_w))
+    tmp_c.write_text(json.dumps(meta, indent=2) + "\n")
+    os.replace(tmp_w, weights)
+    os.replace(tmp_c, config)
+    return weights
+
+
+def load_policy(path: str | Path) -> ActorCritic:
+    """Read a policy written by `save_policy`, failing with an `InputError` on any mismatch."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    weights, config = policy_paths(path)
+    for p in (weights, config):
+        if not p.is_file():
+            raise InputError("no such policy file", path=p)
+    try:
+        meta = json.loads(config.read_text())
+    except json.JSONDecodeError as error:
+        raise InputError(f"not valid JSON ({error.msg})", path=config, line=error.lineno) from None
+    expected = {"format": FORMAT, "version": VERSION, "features": FEATURES_VERSION, "actions": list(ACTIONS)}
+    for key, value in expected.items():
+        if meta.get(key) != value:
+            raise InputError(f"is {meta.get(key)!r}, this version of teamsrl needs {value!r}", path=config, field=key)
+    for key in ("input_size", "hidden_size"):
+        if not isinstance(meta.get(key), int) or meta[key] < 1:
+            raise InputError(f"must be a positive integer, got {meta.get(key)!r}", path=config, field=key)
+    if meta["input_size"] != feature_size():
+        raise InputError(f"is {meta['input_size']}, the state vector has {feature_size()} values", path=config, field="input_size")
+    model = ActorCritic(PolicyConfig(meta["input_size"], meta["hidden_size"], tuple(meta["actions"])))
+    try:
+        tensors = load_file(str(weights))
+    except (SafetensorError, OSError) as error:
+        raise InputError(f"not a readable safetensors file ({error})", path=weights) from None
+    want = model.state_dict()
+    if set(tensors) != set(want):
+        raise InputError(f"holds tensors {sorted(tensors)}, expected {sorted(want)}", path=weights)
+    for name, tensor in tensors.items():
+        if tensor.shape != want[name].shape:
+            raise InputError(f"tensor {name} has shape {tuple(tensor.shape)}, {config.name} implies "
+                             f"{tuple(want[name].shape)}", path=weights)
+    model.load_state_dict({k: v.float() for k, v in tensors.items()})
+    model.trained = meta.get("trained", {})
+    return model.eval()

@@ -1,0 +1,236 @@
+"""The learned router: TRPO on toy problems, the policy file format, features, and the router in the graph."""
+
+import json
+
+import pytest
+import torch
+
+from conftest import ScriptedChat, task_of
+from teamsrl_graph.budget import Budget
+from teamsrl_graph.context import Context
+from teamsrl_graph.errors import InputError
+from teamsrl_graph.graph import build_graph
+from teamsrl_graph.models.factory import Models
+from teamsrl_graph.policy.env import EvolutionEnv
+from teamsrl_graph.policy.features import EMBED_DIM, EXTRA, feature_size, history_features, state_features
+from teamsrl_graph.policy.model import ActorCritic, PolicyConfig, load_policy, save_policy
+from teamsrl_graph.policy.router import PolicyRouter, shipped_policy_path
+from teamsrl_graph.policy.train import PolicyTrainer, PolicyTrainingConfig
+from teamsrl_graph.policy.trpo import Batch, conjugate_gradient, fit_value, gae, trpo_update
+from teamsrl_graph.prompts import OPERATIONS
+from teamsrl_graph.routers import ACTIONS, STOP, Observation, make_router
+from teamsrl_graph.seeds import Seed
+
+
+# -- TRPO on its own ------------------------------------------------------------------------------
+
+def bandit_batch(model, generator, n=64):
+    """A contextual bandit: two contexts (one-hot), and in context k only action k pays 1."""
+    context = torch.randint(0, 2, (n,), generator=generator)
+    obs = torch.nn.functional.one_hot(context, 2).float()
+    with torch.no_grad():
+        dist = model.distribution(obs)
+        actions = torch.multinomial(dist.probs, 1, generator=generator).squeeze(1)
+        log_probs, values = dist.log_prob(actions), model.value(obs)
+    rewards = (actions == context).float()
+    return Batch(obs, actions, log_probs, rewards, values, torch.ones(n))
+
+
+def train_bandit(seed: int, updates: int = 25) -> ActorCritic:
+    torch.manual_seed(seed)
+    model = ActorCritic(PolicyConfig(input_size=2, hidden_size=16, actions=("a", "b", "c")))
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(updates):
+        batch = bandit_batch(model, generator)
+        advantages, returns = gae(batch.rewards, batch.values, batch.dones)
+        trpo_update(model, batch, advantages, max_kl=0.05)
+        fit_value(model, batch.obs, returns)
+    return model
+
+
+def test_trpo_learns_the_best_action_of_each_context_deterministically():
+    model = train_bandit(seed=3)
+    probs = model.distribution(torch.eye(2)).probs
+    assert probs[0, 0] > 0.9 and probs[1, 1] > 0.9
+    again = train_bandit(seed=3)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+
+
+def test_trpo_respects_the_trust_region():
+    torch.manual_seed(0)
+    model = ActorCritic(PolicyConfig(input_size=2, hidden_size=8, actions=("a", "b", "c")))
+    batch = bandit_batch(model, torch.Generator().manual_seed(0))
+    advantages, _ = gae(batch.rewards, batch.values, batch.dones)
+    stats = trpo_update(model, batch, advantages, max_kl=0.01)
+    assert 0 < stats["kl"] <= 0.01 and stats["improvement"] > 0
+
+
+def test_gae_on_a_chain_and_conjugate_gradient():
+    # two episodes: rewards (0, 0, 1) then (1,); values 0: with gamma = lam = 1 advantages are returns-to-go
+    adv, ret = gae(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.zeros(4), torch.tensor([0.0, 0.0, 1.0, 1.0]), 1.0, 1.0)
+    assert adv.tolist() == [1.0, 1.0, 1.0, 1.0] and torch.equal(adv, ret)
+    a = torch.tensor([[4.0, 1.0], [1.0, 3.0]])
+    x = conjugate_gradient(lambda v: a @ v, torch.tensor([1.0, 2.0]))
+    assert torch.allclose(a @ x, torch.tensor([1.0, 2.0]), atol=1e-5)
+
+
+# -- features -------------------------------------------------------------------------------------
+
+def test_feature_shapes_and_history_encoding():
+    history = [{"op": "deepen", "accepted": True, "reason": "gained", "score": 0.8},
+               {"op": "breadth", "accepted": False, "reason": "no_gain", "score": 0.0}]
+    first = Observation("Explain tides.", "Explain tides.", 0, 4)
+    later = Observation("Explain tides in depth.", "Explain tides.", 2, 4, history, budget_left=0.25)
+    x = state_features([first, later, first])
+    assert x.shape == (3, feature_size()) == (3, EMBED_DIM + EXTRA)
+    assert torch.allclose(x[:, :EMBED_DIM].norm(dim=1), torch.ones(3), atol=1e-5)
+    assert torch.equal(x[0], x[2]) and not torch.equal(x[0, :EMBED_DIM], x[1, :EMBED_DIM])
+    n = len(OPERATIONS)
+    h = history_features(later)
+    assert h[OPERATIONS.index("breadth")] == 1 and h[:n].sum() == 1  # last operation
+    assert h[n + OPERATIONS.index("deepen")] == 0.25 and h[n:2 * n].sum() == 0.5  # counts / max_steps
+    assert h[2 * n:].tolist() == [0.5, 0.25, 0.0, 0.0]  # step share, budget left, last accepted, last score
+    assert history_features(first)[2 * n:].tolist() == [0.0, 1.0, 0.0, 0.0]  # no cap counts as all left
+
+
+# -- the policy file ------------------------------------------------------------------------------
+
+def test_save_load_round_trip(tmp_path):
+    torch.manual_seed(0)
+    model = ActorCritic(PolicyConfig(hidden_size=8))
+    path = save_policy(model, tmp_path / "p.safetensors", trained={"seed": 7})
+    loaded = load_policy(tmp_path / "p")  # the stem works too
+    assert path.name == "p.safetensors" and (tmp_path / "p.json").is_file()
+    assert loaded.trained == {"seed": 7} and loaded.config.hidden_size == 8
+    x = torch.randn(3, feature_size())
+    assert torch.equal(model.actor(x), loaded.actor(x)) and torch.equal(model.value(x), loaded.value(x))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.update(version=99), "field 'version': is 99"),
+    (lambda m: m.update(features=0), "field 'features'"),
+    (lambda m: m.update(actions=m["actions"][:-1]), "field 'actions'"),
+    (lambda m: m.update(input_size=10), "field 'input_size': is 10"),
+    (lambda m: m.update(hidden_size=16), r"tensor actor\.0\.\w+ has shape \(8,?.*p\.json implies"),
+    (lambda m: m.update(format="something"), "field 'format'"),
+])
+def test_load_names_what_does_not_match(tmp_path, change, message):
+    save_policy(ActorCritic(PolicyConfig(hidden_size=8)), tmp_path / "p.safetensors")
+    meta = json.loads((tmp_path / "p.json").read_text())
+    change(meta)
+    (tmp_path / "p.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match=message):
+        load_policy(tmp_path / "p.safetensors")
+
+
+def test_load_rejects_missing_and_broken_files(tmp_path):
+    with pytest.raises(InputError, match="no such policy file"):
+        load_policy(tmp_path / "none.safetensors")
+    save_policy(ActorCritic(PolicyConfig(hidden_size=8)), tmp_path / "p.safetensors")
+    (tmp_path / "p.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(InputError, match="not a readable safetensors file"):
+        load_policy(tmp_path / "p.safetensors")
+
+
+# -- the router in the graph ----------------------------------------------------------------------
+
+def preferring(action: str) -> ActorCritic:
+    """A policy that always picks `action` (by its output bias)."""
+    model = ActorCritic(PolicyConfig(hidden_size=8))
+    with torch.no_grad():
+        model.actor[-1].weight.zero_()
+        model.actor[-1].bias.zero_()
+        model.actor[-1].bias[ACTIONS.index(action)] = 5.0
+    return model
+
+
+def test_policy_router_drives_the_graph(make_context, tmp_path):
+    save_policy(preferring("deepen"), tmp_path / "deepen.safetensors")
+    ctx = make_context(router="policy", policy=str(tmp_path / "deepen.safetensors"), max_steps=2)
+    out = build_graph().invoke({"seed": "Explain how tides work."}, context=ctx)
+    assert [s["op"] for s in out["path"]] == ["deepen", "deepen"] and out["response_ok"]
+    # STOP is reachable: a policy that prefers it answers the seed as it is
+    ctx = make_context(router=PolicyRouter(preferring(STOP)), max_steps=2)
+    out = build_graph().invoke({"seed": "Explain how tides work."}, context=ctx)
+    assert out["path"] == [] and out["instruction"] == "Explain how tides work." and out["queries"] == 1
+
+
+def test_sampled_routing_is_reproducible():
+    router = PolicyRouter(ActorCritic(PolicyConfig(hidden_size=8)), greedy=False, seed=1)
+    obs = [Observation("Write a haiku.", "Write a haiku.", step, 4, index=i) for i in range(6) for step in range(2)]
+    first = [router(o) for o in obs]
+    assert first == [router(o) for o in obs] and set(first) <= set(ACTIONS) and len(set(first)) > 1
+
+
+def test_the_shipped_policy_loads_and_acts():
+    assert shipped_policy_path().is_file()
+    router = make_router("policy")
+    obs = Observation("Describe how a rainbow forms.", "Describe how a rainbow forms.", 0, 3)
+    assert router(obs) in ACTIONS
+    probs = router.probabilities(obs)
+    assert set(probs) == set(ACTIONS) and abs(sum(probs.values()) - 1) < 1e-5
+
+
+# -- the environment and the trainer --------------------------------------------------------------
+
+def scripted_context() -> Context:
+    """Only add_constraints produces a real change; every other operation returns the task unchanged."""
+    def expert(prompt):
+        task = task_of(prompt)
+        return f"{task} Your answer must cite three sources." if "adds one specific requirement" in prompt else task
+    e, r = ScriptedChat(reply=expert), ScriptedChat(reply=lambda p: "Yes")
+    return Context(models=Models(expert=e, reviewer=r, responder=e))
+
+
+SEEDS = [Seed(s) for s in ("Explain tides.", "Write a haiku about snow.", "Describe a volcano.", "List three fruits.")]
+
+
+def test_env_steps_episodes_in_parallel_and_books_queries():
+    env = EvolutionEnv(scripted_context(), SEEDS, n_envs=3, max_steps=2, query_cost=0.1, budget=Budget(max_queries=6))
+    obs = env.reset()
+    assert [o.instruction for o in obs] == [env.episodes[i].seed.instruction for i in range(3)]
+    obs, rewards, dones = env.step(["add_constraints", "deepen", STOP])
+    assert rewards[0] == pytest.approx(0.5 + 0.5 * 0.4 - 0.2)  # accepted: 4 new content words, 2 queries
+    assert rewards[1] == pytest.approx(-0.1)  # unchanged: eliminated by the free check, 1 query
+    assert rewards[2] == 0.0 and dones == [False, False, True]
+    assert obs[0].history[0]["accepted"] and obs[0].instruction.endswith("three sources.")
+    obs, rewards, dones = env.step(["add_constraints", "add_constraints", "deepen"])
+    assert env.budget.queries == 5 and env.exhausted and dones == [True, True, True]  # the second could not be funded
+
+
+def test_trainer_learns_logs_plots_and_resumes(tmp_path):
+    def trainer(out, updates):
+        config = PolicyTrainingConfig(out=str(out), updates=updates, envs=4, max_steps=2, hidden_size=16, max_kl=0.05)
+        return PolicyTrainer(config, env=EvolutionEnv(scripted_context(), SEEDS, n_envs=4, max_steps=2))
+
+    straight = trainer(tmp_path / "a", 10)
+    model = straight.train()
+    log = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
+    assert len(log) == 10 and {"mean_reward", "kl", "entropy", "actions", "queries"} <= set(log[0])
+    assert (tmp_path / "a" / "reward.png").stat().st_size > 0 and (tmp_path / "a" / "actions.png").is_file()
+    start = Observation("Describe a volcano.", "Describe a volcano.", 0, 2)
+    probs = PolicyRouter(model).probabilities(start)
+    assert probs["add_constraints"] == max(probs.values()) and probs["add_constraints"] > 0.4
+    assert log[-1]["mean_reward"] > log[0]["mean_reward"]
+    assert load_policy(tmp_path / "a" / "policy.safetensors").trained["updates_done"] == 10
+
+    trainer(tmp_path / "b", 4).train()
+    resumed = trainer(tmp_path / "b", 10)
+    resumed.train()
+    assert resumed.update == 10 and len((tmp_path / "b" / "log.jsonl").read_text().splitlines()) == 10
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), resumed.model.state_dict().values()))
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    config = PolicyTrainingConfig(out=str(tmp_path), updates=1, envs=2, max_steps=1, hidden_size=8)
+    PolicyTrainer(config, env=EvolutionEnv(scripted_context(), SEEDS, n_envs=2, max_steps=1)).train()
+    other = PolicyTrainingConfig(out=str(tmp_path), updates=2, envs=2, max_steps=1, hidden_size=8, query_cost=0.5)
+    with pytest.raises(InputError, match="query_cost"):
+        PolicyTrainer(other, env=EvolutionEnv(scripted_context(), SEEDS, n_envs=2, max_steps=1)).train()
+
+
+def test_cli_rejects_bad_settings(tmp_path, capsys):
+    from teamsrl_graph.cli import main
+
+    assert main(["train-policy", "--out", str(tmp_path), "--updates", "0"]) == 2
+    assert "--updates" in capsys.readouterr().err
