@@ -23,7 +23,7 @@ test: install
 	$(BIN)/python -m pytest -q
 
 demo: install
-	$(BIN)/teamsrl generate --out runs/demo --budget 600 --overwrite
+	$(BIN)/teamsrl pipeline --out runs/demo --overwrite
 
 clean:
 	rm -rf $(VENV) runs

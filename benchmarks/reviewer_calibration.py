@@ -10,14 +10,10 @@ import json
 from pathlib import Path
 
 from teamsrl_graph.context import Context
+from teamsrl_graph.evaluation.mia import auc
 from teamsrl_graph.review import gain_probability
 
 PAIRS = Path(__file__).resolve().parents[1] / "tests" / "data" / "review_pairs.jsonl"
-
-
-def auc(scores_pos, scores_neg) -> float:
-    wins = sum((p > n) + 0.5 * (p == n) for p in scores_pos for n in scores_neg)
-    return wins / (len(scores_pos) * len(scores_neg))
 
 
 def reviewer_scores(context: Context, pairs: list[dict]) -> list[float]:

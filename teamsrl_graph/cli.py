@@ -14,7 +14,11 @@ from .errors import TeamsrlError
 
 # subcommand -> (module under teamsrl_graph.commands, one-line help)
 COMMANDS = {
+    "pipeline": ("pipeline", "the main job end to end: generate, fine-tune once, evaluate"),
     "generate": ("generate", "evolve seed instructions through the graph and answer them"),
+    "finetune": ("finetune", "fine-tune a model with LoRA on the graph's dataset, in one supervised step"),
+    "eval": ("eval", "evaluate a fine-tuned adapter: held-out loss, judged win rate, membership inference"),
+    "hir": ("hir", "train a LoRA adapter with hindsight instruction relabeling on a verifiable task or graph records"),
     "train-policy": ("train_policy", "train the learned router (TRPO on the reviewer's reward)"),
 }
 

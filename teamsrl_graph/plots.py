@@ -13,9 +13,13 @@ def line_plot(path: str | Path, series: dict[str, list[float]], *, x: list[float
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     for name, values in series.items():
         ax.plot(x if x is not None else range(len(values)), values, label=name)
+    if x is None or all(float(v).is_integer() for v in x):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds and steps are whole numbers
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

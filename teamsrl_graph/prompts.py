@@ -30,6 +30,7 @@ SCHEMAS: dict[str, tuple[frozenset, frozenset]] = {
     **{op: (frozenset({"instruction"}), frozenset({"input"})) for op in OPERATIONS},
     "reviewer": (frozenset({"old", "new"}), frozenset()),
     "responder": (frozenset({"instruction"}), frozenset({"input"})),
+    "judge_pair": (frozenset({"instruction", "first", "second"}), frozenset()),  # `teamsrl eval` win rate
 }
 GRAPH_TEMPLATES = (*OPERATIONS, "reviewer", "responder")  # what the evolution graph loads
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .budget import Budget
 from .context import Context
 from .errors import InputError
+from .files import write_json
 from .graph import build_graph
 from .seeds import Seed, load_seeds
 
@@ -74,12 +74,6 @@ def summarize(records: list[dict], budget: Budget, context: Context, seconds: fl
                   "max_steps": context.max_steps, "seed": context.seed, "temperature": context.temperature},
     )
     return report
-
-
-def _write_json(path: Path, data: dict):
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def generate(
@@ -150,7 +144,7 @@ def generate(
             dataset.close()
     report = summarize(records, ledger, context, time.monotonic() - started, skipped)
     if out is not None:
-        _write_json(out / "report.json", report)
+        write_json(out / "report.json", report)
     log.info("%d records, %d queries (budget %s), %d accepted / %d eliminated evolutions",
              report["records"], ledger.queries, budget, report["accepted"], report["eliminated"])
     return records

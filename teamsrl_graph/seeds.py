@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .budget import count_tokens
 from .errors import InputError
+from .files import read_objects, read_text
 
 log = logging.getLogger("teamsrl.seeds")
 
@@ -30,15 +31,6 @@ class Seed:
 def default_seeds_path() -> Path:
     """The seed instructions shipped with the package."""
     return Path(str(resources.files("teamsrl_graph") / "data" / "seeds.jsonl"))
-
-
-def _decode(path: Path) -> str:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 (byte {error.start}: {error.reason})", path=path, line=line) from None
 
 
 def _from_object(obj, path, line) -> tuple[str, str]:
@@ -56,20 +48,9 @@ def _from_object(obj, path, line) -> tuple[str, str]:
 def parse_seeds(path: str | Path) -> list[tuple[str, str, int]]:
     """Raw (instruction, input, line) triples, with file-format errors raised."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("no such seed file", path=path)
-    text = _decode(path)
     if path.suffix == ".jsonl":
-        rows = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InputError(f"bad JSON ({error.msg}, column {error.colno})", path=path, line=number) from None
-            rows.append((*_from_object(obj, path, number), number))
-        return rows
+        return [(*_from_object(obj, path, number), number) for number, obj in read_objects(path)]
+    text = read_text(path)
     if path.suffix == ".json":
         try:
             items = json.loads(text)

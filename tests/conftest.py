@@ -1,4 +1,4 @@
-"""Shared fixtures: a scripted chat model for graph tests, and seed files."""
+"""Shared fixtures: a scripted chat model for graph tests, graph-like records, a tiny Llama folder."""
 
 from __future__ import annotations
 
@@ -69,3 +69,47 @@ def make_context():
         return Context(models=models, **settings)
 
     return build
+
+
+# Records as the evolution graph writes them (the last one has no usable response).
+RECORDS = [
+    {"id": "r1", "seed": "Name three primary colors.", "input": "",
+     "instruction": "Name the three primary colors of paint and give one everyday object for each.",
+     "response": "Red, yellow and blue. A fire truck is red, a banana is yellow and the sky is blue.",
+     "response_ok": True, "path": [{"op": "concretize", "candidate": "...", "accepted": True, "reason": "", "score": 1.0}],
+     "queries": 3},
+    {"id": "r2", "seed": "Summarize the text.", "input": "The meeting moved from Monday to Thursday at 3 pm.",
+     "instruction": "Summarize the text below in one sentence of at most twelve words.",
+     "response": "The meeting now takes place on Thursday at 3 pm.", "response_ok": True, "path": [], "queries": 2},
+    {"id": "r3", "seed": "What is 7 times 8?", "input": "",
+     "instruction": "What is 7 times 8? Show the multiplication as repeated addition first.",
+     "response": "7 + 7 + 7 + 7 + 7 + 7 + 7 + 7 = 56, so 7 times 8 is 56.", "response_ok": True, "path": [],
+     "queries": 2},
+    {"id": "r4", "seed": "Give a synonym for happy.", "input": "",
+     "instruction": "Give two synonyms for 'happy' and use each in a short sentence.",
+     "response": "Joyful: She was joyful at the party. Content: He felt content after dinner.",
+     "response_ok": True, "path": [], "queries": 2},
+    {"id": "r5", "seed": "Translate hello.", "input": "",
+     "instruction": "Translate 'good morning' into French and Spanish.",
+     "response": "", "response_ok": False, "path": [], "queries": 2},
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A 2-layer Llama built from a config with the embedded model's tokenizer, saved as a folder."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from teamsrl_graph.models import local
+
+    tokenizer = AutoTokenizer.from_pretrained(local.converted_path())
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         num_key_value_heads=2, intermediate_size=64, max_position_embeddings=512,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id)
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

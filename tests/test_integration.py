@@ -57,7 +57,7 @@ def test_generate_on_two_seeds_respects_the_budget(tmp_path, capsys):
 
 def test_default_reviewer_tells_gains_from_paraphrases():
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from reviewer_calibration import PAIRS, auc, reviewer_scores
+    from reviewer_calibration import PAIRS, auc, reviewer_scores  # auc: teamsrl_graph.evaluation.mia
 
     pairs = [json.loads(line) for line in PAIRS.read_text().splitlines()]
     scores = reviewer_scores(Context(), pairs)

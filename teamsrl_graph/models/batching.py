@@ -42,16 +42,22 @@ class _Request:
 class BatchGenerator:
     """Collects concurrent requests for up to `window_s` seconds and runs them as one batch."""
 
-    def __init__(self, model, tokenizer, max_batch: int = 8, window_s: float = 0.01, seed: int = 0):
+    def __init__(self, model, tokenizer, max_batch: int = 8, window_s: float = 0.01, seed: int = 0,
+                 repetition_penalty: float = 1.1):
         self.model, self.tokenizer = model, tokenizer
         self.max_batch, self.window_s, self.seed = max_batch, window_s, seed
+        self.repetition_penalty = repetition_penalty  # 1.1 keeps a 135M model from looping; 1.0 = off
         self.batch_sizes: list[int] = []  # size of every batch run, for benchmarks and tests
         self.trace: list | None = None  # set to a list to record (prompts, max_new_tokens, temperature) per batch
         self._queue: queue.Queue[_Request] = queue.Queue()
-        self._thread = threading.Thread(target=self._loop, name="teamsrl-batcher", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None  # started by the first submit; run_batch needs none
+        self._start_lock = threading.Lock()
 
     def submit(self, prompt_ids: list[int], max_new_tokens: int, temperature: float = 0.0) -> Future:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="teamsrl-batcher", daemon=True)
+                self._thread.start()
         request = _Request(list(prompt_ids), max_new_tokens, temperature)
         self._queue.put(request)
         return request.future
@@ -117,7 +123,7 @@ class BatchGenerator:
                 temperature=temperature if sampling else None,
                 top_p=0.95 if sampling else None,
                 top_k=None,
-                repetition_penalty=1.1,
+                repetition_penalty=self.repetition_penalty,
                 pad_token_id=pad,
                 eos_token_id=eos,
                 return_dict_in_generate=True,

@@ -1,0 +1,39 @@
+"""`teamsrl eval`: evaluate a `teamsrl finetune` output folder (loss, win rate, membership inference)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_arguments(parser):
+    from ..evaluation.config import EvalConfig
+
+    c = EvalConfig()
+    parser.add_argument("--run", dest="run_dir", required=True, help="the folder `teamsrl finetune --out` wrote")
+    parser.add_argument("--adapter", help="adapter folder (default RUN/adapter)")
+    parser.add_argument("--train", help="records trained on (default RUN/train.jsonl)")
+    parser.add_argument("--heldout", help="records not trained on (default RUN/heldout.jsonl)")
+    parser.add_argument("--out", help="where eval.json, roc.png and answers.jsonl go (default RUN)")
+    parser.add_argument("--base", help="base model folder (default: the one the adapter names)")
+    parser.add_argument("--judge", default=c.judge, help="reviewer-role model spec for the win rate; '' skips it")
+    parser.add_argument("--prompts", help="prompt folder with judge_pair.txt (default: shipped prompts)")
+    parser.add_argument("--judge-pairs", type=int, default=c.judge_pairs, help=f"held-out instructions judged (default {c.judge_pairs})")
+    parser.add_argument("--max-new-tokens", type=int, default=c.max_new_tokens, help=f"answer length cap (default {c.max_new_tokens})")
+
+
+def run(args) -> int:
+    from ..errors import InputError
+    from ..evaluation import EvalConfig, evaluate, table
+
+    run_dir = Path(args.run_dir)
+    adapter = Path(args.adapter or run_dir / "adapter")
+    if not (adapter / "adapter_config.json").is_file():
+        raise InputError("no adapter here (adapter_config.json is missing)", path=adapter)
+    config = EvalConfig(base=args.base, judge=args.judge, prompts=args.prompts, judge_pairs=args.judge_pairs,
+                        max_new_tokens=args.max_new_tokens)
+    out = Path(args.out or run_dir)
+    result = evaluate(adapter, Path(args.heldout or run_dir / "heldout.jsonl"),
+                      Path(args.train or run_dir / "train.jsonl"), out, config)
+    print(table(result))
+    print(f"written to {out / 'eval.json'} ({result['seconds']:.0f} s)")
+    return 0

@@ -1,0 +1,19 @@
+"""Settings of one evaluation of a fine-tuned adapter against its base model."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class EvalConfig:
+    base: str | None = None  # base model folder; None = the one named in the adapter's config
+    judge: str = "local"  # reviewer-role model spec judging answer pairs ("local", "openai:..."); "" skips it
+    prompts: str | None = None  # prompt folder holding judge_pair.txt; None = the shipped prompts
+    judge_pairs: int = 16  # held-out instructions answered by both models and judged (twice each)
+    max_new_tokens: int = 192  # answer length cap for both models
+    batch_size: int = 8  # answers generated together in one call
+    max_length: int = 1024  # tokens per conversation when computing losses (longer ones are cut)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

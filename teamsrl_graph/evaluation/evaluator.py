@@ -1,0 +1,127 @@
+"""`evaluate`: a fine-tuned adapter against its base model, on the records it was and was not trained on.
+
+It loads the base model once with the adapter on top (switching the adapter off gives the base
+model) and measures:
+1. held-out loss and perplexity of the completions, base vs fine-tuned;
+2. the win rate of fine-tuned over base answers on held-out instructions, judged by the reviewer
+   role with positions swapped (`judge.py`);
+3. a membership-inference audit: loss and loss-ratio attacks, training records as members and
+   held-out records as non-members (`mia.py`).
+It writes `eval.json`, `roc.png` and `answers.jsonl` into `out_dir` (temporary names, renamed at the
+end) and returns the content of `eval.json`. It does not train.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+from .. import plots, prompts
+from ..models import local
+from ..sft import data as sft_data
+from ..sft.trainer import base_folder
+from . import judge as judging
+from . import mia
+from .config import EvalConfig
+from .losses import completion_losses, mean_loss
+
+log = logging.getLogger(__name__)
+
+
+def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalConfig | None = None) -> dict:
+    """Evaluate the adapter in `adapter_dir`; records are graph records, a Dataset or a jsonl path."""
+    from peft import PeftConfig, PeftModel
+
+    from ..models.batching import BatchGenerator
+    from ..models.factory import make_chat_model
+
+    config = config or EvalConfig()
+    started = time.monotonic()
+    heldout, _ = sft_data.load(heldout_records)
+    train, _ = sft_data.load(train_records)
+    base = base_folder(config.base or PeftConfig.from_pretrained(str(adapter_dir)).base_model_name_or_path)
+    if config.judge:  # a bad judge spec or prompt folder fails now, not after the answers are generated
+        judge = make_chat_model(config.judge, temperature=0.0, max_tokens=8)
+        template = prompts.load("judge_pair", config.prompts)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model, tokenizer = local.load(base)
+    model = PeftModel.from_pretrained(model, str(adapter_dir)).eval()
+
+    log.info("losses of %d training and %d held-out conversations, fine-tuned and base", len(train), len(heldout))
+    losses = {"finetuned": {}, "base": {}}
+    for name, conversations in (("train", train), ("heldout", heldout)):
+        losses["finetuned"][name] = completion_losses(model, tokenizer, conversations, config.max_length, f"{name} (fine-tuned)")
+        with model.disable_adapter():
+            losses["base"][name] = completion_losses(model, tokenizer, conversations, config.max_length, f"{name} (base)")
+    result = {
+        "adapter": str(adapter_dir),
+        "base": str(base),
+        "records": {"train": len(train), "heldout": len(heldout)},
+        "heldout_loss": {m: round(mean_loss(losses[m]["heldout"]), 4) for m in losses},
+        "heldout_perplexity": {m: round(math.exp(mean_loss(losses[m]["heldout"])), 3) for m in losses},
+        "train_loss": {m: round(mean_loss(losses[m]["train"]), 4) for m in losses},
+    }
+
+    scored = {name: [i for i, (_, n) in enumerate(losses["base"][name]) if n] for name in ("train", "heldout")}
+    per_record = {name: {m: [losses[m][name][i][0] for i in scored[name]] for m in losses} for name in scored}
+    result["membership_inference"], scores = mia.audit(per_record["train"], per_record["heldout"])
+
+    pairs = []
+    if config.judge:
+        sample = heldout[: config.judge_pairs]
+        log.info("answering %d held-out instructions with both models", len(sample))
+        generator = BatchGenerator(model, tokenizer, max_batch=config.batch_size)
+        finetuned = judging.generate_answers(generator, sample, config.max_new_tokens, config.batch_size,
+                                             "answers (fine-tuned)")
+        with model.disable_adapter():
+            base_answers = judging.generate_answers(generator, sample, config.max_new_tokens, config.batch_size,
+                                                    "answers (base)")
+        log.info("judging %d answer pairs twice each with %s", len(sample), config.judge)
+        instructions = [c["messages"][-2]["content"] for c in sample]
+        pairs = judging.judge_pairs(judge, template, instructions, finetuned, base_answers)
+        result["win_rate"] = {"judge": config.judge, **judging.win_rate(pairs)}
+    result["config"] = config.to_dict()
+    result["seconds"] = round(time.monotonic() - started, 1)
+    _write(out, result, scores, pairs)
+    return result
+
+
+def _write(out: Path, result: dict, scores: dict, pairs: list[dict]):
+    """eval.json, roc.png and answers.jsonl, each written under a temporary name and renamed."""
+    import numpy as np
+
+    grid = np.linspace(0, 1, 201)
+    curves = {}
+    for name, label in (("loss", "loss attack"), ("loss_ratio", "loss ratio to base")):
+        fpr, tpr = mia.roc_curve(*scores[name])
+        curves[f"{label} (AUC {result['membership_inference'][name + '_auc']:.2f})"] = np.interp(grid, fpr, tpr).tolist()
+    curves["chance"] = grid.tolist()
+    tmp_png = plots.line_plot(out / ".roc.png.tmp.png", curves, x=grid.tolist(), xlabel="false positive rate",
+                              ylabel="true positive rate", title="Membership inference (members = training records)")
+    if pairs:
+        sft_data.write_jsonl(out / "answers.jsonl", pairs)
+    tmp_png.replace(out / "roc.png")
+    tmp_json = out / ".eval.json.tmp"
+    tmp_json.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp_json.replace(out / "eval.json")
+
+
+def table(result: dict) -> str:
+    """A short text table of `eval.json`."""
+    rows = [("", "base", "fine-tuned"),
+            ("held-out loss", result["heldout_loss"]["base"], result["heldout_loss"]["finetuned"]),
+            ("held-out perplexity", result["heldout_perplexity"]["base"], result["heldout_perplexity"]["finetuned"]),
+            ("training-set loss", result["train_loss"]["base"], result["train_loss"]["finetuned"])]
+    lines = [f"{a:<22}{b!s:>12}{c!s:>12}" for a, b, c in rows]
+    if "win_rate" in result:
+        w = result["win_rate"]
+        lines.append(f"win rate (fine-tuned vs base, {w['pairs']} pairs): {w['win_rate']}  "
+                     f"[{w['wins']} wins, {w['losses']} losses, {w['ties']} ties; judge picks A {w['first_position_rate']}]")
+    m = result["membership_inference"]
+    lines.append(f"membership inference AUC ({m['members']} members, {m['nonmembers']} non-members; 0.5 = no leak): "
+                 f"loss {m['loss_auc']}, loss ratio {m['loss_ratio_auc']}, base-model control {m['base_loss_control_auc']}")
+    return "\n".join(lines)

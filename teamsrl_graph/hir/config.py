@@ -1,0 +1,40 @@
+"""Settings of one HIR run: the task, the online sampling, the offline loss and the LoRA adapter."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ..lora import LoraSettings
+from .relabel import WRONG_INSTRUCTION
+
+
+@dataclass
+class HIRConfig:
+    output_dir: str = "hir-out"  # where the adapter, log.jsonl and accuracy.png go
+    # task (ignored when training on graph records)
+    task: str = "object_counting"  # word_sorting, object_counting or arithmetic
+    difficulty: int = 2  # words to sort / phrases to count / terms to add minus one
+    eval_instances: int = 64  # held-out instances scored (greedy) before the first and after every round
+    # online sampling
+    rounds: int = 3  # sampling <-> training iterations
+    prompts_per_round: int = 32  # fresh task instances sampled each round
+    samples: int = 4  # outputs sampled per instance (k)
+    temperature: float = 0.7  # sampling temperature
+    generation_batch: int = 32  # sequences per generate call (left padded)
+    # offline training
+    steps_per_round: int = 16  # optimizer steps after each sampling round (a fixed budget)
+    batch_size: int = 8  # pairs per optimizer step
+    learning_rate: float = 1e-3  # AdamW learning rate of the adapter
+    label_smoothing: float = 0.1  # label smoothing of the token cross-entropy
+    hindsight_weight: float = 1.0  # weight of the cross-entropy of wrong outputs under their hindsight instruction
+    contrastive_weight: float = 1.0  # weight of -log p(y|pos) / (p(y|pos) + p(y|neg))
+    entropy_weight: float = 0.01  # weight of the entropy bonus (subtracted from the loss)
+    subspan: bool = False  # also train the correct start of wrong outputs (sub-span relabeling)
+    keep_wrong: bool = True  # relabel wrong outputs; False drops them (rejection-sampling fine-tuning)
+    wrong_instruction: str = WRONG_INSTRUCTION  # hindsight instruction of a wrong output, {instruction} inside
+    max_length: int = 512  # longest training sequence in tokens (longer pairs are skipped)
+    seed: int = 0  # seeds the task instances, the sampling and the batch order
+    lora: LoraSettings = field(default_factory=LoraSettings)  # the adapter
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,25 @@
+"""Settings of one supervised fine-tuning run (LoRA on the graph's records, one step, no RLHF)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ..lora import LoraSettings
+
+
+@dataclass
+class SFTRunConfig:
+    base: str = "local"  # "local" (the embedded SmolLM2-135M-Instruct) or a transformers model folder
+    lora: LoraSettings = field(default_factory=LoraSettings)  # adapter rank, alpha, dropout, target modules
+    epochs: float = 3.0  # passes over the data; 1 epoch at a low rate barely changes a small model
+    learning_rate: float = 1e-3  # LoRA tolerates rates ~10x higher than full fine-tuning
+    batch_size: int = 4  # conversations per optimizer step (per device)
+    gradient_accumulation_steps: int = 1  # micro-batches summed into one optimizer step
+    max_length: int = 1024  # tokens per conversation; longer ones are cut at the end
+    gradient_checkpointing: bool = False  # saves memory, costs ~20% speed; off where memory allows
+    seed: int = 0  # adapter initialisation and data order
+    merge: bool = False  # also write the base model with the adapter merged in (`merged/`)
+    logging_steps: int = 1  # optimizer steps between two points of the loss curve
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,158 @@
+"""One-step supervised fine-tuning with LoRA: trl's `SFTTrainer` on the graph's conversations.
+
+Each conversation's last (assistant) turn is the completion and everything before it the prompt,
+both rendered with the base model's own chat template; the loss covers the completion only. This
+works with any chat template, unlike trl's `assistant_only_loss`, which needs `{% generation %}`
+markers that most templates (SmolLM2's included) lack.
+
+`finetune` writes into `out_dir`:
+- `adapter/`: the LoRA adapter (safetensors); it loads with plain `peft.PeftModel.from_pretrained`;
+- `run_card.json`: base model, data sha256, config, per-step losses, tokens and seconds;
+- `loss.png`: the training loss curve;
+- `merged/` (with `merge=True`): the base model with the adapter merged in, a plain model folder.
+Everything is built in a temporary folder and moved into place at the end, so an interrupted run
+leaves the previous results (or nothing) behind, never a half-written adapter. This module does not
+evaluate; see `teamsrl_graph.evaluation`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import plots
+from ..errors import InputError
+from ..files import move_into_place
+from ..models import local
+from . import data as sft_data
+from .config import SFTRunConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FinetuneResult:
+    adapter_dir: Path  # the saved LoRA adapter
+    losses: list[float]  # training loss at every logging step
+    train_tokens: int  # non-padding tokens the model was trained on (all epochs)
+    seconds: float  # time spent in the training loop
+    merged_dir: Path | None = None  # base + adapter merged, when asked for
+    card: dict | None = None  # the content of run_card.json
+
+
+def base_folder(base: str) -> Path:
+    """The model folder named by `base`: "local" for the embedded model, else a folder path."""
+    if base == "local":
+        return local.converted_path()
+    folder = Path(base.removeprefix("local:")).expanduser()
+    if not (folder / "config.json").is_file():
+        raise InputError(f"{folder} is not a transformers model folder (no config.json)", field="base")
+    return folder
+
+
+def prompt_completion(conversations: list[dict]):
+    """TRL's conversational prompt-completion dataset: the last turn is what the loss is computed on."""
+    from datasets import Dataset
+
+    return Dataset.from_list([{"prompt": c["messages"][:-1], "completion": c["messages"][-1:]} for c in conversations])
+
+
+def sft_config(config: SFTRunConfig, output_dir: Path, bf16: bool):
+    """The trl `SFTConfig` for `config`; checkpoints are not saved, the adapter is saved at the end."""
+    import torch
+    from trl import SFTConfig
+
+    return SFTConfig(
+        output_dir=str(output_dir),
+        num_train_epochs=config.epochs,
+        learning_rate=config.learning_rate,
+        per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        max_length=config.max_length,
+        activation_checkpointing=config.gradient_checkpointing,  # transformers' new name for it
+        completion_only_loss=True,
+        bf16=bf16,
+        use_cpu=not torch.cuda.is_available(),
+        seed=config.seed,
+        logging_steps=config.logging_steps,
+        save_strategy="no",
+        report_to="none",
+        include_num_input_tokens_seen="non_padding",
+    )
+
+
+def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> FinetuneResult:
+    """Fine-tune `config.base` with LoRA on `data` (graph records, a `datasets.Dataset` or a
+    dataset.jsonl path) and save the adapter, run card and loss curve into `out_dir`."""
+    import torch
+    from trl import SFTTrainer
+
+    config = config or SFTRunConfig()
+    conversations, source = sft_data.load(data)
+    folder = base_folder(config.base)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model, tokenizer = local.load(folder)
+    if not tokenizer.chat_template:
+        raise InputError(f"the model in {folder} has no chat template", field="base")
+    log.info("fine-tuning %s on %d conversations (%s epochs, LoRA r=%d)", folder.name, len(conversations),
+             config.epochs, config.lora.r)
+
+    tmp = Path(tempfile.mkdtemp(prefix=".finetune-", dir=out))
+    try:
+        trainer = SFTTrainer(
+            model=model,
+            args=sft_config(config, tmp / "trainer", bf16=model.dtype == torch.bfloat16),
+            train_dataset=prompt_completion(conversations),
+            processing_class=tokenizer,
+            peft_config=config.lora.peft_config(),
+        )
+        output = trainer.train()
+        logged = [h for h in trainer.state.log_history if "loss" in h]
+        losses = [h["loss"] for h in logged]
+        tokens, seconds = int(trainer.state.num_input_tokens_seen), float(output.metrics["train_runtime"])
+
+        trainer.model.save_pretrained(tmp / "adapter")
+        card = {
+            "base": str(folder),
+            "data_source": source,
+            "data_sha256": sft_data.sha256(conversations),
+            "conversations": len(conversations),
+            "train_ids": [c["id"] for c in conversations],
+            "config": config.to_dict(),
+            "steps": output.global_step,
+            "losses": losses,
+            "train_tokens": tokens,
+            "seconds": round(seconds, 2),
+            "tokens_per_second": round(tokens / seconds, 1) if seconds else None,
+            "versions": _versions(),
+        }
+        (tmp / "run_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
+        plots.line_plot(tmp / "loss.png", {"train loss": losses}, x=[h["step"] for h in logged], xlabel="optimizer step",
+                        ylabel="loss on the completions", title=f"LoRA SFT of {folder.name}")
+        if config.merge:
+            merged = trainer.model.merge_and_unload()
+            merged.save_pretrained(tmp / "merged")
+            tokenizer.save_pretrained(tmp / "merged")
+        for name in ("adapter", "merged", "run_card.json", "loss.png"):
+            if (tmp / name).exists():
+                move_into_place(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("adapter saved to %s (%d tokens in %.0f s, final loss %.3f)", out / "adapter", tokens, seconds,
+             losses[-1] if losses else float("nan"))
+    return FinetuneResult(out / "adapter", losses, tokens, seconds, out / "merged" if config.merge else None, card)
+
+
+def _versions() -> dict:
+    import peft
+    import torch
+    import transformers
+    import trl
+
+    return {"trl": trl.__version__, "peft": peft.__version__, "transformers": transformers.__version__,
+            "torch": torch.__version__}

@@ -1,0 +1,115 @@
+"""Evaluation: the membership-inference AUC and ROC, the pairwise judge, and a real evaluate() run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from teamsrl_graph import prompts
+from teamsrl_graph.evaluation import EvalConfig, auc, evaluate, loss_attack, roc_curve, table
+from teamsrl_graph.evaluation import judge
+from teamsrl_graph.sft import SFTRunConfig, finetune
+
+from conftest import RECORDS
+
+
+def test_loss_attack_auc_known_answers():
+    members, nonmembers = [0.1, 0.2, 0.3], [1.0, 1.5, 2.0, 2.5]
+    assert loss_attack(members, nonmembers) == 1.0  # members always have the lower loss
+    assert loss_attack(nonmembers, members) == 0.0
+    assert loss_attack([0.7] * 5, [0.7] * 8) == 0.5  # identical losses: chance
+    assert loss_attack([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) == 0.5
+
+
+scores = st.lists(st.integers(-5, 5).map(float), min_size=1, max_size=12)
+
+
+@given(scores, scores)
+def test_rank_auc_matches_pair_counting_and_the_roc_area(positives, negatives):
+    pairs = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in positives for n in negatives)
+    assert auc(positives, negatives) == pytest.approx(pairs / (len(positives) * len(negatives)))
+    fpr, tpr = roc_curve(positives, negatives)
+    assert (fpr[0], tpr[0], fpr[-1], tpr[-1]) == (0.0, 0.0, 1.0, 1.0)
+    assert fpr == sorted(fpr) and tpr == sorted(tpr)
+    area = sum((fpr[i + 1] - fpr[i]) * (tpr[i + 1] + tpr[i]) / 2 for i in range(len(fpr) - 1))
+    assert area == pytest.approx(auc(positives, negatives))
+
+
+def test_verdicts_and_position_swapped_outcomes():
+    assert judge.parse_verdict(" B.") == "B"
+    assert judge.parse_verdict(" A, because it is complete") == "A"
+    assert judge.parse_verdict("neither") is None
+    assert judge.outcome("A", "B") == "finetuned"  # chosen in both positions
+    assert judge.outcome("B", "A") == "base"
+    assert judge.outcome("A", "A") == "tie"  # the judge only followed the position
+    pairs = [{"outcome": o, "verdict_finetuned_first": a, "verdict_finetuned_second": b}
+             for o, a, b in [("finetuned", "A", "B"), ("tie", "A", "A"), ("base", "B", "A"), ("tie", None, "A")]]
+    rate = judge.win_rate(pairs)
+    assert rate["win_rate"] == 0.5 and (rate["wins"], rate["losses"], rate["ties"]) == (1, 1, 2)
+    assert rate["first_position_rate"] == pytest.approx(5 / 7, abs=1e-4) and rate["unparsed_verdicts"] == 1
+
+
+def test_judge_template_is_shipped_and_valid():
+    template = prompts.load("judge_pair")
+    messages = template.render({"instruction": "Add 2 and 2.", "first": "4", "second": "5"})
+    assert "Answer A:\n4" in messages[-2].content and messages[-1].content == template.prefill_text
+
+
+def test_evaluate_a_tiny_adapter_end_to_end(tiny_model, tmp_path):  # noqa: F811
+    train, heldout = RECORDS[:3], RECORDS[3:]  # RECORDS[4] has no usable response and is skipped
+    run = finetune(train, tmp_path / "run", SFTRunConfig(base=str(tiny_model), epochs=2, batch_size=3,
+                                                         learning_rate=1e-2))
+    config = EvalConfig(judge=f"local:{tiny_model}", max_new_tokens=4, judge_pairs=2)
+    result = evaluate(run.adapter_dir, heldout, train, tmp_path / "eval", config)
+
+    saved = json.loads((tmp_path / "eval" / "eval.json").read_text())
+    assert saved == result
+    assert result["records"] == {"train": 3, "heldout": 1}
+    assert result["train_loss"]["finetuned"] < result["train_loss"]["base"]  # it learnt its training data
+    mia = result["membership_inference"]
+    assert (mia["members"], mia["nonmembers"]) == (3, 1) and 0 <= mia["loss_auc"] <= 1
+    assert result["win_rate"]["pairs"] == 1 and result["win_rate"]["judge"] == config.judge
+    answers = [json.loads(line) for line in (tmp_path / "eval" / "answers.jsonl").read_text().splitlines()]
+    assert answers[0]["instruction"] == RECORDS[3]["instruction"]
+    assert (tmp_path / "eval" / "roc.png").stat().st_size > 0
+    assert "held-out perplexity" in table(result)
+
+
+@pytest.mark.integration
+def test_real_model_finetune_and_eval(tmp_path):
+    """The embedded 135M model: a short fine-tune moves the loss and the whole evaluation runs."""
+    run = finetune(RECORDS[:3], tmp_path, SFTRunConfig(epochs=2, batch_size=3))
+    result = evaluate(run.adapter_dir, RECORDS[3:], RECORDS[:3], tmp_path,
+                      EvalConfig(max_new_tokens=32, judge_pairs=1))
+    assert run.losses[-1] < run.losses[0]
+    assert result["train_loss"]["finetuned"] < result["train_loss"]["base"]
+    assert result["win_rate"]["pairs"] == 1 and result["win_rate"]["unparsed_verdicts"] <= 2
+
+
+def test_cli_finetune_then_eval(tiny_model, tmp_path, capsys):  # noqa: F811
+    from teamsrl_graph.cli import main
+    from teamsrl_graph.sft import data as sft_data
+
+    data = sft_data.write_jsonl(tmp_path / "dataset.jsonl", RECORDS)
+    run = tmp_path / "run"
+    assert main(["finetune", "--data", str(data), "--out", str(run), "--base", str(tiny_model), "--epochs", "1",
+                 "--heldout", "0.25", "--r", "4", "--target-modules", "q_proj,v_proj"]) == 0
+    assert "fine-tuned on 3 conversations (1 records held out)" in capsys.readouterr().out
+    card = json.loads((run / "run_card.json").read_text())
+    assert card["config"]["lora"] == {"r": 4, "alpha": 16, "dropout": 0.05, "target_modules": ["q_proj", "v_proj"]}
+    assert main(["eval", "--run", str(run), "--judge", ""]) == 0  # no judge: losses and the audit only
+    assert "membership inference AUC (3 members, 1 non-members" in capsys.readouterr().out
+    assert "win_rate" not in json.loads((run / "eval.json").read_text())
+
+
+def test_cli_reports_bad_data_in_one_line(tmp_path, capsys):
+    from teamsrl_graph.cli import main
+
+    empty = tmp_path / "dataset.jsonl"
+    empty.write_text("", encoding="utf-8")
+    assert main(["finetune", "--data", str(empty), "--out", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err.strip() == f"teamsrl finetune: error: {empty}: the file has no records"
+    assert not (tmp_path / "run").exists()
