@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
@@ -68,10 +67,20 @@ class Embedder:
             return torch.stack([self.cache[t] for t in texts]) if texts else torch.zeros(0, EMBED_DIM)
 
 
-@lru_cache(maxsize=1)
+_DEFAULT: list[Embedder] = []
+_DEFAULT_LOCK = threading.Lock()
+
+
 def default_embedder() -> Embedder:
-    """The process-wide MiniLM embedder, loaded on first use."""
-    return Embedder()
+    """The process-wide MiniLM embedder, loaded once on first use.
+
+    The lock matters: graph branches ask for it at the same moment, and concurrent `from_pretrained`
+    calls corrupt transformers' global loading state (later loads then lose tied weights).
+    """
+    with _DEFAULT_LOCK:
+        if not _DEFAULT:
+            _DEFAULT.append(Embedder())
+        return _DEFAULT[0]
 
 
 def history_features(obs: Observation) -> torch.Tensor:

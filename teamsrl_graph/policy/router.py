@@ -29,16 +29,17 @@ class PolicyRouter:
         self.model = policy if isinstance(policy, ActorCritic) else load_policy(policy or shipped_policy_path())
         self.model.eval()
         self.actions = self.model.config.actions
-        self.greedy, self.seed, self.embedder = greedy, seed, embedder
+        self.greedy, self.seed = greedy, seed
+        self.embedder = embedder or default_embedder()  # loaded now, once, not by racing graph branches
 
     @torch.no_grad()
     def probabilities(self, obs: Observation) -> dict[str, float]:
-        probs = self.model.distribution(state_features([obs], self.embedder or default_embedder())).probs[0]
+        probs = self.model.distribution(state_features([obs], self.embedder)).probs[0]
         return dict(zip(self.actions, probs.tolist()))
 
     @torch.no_grad()
     def __call__(self, obs: Observation) -> str:
-        x = state_features([obs], self.embedder or default_embedder())
+        x = state_features([obs], self.embedder)
         logits = self.model.actor(x)[0]
         if self.greedy:
             return self.actions[int(logits.argmax())]

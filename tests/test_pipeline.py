@@ -1,0 +1,30 @@
+"""The main job end to end on the real embedded model, shrunk: generate -> fine-tune -> evaluate."""
+
+import json
+
+import pytest
+
+from teamsrl_graph.cli import main
+
+pytestmark = pytest.mark.integration
+
+
+def test_pipeline_generates_finetunes_and_evaluates(tmp_path, capsys):
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("\n".join([
+        "Explain why leaves change colour in autumn.", "Write a two-line poem about rain.",
+        "List three ways to save water at home.", "What is the boiling point of water at sea level?",
+        "Describe a cat to someone who has never seen one.", "Give one tip for learning to cook.",
+        "Explain what a noun is.", "Name two planets and one fact about each.",
+    ]) + "\n")
+    out = tmp_path / "run"
+    code = main(["pipeline", "--seeds", str(seeds), "--out", str(out), "--budget", "24", "--router", "fixed",
+                 "--max-steps", "1", "--epochs", "1", "--judge-pairs", "1", "--heldout", "0.25"])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["queries"] <= 24 and summary["records"] == 8
+    assert summary["train_records"] + summary["heldout_records"] <= summary["records"]
+    assert (out / "finetune" / "adapter" / "adapter_model.safetensors").is_file()
+    assert (out / "eval" / "roc.png").is_file() and (out / "generate" / "report.json").is_file()
+    assert 0.0 <= summary["mia_auc"]["loss_auc"] <= 1.0
+    assert "pipeline:" in capsys.readouterr().out
