@@ -22,27 +22,24 @@ from .context import Context
 from .errors import InputError
 from .files import write_json
 from .graph import build_graph
-from .seeds import Seed, load_seeds
+from .seeds import Seed, check_seeds, load_seeds, seed_fields
 
 log = logging.getLogger("teamsrl.generate")
 
 
 def _as_seeds(seeds) -> list[Seed]:
+    """Seeds from a path (None: the shipped ones) or a list of strings, dicts or Seeds, checked alike."""
     if seeds is None or isinstance(seeds, (str, Path)):
         return load_seeds(seeds)
-    out = []
+    rows = []
     for i, s in enumerate(seeds, 1):
         if isinstance(s, Seed):
-            out.append(s)
-        elif isinstance(s, str) and s.strip():
-            out.append(Seed(s.strip(), "", i))
-        elif isinstance(s, dict) and isinstance(s.get("instruction"), str) and s["instruction"].strip():
-            out.append(Seed(s["instruction"].strip(), str(s.get("input", "") or "").strip(), i))
+            rows.append((s.instruction, s.input, s.line or i))
+        elif isinstance(s, str):
+            rows.append((s, "", i))
         else:
-            raise InputError("expected a non-empty instruction string or {'instruction': ...}", path="seeds", line=i)
-    if not out:
-        raise InputError("no seed instructions given", path="seeds")
-    return out
+            rows.append((*seed_fields(s, "seeds", i), i))
+    return check_seeds(rows, "seeds")
 
 
 def _public_url(url: str | None) -> str | None:

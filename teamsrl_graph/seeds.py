@@ -33,7 +33,7 @@ def default_seeds_path() -> Path:
     return Path(str(resources.files("teamsrl_graph") / "data" / "seeds.jsonl"))
 
 
-def _from_object(obj, path, line) -> tuple[str, str]:
+def seed_fields(obj, path, line) -> tuple[str, str]:
     if not isinstance(obj, dict):
         raise InputError(f"expected a JSON object, got {type(obj).__name__}", path=path, line=line)
     if "instruction" not in obj:
@@ -49,7 +49,7 @@ def parse_seeds(path: str | Path) -> list[tuple[str, str, int]]:
     """Raw (instruction, input, line) triples, with file-format errors raised."""
     path = Path(path)
     if path.suffix == ".jsonl":
-        return [(*_from_object(obj, path, number), number) for number, obj in read_objects(path)]
+        return [(*seed_fields(obj, path, number), number) for number, obj in read_objects(path)]
     text = read_text(path)
     if path.suffix == ".json":
         try:
@@ -58,7 +58,7 @@ def parse_seeds(path: str | Path) -> list[tuple[str, str, int]]:
             raise InputError(f"bad JSON ({error.msg}, column {error.colno})", path=path, line=error.lineno) from None
         if not isinstance(items, list):
             raise InputError("expected a JSON array of {\"instruction\", \"input\"} objects", path=path)
-        return [(*_from_object(obj, f"{path} item", i), i) for i, obj in enumerate(items, 1)]
+        return [(*seed_fields(obj, f"{path} item", i), i) for i, obj in enumerate(items, 1)]
     return [(line.strip(), "", number) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
@@ -70,8 +70,14 @@ def load_seeds(path: str | Path | None = None, *, strict: bool = True, max_token
     warning. Exact duplicates are always dropped with a warning (one record per seed).
     """
     path = Path(path) if path else default_seeds_path()
-    seeds, seen = [], set()
-    for instruction, input_text, line in parse_seeds(path):
+    return check_seeds(parse_seeds(path), path, strict=strict, max_tokens=max_tokens)
+
+
+def check_seeds(rows, source, *, strict: bool = True, max_tokens: int = 1024) -> list[Seed]:
+    """Seeds from (instruction, input, line) rows read from `source` (a path, or a name for a list),
+    under the rules of `load_seeds`."""
+    path, seeds, seen = source, [], set()
+    for instruction, input_text, line in rows:
         problem = None
         if not instruction.strip():
             problem = "empty instruction"

@@ -76,3 +76,27 @@ def test_shipped_seeds_are_many_and_varied():
     assert len(seeds) >= 50
     first_words = {s.instruction.split()[0] for s in seeds}
     assert len(first_words) >= 15
+
+
+@pytest.mark.parametrize(
+    "items, message",
+    [
+        (["Explain tides.", "  "], "seeds:2 field 'instruction': empty instruction"),
+        (["Explain tides.", {"prompt": "x"}], "seeds:2 field 'instruction': missing"),
+        ([3], "seeds:1: expected a JSON object"),
+        ([], "no seed instructions found"),
+    ],
+)
+def test_python_lists_are_checked_like_files(items, message):
+    from teamsrl_graph.run import _as_seeds
+
+    with pytest.raises(InputError) as error:
+        _as_seeds(items)
+    assert message in str(error.value)
+
+
+def test_python_lists_drop_duplicates_and_keep_inputs():
+    from teamsrl_graph.run import _as_seeds
+
+    seeds = _as_seeds(["A", {"instruction": "B", "input": "x"}, "A"])
+    assert [(s.instruction, s.input) for s in seeds] == [("A", ""), ("B", "x")]

@@ -1,4 +1,7 @@
-"""`teamsrl generate`: evolve seed instructions through the graph, answer them, write the dataset."""
+"""`teamsrl generate`: evolve seed instructions through the graph, answer them, write the dataset.
+
+`add_arguments` and `settings` also serve `teamsrl pipeline`, whose first stage this is.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +9,33 @@ import argparse
 import json
 
 
-def add_arguments(p: argparse.ArgumentParser):
+def add_arguments(p: argparse.ArgumentParser, *, out: str | None = None, budget: int | None = None,
+                  router: str = "fixed", max_steps: int = 4):
+    """The generation options; the keyword arguments are the defaults (out=None makes --out required)."""
     p.add_argument("--seeds", help="JSONL ('instruction', optional 'input'), Alpaca JSON array, or text; default: shipped seeds")
-    p.add_argument("--out", required=True, help="output folder for dataset.jsonl and report.json")
-    p.add_argument("--budget", type=int, help="hard cap on LLM queries for the whole run")
+    p.add_argument("--out", required=out is None, default=out, help="output folder")
+    p.add_argument("--budget", type=int, default=budget, help="hard cap on LLM queries for the whole run")
     p.add_argument("--token-budget", type=int, help="optional hard cap on prompt + completion tokens")
-    p.add_argument("--router", default="fixed", help="fixed (TeaMs-RL schedule) | random (WizardLM) | policy (the learned router)")
+    p.add_argument("--router", default=router, help="fixed (TeaMs-RL schedule) | random (WizardLM) | policy (the learned router)")
     p.add_argument("--policy", help="policy file for --router policy")
     p.add_argument("--model", default="local", help="expert model: local, local:/hf-folder or provider:model")
     p.add_argument("--reviewer-model", help="reviewer model spec (default: --model)")
     p.add_argument("--responder-model", help="responder model spec (default: --model)")
     p.add_argument("--base-url", help="OpenAI-compatible server URL for provider:model specs")
     p.add_argument("--prompts", help="folder of prompt templates (default: the shipped prompts/)")
-    p.add_argument("--max-steps", type=int, default=4, help="evolution depth per instruction")
+    p.add_argument("--max-steps", type=int, default=max_steps, help="evolution depth per instruction")
     p.add_argument("--concurrency", type=int, default=8, help="instructions evolved in parallel")
     p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (0 = greedy)")
     p.add_argument("--seed", type=int, default=0, help="random seed of routers and sampling")
     p.add_argument("--max-seed-tokens", type=int, default=1024, help="longest seed accepted (tokens)")
     p.add_argument("--skip-invalid", action="store_true", help="skip empty or over-long seeds with a warning instead of failing")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing dataset in --out")
+    p.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in --out")
 
 
-def run(args) -> int:
+def settings(args):
+    """(seeds, Context) from the options, validated before anything runs."""
     from ..context import Context
     from ..errors import InputError
-    from ..run import generate
     from ..seeds import load_seeds
 
     for name in ("budget", "max_steps", "concurrency"):
@@ -43,6 +48,13 @@ def run(args) -> int:
         base_url=args.base_url, router=args.router, policy=args.policy, prompts=args.prompts,
         max_steps=args.max_steps, seed=args.seed, temperature=args.temperature,
     )
+    return seeds, context
+
+
+def run(args) -> int:
+    from ..run import generate
+
+    seeds, context = settings(args)
     generate(seeds, out=args.out, context=context, budget=args.budget, token_budget=args.token_budget,
              concurrency=args.concurrency, overwrite=args.overwrite)
     with open(f"{args.out}/report.json") as f:

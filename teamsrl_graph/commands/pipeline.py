@@ -11,38 +11,30 @@ from __future__ import annotations
 import argparse
 import json
 
+from . import generate as generate_command
+
 
 def add_arguments(p: argparse.ArgumentParser):
-    p.add_argument("--out", default="runs/pipeline", help="output folder (generate/, finetune/, eval/, summary.json)")
-    p.add_argument("--seeds", help="seed instructions (default: the shipped seeds)")
-    p.add_argument("--budget", type=int, default=300, help="query budget of the generation")
-    p.add_argument("--router", default="policy", help="policy (the shipped learned router) | random | fixed")
-    p.add_argument("--max-steps", type=int, default=3, help="evolution depth per instruction")
+    generate_command.add_arguments(p, out="runs/pipeline", budget=300, router="policy", max_steps=3)
     p.add_argument("--heldout", type=float, default=0.25, help="fraction of records held out for evaluation")
     p.add_argument("--epochs", type=float, default=3.0, help="fine-tuning passes over the data")
     p.add_argument("--judge-pairs", type=int, default=12, help="held-out instructions judged base vs fine-tuned")
-    p.add_argument("--concurrency", type=int, default=8, help="instructions evolved in parallel")
-    p.add_argument("--seed", type=int, default=0, help="seed of routing, split and training")
-    p.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in --out")
 
 
 def run(args) -> int:
     import time
     from pathlib import Path
 
-    from ..context import Context
     from ..errors import InputError
     from ..evaluation import EvalConfig, evaluate, table
     from ..files import write_json
     from ..run import generate
-    from ..seeds import load_seeds
     from ..sft import SFTRunConfig, finetune, split_heldout
 
     started, out = time.monotonic(), Path(args.out)
-    seeds = load_seeds(args.seeds)
-    context = Context(router=args.router, max_steps=args.max_steps, seed=args.seed)
+    seeds, context = generate_command.settings(args)
     records = generate(seeds, out=out / "generate", context=context, budget=args.budget,
-                       concurrency=args.concurrency, overwrite=args.overwrite)
+                       token_budget=args.token_budget, concurrency=args.concurrency, overwrite=args.overwrite)
     usable = [r for r in records if r["response_ok"] and r["response"].strip()]
     if len(usable) < 4:
         raise InputError(f"only {len(usable)} usable records were generated; raise --budget", field="--budget")

@@ -21,7 +21,7 @@ def generate_answers(generator, conversations: list[dict], max_new_tokens: int, 
     """Greedy answers to each conversation's prompt turns, `batch_size` at a time."""
     from tqdm.auto import tqdm
 
-    from .losses import chat_ids
+    from ..models.local import chat_ids
 
     prompts_ids = [chat_ids(generator.tokenizer, c["messages"][:-1], generation_prompt=True) for c in conversations]
     answers = []

@@ -6,13 +6,7 @@ from __future__ import annotations
 
 import math
 
-
-def chat_ids(tokenizer, messages: list[dict], generation_prompt: bool) -> list[int]:
-    """Token ids of `messages` under the tokenizer's chat template."""
-    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=generation_prompt, tokenize=True)
-    if hasattr(ids, "keys"):  # BatchEncoding in newer transformers
-        ids = ids["input_ids"]
-    return list(ids)
+from ..models.local import chat_ids
 
 
 def completion_losses(model, tokenizer, conversations: list[dict], max_length: int = 1024,

@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 from .. import plots
-from ..evaluation.losses import chat_ids
 from ..models import local
+from ..models.local import chat_ids
 from ..models.batching import BatchGenerator
 from ..files import move_into_place
 from .config import HIRConfig

@@ -64,14 +64,8 @@ class LocalChatModel(BaseChatModel):
 
     def encode(self, messages: list[BaseMessage]) -> list[int]:
         chat = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
-        tokenizer = self.engine.tokenizer
         prefill = bool(chat) and chat[-1]["role"] == "assistant"  # continue a partial reply
-        ids = tokenizer.apply_chat_template(
-            chat, add_generation_prompt=not prefill, continue_final_message=prefill, tokenize=True
-        )
-        if isinstance(ids, dict) or hasattr(ids, "keys"):  # BatchEncoding in newer transformers
-            ids = ids["input_ids"]
-        return list(ids)
+        return local.chat_ids(self.engine.tokenizer, chat, continue_final=prefill)
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
         ids = self.encode(messages)

@@ -75,6 +75,19 @@ def converted_path(root: Path | None = None) -> Path:
     return target
 
 
+def chat_ids(tokenizer, messages: list[dict], generation_prompt: bool = True, continue_final: bool = False) -> list[int]:
+    """Token ids of chat `messages` under the tokenizer's template.
+
+    `generation_prompt` opens the assistant's turn; `continue_final` instead leaves a trailing
+    assistant message open so the model continues it (a prompt template's prefill).
+    """
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=generation_prompt and not continue_final,
+                                        continue_final_message=continue_final, tokenize=True)
+    if hasattr(ids, "keys"):  # a BatchEncoding in newer transformers
+        ids = ids["input_ids"]
+    return list(ids)
+
+
 def default_dtype():
     """bf16 where the CPU has native bf16 support (about 1.5x faster here), else float32; GPUs use bf16."""
     import torch
