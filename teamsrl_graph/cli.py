@@ -20,6 +20,7 @@ COMMANDS = {
     "eval": ("eval", "evaluate a fine-tuned adapter: held-out loss, judged win rate, membership inference"),
     "hir": ("hir", "train a LoRA adapter with hindsight instruction relabeling on a verifiable task or graph records"),
     "train-policy": ("train_policy", "train the learned router (TRPO on the reviewer's reward)"),
+    "pit": ("pit", "PIT: rank sampled answers into preference pairs, train a gap reward model and an improver"),
 }
 
 

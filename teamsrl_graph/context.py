@@ -2,22 +2,28 @@
 
 Settings are plain values so `langgraph dev` and other hosts can build a Context from JSON; the
 heavier objects (chat models, templates, router, budget) are built from them once per Context on
-first use. Python callers may also pass ready-made objects (`models`, `router`, `budget`).
+first use. Python callers may also pass ready-made objects (`models`, `router`, `budget`, `gap`).
+With `improve` set, the answer of each instruction then goes through an improvement loop: "pit"
+(a trained improver and gap model from `teamsrl pit train`) or "self-refine" (the model critiques
+and rewrites its own answer).
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .budget import Budget
-from .models.factory import Models, supports_logprobs, supports_prefill
-from .prompts import load_all
+from .errors import InputError
+from .models.factory import Models, make_chat_model, supports_logprobs, supports_prefill
+from .prompts import GRAPH_TEMPLATES, IMPROVE_TEMPLATES, load_all
 from .routers import make_router
 
 
-ROLES = ("expert", "reviewer", "responder")
+ROLES = ("expert", "reviewer", "responder", "improver")
+IMPROVE_MODES = tuple(IMPROVE_TEMPLATES)  # "none", "pit", "self-refine"
 
 
 @dataclass
@@ -36,26 +42,67 @@ class Context:
     review_tokens: int = 4  # new-token cap of a reviewer call
     review_threshold: float = 0.25  # P(yes) at or above which the reviewer counts a gain (calibrated: benchmarks/reviewer_calibration.py)
     answer_tokens: int = 256  # new-token cap of the final answer
+    improve: str = "none"  # answer improvement after respond: "none", "pit" or "self-refine"
+    pit: str | None = None  # folder of `teamsrl pit train` (improver/ adapter, gap/ model) for improve="pit"
+    improver_model: str | None = None  # improver spec; None = local:{pit}/improver (pit) or the responder (self-refine)
+    gap: Any = None  # ready-made gap scorer, .score(instructions, references, responses) -> floats; None = {pit}/gap
+    improve_threshold: float = 0.0  # pit stops when the predicted gap of the new answer over the current is <= this
+    improve_rounds: int = 2  # most improvement rounds per answer
+    improve_tokens: int = 256  # new-token cap of an improvement (and of a critique)
     models: Models | None = None  # ready-made models; None = built from the specs above
     budget: Budget | None = None  # the run's shared query ledger; None = uncapped, per Context
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
     _built: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def resources(self) -> dict:
-        """{"models", "templates", "router", "budget", "prefill": {role: bool}, "logprobs": {role: bool}}, built once."""
+        """{"models", "templates", "router", "budget", "gap", "prefill": {role: bool}, "logprobs": {role: bool}}, built once."""
         with self._lock:
             if self._built is None:
-                models = self.models or Models.from_specs(
-                    self.model, self.reviewer_model, self.responder_model,
-                    temperature=self.temperature, base_url=self.base_url,
-                )
+                if self.improve not in IMPROVE_MODES:
+                    raise InputError(f"unknown mode {self.improve!r}; expected one of {', '.join(IMPROVE_MODES)}", field="improve")
+                if self.improve == "pit" and self.pit and not os.path.isdir(self.pit):
+                    raise InputError("the PIT folder does not exist (make one with `teamsrl pit train`)", path=self.pit, field="pit")
+                templates = load_all(self.prompts, GRAPH_TEMPLATES + IMPROVE_TEMPLATES[self.improve])
+                models = self._models()
                 router = self.router if callable(self.router) else make_router(self.router, self.seed, self.policy)
                 self._built = {
                     "models": models,
-                    "templates": load_all(self.prompts),
+                    "templates": templates,
                     "router": router,
                     "budget": self.budget or Budget(),
-                    "prefill": {role: supports_prefill(getattr(models, role)) for role in ROLES},
-                    "logprobs": {role: supports_logprobs(getattr(models, role)) for role in ROLES},
+                    "gap": self._gap(),
+                    "prefill": {role: supports_prefill(getattr(models, role)) for role in ROLES if getattr(models, role) is not None},
+                    "logprobs": {role: supports_logprobs(getattr(models, role)) for role in ROLES if getattr(models, role) is not None},
                 }
             return self._built
+
+    def _models(self) -> Models:
+        """The ready-made or specified models, with an improver when the improve mode needs one."""
+        kwargs = {"temperature": self.temperature, "base_url": self.base_url}
+        needs_improver = self.improve != "none" and (self.models is None or self.models.improver is None)
+        spec = self.improver_model if needs_improver else None
+        if needs_improver and not spec and self.improve == "pit":
+            if not self.pit:
+                raise InputError("improve='pit' needs a trained improver: set pit (a `teamsrl pit train` folder) or improver_model", field="pit")
+            if not os.path.isdir(f"{self.pit}/improver"):
+                raise InputError("holds no improver/ folder (make one with `teamsrl pit train`)", path=self.pit, field="pit")
+            spec = f"local:{self.pit}/improver"
+        if self.models is None:  # Self-Refine's default improver is the responder itself (one instance)
+            responder = self.responder_model or self.model
+            return Models.from_specs(self.model, self.reviewer_model, self.responder_model,
+                                     improver=spec or (responder if needs_improver else None), **kwargs)
+        if not needs_improver:
+            return self.models
+        return replace(self.models, improver=make_chat_model(spec, **kwargs) if spec else self.models.responder)
+
+    def _gap(self):
+        """The gap scorer of improve="pit" (ready-made, or loaded from {pit}/gap); None otherwise."""
+        if self.improve != "pit":
+            return None
+        if self.gap is not None:
+            return self.gap
+        if not self.pit:
+            raise InputError("improve='pit' needs a gap model: set pit (a `teamsrl pit train` folder) or gap", field="pit")
+        from .pit.gap import GapModel  # torch and the embedder load only for PIT runs
+
+        return GapModel.load(f"{self.pit}/gap")

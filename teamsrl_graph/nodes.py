@@ -1,9 +1,10 @@
-"""The nodes of the evolution graph: route, one evolve node per operation, review, respond.
+"""The nodes of the evolution graph: route, one evolve node per operation, review, respond, improve.
 
 Each node is a function `(state, runtime) -> update` around the LLM steps of `steps.py`, which
 book every call in the run's budget by role and node. Budget is reserved by `route` before an
-evolution starts (2 calls: rewrite + review) and once per instruction for its answer, so a started
-step always finishes and the cap is never crossed.
+evolution starts (2 calls: rewrite + review), once per instruction for its answer, and before each
+improvement round (1 call for PIT, 2 for critique + refine), so a started step always finishes and
+the cap is never crossed.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from langgraph.runtime import Runtime
 
 from . import steps
 from .context import Context
+from .review import check_answer
 from .routers import STOP, Observation
+from .sft.data import prompt_of
 from .state import State
 
 log = logging.getLogger("teamsrl.graph")
+ROUND_CALLS = {"pit": 1, "self-refine": 2}  # LLM calls reserved for one improvement round
 
 
 def record_id(seed: str, input_text: str = "") -> str:
@@ -76,8 +80,11 @@ def review(state: State, runtime: Runtime[Context]) -> dict:
 
 
 def respond(state: State, runtime: Runtime[Context]) -> dict:
-    """Answer the final instruction; a refused or empty answer rolls the last evolution back."""
-    answer, failure = steps.answer(runtime.context, state["instruction"], state.get("input", ""))
+    """Answer the final instruction; a refused or empty answer rolls the last evolution back.
+
+    With an improve mode, a usable answer becomes the draft that `improve` works on."""
+    ctx = runtime.context
+    answer, failure = steps.answer(ctx, state["instruction"], state.get("input", ""))
     update = {"response": answer, "response_ok": failure is None, "queries": 1, "held": state["held"] - 1,
               "status": "done", "action": "answered"}
     accepted = [i for i, s in enumerate(state["path"]) if s["accepted"]]
@@ -87,7 +94,56 @@ def respond(state: State, runtime: Runtime[Context]) -> dict:
         previous = [s["candidate"] for s in path if s["accepted"]]
         update.update(path=path, instruction=previous[-1] if previous else state["seed"], held=update["held"] + 1,
                       action="retry")
+    elif failure is None and ctx.improve != "none":
+        update.update(draft=answer, improvements=[], **next_round(ctx, 0, update["held"]))
     return update
+
+
+def improve(state: State, runtime: Runtime[Context]) -> dict:
+    """One improvement round of the answer, reserved beforehand: keep the candidate and go on, or stop.
+
+    pit: the improver rewrites the answer and the gap model predicts the gain; a gain at or below
+    `improve_threshold` stops. self-refine: the improver critiques its answer ("NO ISSUES" stops and
+    gives the refine call back) and rewrites it applying the feedback. An empty or refused candidate
+    (elimination rules 2-3) is never kept and stops the loop."""
+    ctx = runtime.context
+    res = ctx.resources()
+    instruction, input_text, current = state["instruction"], state.get("input", ""), state["response"]
+    entry = {"round": len(state["improvements"]) + 1, "mode": ctx.improve, "candidate": "", "gap": None, "feedback": None}
+    if ctx.improve == "pit":
+        entry["candidate"] = steps.improve(ctx, instruction, current, input_text)
+        failure, queries = check_answer(entry["candidate"]), 1
+        if failure:
+            reason = f"bad_answer:{failure}"
+        else:
+            prompt = prompt_of({"instruction": instruction, "input": input_text})
+            entry["gap"] = round(float(res["gap"].score([prompt], [current], [entry["candidate"]])[0]), 4)
+            reason = "improved" if entry["gap"] > ctx.improve_threshold else "no_gap"
+    else:
+        entry["feedback"] = steps.critique(ctx, instruction, current, input_text)
+        if steps.satisfied(entry["feedback"]):
+            res["budget"].release(1)  # the refine call is not needed
+            reason, queries = "satisfied", 1
+        else:
+            entry["candidate"] = steps.refine(ctx, instruction, current, entry["feedback"], input_text)
+            failure = check_answer(entry["candidate"])
+            reason, queries = (f"bad_answer:{failure}" if failure else "improved"), 2
+    entry.update(accepted=reason == "improved", reason=reason)
+    log.debug("improve round %d: %s", entry["round"], reason)
+    update = {"improvements": state["improvements"] + [entry], "queries": queries,
+              "held": state["held"] - ROUND_CALLS[ctx.improve]}
+    if not entry["accepted"]:
+        return {**update, "action": "answered", "improve_stop": reason}
+    return {**update, "response": entry["candidate"], **next_round(ctx, entry["round"], update["held"])}
+
+
+def next_round(ctx: Context, done: int, held: int) -> dict:
+    """Reserve the next improvement round and route to it, or stop at `improve_rounds` or the budget."""
+    if done >= ctx.improve_rounds:
+        return {"action": "answered", "improve_stop": "max_rounds"}
+    if not ctx.resources()["budget"].reserve(ROUND_CALLS[ctx.improve]):
+        return {"action": "answered", "improve_stop": "budget"}
+    return {"action": "improve", "held": held + ROUND_CALLS[ctx.improve]}
 
 
 def after_route(state: State) -> str:
@@ -95,4 +151,8 @@ def after_route(state: State) -> str:
 
 
 def after_respond(state: State) -> str:
-    return "respond" if state.get("action") == "retry" else "__end__"
+    return {"retry": "respond", "improve": "improve"}.get(state.get("action"), "__end__")
+
+
+def after_improve(state: State) -> str:
+    return "improve" if state.get("action") == "improve" else "__end__"

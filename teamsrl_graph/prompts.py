@@ -31,8 +31,13 @@ SCHEMAS: dict[str, tuple[frozenset, frozenset]] = {
     "reviewer": (frozenset({"old", "new"}), frozenset()),
     "responder": (frozenset({"instruction"}), frozenset({"input"})),
     "judge_pair": (frozenset({"instruction", "first", "second"}), frozenset()),  # `teamsrl eval` win rate
+    "rate_answer": (frozenset({"instruction", "response"}), frozenset()),  # `teamsrl pit prefs` ranking
+    "improve": (frozenset({"instruction", "response"}), frozenset({"input"})),  # the PIT improver
+    "critique": (frozenset({"instruction", "response"}), frozenset({"input"})),  # Self-Refine: feedback
+    "refine": (frozenset({"instruction", "response", "feedback"}), frozenset({"input"})),  # Self-Refine: rewrite
 }
 GRAPH_TEMPLATES = (*OPERATIONS, "reviewer", "responder")  # what the evolution graph loads
+IMPROVE_TEMPLATES = {"none": (), "pit": ("improve",), "self-refine": ("critique", "refine")}  # ... plus, per improve mode
 
 SECTIONS = ("system", "user", "assistant")
 _SECTION = re.compile(r"^\[(system|user|assistant)\]\s*$")

@@ -70,6 +70,15 @@ def summarize(records: list[dict], budget: Budget, context: Context, seconds: fl
                   "router": context.router if isinstance(context.router, str) else type(context.router).__name__,
                   "max_steps": context.max_steps, "seed": context.seed, "temperature": context.temperature},
     )
+    if context.improve != "none":
+        rounds = [i for r in records for i in r.get("improvements", [])]
+        report["improve"] = {
+            "mode": context.improve, "rounds": len(rounds), "accepted": sum(i["accepted"] for i in rounds),
+            "improved_records": sum(any(i["accepted"] for i in r.get("improvements", [])) for r in records),
+            "stopped_by": dict(Counter(r["improve_stop"] for r in records if "improve_stop" in r).most_common()),
+            "settings": {"pit": context.pit, "improver_model": context.improver_model, "rounds": context.improve_rounds,
+                         "threshold": context.improve_threshold},
+        }
     return report
 
 

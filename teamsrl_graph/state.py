@@ -17,6 +17,16 @@ class Step(TypedDict):
     score: float  # the reviewer's reward for this step, in [0, 1]
 
 
+class Improvement(TypedDict):
+    round: int  # 1, 2, ... within this answer
+    mode: str  # "pit" or "self-refine"
+    candidate: str  # the rewritten answer ("" when the critique found nothing to fix)
+    gap: float | None  # pit: the gap model's predicted gain of the candidate over the current answer
+    feedback: str | None  # self-refine: the critique the candidate applies
+    accepted: bool  # the candidate became the answer
+    reason: str  # "improved", "no_gap", "satisfied" or "bad_answer:<rule>"
+
+
 class InputState(TypedDict, total=False):
     seed: str  # the seed instruction (required)
     input: str  # optional input the instruction works on (Alpaca's "input")
@@ -27,12 +37,15 @@ class InputState(TypedDict, total=False):
 class State(InputState, total=False):
     instruction: str  # the current instruction: the last accepted evolution, or the seed
     step: int  # evolution steps taken (accepted or not)
-    action: str  # what the router chose last: an operation, "stop", or "end"
+    action: str  # what comes next: an operation, "stop" or "end" (route); "retry" or "improve" (respond, improve)
     candidate: str  # the latest rewrite, waiting for review
     held: int  # LLM calls reserved in the run's budget and not yet made by this instruction
     path: list[Step]  # every evolution step with its verdict
     response: str  # the answer to the final instruction
     response_ok: bool  # the answer passed elimination rules 2 and 3
+    draft: str  # the answer before improvement (only with an improve mode)
+    improvements: list[Improvement]  # every improvement round with its outcome
+    improve_stop: str  # why improvement ended: a round's reason, "max_rounds" or "budget"
     status: str  # "done", or "skipped_budget" when the budget could not fund even the answer
     queries: Annotated[int, operator.add]  # LLM calls this instruction used
 
@@ -45,5 +58,8 @@ class OutputState(TypedDict, total=False):
     response: str
     response_ok: bool
     path: list[Step]
+    draft: str
+    improvements: list[Improvement]
+    improve_stop: str
     queries: int
     status: str

@@ -1,27 +1,32 @@
-"""The three LLM steps of TeaMs-RL as plain functions of a `Context`: rewrite, review, answer.
+"""The LLM steps of TeaMs-RL as plain functions of a `Context`: rewrite, review, answer, and the
+answer-improvement steps improve (PIT), critique and refine (Self-Refine).
 
 The graph's nodes wrap them, and anything else that needs one evolution step (the policy's training
 environment, benchmarks) calls them directly, so there is one implementation of each. Every call is
 booked in the context's budget, which the caller must have reserved beforehand: two calls for
-rewrite + review (review gives one back when the free checks already decide), one for an answer.
+rewrite + review (review gives one back when the free checks already decide), one for an answer,
+one for a PIT improvement, two for critique + refine.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
 from .budget import count_tokens
 from .context import Context
 from .review import Verdict, check_answer, check_instruction, clean_rewrite, gain_probability, judge, parse_judgement
+from .sft.data import prompt_of
 
 log = logging.getLogger("teamsrl.steps")
 
 
-def ask(ctx: Context, role: str, node: str, template: str, values: dict, max_tokens: int, **kwargs):
-    """Render `template`, call the model of `role`, book the call; return (prefill used, AIMessage)."""
+def ask(ctx: Context, role: str, node: str, template, values: dict, max_tokens: int, **kwargs):
+    """Render `template` (a name among the context's templates, or a `Template`), call the model of
+    `role`, book the call; return (prefill used, AIMessage)."""
     res = ctx.resources()
     model, prefill = getattr(res["models"], role), res["prefill"][role]
-    tpl = res["templates"][template]
+    tpl = res["templates"][template] if isinstance(template, str) else template
     messages = tpl.render(values, prefill=prefill)
     reply = model.invoke(messages, max_tokens=max_tokens, **kwargs)
     usage = getattr(reply, "usage_metadata", None) or {}
@@ -30,6 +35,12 @@ def ask(ctx: Context, role: str, node: str, template: str, values: dict, max_tok
     res["budget"].record(role, node, prompt_tokens, completion_tokens)
     log.debug("%s/%s: %d+%d tokens", role, node, prompt_tokens, completion_tokens)
     return (tpl.prefill_for(values) if prefill else ""), reply
+
+
+def reply_text(ctx: Context, role: str, node: str, template, values: dict, max_tokens: int, **kwargs) -> str:
+    """The whole reply of one booked call (a prefill the model continued included), stripped."""
+    start, reply = ask(ctx, role, node, template, values, max_tokens, **kwargs)
+    return (start + reply.text).strip()
 
 
 def rewrite(ctx: Context, op: str, instruction: str, input_text: str = "") -> str:
@@ -44,16 +55,58 @@ def review(ctx: Context, old: str, new: str, op: str) -> tuple[Verdict, int]:
     if verdict is not None:
         ctx.resources()["budget"].release(1)  # the reviewer call was not needed
         return verdict, 0
+    p_gain, text = ask_reviewer(ctx, "review", "reviewer", {"old": old, "new": new})
+    return judge(old, new, parse_judgement(text) if p_gain is None else p_gain >= ctx.review_threshold), 1
+
+
+def ask_reviewer(ctx: Context, node: str, template, values: dict) -> tuple[float | None, str]:
+    """A Yes/No question to the reviewer (one booked call): (P(Yes) against P(No) on the first reply
+    token where the model returns log-probabilities, else None; the reply's text)."""
     extra = {"logprobs": True, "top_logprobs": 20} if ctx.resources()["logprobs"]["reviewer"] else {}
-    _, reply = ask(ctx, "reviewer", "review", "reviewer", {"old": old, "new": new}, ctx.review_tokens, **extra)
+    _, reply = ask(ctx, "reviewer", node, template, values, ctx.review_tokens, **extra)
     top = ((reply.response_metadata.get("logprobs") or {}).get("content") or [{}])[0].get("top_logprobs")
-    p_gain = gain_probability(top)
-    return judge(old, new, parse_judgement(reply.text) if p_gain is None else p_gain >= ctx.review_threshold), 1
+    return gain_probability(top), reply.text
 
 
 def answer(ctx: Context, instruction: str, input_text: str = "") -> tuple[str, str | None]:
     """Answer through the responder; returns the answer and why it fails rules 2-3 (None if usable)."""
-    start, reply = ask(ctx, "responder", "respond", "responder", {"instruction": instruction, "input": input_text},
-                       ctx.answer_tokens)
-    text = (start + reply.text).strip()
+    text = reply_text(ctx, "responder", "respond", "responder", {"instruction": instruction, "input": input_text},
+                      ctx.answer_tokens)
     return text, check_answer(text)
+
+
+def improve(ctx: Context, instruction: str, response: str, input_text: str = "") -> str:
+    """PIT: the improver's better answer. It sees the instruction as it was trained: input appended."""
+    prompt = prompt_of({"instruction": instruction, "input": input_text})
+    return clean_answer(reply_text(ctx, "improver", "improve", "improve",
+                                   {"instruction": prompt, "response": response, "input": ""}, ctx.improve_tokens))
+
+
+REWRITE_PREAMBLE = re.compile(r"^(?:(?:sure|certainly|okay)[,!.]?\s*)?here(?:'s| is)\s+(?:the|my|an?)\s+"
+                              r"(?:rewritten|revised|improved|updated|better|new)\s+(?:response|answer|version)[^:\n]{0,40}:\s*",
+                              re.IGNORECASE)
+
+
+def clean_answer(text: str) -> str:
+    """A rewritten answer without a "Here is the improved answer:" opener (the answer itself may say "Here are")."""
+    return REWRITE_PREAMBLE.sub("", text, count=1).strip()
+
+
+NO_ISSUES = re.compile(r"^\W*no issues\b", re.IGNORECASE)
+
+
+def critique(ctx: Context, instruction: str, response: str, input_text: str = "") -> str:
+    """Self-Refine: feedback on what to fix in `response`; see `satisfied` for "nothing to fix"."""
+    return reply_text(ctx, "improver", "critique", "critique",
+                      {"instruction": instruction, "response": response, "input": input_text}, ctx.improve_tokens)
+
+
+def satisfied(feedback: str) -> bool:
+    """Whether a critique finds nothing to fix: empty, or "NO ISSUES" (critique.txt's fixed reply)."""
+    return not feedback.strip() or bool(NO_ISSUES.match(feedback)) or "NO ISSUES" in feedback
+
+
+def refine(ctx: Context, instruction: str, response: str, feedback: str, input_text: str = "") -> str:
+    """Self-Refine: `response` rewritten to apply `feedback`."""
+    values = {"instruction": instruction, "response": response, "feedback": feedback, "input": input_text}
+    return clean_answer(reply_text(ctx, "improver", "refine", "refine", values, ctx.improve_tokens))

@@ -64,3 +64,48 @@ def test_default_reviewer_tells_gains_from_paraphrases():
     pos = [s for s, p in zip(scores, pairs) if p["gain"]]
     neg = [s for s, p in zip(scores, pairs) if not p["gain"]]
     assert auc(pos, neg) >= 0.7
+
+
+def test_pit_prefs_on_the_real_model(tmp_path, capsys):
+    data = tmp_path / "instructions.jsonl"
+    data.write_text("".join(json.dumps({"instruction": t}) + "\n" for t in ("Name a fruit.", "Describe the sea.")))
+    out = tmp_path / "prefs.jsonl"
+    code = main(["pit", "prefs", "--data", str(data), "--out", str(out), "--samples", "2", "--tokens", "24",
+                 "--min-margin", "0", "--budget", "8"])
+    assert code == 0, capsys.readouterr().err
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert 1 <= len(rows) <= 2 and all(r["chosen"] != r["rejected"] and r["margin"] >= 0 for r in rows)
+    assert "queries" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mode", ["pit", "self-refine"])
+def test_improve_loop_on_the_real_model(tmp_path, mode):
+    """One improvement round through the real graph: Self-Refine with the embedded model, and PIT
+    with an adapter on the embedded model (freshly initialised) plus a gap model trained on a few pairs."""
+    from teamsrl_graph.run import generate
+
+    pit = None
+    if mode == "pit":
+        from peft import get_peft_model
+
+        from teamsrl_graph.lora import LoraSettings
+        from teamsrl_graph.models import local
+        from teamsrl_graph.pit.gap import train_gap
+        from teamsrl_graph.pit.preferences import Preference
+
+        pit = tmp_path / "pit"
+        model, _ = local.load()
+        get_peft_model(model, LoraSettings().peft_config()).save_pretrained(pit / "improver")
+        pairs = [Preference(f"Name {n} fruits.", ", ".join(["apple", "pear", "plum", "fig"][:n]) + ".", "I like food.")
+                 for n in range(1, 5)]
+        train_gap(pairs)[0].save(pit / "gap")
+    context = Context(max_steps=0, improve=mode, pit=str(pit) if pit else None, improve_rounds=1,
+                      answer_tokens=24, improve_tokens=24)
+    [record] = generate(["Name three fruits."], context=context, budget=4, progress=False)
+    assert record["draft"] and len(record["improvements"]) == 1
+    round_ = record["improvements"][0]
+    assert round_["mode"] == mode and round_["reason"] in ("improved", "no_gap", "satisfied") or round_["reason"].startswith("bad_answer")
+    if mode == "pit":
+        assert isinstance(round_["gap"], float) and record["queries"] == 2
+    assert record["response"] == (round_["candidate"] if round_["accepted"] else record["draft"])
+    assert record["queries"] <= 4

@@ -124,7 +124,7 @@ def test_load_names_what_does_not_match(tmp_path, change, message):
 
 
 def test_load_rejects_missing_and_broken_files(tmp_path):
-    with pytest.raises(InputError, match="no such policy file"):
+    with pytest.raises(InputError, match="no such file"):
         load_policy(tmp_path / "none.safetensors")
     save_policy(ActorCritic(PolicyConfig(hidden_size=8)), tmp_path / "p.safetensors")
     (tmp_path / "p.safetensors").write_bytes(b"not safetensors")

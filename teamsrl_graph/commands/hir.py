@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..hir.config import HIRConfig
 from ..hir.tasks import TASKS, make_task
+from .options import add_config_options, config_values
 
 # flag -> (HIRConfig field, type, help); defaults come from HIRConfig
 OPTIONS = {
@@ -31,10 +32,7 @@ OPTIONS = {
 
 
 def add_arguments(parser):
-    for flag, (name, kind, help_text) in OPTIONS.items():
-        default = getattr(HIRConfig, name)
-        parser.add_argument(flag, dest=name, type=kind, default=default, metavar=flag[2:].upper().replace("-", "_"),
-                            help=f"{help_text} (default: {default})")
+    add_config_options(parser, OPTIONS, HIRConfig)
     parser.add_argument("--subspan", action="store_true", help="also train the correct start of wrong outputs")
     parser.add_argument("--data", default=None,
                         help="graph records (DIR/dataset.jsonl) relabeled by the reviewer's verdict, instead of a task")
@@ -49,7 +47,7 @@ def run(args) -> int:
     from ..sft.data import read_jsonl
     from ..sft.trainer import base_folder
 
-    config = HIRConfig(output_dir=args.out, subspan=args.subspan, **{name: getattr(args, name) for name, *_ in OPTIONS.values()})
+    config = HIRConfig(output_dir=args.out, subspan=args.subspan, **config_values(args, OPTIONS))
     # check the task or read the records before loading the model, so bad input fails fast
     task = None if args.data else make_task(config.task, config.difficulty)
     pairs = relabel_records(read_jsonl(args.data), args.data, config.wrong_instruction) if args.data else None

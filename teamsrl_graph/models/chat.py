@@ -35,6 +35,11 @@ def engine(path: str | None = None, max_batch: int = 8) -> BatchGenerator:
         return _ENGINES[key]
 
 
+def as_dicts(messages: list[BaseMessage]) -> list[dict]:
+    """LangChain messages as chat-template dicts ({"role", "content"}), e.g. for training data."""
+    return [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+
+
 class LocalChatModel(BaseChatModel):
     """SmolLM2-135M-Instruct (or any causal LM folder with a chat template), batched across threads."""
 
@@ -63,7 +68,7 @@ class LocalChatModel(BaseChatModel):
         return int(getattr(self.engine.model.config, "max_position_embeddings", 2048))
 
     def encode(self, messages: list[BaseMessage]) -> list[int]:
-        chat = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        chat = as_dicts(messages)
         prefill = bool(chat) and chat[-1]["role"] == "assistant"  # continue a partial reply
         return local.chat_ids(self.engine.tokenizer, chat, continue_final=prefill)
 

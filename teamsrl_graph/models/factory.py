@@ -5,8 +5,9 @@
 - ``provider:model`` (``openai:gpt-4o-mini``, ``anthropic:...``): LangChain's `init_chat_model`.
   With ``base_url`` it talks to any OpenAI-compatible server (vLLM, ``transformers serve``, llama.cpp).
 
-Roles (expert, reviewer, responder) each get a spec; `Models.from_specs` builds them, reusing one
-instance when two roles name the same spec so a local model is loaded and batched once.
+Roles (expert, reviewer, responder, and the optional improver) each get a spec; `Models.from_specs`
+builds them, reusing one instance when two roles name the same spec so a local model is loaded and
+batched once.
 """
 
 from __future__ import annotations
@@ -73,14 +74,16 @@ def supports_logprobs(model: BaseChatModel) -> bool:
 
 @dataclass
 class Models:
-    """The three roles of a run. `responder` answers the final instructions."""
+    """The roles of a run. `responder` answers the final instructions; `improver` improves the answers."""
 
     expert: BaseChatModel  # applies the evolution operations
     reviewer: BaseChatModel  # judges whether an evolution gained information
     responder: BaseChatModel  # answers final instructions (the expert unless set apart)
+    improver: BaseChatModel | None = None  # rewrites answers into better ones; None = no improve stage
 
     @classmethod
-    def from_specs(cls, expert: str = "local", reviewer: str | None = None, responder: str | None = None, **kwargs):
+    def from_specs(cls, expert: str = "local", reviewer: str | None = None, responder: str | None = None,
+                   improver: str | None = None, **kwargs):
         built: dict[str, BaseChatModel] = {}
 
         def get(spec: str) -> BaseChatModel:
@@ -88,9 +91,9 @@ class Models:
                 built[spec] = make_chat_model(spec, **kwargs)
             return built[spec]
 
-        return cls(get(expert), get(reviewer or expert), get(responder or expert))
+        return cls(get(expert), get(reviewer or expert), get(responder or expert), get(improver) if improver else None)
 
     def load(self):
         """Load in-process weights now, so a missing model fails before a run writes anything."""
-        for model in (self.expert, self.reviewer, self.responder):
+        for model in (self.expert, self.reviewer, self.responder, self.improver):
             getattr(model, "engine", None)  # LocalChatModel loads (once per folder) on first access

@@ -100,7 +100,10 @@ def default_dtype():
 
 
 def load(path: str | Path | None = None, dtype=None, device: str | None = None):
-    """Load (model, tokenizer) from a HF folder; None means the embedded default (converted if needed)."""
+    """Load (model, tokenizer) from a HF folder; None means the embedded default (converted if needed).
+
+    A LoRA adapter folder (one with `adapter_config.json`) loads its base model with the adapter
+    merged in, so an adapter can be used wherever a model folder can (`local:/path/to/adapter`)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -109,11 +112,32 @@ def load(path: str | Path | None = None, dtype=None, device: str | None = None):
     folder = Path(path) if path else converted_path()
     if not folder.is_dir():
         raise SetupError(f"model folder {folder} does not exist")
+    adapter = folder if (folder / "adapter_config.json").is_file() else None
+    if adapter:
+        folder = adapter_base(adapter)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     tokenizer = AutoTokenizer.from_pretrained(folder)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype or default_dtype()).to(device)
+    if adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     model.eval()
     return model, tokenizer
+
+
+def adapter_base(adapter: Path) -> Path:
+    """The base-model folder a LoRA adapter folder names; an adapter of the embedded model made on
+    another machine (a different cache path) finds this machine's copy."""
+    import json
+
+    config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    base = Path(str(config.get("base_model_name_or_path") or ""))
+    if (base / "config.json").is_file():
+        return base
+    if base.name == CONVERTED_NAME or not str(base).strip(". "):
+        return converted_path()
+    raise SetupError(f"{adapter}/adapter_config.json: base model {str(base)!r} is not a model folder on this machine")

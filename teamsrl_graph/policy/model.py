@@ -9,8 +9,6 @@ and the tensor shapes, and names what does not match. No pickle anywhere.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from torch import nn
 
 from ..errors import InputError
 from ..routers import ACTIONS
+from ..weights import load_into, read_description, save
 from .features import FEATURES_VERSION, feature_size
 
 FORMAT = "teamsrl-policy"
@@ -59,54 +58,24 @@ def policy_paths(path: str | Path) -> tuple[Path, Path]:
 
 def save_policy(model: ActorCritic, path: str | Path, trained: dict | None = None) -> Path:
     """Write NAME.safetensors + NAME.json (each to a temporary name first); returns the weights path."""
-    from safetensors.torch import save_file
-
     weights, config = policy_paths(path)
-    weights.parent.mkdir(parents=True, exist_ok=True)
     meta = {"format": FORMAT, "version": VERSION, "features": FEATURES_VERSION,
             **asdict(model.config), "actions": list(model.config.actions), "trained": trained or {}}
-    tmp_w, tmp_c = weights.with_name(weights.name + ".tmp"), config.with_name(config.name + ".tmp")
-    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp_w))
-    tmp_c.write_text(json.dumps(meta, indent=2) + "\n")
-    os.replace(tmp_w, weights)
-    os.replace(tmp_c, config)
+    save(model, weights, config, meta)
     return weights
 
 
 def load_policy(path: str | Path) -> ActorCritic:
     """Read a policy written by `save_policy`, failing with an `InputError` on any mismatch."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     weights, config = policy_paths(path)
-    for p in (weights, config):
-        if not p.is_file():
-            raise InputError("no such policy file", path=p)
-    try:
-        meta = json.loads(config.read_text())
-    except json.JSONDecodeError as error:
-        raise InputError(f"not valid JSON ({error.msg})", path=config, line=error.lineno) from None
     expected = {"format": FORMAT, "version": VERSION, "features": FEATURES_VERSION, "actions": list(ACTIONS)}
-    for key, value in expected.items():
-        if meta.get(key) != value:
-            raise InputError(f"is {meta.get(key)!r}, this version of teamsrl needs {value!r}", path=config, field=key)
+    meta = read_description(weights, config, expected)
     for key in ("input_size", "hidden_size"):
         if not isinstance(meta.get(key), int) or meta[key] < 1:
             raise InputError(f"must be a positive integer, got {meta.get(key)!r}", path=config, field=key)
     if meta["input_size"] != feature_size():
         raise InputError(f"is {meta['input_size']}, the state vector has {feature_size()} values", path=config, field="input_size")
-    model = ActorCritic(PolicyConfig(meta["input_size"], meta["hidden_size"], tuple(meta["actions"])))
-    try:
-        tensors = load_file(str(weights))
-    except (SafetensorError, OSError) as error:
-        raise InputError(f"not a readable safetensors file ({error})", path=weights) from None
-    want = model.state_dict()
-    if set(tensors) != set(want):
-        raise InputError(f"holds tensors {sorted(tensors)}, expected {sorted(want)}", path=weights)
-    for name, tensor in tensors.items():
-        if tensor.shape != want[name].shape:
-            raise InputError(f"tensor {name} has shape {tuple(tensor.shape)}, {config.name} implies "
-                             f"{tuple(want[name].shape)}", path=weights)
-    model.load_state_dict({k: v.float() for k, v in tensors.items()})
+    model = load_into(ActorCritic(PolicyConfig(meta["input_size"], meta["hidden_size"], tuple(meta["actions"]))),
+                      weights, config)
     model.trained = meta.get("trained", {})
-    return model.eval()
+    return model

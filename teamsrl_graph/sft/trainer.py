@@ -129,7 +129,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
             "train_tokens": tokens,
             "seconds": round(seconds, 2),
             "tokens_per_second": round(tokens / seconds, 1) if seconds else None,
-            "versions": _versions(),
+            "versions": versions(),
         }
         (tmp / "run_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
         plots.line_plot(tmp / "loss.png", {"train loss": losses}, x=[h["step"] for h in logged], xlabel="optimizer step",
@@ -148,7 +148,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
     return FinetuneResult(out / "adapter", losses, tokens, seconds, out / "merged" if config.merge else None, card)
 
 
-def _versions() -> dict:
+def versions() -> dict:
     import peft
     import torch
     import transformers

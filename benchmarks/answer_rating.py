@@ -1,0 +1,74 @@
+"""How well each part of `teamsrl pit prefs`' answer rating tells good answers from bad ones.
+
+Two labelled sets, no human labels needed:
+- verifiable: arithmetic and object-counting instances (`teamsrl_graph.hir.tasks`), each answered
+  once with the right number and once with a wrong one ("The answer is N.");
+- off-topic: the shipped seeds, each answered by the responder (greedy) and by a fixed off-topic
+  reply of similar length.
+For every part (reviewer P(Yes) with `prompts/rate_answer.txt`, MiniLM relevance, fluency) and for the
+equal-weight rating, it prints the ROC-AUC of good against bad (0.5 = chance) per set.
+
+    python benchmarks/answer_rating.py --instances 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from concurrent.futures import ThreadPoolExecutor
+
+from teamsrl_graph import prompts, steps
+from teamsrl_graph.budget import Budget
+from teamsrl_graph.context import Context
+from teamsrl_graph.evaluation.mia import auc
+from teamsrl_graph.hir.tasks import make_task
+from teamsrl_graph.pit.collect import fluency, rate, relevance
+from teamsrl_graph.seeds import load_seeds
+
+OFF_TOPIC = ("I am not sure about that, but here is a pancake recipe: mix flour, eggs and milk, then fry "
+             "the batter in a hot pan until golden on both sides.")
+
+
+def labelled(instances: int, seed: int) -> dict[str, list[tuple[str, str, int]]]:
+    rng = random.Random(seed)
+    verifiable = []
+    for name in ("arithmetic", "object_counting"):
+        for inst in make_task(name, 1).instances(instances, seed=seed):
+            wrong = int(inst.answer) + rng.choice([-3, -2, -1, 1, 2, 3])
+            verifiable += [(inst.prompt, f"The answer is {inst.answer}.", 1), (inst.prompt, f"The answer is {wrong}.", 0)]
+    context = Context(answer_tokens=64, budget=Budget())
+    seeds = load_seeds(None)[:instances]
+    context.budget.reserve(len(seeds))
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda s: steps.answer(context, s.instruction)[0], seeds))
+    off_topic = [row for s, a in zip(seeds, answers) for row in ((s.instruction, a, 1), (s.instruction, OFF_TOPIC, 0))]
+    return {"verifiable": verifiable, "off-topic": off_topic}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=15, help="instances per task and seeds used")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    sets = labelled(args.instances, args.seed)
+    context, template = Context(budget=Budget()), prompts.load("rate_answer")
+    results = {}
+    for name, rows in sets.items():
+        context.budget.reserve(len(rows))
+        with ThreadPoolExecutor(8) as pool:
+            reviewer = list(pool.map(lambda r: rate(context, template, r[0], r[1]), rows))
+        parts = {"reviewer": reviewer, "relevance": [relevance(x, [y])[0] for x, y, _ in rows],
+                 "fluency": [fluency(y) for _, y, _ in rows]}
+        parts["rating (equal weights)"] = [sum(v) / 3 for v in zip(*parts.values())]
+        labels = [label for *_, label in rows]
+        results[name] = {part: round(auc([s for s, l in zip(scores, labels) if l], [s for s, l in zip(scores, labels) if not l]), 3)
+                         for part, scores in parts.items()}
+    print(f"{'part':<24}" + "".join(f"{n + ' AUC':>18}" for n in results))
+    for part in next(iter(results.values())):
+        print(f"{part:<24}" + "".join(f"{results[n][part]:>18.3f}" for n in results))
+    print(json.dumps({"sizes": {n: len(r) for n, r in sets.items()}, "auc": results}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""`teamsrl pit`: PIT's preference pairs and training.
+
+    teamsrl pit prefs --data runs/demo/dataset.jsonl --out runs/prefs.jsonl --samples 3 --budget 400
+    teamsrl pit train --preferences runs/prefs.jsonl --out runs/pit
+
+`prefs` samples answers to a graph run's final instructions and ranks them by the reviewer's
+judgement, relevance and fluency (`pit.collect`), writing TRL's preference format. `train` takes such a file (or any TRL preference
+file) and writes OUT/gap, OUT/improver, OUT/run_card.json and plots; `teamsrl generate --improve pit
+--pit OUT` then improves answers with them.
+"""
+
+from __future__ import annotations
+
+from ..pit.config import PITConfig
+from .options import add_config_options, config_values
+
+# flag -> (PITConfig field, type, help); defaults come from PITConfig
+TRAIN_OPTIONS = {
+    "--heldout": ("heldout_fraction", float, "share of pairs held out to measure the gap model"),
+    "--sft-epochs": ("sft_epochs", float, "stage 0 (SFT) passes over the pairs"),
+    "--sft-lr": ("sft_learning_rate", float, "stage 0 learning rate"),
+    "--rl-lr": ("rl_learning_rate", float, "GRPO learning rate"),
+    "--generations": ("num_generations", int, "completions sampled per prompt in GRPO"),
+    "--prompts-per-step": ("prompts_per_step", int, "prompts per GRPO step"),
+    "--completion-tokens": ("max_completion_length", int, "new-token cap of a sampled improvement"),
+    "--temperature": ("temperature", float, "sampling temperature of GRPO's completions"),
+    "--kl": ("kl_beta", float, "KL penalty to the stage-0 improver"),
+    "--seed": ("seed", int, "seed of the split, the adapter and the sampling"),
+}
+
+
+def add_arguments(parser):
+    sub = parser.add_subparsers(dest="pit_command", required=True)
+    p = sub.add_parser("prefs", help="sample answers to graph instructions and let the reviewer rank them")
+    p.add_argument("--data", required=True,
+                   help="JSON lines with 'instruction' (optional 'input', 'response'): a graph's dataset.jsonl or a seed file")
+    p.add_argument("--out", required=True, help="preference file to write (JSON lines: prompt, chosen, rejected)")
+    p.add_argument("--samples", type=int, default=3, help="answers sampled per instruction (default: 3)")
+    p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default: 0.8)")
+    p.add_argument("--tokens", type=int, default=256, help="new-token cap of a sampled answer (default: 256)")
+    p.add_argument("--min-margin", type=float, default=0.05, help="least rating gap between chosen and rejected (default: 0.05)")
+    for part in ("reviewer", "relevance", "fluency"):
+        p.add_argument(f"--{part}-weight", type=float, default=1.0, help=f"weight of the {part} part of a rating (default: 1)")
+    p.add_argument("--budget", type=int, help="hard cap on LLM queries")
+    p.add_argument("--model", default="local", help="responder model spec")
+    p.add_argument("--reviewer-model", help="reviewer model spec (default: --model)")
+    p.add_argument("--base-url", help="OpenAI-compatible server URL for provider:model specs")
+    p.add_argument("--prompts", help="folder of prompt templates (default: the shipped prompts/)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    p.set_defaults(pit_run=run_prefs)
+
+    t = sub.add_parser("train", help="train the gap reward model and the improver (SFT, then two GRPO stages)")
+    t.add_argument("--preferences", required=True, help="TRL preference file (JSON lines: prompt, chosen, rejected)")
+    t.add_argument("--out", required=True, help="output folder")
+    t.add_argument("--base", default="local", help='improver base model: "local" (embedded) or a model folder')
+    t.add_argument("--prompts", help="folder holding improve.txt (default: the shipped prompts/)")
+    t.add_argument("--rl-steps", type=int, nargs=2, default=list(PITConfig.rl_steps), metavar=("STAGE1", "STAGE2"),
+                   help=f"GRPO steps of stage 1 and stage 2 (default: {PITConfig.rl_steps[0]} {PITConfig.rl_steps[1]})")
+    add_config_options(t, TRAIN_OPTIONS, PITConfig)
+    t.set_defaults(pit_run=run_train)
+
+
+def run(args) -> int:
+    return args.pit_run(args)
+
+
+def run_prefs(args) -> int:
+    from pathlib import Path
+
+    from ..budget import Budget
+    from ..context import Context
+    from ..errors import InputError
+    from ..pit.collect import collect_preferences
+    from ..pit.preferences import write_preferences
+    from ..files import read_objects
+
+    if args.samples < 1:
+        raise InputError(f"must be at least 1, got {args.samples}", field="--samples")
+    if Path(args.out).exists() and not args.overwrite:
+        raise InputError("already exists; choose another --out or pass --overwrite", path=args.out)
+    records = []
+    for line, record in read_objects(args.data):
+        for name in ("instruction", "input", "response"):
+            if not isinstance(record.get(name, ""), str) or (name == "instruction" and not record[name].strip()):
+                raise InputError("missing, empty or not a string" if name == "instruction" else "not a string",
+                                 path=args.data, line=line, field=name)
+        records.append(record)
+    if not records:
+        raise InputError("the file has no records", path=args.data)
+    context = Context(model=args.model, reviewer_model=args.reviewer_model, base_url=args.base_url,
+                      prompts=args.prompts, answer_tokens=args.tokens, budget=Budget(args.budget))
+    context.resources()["models"].load()
+    weights = {part: getattr(args, f"{part}_weight") for part in ("reviewer", "relevance", "fluency")}
+    collected = collect_preferences(records, context, samples=args.samples, temperature=args.temperature,
+                                    min_margin=args.min_margin, weights=weights)
+    if not collected.preferences:
+        raise InputError("no instruction gave two answers the reviewer rated apart; try more --samples or a "
+                         "lower --min-margin", path=args.data)
+    write_preferences(args.out, collected.preferences)
+    s = collected.summary()
+    print(f"{s['pairs']} preference pairs from {s['instructions']} instructions ({s['no_margin']} without a margin, "
+          f"{s['skipped_budget']} over budget), {s['queries']} queries -> {args.out}")
+    return 0
+
+
+def run_train(args) -> int:
+    from ..pit.preferences import read_preferences
+    from ..pit.trainer import PITTrainer
+
+    prefs = read_preferences(args.preferences)  # bad input fails before the model loads
+    config = PITConfig(output_dir=args.out, base=args.base, prompts=args.prompts, rl_steps=tuple(args.rl_steps),
+                       **config_values(args, TRAIN_OPTIONS))
+    trainer = PITTrainer(config, prefs, source=args.preferences)
+    history = trainer.train()
+    out = trainer.save()
+    held = (history["gap"] or {}).get("heldout") or {}
+    rewards = [f"stage {i + 1}: {s[0]['reward']:.3f} -> {s[-1]['reward']:.3f}" for i, s in enumerate(history["rl"]) if s]
+    print(f"gap model held-out pairwise accuracy {held.get('accuracy')} ({held.get('pairs')} pairs); "
+          f"gap reward {'; '.join(rewards) or 'no RL steps'}")
+    print(f"improver: {out / 'improver'}  gap model: {out / 'gap'}  card: {out / 'run_card.json'}")
+    return 0

@@ -1,0 +1,140 @@
+"""Preference pairs made by the graph's own models, with no human labels.
+
+For every instruction the responder samples answers until there are `samples` (the record's own
+answer, when it has one, is the first). Each usable answer gets a rating in [0, 1], a weighted mean
+of three parts (weights in `RATING`, configurable):
+- reviewer: the reviewer's judgement with the `rate_answer` template (P(Yes) on the first reply
+  token where the model gives log-probabilities, else the word); one call per answer;
+- relevance: the MiniLM cosine between instruction and answer (offline, no call);
+- fluency: the share of distinct word trigrams (a looping answer scores low; no call).
+Answers that fail elimination rules 2-3 (empty, refusal, stop words only) rate 0 without a call.
+The best and worst rated answers become (chosen, rejected) when their ratings differ by at least
+`min_margin`; the rejected one is a usable answer whenever two are. Every call is booked in the
+context's budget: an instruction starts only when all its calls can be reserved, and calls the
+free checks save are given back.
+
+The parts beyond the reviewer exist because a small reviewer's judgement of answers is close to
+chance (the embedded 135M model rates correct and wrong arithmetic alike); with a capable reviewer,
+raise its weight or set the others to 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from .. import prompts, steps
+from ..context import Context
+from ..errors import InputError
+from ..review import check_answer, parse_judgement
+from ..sft.data import prompt_of
+from .preferences import Preference
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Collected:
+    preferences: list[Preference]  # the pairs, in the order of the instructions
+    instructions: int  # instructions offered
+    skipped_budget: int  # instructions the budget could not fund
+    no_margin: int  # instructions whose best and worst answers rated (nearly) the same
+    queries: int  # LLM calls booked in the budget by this collection
+
+    def summary(self) -> dict:
+        return {"pairs": len(self.preferences), "instructions": self.instructions,
+                "skipped_budget": self.skipped_budget, "no_margin": self.no_margin, "queries": self.queries}
+
+
+RATING = {"reviewer": 1.0, "relevance": 1.0, "fluency": 1.0}  # default weights of an answer's rating parts
+
+
+def rate(ctx: Context, template: prompts.Template, instruction: str, response: str) -> float:
+    """The reviewer's judgement of one answer in [0, 1] (one call)."""
+    p_yes, text = steps.ask_reviewer(ctx, "rate", template, {"instruction": instruction, "response": response})
+    return p_yes if p_yes is not None else float(bool(parse_judgement(text)))
+
+
+def fluency(answer: str) -> float:
+    """The share of distinct word trigrams: 1 for text that never repeats itself, near 0 for a loop."""
+    words = answer.lower().split()
+    grams = [tuple(words[i:i + 3]) for i in range(len(words) - 2)]
+    return len(set(grams)) / len(grams) if grams else 1.0
+
+
+def relevance(instruction: str, answers: list[str]) -> list[float]:
+    """Cosine similarity of each answer to the instruction (MiniLM, offline), floored at 0."""
+    from ..policy.features import default_embedder
+
+    vectors = default_embedder()([instruction, *answers])
+    return (vectors[1:] @ vectors[0]).clamp(min=0).tolist()
+
+
+def collect_one(ctx: Context, template: prompts.Template, record: dict, samples: int, temperature: float,
+                min_margin: float, weights: dict[str, float]) -> tuple[str, Preference | None]:
+    """("ok" | "skipped_budget" | "no_margin", the pair or None) for one graph record."""
+    budget, ask = ctx.resources()["budget"], weights.get("reviewer", 0) > 0
+    answers = [record["response"].strip()] if (record.get("response") or "").strip() else []
+    new = samples - len(answers)
+    if not budget.reserve(new + (samples if ask else 0)):
+        return "skipped_budget", None
+    instruction, values = prompt_of(record), {"instruction": record["instruction"], "input": record.get("input") or ""}
+    answers += [steps.reply_text(ctx, "responder", "sample", "responder", values, ctx.answer_tokens,
+                                 temperature=temperature) for _ in range(new)]
+    answers = list(dict.fromkeys(answers))  # identical samples are one candidate
+    usable = [a for a in answers if not check_answer(a)]
+    if ask:
+        budget.release(samples - len(usable))  # the free rules (and duplicates) saved these calls
+    parts = {"relevance": relevance(instruction, usable), "fluency": [fluency(a) for a in usable],
+             "reviewer": [rate(ctx, template, instruction, a) for a in usable] if ask else [0.0] * len(usable)}
+    total = sum(weights.values())
+    rated = [(sum(weights.get(k, 0) * parts[k][i] for k in parts) / total, a) for i, a in enumerate(usable)]
+    rated += [(0.0, a) for a in answers if check_answer(a)]  # empty, refused: rated 0 for free
+    # the rejected answer is a poor answer rather than an empty one where there is a choice: the
+    # improver only sees usable answers at inference
+    best, worst = max(rated, key=lambda x: x[0]), min(rated[:len(usable)] if len(usable) > 1 else rated, key=lambda x: x[0])
+    if best[0] - worst[0] < min_margin or best[1] == worst[1]:
+        return "no_margin", None
+    return "ok", Preference(prompt=instruction, chosen=best[1], rejected=worst[1], id=record.get("id", ""),
+                            margin=round(best[0] - worst[0], 4))
+
+
+def collect_preferences(records: list[dict], context: Context, samples: int = 3, temperature: float = 0.8,
+                        min_margin: float = 0.05, weights: dict[str, float] | None = None, concurrency: int = 8,
+                        progress: bool = True) -> Collected:
+    """Preference pairs for graph `records` (dicts with `instruction`, optional `input` and `response`).
+
+    `weights` sets how the parts of a rating ("reviewer", "relevance", "fluency") add up (default
+    `RATING`, equal); a reviewer weight of 0 makes no reviewer calls at all."""
+    weights = dict(RATING if weights is None else weights)
+    if set(weights) - set(RATING) or sum(weights.values()) <= 0 or min(weights.values()) < 0:
+        raise InputError(f"rating weights must be non-negative, not all zero, among {sorted(RATING)}; got {weights}",
+                         field="weights")
+    template = prompts.load("rate_answer", context.prompts)
+    budget = context.resources()["budget"]
+    before = budget.queries
+    results: list[tuple[str, Preference | None]] = [("", None)] * len(records)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(records), unit="instruction", desc="preferences")
+
+    def one(i: int):
+        results[i] = collect_one(context, template, records[i], samples, temperature, min_margin, weights)
+        if bar:
+            bar.update(1)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="prefs") as pool:
+            list(pool.map(one, range(len(records))))
+    finally:
+        if bar:
+            bar.close()
+    status = [s for s, _ in results]
+    collected = Collected([p for _, p in results if p], len(records), status.count("skipped_budget"),
+                          status.count("no_margin"), budget.queries - before)
+    log.info("%d preference pairs from %d instructions (%d queries)", len(collected.preferences), len(records),
+             collected.queries)
+    return collected
