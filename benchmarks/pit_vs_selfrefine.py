@@ -71,10 +71,11 @@ def reviewer_judge(judge, instructions, a, b) -> dict:
     differ = [i for i in range(len(a)) if a[i] != b[i]]
     pairs = judge_pairs(judge, template, [instructions[i] for i in differ],
                         [a[i] for i in differ], [b[i] for i in differ])
-    pairs += [{"outcome": "tie", "verdict_finetuned_first": None, "verdict_finetuned_second": None}
-              for _ in range(len(a) - len(differ))]
-    result = win_rate(pairs)
-    result["identical"] = len(a) - len(differ)
+    result = win_rate(pairs)  # over the pairs the judge saw; identical answers are added as ties
+    identical = len(a) - len(differ)
+    ties = result["ties"] + identical
+    result.update(pairs=len(a), ties=ties, identical=identical,
+                  win_rate=round((result["wins"] + ties / 2) / len(a), 4) if a else None)
     return result
 
 
