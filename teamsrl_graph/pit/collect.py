@@ -90,10 +90,11 @@ def collect_one(ctx: Context, template: prompts.Template, record: dict, samples:
              "reviewer": [rate(ctx, template, instruction, a) for a in usable] if ask else [0.0] * len(usable)}
     total = sum(weights.values())
     rated = [(sum(weights.get(k, 0) * parts[k][i] for k in parts) / total, a) for i, a in enumerate(usable)]
-    rated += [(0.0, a) for a in answers if check_answer(a)]  # empty, refused: rated 0 for free
+    failed = [(0.0, a) for a in answers if check_answer(a)]  # empty, refused: rated 0 for free
     # the rejected answer is a poor answer rather than an empty one where there is a choice: the
     # improver only sees usable answers at inference
-    best, worst = max(rated, key=lambda x: x[0]), min(rated[:len(usable)] if len(usable) > 1 else rated, key=lambda x: x[0])
+    best = max(rated + failed, key=lambda x: x[0])
+    worst = min(rated if len(rated) > 1 else rated + failed, key=lambda x: x[0])
     if best[0] - worst[0] < min_margin or best[1] == worst[1]:
         return "no_margin", None
     return "ok", Preference(prompt=instruction, chosen=best[1], rejected=worst[1], id=record.get("id", ""),
