@@ -42,7 +42,7 @@ from teamsrl_graph.pit.preferences import read_preferences, write_preferences
 from teamsrl_graph.pit.trainer import PITTrainer
 from teamsrl_graph.run import generate
 from teamsrl_graph.seeds import load_seeds
-from teamsrl_graph.sft.data import prompt_of, read_jsonl
+from teamsrl_graph.sft.data import prompt_of
 
 log = logging.getLogger("pit_vs_selfrefine")
 
@@ -104,13 +104,9 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     started, seconds = time.monotonic(), {}
 
-    train = []  # instructions only: answers are all sampled here, with the same token cap
-    for path in args.train or [None]:
-        if path and path.endswith("dataset.jsonl"):
-            train += [{"instruction": r["instruction"], "input": r.get("input", "")} for r in read_jsonl(path)]
-        else:
-            train += [{"instruction": s.instruction, "input": s.input} for s in load_seeds(path)]
-    train = list({(r["instruction"], r["input"]): r for r in train}.values())
+    # instructions only (a dataset.jsonl reads as a seed file): answers are all sampled here, with one token cap
+    seeds = [s for path in args.train or [None] for s in load_seeds(path)]
+    train = list({(s.instruction, s.input): {"instruction": s.instruction, "input": s.input} for s in seeds}.values())
     heldout = load_seeds(args.heldout)
     train_texts = {r["instruction"] for r in train}  # held-out seeds must be new
     overlap = [s.instruction for s in heldout if s.instruction in train_texts]
@@ -140,13 +136,13 @@ def main() -> None:
     trainer = PITTrainer(config, fold_a, source=str(out / "preferences.jsonl"))
     history = trainer.train()
     trainer.save()
+    pit_gap = trainer.gap
     del trainer
     seconds["pit_training"] = round(time.monotonic() - t, 1)
 
     # 3. the judge's gap model on fold B
     judge_gap, judge_history = train_gap(fold_b, config.gap)
     judge_gap.save(out / "judge_gap")
-    pit_gap = GapModel.load(out / "pit" / "gap")
     cross = {"pit_gap_on_fold_b": pairwise_accuracy(pit_gap, fold_b), "judge_gap_on_fold_a": pairwise_accuracy(judge_gap, fold_a)}
 
     # 4. held-out instructions through the graph

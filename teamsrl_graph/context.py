@@ -60,10 +60,9 @@ class Context:
             if self._built is None:
                 if self.improve not in IMPROVE_MODES:
                     raise InputError(f"unknown mode {self.improve!r}; expected one of {', '.join(IMPROVE_MODES)}", field="improve")
-                if self.improve == "pit" and self.pit and not os.path.isdir(self.pit):
-                    raise InputError("the PIT folder does not exist (make one with `teamsrl pit train`)", path=self.pit, field="pit")
                 templates = load_all(self.prompts, GRAPH_TEMPLATES + IMPROVE_TEMPLATES[self.improve])
                 models = self._models()
+                present = {role: getattr(models, role) for role in ROLES if getattr(models, role) is not None}
                 router = self.router if callable(self.router) else make_router(self.router, self.seed, self.policy)
                 self._built = {
                     "models": models,
@@ -71,38 +70,49 @@ class Context:
                     "router": router,
                     "budget": self.budget or Budget(),
                     "gap": self._gap(),
-                    "prefill": {role: supports_prefill(getattr(models, role)) for role in ROLES if getattr(models, role) is not None},
-                    "logprobs": {role: supports_logprobs(getattr(models, role)) for role in ROLES if getattr(models, role) is not None},
+                    "prefill": {role: supports_prefill(model) for role, model in present.items()},
+                    "logprobs": {role: supports_logprobs(model) for role, model in present.items()},
                 }
             return self._built
 
     def _models(self) -> Models:
         """The ready-made or specified models, with an improver when the improve mode needs one."""
         kwargs = {"temperature": self.temperature, "base_url": self.base_url}
-        needs_improver = self.improve != "none" and (self.models is None or self.models.improver is None)
-        spec = self.improver_model if needs_improver else None
-        if needs_improver and not spec and self.improve == "pit":
-            if not self.pit:
-                raise InputError("improve='pit' needs a trained improver: set pit (a `teamsrl pit train` folder) or improver_model", field="pit")
-            if not os.path.isdir(f"{self.pit}/improver"):
-                raise InputError("holds no improver/ folder (make one with `teamsrl pit train`)", path=self.pit, field="pit")
-            spec = f"local:{self.pit}/improver"
-        if self.models is None:  # Self-Refine's default improver is the responder itself (one instance)
-            responder = self.responder_model or self.model
+        if self.models is None:
             return Models.from_specs(self.model, self.reviewer_model, self.responder_model,
-                                     improver=spec or (responder if needs_improver else None), **kwargs)
-        if not needs_improver:
+                                     improver=self._improver_spec(), **kwargs)
+        if self.improve == "none" or self.models.improver is not None:
             return self.models
-        return replace(self.models, improver=make_chat_model(spec, **kwargs) if spec else self.models.responder)
+        spec = self._improver_spec()
+        # Self-Refine's default improver is the responder itself (the same instance)
+        improver = self.models.responder if spec == (self.responder_model or self.model) else make_chat_model(spec, **kwargs)
+        return replace(self.models, improver=improver)
+
+    def _improver_spec(self) -> str | None:
+        """improver_model if set; else the responder's spec (self-refine) or {pit}/improver (pit)."""
+        if self.improve == "none":
+            return None
+        if self.improver_model:
+            return self.improver_model
+        if self.improve == "self-refine":
+            return self.responder_model or self.model
+        return f"local:{self._pit_part('improver', 'a trained improver', 'improver_model')}"
+
+    def _pit_part(self, name: str, what: str, alternative: str) -> str:
+        """The folder {pit}/{name} of a `teamsrl pit train` run, checked; `what` and `alternative` word the error."""
+        if not self.pit:
+            raise InputError(f"improve='pit' needs {what}: set pit (a `teamsrl pit train` folder) or {alternative}",
+                             field="pit")
+        if not os.path.isdir(self.pit):
+            raise InputError("the PIT folder does not exist (make one with `teamsrl pit train`)", path=self.pit, field="pit")
+        if not os.path.isdir(os.path.join(self.pit, name)):
+            raise InputError(f"holds no {name}/ folder (make one with `teamsrl pit train`)", path=self.pit, field="pit")
+        return os.path.join(self.pit, name)
 
     def _gap(self):
         """The gap scorer of improve="pit" (ready-made, or loaded from {pit}/gap); None otherwise."""
-        if self.improve != "pit":
-            return None
-        if self.gap is not None:
-            return self.gap
-        if not self.pit:
-            raise InputError("improve='pit' needs a gap model: set pit (a `teamsrl pit train` folder) or gap", field="pit")
+        if self.improve != "pit" or self.gap is not None:
+            return self.gap if self.improve == "pit" else None
         from .pit.gap import GapModel  # torch and the embedder load only for PIT runs
 
-        return GapModel.load(f"{self.pit}/gap")
+        return GapModel.load(self._pit_part("gap", "a gap model", "gap"))

@@ -18,7 +18,6 @@ from . import steps
 from .context import Context
 from .review import check_answer
 from .routers import STOP, Observation
-from .sft.data import prompt_of
 from .state import State
 
 log = logging.getLogger("teamsrl.graph")
@@ -116,7 +115,7 @@ def improve(state: State, runtime: Runtime[Context]) -> dict:
         if failure:
             reason = f"bad_answer:{failure}"
         else:
-            prompt = prompt_of({"instruction": instruction, "input": input_text})
+            prompt = steps.improve_values(instruction, current, input_text)["instruction"]  # as the gap model was trained
             entry["gap"] = round(float(res["gap"].score([prompt], [current], [entry["candidate"]])[0]), 4)
             reason = "improved" if entry["gap"] > ctx.improve_threshold else "no_gap"
     else:

@@ -75,11 +75,16 @@ def answer(ctx: Context, instruction: str, input_text: str = "") -> tuple[str, s
     return text, check_answer(text)
 
 
+def improve_values(instruction: str, response: str, input_text: str = "") -> dict:
+    """What the `improve` template is filled with, in PIT's training and at inference alike: the
+    input joins the instruction (as in preference pairs), so `{input}` stays empty."""
+    return {"instruction": prompt_of({"instruction": instruction, "input": input_text}), "response": response, "input": ""}
+
+
 def improve(ctx: Context, instruction: str, response: str, input_text: str = "") -> str:
-    """PIT: the improver's better answer. It sees the instruction as it was trained: input appended."""
-    prompt = prompt_of({"instruction": instruction, "input": input_text})
+    """PIT: the improver's better answer."""
     return clean_answer(reply_text(ctx, "improver", "improve", "improve",
-                                   {"instruction": prompt, "response": response, "input": ""}, ctx.improve_tokens))
+                                   improve_values(instruction, response, input_text), ctx.improve_tokens))
 
 
 REWRITE_PREAMBLE = re.compile(r"^(?:(?:sure|certainly|okay)[,!.]?\s*)?here(?:'s| is)\s+(?:the|my|an?)\s+"

@@ -73,6 +73,7 @@ def run_prefs(args) -> int:
     from ..pit.collect import collect_preferences
     from ..pit.preferences import write_preferences
     from ..files import read_objects
+    from ..seeds import seed_fields
 
     if args.samples < 1:
         raise InputError(f"must be at least 1, got {args.samples}", field="--samples")
@@ -80,10 +81,11 @@ def run_prefs(args) -> int:
         raise InputError("already exists; choose another --out or pass --overwrite", path=args.out)
     records = []
     for line, record in read_objects(args.data):
-        for name in ("instruction", "input", "response"):
-            if not isinstance(record.get(name, ""), str) or (name == "instruction" and not record[name].strip()):
-                raise InputError("missing, empty or not a string" if name == "instruction" else "not a string",
-                                 path=args.data, line=line, field=name)
+        instruction, _ = seed_fields(record, args.data, line)  # the seed file's checks
+        if not instruction.strip():
+            raise InputError("empty", path=args.data, line=line, field="instruction")
+        if not isinstance(record.get("response") or "", str):
+            raise InputError("must be a string", path=args.data, line=line, field="response")
         records.append(record)
     if not records:
         raise InputError("the file has no records", path=args.data)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from .. import prompts
 from ..models.chat import as_dicts
 from ..review import check_answer
+from ..steps import improve_values
 from .preferences import Preference
 
 FAILED_REWARD = -1.0  # ceiling of the reward of an empty or refused improvement (elimination rules 2-3)
@@ -21,7 +22,7 @@ FAILED_REWARD = -1.0  # ceiling of the reward of an empty or refused improvement
 
 def improver_messages(template: prompts.Template, instruction: str, reference: str) -> list[dict]:
     """The improver's prompt for (x, y_ref) as chat dicts."""
-    return as_dicts(template.render({"instruction": instruction, "response": reference, "input": ""}, prefill=False))
+    return as_dicts(template.render(improve_values(instruction, reference), prefill=False))
 
 
 def sft_rows(prefs: list[Preference], template: prompts.Template) -> list[dict]:
