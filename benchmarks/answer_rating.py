@@ -19,16 +19,12 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 
 from teamsrl_graph import prompts, steps
-from teamsrl_graph.budget import Budget
 from teamsrl_graph.context import Context
+from teamsrl_graph.resources import resources
 from teamsrl_graph.evaluation.mia import auc
 from teamsrl_graph.hir.tasks import make_task
 from teamsrl_graph.pit.collect import fluency, rate, relevance
 from teamsrl_graph.seeds import load_seeds
-
-OFF_TOPIC = ("I am not sure about that, but here is a pancake recipe: mix flour, eggs and milk, then fry "
-             "the batter in a hot pan until golden on both sides.")
-
 
 def labelled(instances: int, seed: int) -> dict[str, list[tuple[str, str, int]]]:
     rng = random.Random(seed)
@@ -37,12 +33,14 @@ def labelled(instances: int, seed: int) -> dict[str, list[tuple[str, str, int]]]
         for inst in make_task(name, 1).instances(instances, seed=seed):
             wrong = int(inst.answer) + rng.choice([-3, -2, -1, 1, 2, 3])
             verifiable += [(inst.prompt, f"The answer is {inst.answer}.", 1), (inst.prompt, f"The answer is {wrong}.", 0)]
-    context = Context(answer_tokens=64, budget=Budget())
+    context = Context(answer_tokens=64)
     seeds = load_seeds(None)[:instances]
-    context.budget.reserve(len(seeds))
+    resources(context).budget.reserve(len(seeds))
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda s: steps.answer(context, s.instruction)[0], seeds))
-    off_topic = [row for s, a in zip(seeds, answers) for row in ((s.instruction, a, 1), (s.instruction, OFF_TOPIC, 0))]
+    # each instruction's own answer against the answer to another instruction (a different one for each)
+    others = answers[1:] + answers[:1]
+    off_topic = [row for s, a, b in zip(seeds, answers, others) for row in ((s.instruction, a, 1), (s.instruction, b, 0))]
     return {"verifiable": verifiable, "off-topic": off_topic}
 
 
@@ -52,10 +50,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     sets = labelled(args.instances, args.seed)
-    context, template = Context(budget=Budget()), prompts.load("rate_answer")
+    context, template = Context(), prompts.load("rate_answer")
     results = {}
     for name, rows in sets.items():
-        context.budget.reserve(len(rows))
+        resources(context).budget.reserve(len(rows))
         with ThreadPoolExecutor(8) as pool:
             reviewer = list(pool.map(lambda r: rate(context, template, r[0], r[1]), rows))
         parts = {"reviewer": reviewer, "relevance": [relevance(x, [y])[0] for x, y, _ in rows],

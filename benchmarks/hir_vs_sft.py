@@ -80,7 +80,7 @@ def main() -> None:
                     title=f"{args.task} (difficulty {args.difficulty}), {args.eval_instances} held-out instances")
     print(f"\n{args.task}, difficulty {args.difficulty}: {args.eval_instances} held-out instances, "
           f"{args.rounds} rounds x {args.prompts} instances x {args.samples} samples, {args.steps} steps/round")
-    print(f"| method | held-out accuracy | seconds |\n|---|---|---|")
+    print("| method | held-out accuracy | seconds |\n|---|---|---|")
     for name, accuracy in rows.items():
         print(f"| {name} | {accuracy:.3f} | {seconds.get(name, '')} |")
 

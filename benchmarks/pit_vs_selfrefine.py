@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 
 from teamsrl_graph import plots, prompts
-from teamsrl_graph.budget import Budget
 from teamsrl_graph.context import Context
 from teamsrl_graph.evaluation.judge import judge_pairs, win_rate
 from teamsrl_graph.models.factory import make_chat_model
@@ -42,7 +41,7 @@ from teamsrl_graph.pit.preferences import read_preferences, write_preferences
 from teamsrl_graph.pit.trainer import PITTrainer
 from teamsrl_graph.run import generate
 from teamsrl_graph.seeds import load_seeds
-from teamsrl_graph.sft.data import prompt_of
+from teamsrl_graph.records import prompt_of
 
 log = logging.getLogger("pit_vs_selfrefine")
 
@@ -121,7 +120,7 @@ def main() -> None:
         if any(p.prompt not in asked for p in prefs):
             raise SystemExit(f"{args.preferences} holds pairs for instructions outside the training set")
     else:
-        context = Context(answer_tokens=args.tokens, budget=Budget())
+        context = Context(answer_tokens=args.tokens)
         collected = collect_preferences(train, context, samples=args.samples, temperature=0.8)
         prefs, summary = collected.preferences, collected.summary()
     write_preferences(out / "preferences.jsonl", prefs)

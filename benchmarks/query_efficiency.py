@@ -24,8 +24,9 @@ import torch
 
 from teamsrl_graph.budget import Budget
 from teamsrl_graph.context import Context
-from teamsrl_graph.policy.features import default_embedder
+from teamsrl_graph.embeddings import default_embedder
 from teamsrl_graph.policy.router import PolicyRouter
+from teamsrl_graph.resources import bind
 from teamsrl_graph.review import words
 from teamsrl_graph.run import generate
 from teamsrl_graph.seeds import load_seeds
@@ -81,10 +82,10 @@ def main():
     seeds = [s for path in args.seeds for s in load_seeds(path)]
     rows = {}
     for name in args.routers:
-        ledger = Budget(args.budget)
-        router = PolicyRouter(args.policy, greedy=False) if name == "policy" and args.sample else name
-        context = Context(router=router, policy=args.policy, max_steps=args.max_steps, answer_tokens=args.answer_tokens,
-                          budget=ledger)
+        context = Context(router=name, policy=args.policy, max_steps=args.max_steps, answer_tokens=args.answer_tokens,
+                          budget=args.budget)
+        sampled = PolicyRouter(args.policy, greedy=False) if name == "policy" and args.sample else None
+        ledger = bind(context, router=sampled).budget
         out = Path(args.out) / name if args.out else None
         records = generate(seeds, out=out, context=context, concurrency=args.concurrency, progress=False, overwrite=True)
         rows[name] = measure(records, ledger)

@@ -11,23 +11,9 @@ from pathlib import Path
 
 from teamsrl_graph.context import Context
 from teamsrl_graph.evaluation.mia import auc
-from teamsrl_graph.review import gain_probability
+from teamsrl_graph.steps import gain_probabilities
 
 PAIRS = Path(__file__).resolve().parents[1] / "tests" / "data" / "review_pairs.jsonl"
-
-
-def reviewer_scores(context: Context, pairs: list[dict]) -> list[float]:
-    from concurrent.futures import ThreadPoolExecutor
-
-    res = context.resources()
-    model, template = res["models"].reviewer, res["templates"]["reviewer"]
-
-    def one(pair):
-        reply = model.invoke(template.render(pair, prefill=res["prefill"]["reviewer"]), max_tokens=1, logprobs=True, top_logprobs=20)
-        return gain_probability(reply.response_metadata["logprobs"]["content"][0]["top_logprobs"]) or 0.0
-
-    with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(one, pairs))
 
 
 def main():
@@ -36,7 +22,7 @@ def main():
     ap.add_argument("--prompts")
     args = ap.parse_args()
     pairs = [json.loads(line) for line in PAIRS.read_text().splitlines()]
-    scores = reviewer_scores(Context(model=args.model, prompts=args.prompts), pairs)
+    scores = gain_probabilities(Context(model=args.model, prompts=args.prompts), pairs)
     pos = [s for s, p in zip(scores, pairs) if p["gain"]]
     neg = [s for s, p in zip(scores, pairs) if not p["gain"]]
     print(f"pairs: {len(pairs)}  ROC-AUC of P(yes): {auc(pos, neg):.3f}")

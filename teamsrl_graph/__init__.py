@@ -1,7 +1,8 @@
 """teamsrl-graph: instruction datasets built with reinforcement learning, and the trainers that use them.
 
 The main entry points are imported lazily, so `import teamsrl_graph` (and the CLI's start-up) stays
-light: `generate`, `build_graph`, `Context`, `Budget`, `make_chat_model`, `load_seeds`.
+light: `generate`, `build_graph`, `Context` (settings), `Resources`, `resources` and `bind` (what
+the settings imply), `Budget`, `make_chat_model`, `load_seeds`.
 """
 
 __version__ = "0.1.0"
@@ -10,6 +11,9 @@ _EXPORTS = {
     "generate": "run",
     "build_graph": "graph",
     "Context": "context",
+    "Resources": "resources",
+    "resources": "resources",
+    "bind": "resources",
     "Budget": "budget",
     "make_chat_model": "models.factory",
     "Models": "models.factory",

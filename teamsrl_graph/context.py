@@ -1,105 +1,91 @@
-"""Run settings of the evolution graph (LangGraph's runtime context), and the resources they imply.
+"""Run settings of the evolution graph: LangGraph's runtime context.
 
-Settings are plain values so `langgraph dev` and other hosts can build a Context from JSON; the
-heavier objects (chat models, templates, router, budget) are built from them once per Context on
-first use. Python callers may also pass ready-made objects (`models`, `router`, `budget`, `gap`).
-With `improve` set, the answer of each instruction then goes through an improvement loop: "pit"
-(a trained improver and gap model from `teamsrl pit train`) or "self-refine" (the model critiques
-and rewrites its own answer).
+Every field is a plain JSON value with a description, so `langgraph dev`, LangGraph Studio and any
+other host can build a Context from JSON and show it as a form. The heavy objects these settings
+imply (chat models, templates, router, the query ledger, the gap model) are not here: they are a
+`Resources` (resources.py), built once per Context. With `improve` set, the answer of each
+instruction then goes through an improvement loop: "pit" (a trained improver and gap model from
+`teamsrl pit train`) or "self-refine" (the model critiques and rewrites its own answer).
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from dataclasses import dataclass, field, replace
-from typing import Any
+import math
+from dataclasses import dataclass, field, fields
 
-from .budget import Budget
 from .errors import InputError
-from .models.factory import Models, make_chat_model, supports_logprobs, supports_prefill
-from .prompts import GRAPH_TEMPLATES, IMPROVE_TEMPLATES, load_all
-from .routers import make_router
+from .prompts import IMPROVE_TEMPLATES
 
-
-ROLES = ("expert", "reviewer", "responder", "improver")
 IMPROVE_MODES = tuple(IMPROVE_TEMPLATES)  # "none", "pit", "self-refine"
+
+
+def setting(default, description: str):
+    """A settings field with its description (shown by LangGraph Studio and the CLI's --help)."""
+    return field(default=default, metadata={"description": description})
 
 
 @dataclass
 class Context:
-    model: str = "local"  # expert model spec: "local", "local:/folder" or "provider:model"
-    reviewer_model: str | None = None  # reviewer spec; None = same as the expert
-    responder_model: str | None = None  # responder spec; None = same as the expert
-    base_url: str | None = None  # OpenAI-compatible server for "provider:model" specs
-    router: Any = "fixed"  # router name ("random", "fixed", "policy") or a Router callable
-    policy: str | None = None  # policy file for router="policy"; None = the shipped one
-    prompts: str | None = None  # folder of prompt templates; None = the shipped defaults
-    max_steps: int = 4  # evolution depth limit per instruction
-    seed: int = 0  # seeds the routers' randomness and sampling
-    temperature: float = 0.0  # sampling temperature of every role (0 = greedy)
-    rewrite_tokens: int = 96  # new-token cap of an evolution call
-    review_tokens: int = 4  # new-token cap of a reviewer call
-    review_threshold: float = 0.25  # P(yes) at or above which the reviewer counts a gain (calibrated: benchmarks/reviewer_calibration.py)
-    answer_tokens: int = 256  # new-token cap of the final answer
-    improve: str = "none"  # answer improvement after respond: "none", "pit" or "self-refine"
-    pit: str | None = None  # folder of `teamsrl pit train` (improver/ adapter, gap/ model) for improve="pit"
-    improver_model: str | None = None  # improver spec; None = local:{pit}/improver (pit) or the responder (self-refine)
-    gap: Any = None  # ready-made gap scorer, .score(instructions, references, responses) -> floats; None = {pit}/gap
-    improve_threshold: float = 0.0  # pit stops when the predicted gap of the new answer over the current is <= this
-    improve_rounds: int = 2  # most improvement rounds per answer
-    improve_tokens: int = 256  # new-token cap of an improvement (and of a critique)
-    models: Models | None = None  # ready-made models; None = built from the specs above
-    budget: Budget | None = None  # the run's shared query ledger; None = uncapped, per Context
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
-    _built: dict | None = field(default=None, init=False, repr=False, compare=False)
+    model: str = setting("local", "expert model: 'local', 'local:/folder' or 'provider:model'")
+    reviewer_model: str | None = setting(None, "reviewer model spec; empty = the expert's")
+    responder_model: str | None = setting(None, "responder model spec; empty = the expert's")
+    base_url: str | None = setting(None, "OpenAI-compatible server URL for provider:model specs")
+    router: str = setting("fixed", "who picks the next operation: fixed (TeaMs-RL schedule), random (WizardLM) or policy (learned)")
+    policy: str | None = setting(None, "policy file for router 'policy'; empty = the shipped one")
+    prompts: str | None = setting(None, "folder of prompt templates; empty = the shipped ones")
+    max_steps: int = setting(4, "evolution depth limit per instruction")
+    seed: int = setting(0, "seeds the routers' randomness and sampling")
+    temperature: float = setting(0.0, "sampling temperature of every role (0 = greedy)")
+    budget: int | None = setting(None, "hard cap on LLM queries for the whole run; empty = no cap")
+    token_budget: int | None = setting(None, "hard cap on prompt + completion tokens for the whole run; empty = no cap")
+    rewrite_tokens: int = setting(96, "new-token cap of an evolution call")
+    review_tokens: int = setting(4, "new-token cap of a reviewer call")
+    review_threshold: float = setting(0.25, "P(yes) at or above which the reviewer counts a gain (benchmarks/reviewer_calibration.py)")
+    answer_tokens: int = setting(256, "new-token cap of the final answer")
+    improve: str = setting("none", "answer improvement after respond: none, pit or self-refine")
+    pit: str | None = setting(None, "folder of `teamsrl pit train` (improver/ adapter, gap/ model) for improve 'pit'")
+    improver_model: str | None = setting(None, "improver spec; empty = {pit}/improver (pit) or the responder (self-refine)")
+    improve_threshold: float = setting(0.0, "pit stops when the predicted gain of the new answer is at or below this")
+    improve_rounds: int = setting(2, "most improvement rounds per answer")
+    improve_tokens: int = setting(256, "new-token cap of an improvement (and of a critique)")
 
-    def resources(self) -> dict:
-        """{"models", "templates", "router", "budget", "gap", "prefill": {role: bool}, "logprobs": {role: bool}}, built once."""
-        with self._lock:
-            if self._built is None:
-                if self.improve not in IMPROVE_MODES:
-                    raise InputError(f"unknown mode {self.improve!r}; expected one of {', '.join(IMPROVE_MODES)}", field="improve")
-                templates = load_all(self.prompts, GRAPH_TEMPLATES + IMPROVE_TEMPLATES[self.improve])
-                models = self._models()
-                present = {role: getattr(models, role) for role in ROLES if getattr(models, role) is not None}
-                router = self.router if callable(self.router) else make_router(self.router, self.seed, self.policy)
-                self._built = {
-                    "models": models,
-                    "templates": templates,
-                    "router": router,
-                    "budget": self.budget or Budget(),
-                    "gap": self._gap(),
-                    "prefill": {role: supports_prefill(model) for role, model in present.items()},
-                    "logprobs": {role: supports_logprobs(model) for role, model in present.items()},
-                }
-            return self._built
+    def __post_init__(self):
+        from .routers import ROUTERS  # the registry of names; it loads no router
 
-    def _models(self) -> Models:
-        """The ready-made or specified models, with an improver when the improve mode needs one."""
-        kwargs = {"temperature": self.temperature, "base_url": self.base_url}
-        if self.models is None:
-            return Models.from_specs(self.model, self.reviewer_model, self.responder_model,
-                                     improver=self._improver_spec(), **kwargs)
-        if self.improve == "none" or self.models.improver is not None:
-            return self.models
-        spec = self._improver_spec()
-        # Self-Refine's default improver is the responder itself (the same instance)
-        improver = self.models.responder if spec == (self.responder_model or self.model) else make_chat_model(spec, **kwargs)
-        return replace(self.models, improver=improver)
+        if self.improve not in IMPROVE_MODES:
+            raise InputError(f"unknown mode {self.improve!r}; expected one of {', '.join(IMPROVE_MODES)}", field="improve")
+        if self.router not in ROUTERS:
+            raise InputError(f"unknown router {self.router!r}; choose one of {sorted(ROUTERS)}", field="router")
+        for name in ("budget", "token_budget"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise InputError(f"must be a positive whole number or empty, got {value!r}", field=name)
+        for name in ("rewrite_tokens", "review_tokens", "answer_tokens", "improve_tokens", "improve_rounds"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise InputError(f"must be at least 1, got {getattr(self, name)!r}", field=name)
+        if not isinstance(self.max_steps, int) or self.max_steps < 0:
+            raise InputError(f"must be 0 or more, got {self.max_steps!r}", field="max_steps")
+        if not (isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature) and self.temperature >= 0):
+            raise InputError(f"must be a finite number >= 0, got {self.temperature!r}", field="temperature")
 
-    def _improver_spec(self) -> str | None:
-        """improver_model if set; else the responder's spec (self-refine) or {pit}/improver (pit)."""
+    def settings(self) -> dict:
+        """The settings as a JSON-able dict (what reports and resumed runs compare)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def improver_spec(self) -> str | None:
+        """improver_model if set; else the responder's spec (self-refine) or {pit}/improver (pit); None without improve."""
         if self.improve == "none":
             return None
         if self.improver_model:
             return self.improver_model
         if self.improve == "self-refine":
             return self.responder_model or self.model
-        return f"local:{self._pit_part('improver', 'a trained improver', 'improver_model')}"
+        return f"local:{self.pit_part('improver', 'a trained improver', 'improver_model')}"
 
-    def _pit_part(self, name: str, what: str, alternative: str) -> str:
+    def pit_part(self, name: str, what: str, alternative: str) -> str:
         """The folder {pit}/{name} of a `teamsrl pit train` run, checked; `what` and `alternative` word the error."""
+        import os
+
         if not self.pit:
             raise InputError(f"improve='pit' needs {what}: set pit (a `teamsrl pit train` folder) or {alternative}",
                              field="pit")
@@ -108,11 +94,3 @@ class Context:
         if not os.path.isdir(os.path.join(self.pit, name)):
             raise InputError(f"holds no {name}/ folder (make one with `teamsrl pit train`)", path=self.pit, field="pit")
         return os.path.join(self.pit, name)
-
-    def _gap(self):
-        """The gap scorer of improve="pit" (ready-made, or loaded from {pit}/gap); None otherwise."""
-        if self.improve != "pit" or self.gap is not None:
-            return self.gap if self.improve == "pit" else None
-        from .pit.gap import GapModel  # torch and the embedder load only for PIT runs
-
-        return GapModel.load(self._pit_part("gap", "a gap model", "gap"))

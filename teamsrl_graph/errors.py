@@ -15,7 +15,7 @@ class InputError(TeamsrlError):
     """Bad user input, located as precisely as possible: file, line, field."""
 
     def __init__(self, message: str, *, path=None, line: int | None = None, field: str | None = None):
-        self.path, self.line, self.field = path, line, field
+        self.message, self.path, self.line, self.field = message, path, line, field
         where = ":".join(str(p) for p in (path, line) if p is not None)
         if field:
             where = f"{where} field '{field}'" if where else f"field '{field}'"

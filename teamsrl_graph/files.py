@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import InputError
@@ -40,13 +41,41 @@ def read_objects(path: str | Path) -> list[tuple[int, dict]]:
     return rows
 
 
-def write_json(path: str | Path, data) -> Path:
-    """Write `data` as indented JSON under a temporary name and rename it into place."""
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Records of a JSON-lines file (blank lines ignored); each line must be a JSON object, and there must be one."""
+    records = [obj for _, obj in read_objects(path)]
+    if not records:
+        raise InputError("the file has no records", path=path)
+    return records
+
+
+@contextmanager
+def atomic(path: str | Path):
+    """Yield a temporary path beside `path`; rename it into place if the block succeeds, else delete it.
+
+    The one way this project writes a result file: a reader sees the old file or the new one, never half."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")  # the suffix kept, for writers that go by it
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | Path, data) -> Path:
+    """Write `data` as indented JSON, atomically."""
+    with atomic(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def write_jsonl(path: str | Path, records) -> Path:
+    """Write records as JSON lines, atomically."""
+    with atomic(path) as tmp, tmp.open("w", encoding="utf-8") as f:
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return Path(path)
 
 
 def move_into_place(src: str | Path, dst: str | Path):

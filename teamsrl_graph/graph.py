@@ -11,25 +11,21 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
+from .actions import OPERATIONS
 from .context import Context
-from .nodes import after_improve, after_respond, after_route, improve, make_evolve, respond, review, route
-from .prompts import OPERATIONS
+from .nodes import improve, make_evolve, respond, review, route
 from .state import InputState, OutputState, State
 
 
 def build_graph(checkpointer=None, name: str = "teamsrl_evolve"):
     builder = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=OutputState)
-    builder.add_node("route", route)
+    builder.add_node("route", route, destinations=(*OPERATIONS, "respond", END))
     for op in OPERATIONS:
         builder.add_node(op, make_evolve(op))
         builder.add_edge(op, "review")
     builder.add_node("review", review)
-    builder.add_node("respond", respond)
-    builder.add_node("improve", improve)
-
+    builder.add_node("respond", respond, destinations=("respond", "improve", END))
+    builder.add_node("improve", improve, destinations=("improve", END))
     builder.add_edge(START, "route")
-    builder.add_conditional_edges("route", after_route, [*OPERATIONS, "respond", END])
     builder.add_edge("review", "route")
-    builder.add_conditional_edges("respond", after_respond, ["respond", "improve", END])
-    builder.add_conditional_edges("improve", after_improve, ["improve", END])
     return builder.compile(checkpointer=checkpointer, name=name)

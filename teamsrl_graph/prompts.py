@@ -21,9 +21,8 @@ from pathlib import Path
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from .actions import OPERATIONS
 from .errors import InputError
-
-OPERATIONS = ("add_constraints", "deepen", "concretize", "increase_reasoning", "complicate_input", "breadth")
 
 # template name -> (required placeholders, optional placeholders)
 SCHEMAS: dict[str, tuple[frozenset, frozenset]] = {

@@ -1,7 +1,7 @@
 """Routers: who decides the next evolution operation (or STOP) for an instruction.
 
-A router is any callable `Observation -> str` returning one of `ACTIONS`. The graph never knows
-which one it runs:
+A router is any callable `Observation -> str` returning one of `ACTIONS` (the shared names live in
+`actions.py`). The graph never knows which one it runs:
 
 - `RandomRouter`: uniform over the six operations until max depth (WizardLM's Evol-Instruct).
 - `FixedRouter`: a fixed schedule (the TeaMs-RL release forces breadth at steps 1 and 4).
@@ -14,29 +14,11 @@ order its branches happen to execute in.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from dataclasses import dataclass
+from typing import Callable
 
+from .actions import OPERATIONS, STOP, Observation, Router
 from .errors import InputError
-from .prompts import OPERATIONS
-
-STOP = "stop"
-ACTIONS = (*OPERATIONS, STOP)
-
-
-@dataclass
-class Observation:
-    instruction: str  # the current (last accepted) instruction
-    seed: str  # the instruction the episode started from
-    step: int  # evolution steps taken so far
-    max_steps: int  # depth limit of the episode
-    history: list = field(default_factory=list)  # [{"op", "accepted", "reason", "score"}, ...] so far
-    budget_left: float | None = None  # share of the run's query cap still free; None without a cap
-    index: int = 0  # position of the instruction in the run, for reproducible randomness
-
-
-class Router(Protocol):
-    def __call__(self, observation: Observation) -> str: ...
 
 
 @dataclass

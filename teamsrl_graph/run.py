@@ -13,7 +13,6 @@ import logging
 import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,6 +21,7 @@ from .context import Context
 from .errors import InputError
 from .files import write_json
 from .graph import build_graph
+from .resources import resources
 from .seeds import Seed, check_seeds, load_seeds, seed_fields
 
 log = logging.getLogger("teamsrl.generate")
@@ -67,8 +67,8 @@ def summarize(records: list[dict], budget: Budget, context: Context, seconds: fl
         completion_tokens_per_second=round(budget.completion_tokens / seconds, 2) if seconds else 0.0,
         settings={"model": context.model, "reviewer_model": context.reviewer_model,
                   "responder_model": context.responder_model, "base_url": _public_url(context.base_url),
-                  "router": context.router if isinstance(context.router, str) else type(context.router).__name__,
-                  "max_steps": context.max_steps, "seed": context.seed, "temperature": context.temperature},
+                  "router": context.router, "max_steps": context.max_steps, "seed": context.seed,
+                  "temperature": context.temperature},
     )
     if context.improve != "none":
         rounds = [i for r in records for i in r.get("improvements", [])]
@@ -87,8 +87,6 @@ def generate(
     *,
     out: str | Path | None = None,
     context: Context | None = None,
-    budget: int | None = None,
-    token_budget: int | None = None,
     concurrency: int = 8,
     overwrite: bool = False,
     progress: bool = True,
@@ -96,14 +94,15 @@ def generate(
     """Evolve and answer `seeds` (a path, a list of strings/dicts/Seeds, or None for the defaults).
 
     Returns the records (one per seed the budget reached). With `out`, writes `out/dataset.jsonl`
-    and `out/report.json`. `budget` caps LLM calls for the whole run, `token_budget` tokens.
+    and `out/report.json`. The run's settings, its query and token caps included, are `context`;
+    its models and ledger are the resources bound to it (`resources(context)`; bind ready-made ones
+    with `resources.bind` first).
     """
     seeds = _as_seeds(seeds)
     context = context or Context()
-    ledger = context.budget or Budget(budget, token_budget)
-    if context.budget is None:
-        context = replace(context, budget=ledger)
-    context.resources()["models"].load()  # bad specs, prompts or weights fail before any output exists
+    res = resources(context)  # bad specs or prompts fail before any output exists
+    res.models.load()  # ... and so do missing weights
+    ledger = res.budget
     dataset = None
     if out is not None:
         out = Path(out)
@@ -152,5 +151,5 @@ def generate(
     if out is not None:
         write_json(out / "report.json", report)
     log.info("%d records, %d queries (budget %s), %d accepted / %d eliminated evolutions",
-             report["records"], ledger.queries, budget, report["accepted"], report["eliminated"])
+             report["records"], ledger.queries, ledger.max_queries, report["accepted"], report["eliminated"])
     return records

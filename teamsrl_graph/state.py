@@ -1,12 +1,15 @@
 """The typed state one instruction carries through the evolution graph.
 
 Everything here is plain JSON, so a checkpointer can persist it and `langgraph dev` can show it.
+Where the graph goes next is not state: each node returns it as a `Command`.
 """
 
 from __future__ import annotations
 
 import operator
-from typing import Annotated, TypedDict
+from typing import Annotated
+
+from typing_extensions import TypedDict  # langgraph dev's schemas need it on Python 3.11
 
 
 class Step(TypedDict):
@@ -37,9 +40,8 @@ class InputState(TypedDict, total=False):
 class State(InputState, total=False):
     instruction: str  # the current instruction: the last accepted evolution, or the seed
     step: int  # evolution steps taken (accepted or not)
-    action: str  # what comes next: an operation, "stop" or "end" (route); "retry" or "improve" (respond, improve)
+    op: str  # the operation under way (set by its node, read by review)
     candidate: str  # the latest rewrite, waiting for review
-    held: int  # LLM calls reserved in the run's budget and not yet made by this instruction
     path: list[Step]  # every evolution step with its verdict
     response: str  # the answer to the final instruction
     response_ok: bool  # the answer passed elimination rules 2 and 3

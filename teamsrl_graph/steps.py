@@ -2,10 +2,11 @@
 answer-improvement steps improve (PIT), critique and refine (Self-Refine).
 
 The graph's nodes wrap them, and anything else that needs one evolution step (the policy's training
-environment, benchmarks) calls them directly, so there is one implementation of each. Every call is
-booked in the context's budget, which the caller must have reserved beforehand: two calls for
-rewrite + review (review gives one back when the free checks already decide), one for an answer,
-one for a PIT improvement, two for critique + refine.
+environment, benchmarks) calls them directly, so there is one implementation of each. Each takes the
+run's settings (`Context`) and finds the models, templates and ledger in the resources bound to it
+(`resources.py`). Every call is booked in the ledger, which the caller must have reserved
+beforehand: `CALLS_PER_EVOLUTION` for rewrite + review (review gives one back when the free checks
+already decide), one for an answer, one for a PIT improvement, two for critique + refine.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import re
 
 from .budget import count_tokens
 from .context import Context
+from .errors import InputError
+from .resources import resources
 from .review import Verdict, check_answer, check_instruction, clean_rewrite, gain_probability, judge, parse_judgement
-from .sft.data import prompt_of
+from .records import prompt_of
 
 log = logging.getLogger("teamsrl.steps")
 
@@ -24,15 +27,15 @@ log = logging.getLogger("teamsrl.steps")
 def ask(ctx: Context, role: str, node: str, template, values: dict, max_tokens: int, **kwargs):
     """Render `template` (a name among the context's templates, or a `Template`), call the model of
     `role`, book the call; return (prefill used, AIMessage)."""
-    res = ctx.resources()
-    model, prefill = getattr(res["models"], role), res["prefill"][role]
-    tpl = res["templates"][template] if isinstance(template, str) else template
+    res = resources(ctx)
+    model, prefill = getattr(res.models, role), res.prefill[role]
+    tpl = res.templates[template] if isinstance(template, str) else template
     messages = tpl.render(values, prefill=prefill)
     reply = model.invoke(messages, max_tokens=max_tokens, **kwargs)
     usage = getattr(reply, "usage_metadata", None) or {}
     prompt_tokens = usage.get("input_tokens") or sum(count_tokens(m.text) for m in messages)
     completion_tokens = usage.get("output_tokens") or count_tokens(reply.text)
-    res["budget"].record(role, node, prompt_tokens, completion_tokens)
+    res.budget.record(role, node, prompt_tokens, completion_tokens)
     log.debug("%s/%s: %d+%d tokens", role, node, prompt_tokens, completion_tokens)
     return (tpl.prefill_for(values) if prefill else ""), reply
 
@@ -53,7 +56,7 @@ def review(ctx: Context, old: str, new: str, op: str) -> tuple[Verdict, int]:
     """Judge an evolution (elimination rules 1 and 4); returns the verdict and the queries it used."""
     verdict = check_instruction(old, new, op)
     if verdict is not None:
-        ctx.resources()["budget"].release(1)  # the reviewer call was not needed
+        resources(ctx).budget.release(1)  # the reviewer call was not needed
         return verdict, 0
     p_gain, text = ask_reviewer(ctx, "review", "reviewer", {"old": old, "new": new})
     return judge(old, new, parse_judgement(text) if p_gain is None else p_gain >= ctx.review_threshold), 1
@@ -62,10 +65,26 @@ def review(ctx: Context, old: str, new: str, op: str) -> tuple[Verdict, int]:
 def ask_reviewer(ctx: Context, node: str, template, values: dict) -> tuple[float | None, str]:
     """A Yes/No question to the reviewer (one booked call): (P(Yes) against P(No) on the first reply
     token where the model returns log-probabilities, else None; the reply's text)."""
-    extra = {"logprobs": True, "top_logprobs": 20} if ctx.resources()["logprobs"]["reviewer"] else {}
+    extra = {"logprobs": True, "top_logprobs": 20} if resources(ctx).logprobs["reviewer"] else {}
     _, reply = ask(ctx, "reviewer", node, template, values, ctx.review_tokens, **extra)
     top = ((reply.response_metadata.get("logprobs") or {}).get("content") or [{}])[0].get("top_logprobs")
     return gain_probability(top), reply.text
+
+
+def gain_probabilities(ctx: Context, pairs: list[dict], concurrency: int = 8) -> list[float]:
+    """The reviewer's P(gain) for each {"old", "new"} pair, one booked call each (reserved here);
+    where the model gives no log-probabilities, its Yes/No reply as 1 or 0. For calibration."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not resources(ctx).budget.reserve(len(pairs)):
+        raise InputError(f"the budget cannot fund {len(pairs)} reviewer calls", field="budget")
+
+    def one(pair: dict) -> float:
+        p_gain, text = ask_reviewer(ctx, "review", "reviewer", {"old": pair["old"], "new": pair["new"]})
+        return p_gain if p_gain is not None else float(bool(parse_judgement(text)))
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(one, pairs))
 
 
 def answer(ctx: Context, instruction: str, input_text: str = "") -> tuple[str, str | None]:

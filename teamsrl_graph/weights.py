@@ -10,10 +10,10 @@ are saved by peft.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from .errors import InputError
+from .files import atomic, write_json
 
 
 def save(module, weights: Path, description: Path, meta: dict):
@@ -21,11 +21,9 @@ def save(module, weights: Path, description: Path, meta: dict):
     from safetensors.torch import save_file
 
     weights.parent.mkdir(parents=True, exist_ok=True)
-    tmp_w, tmp_d = weights.with_name(f".{weights.name}.tmp"), description.with_name(f".{description.name}.tmp")
-    save_file({k: v.detach().contiguous() for k, v in module.state_dict().items()}, str(tmp_w))
-    tmp_d.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp_w, weights)
-    os.replace(tmp_d, description)
+    with atomic(weights) as tmp:
+        save_file({k: v.detach().contiguous() for k, v in module.state_dict().items()}, str(tmp))
+    write_json(description, meta)
 
 
 def read_description(weights: Path, description: Path, expected: dict) -> dict:

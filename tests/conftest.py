@@ -12,8 +12,10 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
+from teamsrl_graph.budget import Budget
 from teamsrl_graph.context import Context
 from teamsrl_graph.models.factory import Models
+from teamsrl_graph.resources import bind
 
 
 class ScriptedChat(BaseChatModel):
@@ -59,6 +61,17 @@ def default_reviewer(prompt: str) -> str:
     return "Yes"
 
 
+def context_with(models: Models, *, budget=None, gap=None, router=None, **settings) -> Context:
+    """A Context of `settings` bound to ready-made `models` (and a ledger, gap scorer or router
+    object when given; an int `budget` and a router name are the Context's own settings)."""
+    ledger = budget if isinstance(budget, Budget) else None
+    if isinstance(router, str):
+        settings["router"], router = router, None
+    context = Context(budget=None if ledger else budget, **settings)
+    bind(context, models=models, budget=ledger, gap=gap, router=router)
+    return context
+
+
 @pytest.fixture
 def make_context():
     """Build a Context with scripted expert/reviewer (and optional responder) functions."""
@@ -66,7 +79,7 @@ def make_context():
     def build(expert=default_expert, reviewer=default_reviewer, responder=None, **settings) -> Context:
         e, r = ScriptedChat(reply=expert), ScriptedChat(reply=reviewer)
         models = Models(expert=e, reviewer=r, responder=ScriptedChat(reply=responder) if responder else e)
-        return Context(models=models, **settings)
+        return context_with(models, **settings)
 
     return build
 

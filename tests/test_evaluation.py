@@ -91,9 +91,9 @@ def test_real_model_finetune_and_eval(tmp_path):
 
 def test_cli_finetune_then_eval(tiny_model, tmp_path, capsys):  # noqa: F811
     from teamsrl_graph.cli import main
-    from teamsrl_graph.sft import data as sft_data
+    from teamsrl_graph.files import write_jsonl
 
-    data = sft_data.write_jsonl(tmp_path / "dataset.jsonl", RECORDS)
+    data = write_jsonl(tmp_path / "dataset.jsonl", RECORDS)
     run = tmp_path / "run"
     assert main(["finetune", "--data", str(data), "--out", str(run), "--base", str(tiny_model), "--epochs", "1",
                  "--heldout", "0.25", "--r", "4", "--target-modules", "q_proj,v_proj"]) == 0

@@ -8,6 +8,7 @@ from langgraph.graph import END, START, StateGraph
 
 from teamsrl_graph.errors import InputError
 from teamsrl_graph.graph import build_graph
+from teamsrl_graph.resources import resources
 from teamsrl_graph.run import generate
 
 SEED = "Explain how tides work."
@@ -25,7 +26,7 @@ def test_fixed_router_evolves_reviews_and_answers(make_context):
     assert out["instruction"] == out["path"][-1]["candidate"] != SEED
     assert out["response_ok"] and out["response"]
     assert out["queries"] == 3 * 2 + 1
-    assert ctx.resources()["budget"].summary()["queries"]["by_node"] == {
+    assert resources(ctx).budget.summary()["queries"]["by_node"] == {
         "breadth": 1, "add_constraints": 1, "deepen": 1, "review": 3, "respond": 1}
 
 
@@ -39,8 +40,8 @@ def test_rule_four_eliminates_without_asking_the_reviewer(make_context):
     ctx = make_context(expert=lambda p: "Sure! Tides are caused by the moon." if p.startswith("Task:") else "Answer.", max_steps=2)
     out = run_one(ctx)
     assert [s["reason"] for s in out["path"]] == ["answered_not_rewritten"] * 2
-    assert ctx.resources()["models"].reviewer.calls == []
-    assert out["queries"] == 2 + 1 and ctx.resources()["budget"].reserved == 0
+    assert resources(ctx).models.reviewer.calls == []
+    assert out["queries"] == 2 + 1 and resources(ctx).budget.reserved == 0
 
 
 def test_a_refused_answer_rolls_back_the_last_evolution(make_context):
@@ -58,17 +59,24 @@ def test_unreadable_reviews_count_as_no_gain(make_context):
     assert out["path"][0]["reason"] == "unreadable_review"
 
 
-@pytest.mark.parametrize("cap", [0, 1, 2, 5, 13, 40])
+@pytest.mark.parametrize("cap", [1, 2, 5, 13, 40])
 def test_budget_cap_is_never_exceeded_under_concurrency(make_context, cap):
-    ctx = make_context(router="random", max_steps=4)
+    ctx = make_context(router="random", max_steps=4, budget=cap)
     seeds = [f"Explain topic number {i} in detail." for i in range(12)]
-    records = generate(seeds, context=ctx, budget=cap, concurrency=6, progress=False)
-    ledger = ctx.resources()["budget"] if ctx.budget else None
+    records = generate(seeds, context=ctx, concurrency=6, progress=False)
+    ledger = resources(ctx).budget
     total = sum(r["queries"] for r in records)
-    assert total <= cap
+    assert ledger.max_queries == cap and ledger.queries == total <= cap
     assert all(r["response"] for r in records)  # every started instruction was answered
-    assert (len(records) >= 1 if cap else len(records) == 0) and len(records) <= min(cap, 12)
-    assert ledger is None or ledger.reserved == 0
+    assert 1 <= len(records) <= min(cap, 12)
+    assert ledger.reserved == 0  # every promised call was made or given back
+
+
+@pytest.mark.parametrize("cap", [0, -5, 2.5, True])
+def test_a_cap_that_is_not_a_positive_whole_number_is_refused(make_context, cap):
+    with pytest.raises(InputError) as error:
+        make_context(budget=cap)
+    assert error.value.field == "budget"
 
 
 def test_random_router_is_reproducible_whatever_the_concurrency(make_context):
@@ -82,8 +90,8 @@ def test_random_router_is_reproducible_whatever_the_concurrency(make_context):
 
 
 def test_generate_writes_dataset_and_report(make_context, tmp_path):
-    ctx = make_context(max_steps=2)
-    generate(["Explain tides.", "Write a poem."], out=tmp_path, context=ctx, budget=100, progress=False)
+    ctx = make_context(max_steps=2, budget=100)
+    generate(["Explain tides.", "Write a poem."], out=tmp_path, context=ctx, progress=False)
     records = [json.loads(line) for line in (tmp_path / "dataset.jsonl").read_text().splitlines()]
     report = json.loads((tmp_path / "report.json").read_text())
     assert {r["seed"] for r in records} == {"Explain tides.", "Write a poem."}

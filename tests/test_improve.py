@@ -5,7 +5,7 @@ import re
 import shutil
 
 import pytest
-from conftest import ScriptedChat, default_expert
+from conftest import ScriptedChat, context_with, default_expert
 
 from teamsrl_graph import prompts
 from teamsrl_graph.budget import Budget
@@ -14,6 +14,7 @@ from teamsrl_graph.context import Context
 from teamsrl_graph.errors import InputError
 from teamsrl_graph.graph import build_graph
 from teamsrl_graph.models.factory import Models
+from teamsrl_graph.resources import resources
 from teamsrl_graph.run import generate
 
 SEED = "Explain how tides work."
@@ -45,8 +46,8 @@ def make(improver=add_detail, improve="pit", gap="fake", budget=None, **settings
     expert = ScriptedChat(reply=default_expert)
     models = Models(expert=expert, reviewer=ScriptedChat(reply=lambda p: "Yes"), responder=expert,
                     improver=ScriptedChat(reply=improver))
-    return Context(models=models, improve=improve, gap=FakeGap() if gap == "fake" else gap, budget=budget,
-                   **{"max_steps": 0, **settings})
+    return context_with(models, improve=improve, gap=FakeGap() if gap == "fake" else gap, budget=budget,
+                        **{"max_steps": 0, **settings})
 
 
 def run_one(ctx, **state):
@@ -57,31 +58,31 @@ def test_pit_stops_when_the_predicted_gap_reaches_the_threshold():
     gap = FakeGap(lambda ref, y: 1.0 if y.count(MORE) < 3 else 0.0)  # the third rewrite gains nothing
     ctx = make(gap=gap, improve_rounds=5, improve_threshold=0.0)
     out = run_one(ctx, input="Tides at Brest.")
-    assert len(ctx.resources()["models"].improver.calls) == 3
+    assert len(resources(ctx).models.improver.calls) == 3
     assert [(i["round"], i["accepted"], i["reason"], i["gap"]) for i in out["improvements"]] == [
         (1, True, "improved", 1.0), (2, True, "improved", 1.0), (3, False, "no_gap", 0.0)]
     assert out["draft"] == DRAFT and out["response"] == DRAFT + MORE * 2  # the last accepted rewrite
     assert out["improve_stop"] == "no_gap" and out["response_ok"]
-    assert out["queries"] == 1 + 3 and ctx.resources()["budget"].summary()["queries"]["by_node"] == {"respond": 1, "improve": 3}
+    assert out["queries"] == 1 + 3 and resources(ctx).budget.summary()["queries"]["by_node"] == {"respond": 1, "improve": 3}
     # the improver and the gap model see the instruction with its input appended, as PIT trains them
     assert gap.calls[0] == ([f"{SEED}\n\nTides at Brest."], [DRAFT], [DRAFT + MORE])
-    assert ctx.resources()["models"].improver.calls[0].startswith(f"{SEED}\n\nTides at Brest.\n\nAnswer: {DRAFT}")
+    assert resources(ctx).models.improver.calls[0].startswith(f"{SEED}\n\nTides at Brest.\n\nAnswer: {DRAFT}")
 
 
 def test_pit_stops_at_max_rounds():
     ctx = make(improve_rounds=2)
     out = run_one(ctx)
-    assert len(ctx.resources()["models"].improver.calls) == 2
+    assert len(resources(ctx).models.improver.calls) == 2
     assert [i["accepted"] for i in out["improvements"]] == [True, True]
     assert out["improve_stop"] == "max_rounds" and out["response"] == DRAFT + MORE * 2
-    assert ctx.resources()["budget"].reserved == 0
+    assert resources(ctx).budget.reserved == 0
 
 
 def test_pit_stops_on_the_budget_without_crossing_it():
     ledger = Budget(max_queries=3)  # the answer, then two rounds
     ctx = make(budget=ledger, improve_rounds=10)
     out = run_one(ctx)
-    assert len(ctx.resources()["models"].improver.calls) == 2
+    assert len(resources(ctx).models.improver.calls) == 2
     assert out["improve_stop"] == "budget" and out["response"] == DRAFT + MORE * 2
     assert ledger.queries == 3 and ledger.reserved == 0
 
@@ -120,8 +121,8 @@ def test_self_refine_stops_when_the_critique_is_satisfied_and_gives_the_refine_c
 
 def test_self_refine_defaults_to_the_responder():
     expert = ScriptedChat(reply=default_expert)
-    ctx = Context(models=Models(expert=expert, reviewer=expert, responder=expert), improve="self-refine", max_steps=0)
-    assert ctx.resources()["models"].improver is expert
+    ctx = context_with(Models(expert=expert, reviewer=expert, responder=expert), improve="self-refine", max_steps=0)
+    assert resources(ctx).models.improver is expert
     out = run_one(ctx)  # the scripted model's critique is not "NO ISSUES", and its rewrite is usable
     assert [i["reason"] for i in out["improvements"]] == ["improved", "improved"]
 
@@ -147,8 +148,8 @@ def test_a_rewrite_opener_is_not_part_of_the_answer():
 def test_an_unusable_answer_is_not_improved():
     refusing = ScriptedChat(reply=lambda p: "Sorry, I cannot help.")
     improver = ScriptedChat(reply=add_detail)
-    ctx = Context(models=Models(expert=refusing, reviewer=refusing, responder=refusing, improver=improver),
-                  improve="pit", gap=FakeGap(), max_steps=0)
+    ctx = context_with(Models(expert=refusing, reviewer=refusing, responder=refusing, improver=improver),
+                       improve="pit", gap=FakeGap(), max_steps=0)
     out = run_one(ctx)
     assert not out["response_ok"] and improver.calls == [] and "improvements" not in out
 
@@ -157,11 +158,11 @@ def test_improve_none_is_the_graph_without_the_stage(tmp_path):
     outputs = []
     for improver in (None, ScriptedChat(reply=add_detail)):
         expert = ScriptedChat(reply=default_expert)
-        ctx = Context(models=Models(expert=expert, reviewer=ScriptedChat(reply=lambda p: "Yes"), responder=expert,
-                                    improver=improver), max_steps=2)
+        ctx = context_with(Models(expert=expert, reviewer=ScriptedChat(reply=lambda p: "Yes"), responder=expert,
+                                  improver=improver), max_steps=2)
         outputs.append(run_one(ctx))
         assert improver is None or improver.calls == []
-        assert "improve" not in ctx.resources()["budget"].summary()["queries"]["by_node"]
+        assert "improve" not in resources(ctx).budget.summary()["queries"]["by_node"]
     assert outputs[0] == outputs[1]
     assert not {"draft", "improvements", "improve_stop"} & set(outputs[0])
     generate([SEED], out=tmp_path, context=make(improve="none"), progress=False)
@@ -185,21 +186,20 @@ def test_generate_records_the_rounds_and_reports_them(tmp_path):
 ])
 def test_bad_improve_settings_name_the_field(settings, field):
     expert = ScriptedChat(reply=default_expert)
-    ctx = Context(models=Models(expert=expert, reviewer=expert, responder=expert), **settings)
     with pytest.raises(InputError) as error:
-        ctx.resources()
+        context_with(Models(expert=expert, reviewer=expert, responder=expert), **settings)
     assert error.value.field == field
 
 
 def test_pit_needs_a_gap_model_and_an_existing_folder(tmp_path):
     with pytest.raises(InputError, match="needs a gap model") as error:
-        make(gap=None).resources()  # an improver but neither a gap scorer nor a pit folder
+        make(gap=None)  # an improver but neither a gap scorer nor a pit folder
     assert error.value.field == "pit"
     with pytest.raises(InputError, match="does not exist") as error:
-        make(gap=None, pit=str(tmp_path / "missing")).resources()
+        make(gap=None, pit=str(tmp_path / "missing"))
     assert str(tmp_path / "missing") in str(error.value)
     with pytest.raises(InputError, match="no improver/ folder"):
-        Context(improve="pit", pit=str(tmp_path)).resources()
+        resources(Context(improve="pit", pit=str(tmp_path)))
 
 
 def test_a_broken_improve_prompt_fails_before_any_output(tmp_path):
@@ -215,10 +215,12 @@ def test_a_broken_improve_prompt_fails_before_any_output(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--improve", "pit"], "field '--pit': --improve pit needs"),
-    (["--improve", "pit", "--pit", "MISSING"], "MISSING field '--pit': folder does not exist"),
+    (["--improve", "pit"], "field '--pit': improve='pit' needs a trained improver"),
+    (["--improve", "pit", "--pit", "MISSING"], "MISSING field '--pit': the PIT folder does not exist"),
     (["--pit", "."], "field '--pit': is only used with --improve pit"),
-    (["--improve", "self-refine", "--improve-rounds", "0"], "field '--improve-rounds': must be positive"),
+    (["--improve", "self-refine", "--improve-rounds", "0"], "field '--improve-rounds': must be at least 1"),
+    (["--budget", "0"], "field '--budget': must be a positive whole number"),
+    (["--temperature", "nan"], "field '--temperature': must be a finite number"),
 ])
 def test_cli_checks_the_improve_options(tmp_path, capsys, args, message):
     seeds = tmp_path / "seeds.txt"

@@ -11,6 +11,7 @@ import pytest
 
 from teamsrl_graph import prompts
 from teamsrl_graph.budget import Budget
+from teamsrl_graph.resources import resources
 from teamsrl_graph.cli import main
 from teamsrl_graph.pit.collect import collect_preferences, fluency
 from teamsrl_graph.pit.improver import FAILED_REWARD, gap_reward, rl_rows, sft_rows
@@ -98,14 +99,14 @@ def test_collect_ranks_answers_with_the_reviewer(make_context):
         assert pref.chosen.startswith("good answer") and pref.rejected.startswith("weak answer")
         assert pref.margin == 1.0
     # 3 samples each; the empty one is judged by the free rule, so 2 reviewer calls per instruction
-    assert ctx.budget.summary()["queries"]["by_node"] == {"sample": 12, "rate": 8}
+    assert resources(ctx).budget.summary()["queries"]["by_node"] == {"sample": 12, "rate": 8}
     assert collected.queries == 20
 
 
 def test_collect_never_exceeds_the_budget(make_context):
     ctx = scripted_collection(make_context, Budget(13))
     collected = collect_preferences(RECORDS, ctx, samples=3, concurrency=4, progress=False, weights=REVIEWER_ONLY)
-    assert ctx.budget.queries <= 13
+    assert resources(ctx).budget.queries <= 13
     assert collected.skipped_budget >= 2  # 6 calls reserved per instruction; one given back each
     assert collected.summary()["pairs"] + collected.skipped_budget + collected.no_margin == len(RECORDS)
 
@@ -130,7 +131,7 @@ def test_free_parts_rank_without_reviewer_calls(make_context):
                                     weights={"reviewer": 0.0, "relevance": 1.0, "fluency": 1.0})
     [pref] = collected.preferences
     assert pref.chosen.startswith("Bake at 180") and pref.rejected != pref.chosen
-    assert ctx.budget.summary()["queries"]["by_node"] == {"sample": 3}  # no "rate" calls
+    assert resources(ctx).budget.summary()["queries"]["by_node"] == {"sample": 3}  # no "rate" calls
 
 
 @pytest.mark.parametrize("weights", [{"reviewer": -1.0}, {"reviewer": 0.0, "relevance": 0.0, "fluency": 0.0},

@@ -15,10 +15,11 @@ from teamsrl_graph.policy.env import EvolutionEnv
 from teamsrl_graph.policy.features import EMBED_DIM, EXTRA, feature_size, history_features, state_features
 from teamsrl_graph.policy.model import ActorCritic, PolicyConfig, load_policy, save_policy
 from teamsrl_graph.policy.router import PolicyRouter, shipped_policy_path
-from teamsrl_graph.policy.train import PolicyTrainer, PolicyTrainingConfig
+from teamsrl_graph.policy.config import PolicyTrainingConfig
+from teamsrl_graph.policy.train import PolicyTrainer
 from teamsrl_graph.policy.trpo import Batch, conjugate_gradient, fit_value, gae, trpo_update
-from teamsrl_graph.prompts import OPERATIONS
-from teamsrl_graph.routers import ACTIONS, STOP, Observation, make_router
+from teamsrl_graph.actions import ACTIONS, OPERATIONS, STOP, Observation
+from teamsrl_graph.routers import make_router
 from teamsrl_graph.seeds import Seed
 
 
@@ -173,20 +174,21 @@ def test_the_shipped_policy_loads_and_acts():
 
 # -- the environment and the trainer --------------------------------------------------------------
 
-def scripted_context() -> Context:
+def scripted_env(n_envs: int, max_steps: int, **kwargs) -> EvolutionEnv:
     """Only add_constraints produces a real change; every other operation returns the task unchanged."""
     def expert(prompt):
         task = task_of(prompt)
         return f"{task} Your answer must cite three sources." if "adds one specific requirement" in prompt else task
     e, r = ScriptedChat(reply=expert), ScriptedChat(reply=lambda p: "Yes")
-    return Context(models=Models(expert=e, reviewer=r, responder=e))
+    return EvolutionEnv(Context(max_steps=max_steps), SEEDS, n_envs=n_envs, models=Models(expert=e, reviewer=r, responder=e),
+                        **kwargs)
 
 
 SEEDS = [Seed(s) for s in ("Explain tides.", "Write a haiku about snow.", "Describe a volcano.", "List three fruits.")]
 
 
 def test_env_steps_episodes_in_parallel_and_books_queries():
-    env = EvolutionEnv(scripted_context(), SEEDS, n_envs=3, max_steps=2, query_cost=0.1, budget=Budget(max_queries=6))
+    env = scripted_env(3, 2, query_cost=0.1, budget=Budget(max_queries=6))
     obs = env.reset()
     assert [o.instruction for o in obs] == [env.episodes[i].seed.instruction for i in range(3)]
     obs, rewards, dones = env.step(["add_constraints", "deepen", STOP])
@@ -201,7 +203,7 @@ def test_env_steps_episodes_in_parallel_and_books_queries():
 def test_trainer_learns_logs_plots_and_resumes(tmp_path):
     def trainer(out, updates):
         config = PolicyTrainingConfig(out=str(out), updates=updates, envs=4, max_steps=2, hidden_size=16, max_kl=0.05)
-        return PolicyTrainer(config, env=EvolutionEnv(scripted_context(), SEEDS, n_envs=4, max_steps=2))
+        return PolicyTrainer(config, env=scripted_env(4, 2))
 
     straight = trainer(tmp_path / "a", 10)
     model = straight.train()
@@ -223,10 +225,10 @@ def test_trainer_learns_logs_plots_and_resumes(tmp_path):
 
 def test_resume_refuses_other_settings(tmp_path):
     config = PolicyTrainingConfig(out=str(tmp_path), updates=1, envs=2, max_steps=1, hidden_size=8)
-    PolicyTrainer(config, env=EvolutionEnv(scripted_context(), SEEDS, n_envs=2, max_steps=1)).train()
+    PolicyTrainer(config, env=scripted_env(2, 1)).train()
     other = PolicyTrainingConfig(out=str(tmp_path), updates=2, envs=2, max_steps=1, hidden_size=8, query_cost=0.5)
     with pytest.raises(InputError, match="query_cost"):
-        PolicyTrainer(other, env=EvolutionEnv(scripted_context(), SEEDS, n_envs=2, max_steps=1)).train()
+        PolicyTrainer(other, env=scripted_env(2, 1)).train()
 
 
 def test_cli_rejects_bad_settings(tmp_path, capsys):

@@ -7,7 +7,10 @@ import json
 import pytest
 
 from teamsrl_graph.errors import InputError
-from teamsrl_graph.sft import SFTRunConfig, finetune, split_heldout
+from teamsrl_graph.files import write_jsonl
+from teamsrl_graph.records import split_heldout
+from teamsrl_graph.sft import SFTRunConfig, finetune
+from teamsrl_graph.training import fingerprint
 from teamsrl_graph.sft import data as sft_data
 
 from conftest import RECORDS
@@ -27,13 +30,13 @@ def test_records_become_conversations():
 def test_jsonl_dataset_and_records_give_the_same_conversations(tmp_path):
     from datasets import Dataset
 
-    path = sft_data.write_jsonl(tmp_path / "dataset.jsonl", RECORDS)
+    path = write_jsonl(tmp_path / "dataset.jsonl", RECORDS)
     from_file, source = sft_data.load(path)
     from_dataset, _ = sft_data.load(Dataset.from_list(RECORDS))
     from_records, _ = sft_data.load(RECORDS)
     assert source == str(path)
     assert from_file == from_dataset == from_records
-    assert sft_data.sha256(from_file) == sft_data.sha256(from_records)
+    assert fingerprint(from_file) == fingerprint(from_records)
     already, _ = sft_data.load(Dataset.from_list(from_records))  # a conversational dataset passes through
     assert already == from_records
 
@@ -98,7 +101,7 @@ def test_two_lora_steps_change_the_adapter_only_and_reload(tiny_model, tmp_path)
                            original.model.layers[0].self_attn.q_proj.weight.to(merged.dtype))
 
     card = json.loads((tmp_path / "run_card.json").read_text())
-    assert card["data_sha256"] == sft_data.sha256(sft_data.to_conversations(RECORDS))
+    assert card["data_sha256"] == fingerprint(sft_data.to_conversations(RECORDS))
     assert card["config"]["lora"]["r"] == config.lora.r and card["losses"] == result.losses
     assert (tmp_path / "loss.png").stat().st_size > 0
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".finetune-")]  # no temporary left

@@ -35,12 +35,14 @@ def add_arguments(parser):
 
 def run(args) -> int:
     from ..lora import LoraSettings
+    from ..files import write_jsonl
+    from ..records import split_heldout
     from ..sft import data as sft_data
     from ..sft.config import SFTRunConfig
     from ..sft.trainer import finetune
 
     conversations, _ = sft_data.load(args.data)  # bad data fails here, before anything is written
-    train, heldout = sft_data.split_heldout(conversations, args.heldout, args.seed)
+    train, heldout = split_heldout(conversations, args.heldout, args.seed)
     config = SFTRunConfig(
         base=args.base,
         lora=LoraSettings(r=args.r, alpha=args.alpha, dropout=args.dropout,
@@ -50,8 +52,8 @@ def run(args) -> int:
     )
     result = finetune(train, args.out, config)
     out = Path(args.out)
-    sft_data.write_jsonl(out / "train.jsonl", train)
-    sft_data.write_jsonl(out / "heldout.jsonl", heldout)
+    write_jsonl(out / "train.jsonl", train)
+    write_jsonl(out / "heldout.jsonl", heldout)
     print(f"fine-tuned on {result.card['conversations']} conversations ({len(heldout)} records held out): "
           f"loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}, {result.train_tokens} tokens in "
           f"{result.seconds:.0f} s ({result.train_tokens / result.seconds:.0f} tok/s); adapter in {result.adapter_dir}")

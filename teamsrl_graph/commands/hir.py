@@ -44,8 +44,8 @@ def run(args) -> int:
     from ..hir.relabel import relabel_records
     from ..hir.trainer import HIRTrainer
     from ..models import local
-    from ..sft.data import read_jsonl
-    from ..sft.trainer import base_folder
+    from ..files import read_jsonl
+    from ..training import base_folder
 
     config = HIRConfig(output_dir=args.out, subspan=args.subspan, **config_values(args, OPTIONS))
     # check the task or read the records before loading the model, so bad input fails fast

@@ -1,9 +1,52 @@
-"""Command-line options that mirror fields of a config dataclass, declared once as a table.
+"""Command-line options that mirror fields of a config dataclass, so a default is written once: in
+the dataclass.
 
-A table maps a flag to (field name, type, help); the default shown and used is the dataclass's own.
+`add_fields` makes one `--field-name` option per field, with the field's type, default and the
+description in its metadata (`context.setting`); `field_values` reads them back. `add_config_options`
+does the same from a table of renamed flags (flag -> field, type, help) for configs whose option
+names differ from their fields.
 """
 
 from __future__ import annotations
+
+from dataclasses import MISSING, fields
+
+TYPES = {"int": int, "float": float, "str": str}
+
+
+def _kind(annotation) -> type:
+    """int, float or str from a field's annotation (a string under `from __future__ import annotations`)."""
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    names = [part.strip() for part in text.split("|") if part.strip() != "None"]
+    return TYPES.get(names[0], str) if names else str
+
+
+def add_fields(parser, config_class, names=None, defaults: dict | None = None):
+    """One option per field of `config_class` that has a description (or per field in `names`);
+    `defaults` overrides the dataclass's default of some fields."""
+    defaults = defaults or {}
+    for f in fields(config_class):
+        if (names is not None and f.name not in names) or (names is None and "description" not in f.metadata):
+            continue
+        default = defaults.get(f.name, f.default if f.default is not MISSING else None)
+        shown = "" if default is None else f" (default: {default})"
+        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=_kind(f.type), default=default,
+                            help=f.metadata.get("description", "") + shown)
+
+
+def field_values(args, config_class, names=None) -> dict:
+    """{field: parsed value} for the options `add_fields` made."""
+    return {f.name: getattr(args, f.name) for f in fields(config_class)
+            if (f.name in names if names is not None else "description" in f.metadata) and hasattr(args, f.name)}
+
+
+def as_options(error):
+    """An `InputError` about a config field, reworded to name the command-line option instead."""
+    from ..errors import InputError
+
+    if not error.field or error.field.startswith("-"):
+        return error
+    return InputError(error.message, path=error.path, line=error.line, field=f"--{error.field.replace('_', '-')}")
 
 
 def add_config_options(parser, table: dict, config_class):

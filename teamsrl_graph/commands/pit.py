@@ -67,11 +67,11 @@ def run(args) -> int:
 def run_prefs(args) -> int:
     from pathlib import Path
 
-    from ..budget import Budget
     from ..context import Context
     from ..errors import InputError
     from ..pit.collect import collect_preferences
     from ..pit.preferences import write_preferences
+    from ..resources import resources
     from ..files import read_objects
     from ..seeds import seed_fields
 
@@ -90,8 +90,8 @@ def run_prefs(args) -> int:
     if not records:
         raise InputError("the file has no records", path=args.data)
     context = Context(model=args.model, reviewer_model=args.reviewer_model, base_url=args.base_url,
-                      prompts=args.prompts, answer_tokens=args.tokens, budget=Budget(args.budget))
-    context.resources()["models"].load()
+                      prompts=args.prompts, answer_tokens=args.tokens, budget=args.budget)
+    resources(context).models.load()
     weights = {part: getattr(args, f"{part}_weight") for part in ("reviewer", "relevance", "fluency")}
     collected = collect_preferences(records, context, samples=args.samples, temperature=args.temperature,
                                     min_margin=args.min_margin, weights=weights)

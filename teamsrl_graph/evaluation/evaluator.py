@@ -13,16 +13,16 @@ end) and returns the content of `eval.json`. It does not train.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
 from pathlib import Path
 
 from .. import plots, prompts
+from ..files import atomic, write_json, write_jsonl
 from ..models import local
 from ..sft import data as sft_data
-from ..sft.trainer import base_folder
+from ..training import base_folder
 from . import judge as judging
 from . import mia
 from .config import EvalConfig
@@ -100,14 +100,12 @@ def _write(out: Path, result: dict, scores: dict, pairs: list[dict]):
         fpr, tpr = mia.roc_curve(*scores[name])
         curves[f"{label} (AUC {result['membership_inference'][name + '_auc']:.2f})"] = np.interp(grid, fpr, tpr).tolist()
     curves["chance"] = grid.tolist()
-    tmp_png = plots.line_plot(out / ".roc.png.tmp.png", curves, x=grid.tolist(), xlabel="false positive rate",
-                              ylabel="true positive rate", title="Membership inference (members = training records)")
+    with atomic(out / "roc.png") as tmp:
+        plots.line_plot(tmp, curves, x=grid.tolist(), xlabel="false positive rate", ylabel="true positive rate",
+                        title="Membership inference (members = training records)")
     if pairs:
-        sft_data.write_jsonl(out / "answers.jsonl", pairs)
-    tmp_png.replace(out / "roc.png")
-    tmp_json = out / ".eval.json.tmp"
-    tmp_json.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp_json.replace(out / "eval.json")
+        write_jsonl(out / "answers.jsonl", pairs)
+    write_json(out / "eval.json", result)
 
 
 def table(result: dict) -> str:

@@ -19,16 +19,11 @@ VERDICT = re.compile(r"\b([AB])\b")
 def generate_answers(generator, conversations: list[dict], max_new_tokens: int, batch_size: int,
                      desc: str = "answers") -> list[str]:
     """Greedy answers to each conversation's prompt turns, `batch_size` at a time."""
-    from tqdm.auto import tqdm
-
     from ..models.local import chat_ids
+    from ..models.offline import complete_all
 
     prompts_ids = [chat_ids(generator.tokenizer, c["messages"][:-1], generation_prompt=True) for c in conversations]
-    answers = []
-    for start in tqdm(range(0, len(prompts_ids), batch_size), desc=desc, leave=False):
-        batch = generator.run_batch(prompts_ids[start:start + batch_size], max_new_tokens, 0.0)
-        answers.extend(done.text for done in batch)
-    return answers
+    return complete_all(generator, prompts_ids, max_new_tokens, 0.0, batch_size, desc)
 
 
 def parse_verdict(text: str) -> str | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import InputError
-from ..sft.data import prompt_of
+from ..records import prompt_of
 
 WRONG_INSTRUCTION = "{instruction}\n\nGive a wrong answer."  # the hindsight instruction of a wrong output
 

@@ -30,6 +30,7 @@ from .. import plots
 from ..models import local
 from ..models.local import chat_ids
 from ..models.batching import BatchGenerator
+from ..models.offline import complete_all
 from ..files import move_into_place
 from .config import HIRConfig
 from .relabel import Pair, relabel
@@ -87,11 +88,8 @@ class HIRTrainer:
         generator = BatchGenerator(self.model, self.tokenizer, seed=self.config.seed, repetition_penalty=1.0)
         rows = [chat_ids(self.tokenizer, [{"role": "user", "content": p}], generation_prompt=True)
                 for p in prompts for _ in range(n)]
-        texts, size = [], self.config.generation_batch
         self.model.eval()
-        for start in range(0, len(rows), size):
-            done = generator.run_batch(rows[start:start + size], self.task.max_new_tokens, temperature)
-            texts += [c.text.strip() for c in done]
+        texts = complete_all(generator, rows, self.task.max_new_tokens, temperature, self.config.generation_batch)
         return [texts[i * n:(i + 1) * n] for i in range(len(prompts))]
 
     def accuracy(self) -> float:

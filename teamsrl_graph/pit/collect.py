@@ -28,7 +28,8 @@ from .. import prompts, steps
 from ..context import Context
 from ..errors import InputError
 from ..review import check_answer, parse_judgement
-from ..sft.data import prompt_of
+from ..records import prompt_of
+from ..resources import resources
 from .preferences import Preference
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def fluency(answer: str) -> float:
 
 def relevance(instruction: str, answers: list[str]) -> list[float]:
     """Cosine similarity of each answer to the instruction (MiniLM, offline), floored at 0."""
-    from ..policy.features import default_embedder
+    from ..embeddings import default_embedder
 
     vectors = default_embedder()([instruction, *answers])
     return (vectors[1:] @ vectors[0]).clamp(min=0).tolist()
@@ -74,7 +75,7 @@ def relevance(instruction: str, answers: list[str]) -> list[float]:
 def collect_one(ctx: Context, template: prompts.Template, record: dict, samples: int, temperature: float,
                 min_margin: float, weights: dict[str, float]) -> tuple[str, Preference | None]:
     """("ok" | "skipped_budget" | "no_margin", the pair or None) for one graph record."""
-    budget, ask = ctx.resources()["budget"], weights.get("reviewer", 0) > 0
+    budget, ask = resources(ctx).budget, weights.get("reviewer", 0) > 0
     answers = [record["response"].strip()] if (record.get("response") or "").strip() else []
     new = samples - len(answers)
     if not budget.reserve(new + (samples if ask else 0)):
@@ -113,7 +114,7 @@ def collect_preferences(records: list[dict], context: Context, samples: int = 3,
         raise InputError(f"rating weights must be non-negative, not all zero, among {sorted(RATING)}; got {weights}",
                          field="weights")
     template = prompts.load("rate_answer", context.prompts)
-    budget = context.resources()["budget"]
+    budget = resources(context).budget
     before = budget.queries
     results: list[tuple[str, Preference | None]] = [("", None)] * len(records)
     bar = None

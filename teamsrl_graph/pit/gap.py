@@ -8,7 +8,7 @@ reward model sees both. From a preference pair (x, chosen, rejected) it learns P
 (`ordering_loss`: four pairwise logistic terms), and a squared term pulls r(x, y, y) to 0, so 0 means
 "no better than the reference" and a positive score means an improvement.
 
-Model: the offline MiniLM sentence encoder (`policy.features.default_embedder`, frozen) embeds x, y_ref
+Model: the offline MiniLM sentence encoder (`embeddings.default_embedder`, frozen) embeds x, y_ref
 and y (384 dims each); one shared linear layer maps each embedding to `projection` dims (p_x, p_ref,
 p_y), and a small MLP head (one hidden layer) reads
 
@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InputError
-from ..policy.features import EMBED_DIM, default_embedder
+from ..embeddings import EMBED_DIM, default_embedder
 from ..weights import load_into, read_description, save
 from .config import GapSettings
 from .preferences import Preference

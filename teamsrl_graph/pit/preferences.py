@@ -12,7 +12,7 @@ Optional fields: `input` (Alpaca style, appended to the prompt after a blank lin
 hash of the pair) and `margin` (a number: how much better `chosen` was rated). Texts are stripped.
 A missing field, a wrong type, an empty text, `chosen` equal to `rejected`, a repeated id or a file
 with no pairs is an `InputError` naming the file, line and field. This module reads, checks and
-writes pairs; it does not tokenize and does not split (use `sft.data.split_heldout`).
+writes pairs; it does not tokenize and does not split (use `records.split_heldout`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..files import read_objects
-from ..sft.data import write_jsonl
+from ..files import write_jsonl
 
 
 @dataclass(frozen=True)

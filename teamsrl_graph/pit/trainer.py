@@ -31,9 +31,10 @@ from ..files import move_into_place, write_json
 from ..models import local
 from ..models.batching import BatchGenerator
 from ..models.local import chat_ids
+from ..models.offline import complete_all
 from ..sft.config import SFTRunConfig
-from ..sft.data import sha256, split_heldout
-from ..sft.trainer import base_folder, prompt_completion, sft_config, versions
+from ..records import split_heldout
+from ..training import base_folder, fingerprint, prompt_completion, sft_config, versions
 from .config import PITConfig
 from .gap import GapModel, train_gap
 from .improver import gap_reward, improver_messages, rl_rows, sft_rows
@@ -133,9 +134,7 @@ class PITTrainer:
         self.model.eval()
         generator = BatchGenerator(self.model, self.tokenizer, seed=self.config.seed)
         rows = [chat_ids(self.tokenizer, improver_messages(self.template, p.prompt, p.rejected)) for p in self.train_pairs]
-        texts = []
-        for start in range(0, len(rows), 8):
-            texts += [d.text.strip() for d in generator.run_batch(rows[start:start + 8], self.config.reference_tokens, 0.0)]
+        texts = complete_all(generator, rows, self.config.reference_tokens)
         self.model.train()
         return [t if not check_answer(t) else p.rejected for t, p in zip(texts, self.train_pairs)]
 
@@ -168,7 +167,7 @@ class PITTrainer:
         return {
             "base": str(self.folder),
             "data_source": self.source,
-            "data_sha256": sha256([{"messages": [p.prompt, p.chosen, p.rejected]} for p in self.preferences]),
+            "data_sha256": fingerprint([{"messages": [p.prompt, p.chosen, p.rejected]} for p in self.preferences]),
             "pairs": {"train": len(self.train_pairs), "heldout": len(self.heldout_pairs)},
             "train_ids": [p.id for p in self.train_pairs],
             "improve_template": self.template.sections,

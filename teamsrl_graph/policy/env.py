@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import random
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .. import steps
+from ..actions import CALLS_PER_EVOLUTION, STOP, Observation
 from ..budget import Budget
 from ..context import Context
-from ..routers import STOP, Observation
+from ..resources import Resources, bind
 from ..seeds import Seed
 
 
@@ -36,11 +37,14 @@ class Episode:
 
 
 class EvolutionEnv:
-    def __init__(self, context: Context, seeds: list[Seed], n_envs: int = 8, max_steps: int = 4,
-                 query_cost: float = 0.1, budget: Budget | None = None, seed: int = 0):
-        self.budget = budget or Budget()
-        self.context = replace(context, budget=self.budget, max_steps=max_steps)
-        self.seeds, self.n_envs, self.max_steps, self.query_cost = list(seeds), n_envs, max_steps, query_cost
+    def __init__(self, context: Context, seeds: list[Seed], n_envs: int = 8, query_cost: float = 0.1,
+                 budget: Budget | None = None, seed: int = 0, models=None):
+        """Episodes run under `context`'s settings (its `max_steps` is the episode length) with the
+        `models` given or those the context names; `budget` is the ledger they are booked in."""
+        self.context = context
+        self.resources: Resources = bind(context, models=models, budget=budget or Budget())
+        self.budget = self.resources.budget
+        self.seeds, self.n_envs, self.max_steps, self.query_cost = list(seeds), n_envs, context.max_steps, query_cost
         self.order = list(range(len(self.seeds)))
         random.Random(seed).shuffle(self.order)
         self.cursor = 0  # episodes started so far
@@ -85,7 +89,7 @@ class EvolutionEnv:
                 continue
             if action == STOP:
                 e.done = True
-            elif not self.budget.reserve(2):
+            elif not self.budget.reserve(CALLS_PER_EVOLUTION):
                 e.done = self.exhausted = True
             else:
                 jobs[i] = self.pool.submit(self._evolve, e, action)
@@ -95,4 +99,11 @@ class EvolutionEnv:
         return [self.observe(e) for e in self.episodes], rewards, [e.done for e in self.episodes]
 
     def close(self):
+        """Stop the worker threads (idempotent); the environment cannot step afterwards."""
         self.pool.shutdown(wait=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError
-from ..routers import ACTIONS
+from ..actions import ACTIONS
 from ..weights import load_into, read_description, save
 from .features import FEATURES_VERSION, feature_size
 

@@ -13,63 +13,33 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 from ..budget import Budget
 from ..errors import InputError
+from ..files import write_json, write_jsonl
 from ..plots import line_plot
-from ..routers import ACTIONS, STOP
+from ..actions import ACTIONS, STOP
+from .config import RESUMABLE, PolicyTrainingConfig
 from .features import state_features
 from .model import ActorCritic, PolicyConfig, load_policy, save_policy
 from .trpo import Batch, fit_value, gae, ppo_update, trpo_update
 
 log = logging.getLogger("teamsrl.policy")
 
-RESUMABLE = ("updates", "budget")  # settings a resumed run may change
-
-
-@dataclass
-class PolicyTrainingConfig:
-    out: str  # output folder: log.jsonl, reward.png, actions.png, checkpoint/, policy.safetensors + .json
-    seeds: str | None = None  # seed instructions to train on; None = the shipped seeds
-    updates: int = 8  # policy updates; each one collects `envs` episodes
-    envs: int = 16  # episodes evolved side by side (their LLM calls are batched)
-    max_steps: int = 3  # evolution depth limit of an episode
-    seed: int = 0  # seeds the network, the seed order and action sampling
-    budget: int = 1500  # hard cap on the training's own LLM queries
-    query_cost: float = 0.1  # reward subtracted per LLM query (an evolution step uses 2)
-    algorithm: str = "trpo"  # "trpo" or "ppo"
-    gamma: float = 1.0  # discount (episodes are a few steps long)
-    lam: float = 0.95  # GAE lambda
-    max_kl: float = 0.05  # TRPO trust region: largest mean KL between policies of one update
-    damping: float = 0.1  # added to the Fisher matrix for conjugate gradient's stability
-    entropy_coef: float = 0.0  # entropy bonus in the surrogate
-    hidden_size: int = 64  # hidden width of actor and critic
-    value_iters: int = 50  # Adam steps fitting the critic per update
-    model: str = "local"  # expert and reviewer model spec
-    base_url: str | None = None  # OpenAI-compatible server for provider:model specs
-
-    def __post_init__(self):
-        for name in ("updates", "envs", "max_steps", "budget", "hidden_size"):
-            if getattr(self, name) < 1:
-                raise InputError(f"must be at least 1, got {getattr(self, name)}", field=f"--{name.replace('_', '-')}")
-        if self.algorithm not in ("trpo", "ppo"):
-            raise InputError(f"must be 'trpo' or 'ppo', got {self.algorithm!r}", field="--algorithm")
-
-
 class PolicyTrainer:
     def __init__(self, config: PolicyTrainingConfig, env=None, embedder=None):
         """`env` defaults to an `EvolutionEnv` over `config.seeds` under `config.budget` (a given env brings its
         own budget); `embedder` defaults to MiniLM."""
         self.config, self.out, self.env, self.embedder = config, Path(config.out), env, embedder
-        torch.manual_seed(config.seed)
-        self.model = ActorCritic(PolicyConfig(hidden_size=config.hidden_size))
+        with torch.random.fork_rng(devices=[]):  # a seeded initialisation that leaves the caller's RNG alone
+            torch.manual_seed(config.seed)
+            self.model = ActorCritic(PolicyConfig(hidden_size=config.hidden_size))
         self.generator = torch.Generator().manual_seed(config.seed)
         self.update, self.history = 0, []
         self.pending_env_state = None  # the environment's position, read from a checkpoint
@@ -81,9 +51,7 @@ class PolicyTrainer:
         state = {"update": self.update, "queries": self.env.budget.queries, "env": self.env.state_dict(),
                  "generator": base64.b64encode(self.generator.get_state().numpy().tobytes()).decode(),
                  "config": asdict(self.config)}
-        tmp = folder / "state.json.tmp"
-        tmp.write_text(json.dumps(state, indent=1) + "\n")
-        os.replace(tmp, folder / "state.json")
+        write_json(folder / "state.json", state)
 
     def _resume(self) -> int:
         """Load `OUT/checkpoint` if there is one; returns the queries it had used."""
@@ -112,8 +80,8 @@ class PolicyTrainer:
 
         c = self.config
         budget = Budget(max_queries=c.budget, queries=queries_used)
-        return EvolutionEnv(Context(model=c.model, base_url=c.base_url), load_seeds(c.seeds), n_envs=c.envs,
-                            max_steps=c.max_steps, query_cost=c.query_cost, budget=budget, seed=c.seed)
+        return EvolutionEnv(Context(model=c.model, base_url=c.base_url, max_steps=c.max_steps), load_seeds(c.seeds),
+                            n_envs=c.envs, query_cost=c.query_cost, budget=budget, seed=c.seed)
 
     # -- one update ----------------------------------------------------------------------------
     def collect(self) -> tuple[Batch, list]:
@@ -190,7 +158,8 @@ class PolicyTrainer:
         c = self.config
         self.out.mkdir(parents=True, exist_ok=True)
         queries_used = self._resume()
-        if self.env is None:
+        own_env = self.env is None
+        if own_env:
             self.env = self._build_env(queries_used)
         if self.pending_env_state:
             self.env.load_state_dict(self.pending_env_state)
@@ -199,15 +168,15 @@ class PolicyTrainer:
             while self.update < c.updates and not self.env.exhausted:
                 entry = self.step()
                 self.history.append(entry)
-                tmp = self.out / "log.jsonl.tmp"  # rewritten whole, so a resumed run drops lines past its checkpoint
-                tmp.write_text("".join(json.dumps(h) + "\n" for h in self.history))
-                os.replace(tmp, self.out / "log.jsonl")
+                write_jsonl(self.out / "log.jsonl", self.history)  # whole: a resumed run drops lines past its checkpoint
                 self._save_checkpoint()
                 self.plot()
                 bar.update(1)
                 bar.set_postfix(reward=entry["mean_reward"], kl=entry["kl"], queries=entry["queries_total"])
         finally:
             bar.close()
+            if own_env:
+                self.env.close()  # its thread pool; the env stays readable (budget, cursor)
         if self.env.exhausted:
             log.info("the query budget (%d) is spent; stopping after update %d", c.budget, self.update)
         settings = {k: v for k, v in asdict(c).items() if k != "out"}

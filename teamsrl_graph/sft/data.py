@@ -10,27 +10,11 @@ no `instruction` or `response` field at all, an empty file, or a file where noth
 
 from __future__ import annotations
 
-import hashlib
-import json
-import random
 from pathlib import Path
 
 from ..errors import InputError
-from ..files import read_objects
-
-
-def read_jsonl(path: str | Path) -> list[dict]:
-    """Records of a JSON-lines file (blank lines ignored); each line must be a JSON object."""
-    records = [obj for _, obj in read_objects(path)]
-    if not records:
-        raise InputError("the file has no records", path=path)
-    return records
-
-
-def prompt_of(record: dict) -> str:
-    """The user turn: the final instruction, followed by its input when there is one."""
-    instruction, extra = record["instruction"].strip(), (record.get("input") or "").strip()
-    return f"{instruction}\n\n{extra}" if extra else instruction
+from ..files import read_jsonl
+from ..records import prompt_of
 
 
 def to_conversations(records: list[dict], source: str | Path | None = None) -> list[dict]:
@@ -71,33 +55,3 @@ def load(data) -> tuple[list[dict], str | None]:
     if not records:
         raise InputError("no records given", path="<records>")
     return to_conversations(records), None
-
-
-def sha256(conversations: list[dict]) -> str:
-    """A fingerprint of exactly what was trained on (independent of the input's form)."""
-    digest = hashlib.sha256()
-    for c in conversations:
-        digest.update(json.dumps(c["messages"], sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n")
-    return digest.hexdigest()
-
-
-def split_heldout(records: list, fraction: float, seed: int = 0) -> tuple[list, list]:
-    """(train, heldout): a seeded random `fraction` of the records held out, at least one when possible."""
-    if not 0 <= fraction < 1:
-        raise InputError(f"held-out fraction must be in [0, 1), got {fraction}", field="heldout_fraction")
-    order = list(range(len(records)))
-    random.Random(seed).shuffle(order)
-    count = min(len(records) - 1, max(1, round(len(records) * fraction))) if fraction > 0 else 0
-    held = set(order[:count])
-    return ([r for i, r in enumerate(records) if i not in held], [r for i, r in enumerate(records) if i in held])
-
-
-def write_jsonl(path: str | Path, records: list[dict]) -> Path:
-    """Write records as JSON lines to a temporary name, renamed at the end."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for record in records:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-    return path

@@ -28,6 +28,7 @@ from .. import plots
 from ..errors import InputError
 from ..files import move_into_place
 from ..models import local
+from ..training import base_folder, fingerprint, prompt_completion, sft_config, versions
 from . import data as sft_data
 from .config import SFTRunConfig
 
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
+
+
 class FinetuneResult:
     adapter_dir: Path  # the saved LoRA adapter
     losses: list[float]  # training loss at every logging step
@@ -42,47 +45,6 @@ class FinetuneResult:
     seconds: float  # time spent in the training loop
     merged_dir: Path | None = None  # base + adapter merged, when asked for
     card: dict | None = None  # the content of run_card.json
-
-
-def base_folder(base: str) -> Path:
-    """The model folder named by `base`: "local" for the embedded model, else a folder path."""
-    if base == "local":
-        return local.converted_path()
-    folder = Path(base.removeprefix("local:")).expanduser()
-    if not (folder / "config.json").is_file():
-        raise InputError(f"{folder} is not a transformers model folder (no config.json)", field="base")
-    return folder
-
-
-def prompt_completion(conversations: list[dict]):
-    """TRL's conversational prompt-completion dataset: the last turn is what the loss is computed on."""
-    from datasets import Dataset
-
-    return Dataset.from_list([{"prompt": c["messages"][:-1], "completion": c["messages"][-1:]} for c in conversations])
-
-
-def sft_config(config: SFTRunConfig, output_dir: Path, bf16: bool):
-    """The trl `SFTConfig` for `config`; checkpoints are not saved, the adapter is saved at the end."""
-    import torch
-    from trl import SFTConfig
-
-    return SFTConfig(
-        output_dir=str(output_dir),
-        num_train_epochs=config.epochs,
-        learning_rate=config.learning_rate,
-        per_device_train_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        max_length=config.max_length,
-        activation_checkpointing=config.gradient_checkpointing,  # transformers' new name for it
-        completion_only_loss=True,
-        bf16=bf16,
-        use_cpu=not torch.cuda.is_available(),
-        seed=config.seed,
-        logging_steps=config.logging_steps,
-        save_strategy="no",
-        report_to="none",
-        include_num_input_tokens_seen="non_padding",
-    )
 
 
 def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> FinetuneResult:
@@ -120,7 +82,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
         card = {
             "base": str(folder),
             "data_source": source,
-            "data_sha256": sft_data.sha256(conversations),
+            "data_sha256": fingerprint(conversations),
             "conversations": len(conversations),
             "train_ids": [c["id"] for c in conversations],
             "config": config.to_dict(),
@@ -148,11 +110,3 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
     return FinetuneResult(out / "adapter", losses, tokens, seconds, out / "merged" if config.merge else None, card)
 
 
-def versions() -> dict:
-    import peft
-    import torch
-    import transformers
-    import trl
-
-    return {"trl": trl.__version__, "peft": peft.__version__, "transformers": transformers.__version__,
-            "torch": torch.__version__}

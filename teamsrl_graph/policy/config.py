@@ -1,0 +1,42 @@
+"""`PolicyTrainingConfig`: the settings of one policy-training run (`teamsrl train-policy`), each
+with its description; the CLI's options are made from these fields. Importing it loads no torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..context import setting
+from ..errors import InputError
+
+RESUMABLE = ("updates", "budget")  # settings a resumed run may change
+
+
+@dataclass
+class PolicyTrainingConfig:
+    out: str = setting(None, "output folder: log.jsonl, reward.png, actions.png, checkpoint/, policy.safetensors + .json")
+    seeds: str | None = setting(None, "seed instructions to train on; empty = the shipped seeds")
+    updates: int = setting(8, "policy updates; each one collects `envs` episodes")
+    envs: int = setting(16, "episodes evolved side by side (their LLM calls are batched)")
+    max_steps: int = setting(3, "evolution depth limit of an episode")
+    seed: int = setting(0, "seeds the network, the seed order and action sampling")
+    budget: int = setting(1500, "hard cap on the training's own LLM queries")
+    query_cost: float = setting(0.1, "reward subtracted per LLM query (an evolution step uses 2)")
+    algorithm: str = setting("trpo", "policy-gradient algorithm: trpo or ppo")
+    gamma: float = setting(1.0, "discount (episodes are a few steps long)")
+    lam: float = setting(0.95, "GAE lambda")
+    max_kl: float = setting(0.05, "TRPO trust region: largest mean KL between policies of one update")
+    damping: float = setting(0.1, "added to the Fisher matrix for conjugate gradient's stability")
+    entropy_coef: float = setting(0.0, "entropy bonus in the surrogate")
+    hidden_size: int = setting(64, "hidden width of actor and critic")
+    value_iters: int = setting(50, "Adam steps fitting the critic per update")
+    model: str = setting("local", "expert and reviewer model spec")
+    base_url: str | None = setting(None, "OpenAI-compatible server for provider:model specs")
+
+    def __post_init__(self):
+        if not self.out:
+            raise InputError("an output folder is needed", field="--out")
+        for name in ("updates", "envs", "max_steps", "budget", "hidden_size"):
+            if getattr(self, name) < 1:
+                raise InputError(f"must be at least 1, got {getattr(self, name)}", field=f"--{name.replace('_', '-')}")
+        if self.algorithm not in ("trpo", "ppo"):
+            raise InputError(f"must be 'trpo' or 'ppo', got {self.algorithm!r}", field="--algorithm")
