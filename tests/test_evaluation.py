@@ -52,6 +52,12 @@ def test_verdicts_and_position_swapped_outcomes():
     assert rate["first_position_rate"] == pytest.approx(5 / 7, abs=1e-4) and rate["unparsed_verdicts"] == 1
 
 
+def pairwise_auc(member_losses, nonmember_losses) -> float:
+    """P(a member's loss is below a non-member's), ties counting half: the loss attack's AUC by definition."""
+    pairs = [(m < n) + 0.5 * (m == n) for m in member_losses for n in nonmember_losses]
+    return sum(pairs) / len(pairs)
+
+
 def test_judge_template_is_shipped_and_valid():
     template = prompts.load("judge_pair")
     messages = template.render({"instruction": "Add 2 and 2.", "first": "4", "second": "5"})
@@ -70,7 +76,11 @@ def test_evaluate_a_tiny_adapter_end_to_end(tiny_model, tmp_path):  # noqa: F811
     assert result["records"] == {"train": 3, "heldout": 1}
     assert result["train_loss"]["finetuned"] < result["train_loss"]["base"]  # it learnt its training data
     mia = result["membership_inference"]
-    assert (mia["members"], mia["nonmembers"]) == (3, 1) and 0 <= mia["loss_auc"] <= 1
+    assert (mia["members"], mia["nonmembers"]) == (3, 1)
+    losses = result["record_losses"]  # the attack's AUC, counted pair by pair from the saved losses
+    assert mia["loss_auc"] == pytest.approx(pairwise_auc(losses["train"]["finetuned"], losses["heldout"]["finetuned"]), abs=1e-3)
+    ratio = lambda part: [f / b for f, b in zip(losses[part]["finetuned"], losses[part]["base"])]  # noqa: E731
+    assert mia["loss_ratio_auc"] == pytest.approx(pairwise_auc(ratio("train"), ratio("heldout")), abs=1e-3)
     assert result["win_rate"]["pairs"] == 1 and result["win_rate"]["judge"] == config.judge
     answers = [json.loads(line) for line in (tmp_path / "eval" / "answers.jsonl").read_text().splitlines()]
     assert answers[0]["instruction"] == RECORDS[3]["instruction"]

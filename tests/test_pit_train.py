@@ -166,7 +166,8 @@ def test_tiny_model_runs_every_stage_and_saves(tiny_model, tmp_path):
         assert (out / name).exists(), name
     card = json.loads((out / "run_card.json").read_text())
     assert card["pairs"] == {"train": 5, "heldout": 1} and set(card["train_ids"]) <= {p.id for p in PREFS}
-    assert GapModel.load(out / "gap").score(["x"], ["a"], ["a b"])  # the saved gap model loads and scores
+    loaded = GapModel.load(out / "gap").score(["x", "y"], ["a", "b c"], ["a b", "b"])  # loads and scores as trained
+    assert loaded == pytest.approx(trainer.gap.score(["x", "y"], ["a", "b c"], ["a b", "b"]), abs=1e-5) and len(loaded) == 2
 
     # the adapter folder is a model folder for the local loader: base + adapter, merged
     merged, tokenizer = local.load(out / "improver", dtype=torch.float32)

@@ -69,6 +69,7 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
     scored = {name: [i for i, (_, n) in enumerate(losses["base"][name]) if n] for name in ("train", "heldout")}
     per_record = {name: {m: [losses[m][name][i][0] for i in scored[name]] for m in losses} for name in scored}
     result["membership_inference"], scores = mia.audit(per_record["train"], per_record["heldout"])
+    result["record_losses"] = {name: {m: [round(x, 6) for x in v] for m, v in per_record[name].items()} for name in per_record}
 
     pairs = []
     if config.judge:
