@@ -22,5 +22,3 @@ class InputError(TeamsrlError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
-class BudgetExhausted(TeamsrlError):
-    """The run's query (or token) budget cannot cover another LLM call."""
