@@ -61,8 +61,10 @@ class Budget:
                 raise RuntimeError(f"releasing {queries} calls but only {self.reserved} are reserved")
             self.reserved -= queries
 
-    def record(self, role: str, node: str, prompt_tokens: int, completion_tokens: int):
-        """Book one call made under an earlier reservation."""
+    def start(self, role: str, node: str):
+        """Book one call as it is sent, under an earlier reservation (its tokens come later, `add_tokens`).
+
+        Booking before sending means a call in flight when the process dies is already counted."""
         with self._lock:
             if self.reserved <= 0:
                 raise RuntimeError("an LLM call was made without a reservation")
@@ -70,10 +72,19 @@ class Budget:
             self.queries += 1
             self.by_role[role] += 1
             self.by_node[node] += 1
+
+    def add_tokens(self, role: str, prompt_tokens: int, completion_tokens: int):
+        """Add the tokens of a call booked with `start`."""
+        with self._lock:
             self.prompt_tokens += prompt_tokens
             self.completion_tokens += completion_tokens
             self.tokens_by_role[role]["prompt"] += prompt_tokens
             self.tokens_by_role[role]["completion"] += completion_tokens
+
+    def record(self, role: str, node: str, prompt_tokens: int, completion_tokens: int):
+        """Book one finished call made under an earlier reservation: `start` and `add_tokens` at once."""
+        self.start(role, node)
+        self.add_tokens(role, prompt_tokens, completion_tokens)
 
     @property
     def used_tokens(self) -> int:

@@ -38,6 +38,7 @@ class Context:
     temperature: float = setting(0.0, "sampling temperature of every role (0 = greedy)")
     budget: int | None = setting(None, "hard cap on LLM queries for the whole run; empty = no cap")
     token_budget: int | None = setting(None, "hard cap on prompt + completion tokens for the whole run; empty = no cap")
+    max_attempts: int = setting(3, "attempts per LLM call when a provider fails transiently (each one booked)")
     rewrite_tokens: int = setting(96, "new-token cap of an evolution call")
     review_tokens: int = setting(4, "new-token cap of a reviewer call")
     review_threshold: float = setting(0.25, "P(yes) at or above which the reviewer counts a gain (benchmarks/reviewer_calibration.py)")
@@ -60,7 +61,7 @@ class Context:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise InputError(f"must be a positive whole number or empty, got {value!r}", field=name)
-        for name in ("rewrite_tokens", "review_tokens", "answer_tokens", "improve_tokens", "improve_rounds"):
+        for name in ("rewrite_tokens", "review_tokens", "answer_tokens", "improve_tokens", "improve_rounds", "max_attempts"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise InputError(f"must be at least 1, got {getattr(self, name)!r}", field=name)
         if not isinstance(self.max_steps, int) or self.max_steps < 0:

@@ -21,8 +21,7 @@ def build_graph(checkpointer=None, name: str = "teamsrl_evolve"):
     builder = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=OutputState)
     builder.add_node("route", route, destinations=(*OPERATIONS, "respond", END))
     for op in OPERATIONS:
-        builder.add_node(op, make_evolve(op))
-        builder.add_edge(op, "review")
+        builder.add_node(op, make_evolve(op), destinations=("review", "route"))
     builder.add_node("review", review)
     builder.add_node("respond", respond, destinations=("respond", "improve", END))
     builder.add_node("improve", improve, destinations=("improve", END))

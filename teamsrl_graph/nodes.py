@@ -18,6 +18,7 @@ from langgraph.types import Command
 
 from . import steps
 from .actions import CALLS_PER_EVOLUTION, STOP, Observation
+from .calls import StepFailed
 from .context import Context
 from .records import record_id
 from .resources import resources
@@ -53,19 +54,34 @@ def route(state: State, runtime: Runtime[Context]) -> Command:
 
 
 def make_evolve(op: str):
-    """The node that applies operation `op` to the current instruction through the expert."""
+    """The node that applies operation `op` to the current instruction through the expert; a rewrite
+    that fails for good is an eliminated step (its review call given back), and routing goes on."""
 
-    def evolve(state: State, runtime: Runtime[Context]) -> dict:
-        candidate = steps.rewrite(runtime.context, op, state["instruction"], state.get("input", ""))
-        return {"op": op, "candidate": candidate, "queries": 1}
+    def evolve(state: State, runtime: Runtime[Context]) -> Command:
+        try:
+            candidate = steps.rewrite(runtime.context, op, state["instruction"], state.get("input", ""))
+        except StepFailed as failure:
+            resources(runtime.context).budget.release(1)  # the review call will not be made
+            return Command(goto="route", update=failed_step(state, op, "", failure))
+        return Command(goto="review", update={"op": op, "candidate": candidate, "queries": 1})
 
     evolve.__name__ = op
     return evolve
 
 
+def failed_step(state: State, op: str, candidate: str, failure: StepFailed) -> dict:
+    """The update for an evolution step whose rewrite or review failed for good: rolled back, recorded."""
+    step = {"op": op, "candidate": candidate, "accepted": False, "reason": f"error:{failure.type}", "score": 0.0}
+    return {"path": state.get("path", []) + [step], "step": state["step"] + 1,
+            "errors": [failure.as_dict()], "queries": failure.attempts}
+
+
 def review(state: State, runtime: Runtime[Context]) -> dict:
     old, new, op = state["instruction"], state["candidate"], state["op"]
-    verdict, queries = steps.review(runtime.context, old, new, op)
+    try:
+        verdict, queries = steps.review(runtime.context, old, new, op)
+    except StepFailed as failure:
+        return failed_step(state, op, new, failure)
     log.debug("%s -> %s (%s)", op, verdict.reason, new[:80])
     return {
         "instruction": new if verdict.accepted else old,
@@ -79,7 +95,11 @@ def respond(state: State, runtime: Runtime[Context]) -> Command:
     """Answer the final instruction; a refused or empty answer rolls the last evolution back and
     answers again. With an improve mode, a usable answer becomes the draft that `improve` works on."""
     ctx = runtime.context
-    answer, failure = steps.answer(ctx, state["instruction"], state.get("input", ""))
+    try:
+        answer, failure = steps.answer(ctx, state["instruction"], state.get("input", ""))
+    except StepFailed as error:
+        return Command(goto=END, update={"response": "", "response_ok": False, "status": "failed",
+                                         "errors": [error.as_dict()], "queries": error.attempts})
     update = {"response": answer, "response_ok": failure is None, "queries": 1, "status": "done"}
     accepted = [i for i, s in enumerate(state["path"]) if s["accepted"]]
     if failure and accepted and resources(ctx).budget.reserve(1):
@@ -101,9 +121,20 @@ def improve(state: State, runtime: Runtime[Context]) -> Command:
     gives the refine call back) and rewrites it applying the feedback. An empty or refused candidate
     (elimination rules 2-3) is never kept and stops the loop."""
     ctx = runtime.context
-    res = resources(ctx)
-    instruction, input_text, current = state["instruction"], state.get("input", ""), state["response"]
+    res, current = resources(ctx), state["response"]
     entry = {"round": len(state["improvements"]) + 1, "mode": ctx.improve, "candidate": "", "gap": None, "feedback": None}
+    try:
+        return improve_round(state, ctx, entry, current)
+    except StepFailed as failure:  # the answer stays as it is
+        if failure.node == "critique":
+            res.budget.release(1)  # the refine call will not be made
+        made = failure.attempts + (1 if failure.node == "refine" else 0)  # a refine comes after its critique
+        return Command(goto=END, update={"improve_stop": "error", "errors": [failure.as_dict()], "queries": made})
+
+
+def improve_round(state: State, ctx: Context, entry: dict, current: str) -> Command:
+    """The body of `improve`: one round's calls and verdict (calls may raise `StepFailed`)."""
+    res, instruction, input_text = resources(ctx), state["instruction"], state.get("input", "")
     if ctx.improve == "pit":
         entry["candidate"] = steps.improve(ctx, instruction, current, input_text)
         failure, queries = check_answer(entry["candidate"]), 1

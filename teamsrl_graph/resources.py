@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Callable
 
 from .actions import Router
 from .budget import Budget
@@ -36,6 +36,7 @@ class Resources:
     gap: Any  # improve="pit": the gap scorer, .score(instructions, references, responses) -> floats; else None
     prefill: dict[str, bool]  # role -> the model continues a trailing assistant message
     logprobs: dict[str, bool]  # role -> the model returns first-token log-probabilities
+    on_booked: Callable[[], None] | None = None  # called after each call is booked (e.g. to save the ledger)
 
     @classmethod
     def build(cls, context: Context, *, models: Models | None = None, router: Router | None = None,

@@ -48,8 +48,9 @@ class State(InputState, total=False):
     draft: str  # the answer before improvement (only with an improve mode)
     improvements: list[Improvement]  # every improvement round with its outcome
     improve_stop: str  # why improvement ended: a round's reason, "max_rounds" or "budget"
-    status: str  # "done", or "skipped_budget" when the budget could not fund even the answer
-    queries: Annotated[int, operator.add]  # LLM calls this instruction used
+    status: str  # "done"; "failed" when the answer could not be had; "skipped_budget" when the budget could not fund even the answer
+    errors: Annotated[list[dict], operator.add]  # LLM calls that failed for good: {"node", "type", "message"}
+    queries: Annotated[int, operator.add]  # LLM calls this instruction used (failed attempts included)
 
 
 class OutputState(TypedDict, total=False):
@@ -65,3 +66,4 @@ class OutputState(TypedDict, total=False):
     improve_stop: str
     queries: int
     status: str
+    errors: list[dict]

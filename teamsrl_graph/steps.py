@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 
+from . import calls
 from .budget import count_tokens
 from .context import Context
 from .errors import InputError
@@ -26,16 +27,18 @@ log = logging.getLogger("teamsrl.steps")
 
 def ask(ctx: Context, role: str, node: str, template, values: dict, max_tokens: int, **kwargs):
     """Render `template` (a name among the context's templates, or a `Template`), call the model of
-    `role`, book the call; return (prefill used, AIMessage)."""
+    `role` (booked and retried by `calls.call`; `calls.StepFailed` when it fails for good); return
+    (prefill used, AIMessage)."""
     res = resources(ctx)
     model, prefill = getattr(res.models, role), res.prefill[role]
     tpl = res.templates[template] if isinstance(template, str) else template
     messages = tpl.render(values, prefill=prefill)
-    reply = model.invoke(messages, max_tokens=max_tokens, **kwargs)
+    reply = calls.call(model, messages, budget=res.budget, role=role, node=node, attempts=ctx.max_attempts,
+                       on_booked=res.on_booked, max_tokens=max_tokens, **kwargs)
     usage = getattr(reply, "usage_metadata", None) or {}
     prompt_tokens = usage.get("input_tokens") or sum(count_tokens(m.text) for m in messages)
     completion_tokens = usage.get("output_tokens") or count_tokens(reply.text)
-    res.budget.record(role, node, prompt_tokens, completion_tokens)
+    res.budget.add_tokens(role, prompt_tokens, completion_tokens)
     log.debug("%s/%s: %d+%d tokens", role, node, prompt_tokens, completion_tokens)
     return (tpl.prefill_for(values) if prefill else ""), reply
 

@@ -1,0 +1,114 @@
+"""One LLM call as the run makes it: booked in the ledger as it is sent, retried when the failure is
+transient, and turned into a `StepFailed` when it still fails.
+
+- Booking: a callback books every attempt in the ledger the moment the model starts it, so the
+  ledger counts exactly the requests a provider sees (the SDK's own retries are off), including one
+  still in flight when the process dies. The first attempt uses the caller's reservation; each
+  retry must reserve one more call, and when the cap forbids it the call fails instead of retrying.
+- Retrying: LangChain's `with_retry` (exponential back-off with jitter) on errors that
+  `is_transient` accepts (rate limits, server errors, time-outs, broken connections, malformed
+  replies); a `Retry-After` the server sent is waited out before the next attempt.
+- Failing: whatever still fails reaches the caller as `StepFailed` (node, error type, message), which
+  the graph's nodes record on the instruction's record instead of stopping the run.
+This module does not render prompts or parse replies; `steps.py` does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.runnables.retry import RunnableRetry
+from tenacity import retry_if_exception
+
+from .budget import Budget
+
+
+class StepFailed(Exception):
+    """An LLM call that failed for good: what the record's `errors` entry says."""
+
+    def __init__(self, node: str, error: BaseException, attempts: int):
+        self.node, self.type, self.message = node, type(error).__name__, str(error)[:500]
+        self.attempts = attempts  # calls sent (and booked) before giving up
+        super().__init__(f"{node}: {self.type}: {self.message}")
+
+    def as_dict(self) -> dict:
+        return {"node": self.node, "type": self.type, "message": self.message}
+
+
+class BudgetSpent(Exception):
+    """A retry the query cap cannot fund."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth another attempt: rate limits, server errors, time-outs, connection errors, malformed replies."""
+    status = getattr(error, "status_code", None) or getattr(getattr(error, "response", None), "status_code", None)
+    if isinstance(status, int):
+        return status == 429 or status == 408 or status >= 500
+    name = type(error).__name__
+    return name in ("APITimeoutError", "APIConnectionError", "Timeout", "TimeoutError", "ConnectError",
+                    "ReadTimeout", "RemoteProtocolError", "JSONDecodeError", "APIResponseValidationError",
+                    "ConnectionError", "ConnectionResetError")
+
+
+def retry_after(error: BaseException) -> float | None:
+    """The seconds a server asked to wait (`Retry-After`), if it said."""
+    headers = getattr(getattr(error, "response", None), "headers", None) or {}
+    try:
+        return max(0.0, float(headers.get("retry-after")))
+    except (TypeError, ValueError):
+        return None
+
+
+class _Booking(BaseCallbackHandler):
+    """Books each attempt of one call as it starts; waits out a Retry-After after a failed one."""
+
+    raise_error = True  # a retry the cap cannot fund must stop the call, not be logged and ignored
+
+    def __init__(self, budget: Budget, role: str, node: str, on_booked=None, max_wait: float = 60.0):
+        self.budget, self.role, self.node, self.on_booked, self.max_wait = budget, role, node, on_booked, max_wait
+        self.attempts = 0
+        self.lock = threading.Lock()
+
+    def on_chat_model_start(self, serialized, messages, **kwargs):
+        with self.lock:
+            self.attempts += 1
+            if self.attempts > 1 and not self.budget.reserve(1):
+                raise BudgetSpent(f"the query cap cannot fund retry {self.attempts - 1}")
+            self.budget.start(self.role, self.node)
+        if self.on_booked:
+            self.on_booked()
+
+    def on_llm_error(self, error, **kwargs):
+        wait = retry_after(error)
+        if wait and is_transient(error):
+            time.sleep(min(wait, self.max_wait))
+
+
+class _TransientRetry(RunnableRetry):
+    """`RunnableRetry` that asks `is_transient` instead of matching exception types."""
+
+    @property
+    def _kwargs_retrying(self) -> dict:
+        kwargs = dict(super()._kwargs_retrying)
+        kwargs["retry"] = retry_if_exception(is_transient)
+        return kwargs
+
+
+def call(model, messages, *, budget: Budget, role: str, node: str, attempts: int = 3, on_booked=None,
+         backoff: float = 0.5, **kwargs):
+    """Invoke `model` on `messages` (a reservation held), booking and retrying as above; the reply, or
+    `StepFailed`."""
+    booking = _Booking(budget, role, node, on_booked)
+    runnable = _TransientRetry(bound=model.bind(**kwargs), max_attempt_number=max(1, attempts),
+                               wait_exponential_jitter=True,
+                               exponential_jitter_params={"initial": backoff, "max": 30.0})
+    try:
+        return runnable.invoke(messages, config={"callbacks": [booking]})
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as error:  # noqa: BLE001 - every failure of a call is the record's, not the run's
+        if booking.attempts == 0:  # nothing was sent: the reservation is still held; give it back
+            budget.release(1)
+        raise StepFailed(node, error, booking.attempts) from error
