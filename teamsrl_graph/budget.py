@@ -98,6 +98,25 @@ class Budget:
         with self._lock:
             return max(0.0, 1 - (self.queries + self.reserved) / self.max_queries) if self.max_queries else 0.0
 
+    def state(self) -> dict:
+        """What a resumed run needs to go on counting: calls and tokens so far (reservations are not kept)."""
+        with self._lock:
+            return {"max_queries": self.max_queries, "max_tokens": self.max_tokens, "queries": self.queries,
+                    "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                    "by_role": dict(self.by_role), "by_node": dict(self.by_node),
+                    "tokens_by_role": {k: dict(v) for k, v in self.tokens_by_role.items()}}
+
+    @classmethod
+    def from_state(cls, state: dict, max_queries: int | None = None, max_tokens: int | None = None) -> "Budget":
+        """A ledger that goes on from `state`, under the given caps (a resumed run may raise them)."""
+        budget = cls(max_queries, max_tokens, queries=state["queries"], prompt_tokens=state["prompt_tokens"],
+                     completion_tokens=state["completion_tokens"])
+        budget.by_role.update(state["by_role"])
+        budget.by_node.update(state["by_node"])
+        for role, tokens in state["tokens_by_role"].items():
+            budget.tokens_by_role[role].update(tokens)
+        return budget
+
     def summary(self) -> dict:
         with self._lock:
             return {

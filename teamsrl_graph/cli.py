@@ -10,7 +10,7 @@ import importlib
 import logging
 import sys
 
-from .errors import TeamsrlError
+from .errors import Interrupted, TeamsrlError
 
 # subcommand -> (module under teamsrl_graph.commands, one-line help)
 COMMANDS = {
@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.run(args) or 0)
+    except Interrupted as error:
+        print(f"teamsrl {args.command}: {error}", file=sys.stderr)
+        return error.exit_code
     except TeamsrlError as error:
         print(f"teamsrl {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -22,3 +22,11 @@ class InputError(TeamsrlError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+
+
+class Interrupted(TeamsrlError):
+    """A run stopped early on a signal, after writing what it had; `exit_code` is 128 + the signal."""
+
+    def __init__(self, signal_name: str, exit_code: int):
+        self.exit_code = exit_code
+        super().__init__(f"interrupted by {signal_name}; the results so far are written (continue with --resume)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,13 +50,22 @@ def read_jsonl(path: str | Path) -> list[dict]:
     return records
 
 
+def read_json_file(path: str | Path):
+    """A JSON file's content; bad JSON is an InputError naming the file and line."""
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as error:
+        raise InputError(f"bad JSON ({error.msg})", path=path, line=error.lineno) from None
+
+
 @contextmanager
 def atomic(path: str | Path):
     """Yield a temporary path beside `path`; rename it into place if the block succeeds, else delete it.
 
     The one way this project writes a result file: a reader sees the old file or the new one, never half."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")  # the suffix kept, for writers that go by it
+    # unique per writer (threads may replace the same file), the suffix kept for writers that go by it
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp{path.suffix}")
     try:
         yield tmp
         os.replace(tmp, path)

@@ -1,27 +1,33 @@
 """`generate`: run the evolution graph over many seeds in parallel and write the dataset.
 
 Seeds run `concurrency` at a time in threads; their LLM calls meet in the local model's batcher.
-Each finished record is appended to `dataset.jsonl` as one line as soon as it is done (a crash
-leaves only whole records), and `report.json` is written atomically at the end. Records carry a
-stable `id`, so a later run can tell which seeds are done.
+With `out`, each finished record is appended to `dataset.jsonl` as soon as it is done, the ledger
+is saved as every call is booked, and `report.json` is written at the end (see rundir.py for the
+folder and for resuming). No new seed starts once the budget cannot fund its answer. SIGINT and
+SIGTERM stop the scheduling of new seeds, let the ones in flight finish, write the report (marked
+interrupted) and raise `Interrupted`; a second signal ends the process at once (what was written
+stays: whole records and the ledger).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import threading
 import time
-from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from .budget import Budget
 from .context import Context
-from .errors import InputError
-from .files import write_json
+from .errors import Interrupted
 from .graph import build_graph
+from .records import record_id
+from .report import summarize
 from .resources import resources
+from .rundir import RunDir
 from .seeds import Seed, check_seeds, load_seeds, seed_fields
 
 log = logging.getLogger("teamsrl.generate")
@@ -42,44 +48,36 @@ def _as_seeds(seeds) -> list[Seed]:
     return check_seeds(rows, "seeds")
 
 
-def _public_url(url: str | None) -> str | None:
-    """A URL with any user:password@ removed, safe for reports and logs."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))) if parts.hostname else url
+class _Signals:
+    """While active (main thread only): the first SIGINT/SIGTERM is noted, a second one acts at once."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self.previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self._note)
+        return self
+
+    def _note(self, signum, frame):
+        if self.received is not None:  # the second one: no more waiting (records and ledger are on disk)
+            os._exit(128 + signum)
+        self.received = signum
+        log.warning("%s: no new seeds start; waiting for those in flight (again to stop at once)",
+                    signal.Signals(signum).name)
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
 
 
-def summarize(records: list[dict], budget: Budget, context: Context, seconds: float, skipped: int) -> dict:
-    steps = [s for r in records for s in r["path"]]
-    eliminated = Counter(s["reason"] for s in steps if not s["accepted"])
-    report = budget.summary()
-    report.update(
-        accepted=sum(s["accepted"] for s in steps),
-        eliminated=sum(eliminated.values()),
-        eliminated_by_reason=dict(eliminated.most_common()),
-        elimination_rate=round(sum(eliminated.values()) / len(steps), 4) if steps else 0.0,
-        actions=dict(Counter(s["op"] for s in steps).most_common()),
-        records=len(records),
-        responses_ok=sum(r["response_ok"] for r in records),
-        skipped_for_budget=skipped,
-        seconds=round(seconds, 2),
-        completion_tokens_per_second=round(budget.completion_tokens / seconds, 2) if seconds else 0.0,
-        settings={"model": context.model, "reviewer_model": context.reviewer_model,
-                  "responder_model": context.responder_model, "base_url": _public_url(context.base_url),
-                  "router": context.router, "max_steps": context.max_steps, "seed": context.seed,
-                  "temperature": context.temperature},
-    )
-    if context.improve != "none":
-        rounds = [i for r in records for i in r.get("improvements", [])]
-        report["improve"] = {
-            "mode": context.improve, "rounds": len(rounds), "accepted": sum(i["accepted"] for i in rounds),
-            "improved_records": sum(any(i["accepted"] for i in r.get("improvements", [])) for r in records),
-            "stopped_by": dict(Counter(r["improve_stop"] for r in records if "improve_stop" in r).most_common()),
-            "settings": {"pit": context.pit, "improver_model": context.improver_model, "rounds": context.improve_rounds,
-                         "threshold": context.improve_threshold},
-        }
-    return report
+def _can_fund_a_seed(ledger: Budget) -> bool:
+    """Whether one more seed could at least be answered under the caps (nothing is reserved)."""
+    if ledger.max_queries is not None and ledger.queries + ledger.reserved >= ledger.max_queries:
+        return False
+    return ledger.max_tokens is None or ledger.used_tokens + (ledger.reserved + 1) * ledger.call_tokens <= ledger.max_tokens
 
 
 def generate(
@@ -89,67 +87,96 @@ def generate(
     context: Context | None = None,
     concurrency: int = 8,
     overwrite: bool = False,
+    resume: bool = False,
     progress: bool = True,
 ) -> list[dict]:
     """Evolve and answer `seeds` (a path, a list of strings/dicts/Seeds, or None for the defaults).
 
-    Returns the records (one per seed the budget reached). With `out`, writes `out/dataset.jsonl`
-    and `out/report.json`. The run's settings, its query and token caps included, are `context`;
-    its models and ledger are the resources bound to it (`resources(context)`; bind ready-made ones
-    with `resources.bind` first).
+    Returns the records of the run (with `resume`, those of the earlier attempts too). With `out`,
+    writes `out/dataset.jsonl`, `out/ledger.json`, `out/run.json` and `out/report.json`. The
+    run's settings, its query and token caps included, are `context`; its models and ledger are
+    the resources bound to it (`resources(context)`; bind ready-made ones with `resources.bind`).
     """
     seeds = _as_seeds(seeds)
     context = context or Context()
     res = resources(context)  # bad specs or prompts fail before any output exists
     res.models.load()  # ... and so do missing weights
-    ledger = res.budget
-    dataset = None
-    if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        if (out / "dataset.jsonl").exists() and not overwrite:
-            raise InputError("already holds a dataset.jsonl; choose another --out or pass --overwrite", path=out)
-        dataset = open(out / "dataset.jsonl", "w", encoding="utf-8")
-    graph = build_graph()
-    records, skipped, accepted, started = [], 0, 0, time.monotonic()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(seeds), unit="seed", desc="generate")
+    folder, records, dataset = (RunDir(out) if out is not None else None), [], None
+    if folder:
+        records, saved = folder.prepare(context.settings(), resume=resume, overwrite=overwrite)
+        if saved:  # the cap spans the whole run: go on counting from the earlier attempts
+            res.budget = Budget.from_state(saved, context.budget, context.token_budget)
+        res.on_booked = lambda: folder.save_ledger(res.budget)
+        dataset = folder.open_dataset()
+    ledger, done = res.budget, {r["id"] for r in records}
+    todo = [(i, s) for i, s in enumerate(seeds) if record_id(s.instruction, s.input) not in done]
+    graph, skipped, started = build_graph(), 0, time.monotonic()
+    bar = _progress_bar(ledger, len(todo)) if progress else None
     try:
-        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="seed") as pool:
-            inputs = iter(enumerate(seeds))
-            running = set()
+        with _Signals() as signals, ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="seed") as pool:
+            pending, running = iter(todo), set()
             while True:
-                while len(running) < concurrency and (nxt := next(inputs, None)) is not None:
+                while len(running) < concurrency and signals.received is None and (nxt := next(pending, None)):
+                    if not _can_fund_a_seed(ledger):
+                        skipped += 1 + sum(1 for _ in pending)  # no seed after this one could be answered either
+                        break
                     i, s = nxt
-                    running.add(pool.submit(graph.invoke, {"seed": s.instruction, "input": s.input, "index": i}, context=context))
+                    running.add(pool.submit(graph.invoke, {"seed": s.instruction, "input": s.input, "index": i},
+                                            context=context))
                 if not running:
                     break
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
+                finished, running = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in finished:
                     record = future.result()
-                    accepted += sum(s["accepted"] for s in record.get("path", []))
-                    if bar:
-                        bar.update(1)
-                        bar.set_postfix(queries=ledger.queries, accepted=accepted)
                     if record.get("status") == "skipped_budget":
                         skipped += 1
-                        continue
-                    records.append(record)
-                    if dataset:
-                        dataset.write(json.dumps(record, ensure_ascii=False) + "\n")
-                        dataset.flush()
-                    log.debug("done %s: %d steps, %d queries", record["id"], len(record["path"]), record["queries"])
+                    else:
+                        records.append(record)
+                        if dataset:
+                            dataset.write(json.dumps(record, ensure_ascii=False) + "\n")
+                            dataset.flush()
+                    if bar:
+                        bar.update_seed(record)
+                if bar:
+                    bar.refresh_queries()
     finally:
         if bar:
             bar.close()
         if dataset:
             dataset.close()
-    report = summarize(records, ledger, context, time.monotonic() - started, skipped)
-    if out is not None:
-        write_json(out / "report.json", report)
-    log.info("%d records, %d queries (budget %s), %d accepted / %d eliminated evolutions",
-             report["records"], ledger.queries, ledger.max_queries, report["accepted"], report["eliminated"])
+    stopped = signal.Signals(signals.received).name if signals.received else None
+    report = summarize(records, ledger, context, time.monotonic() - started, skipped, interrupted=stopped)
+    if folder:
+        folder.save_ledger(ledger)
+        folder.finish(report)
+    log.info("%d records, %d queries (budget %s), %d accepted / %d eliminated evolutions%s", report["records"],
+             ledger.queries, ledger.max_queries, report["accepted"], report["eliminated"],
+             f"; interrupted by {stopped}" if stopped else "")
+    if signals.received:
+        raise Interrupted(stopped, 128 + signals.received)
     return records
+
+
+class _progress_bar:
+    """A bar over queries spent against the cap (or seeds, without a cap), with seeds done alongside."""
+
+    def __init__(self, ledger: Budget, seeds: int):
+        from tqdm.auto import tqdm
+
+        self.ledger, self.seeds, self.done, self.accepted = ledger, seeds, 0, 0
+        self.start = ledger.queries
+        capped = ledger.max_queries is not None
+        self.bar = tqdm(total=(ledger.max_queries - ledger.queries) if capped else None, unit="query", desc="generate")
+
+    def update_seed(self, record: dict):
+        self.done += 1
+        self.accepted += sum(s["accepted"] for s in record.get("path", []))
+
+    def refresh_queries(self):
+        self.bar.n = self.ledger.queries - self.start
+        self.bar.set_postfix(seeds=f"{self.done}/{self.seeds}", accepted=self.accepted, refresh=False)
+        self.bar.refresh()
+
+    def close(self):
+        self.refresh_queries()
+        self.bar.close()

@@ -23,6 +23,7 @@ def add_arguments(p: argparse.ArgumentParser, *, out: str | None = None, **defau
     p.add_argument("--max-seed-tokens", type=int, default=1024, help="longest seed accepted (tokens)")
     p.add_argument("--skip-invalid", action="store_true", help="skip empty or over-long seeds with a warning instead of failing")
     p.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in --out")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out: done records are kept, the ledger goes on")
 
 
 def settings(args):
@@ -49,7 +50,8 @@ def run(args) -> int:
     from ..run import generate
 
     seeds, context = settings(args)
-    generate(seeds, out=args.out, context=context, concurrency=args.concurrency, overwrite=args.overwrite)
+    generate(seeds, out=args.out, context=context, concurrency=args.concurrency, overwrite=args.overwrite,
+             resume=args.resume)
     with open(f"{args.out}/report.json") as f:
         report = json.load(f)
     print(f"{report['records']} records, {report['queries']['total']} queries (budget {report['budget']}), "

@@ -35,7 +35,7 @@ def run(args) -> int:
     started, out = time.monotonic(), Path(args.out)
     seeds, context = generate_command.settings(args)
     records = generate(seeds, out=out / "generate", context=context, concurrency=args.concurrency,
-                       overwrite=args.overwrite)
+                       overwrite=args.overwrite, resume=args.resume)
     usable = [r for r in records if r["response_ok"] and r["response"].strip()]
     if len(usable) < 4:
         raise InputError(f"only {len(usable)} usable records were generated; raise --budget", field="--budget")

@@ -1,0 +1,141 @@
+"""Runs that survive: resume after an interruption, failed calls that cost one step, signals."""
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+from conftest import default_expert
+
+from teamsrl_graph.errors import InputError, Interrupted
+from teamsrl_graph.resources import resources
+from teamsrl_graph.run import generate
+
+SEEDS = [f"Explain idea number {i} clearly." for i in range(6)]
+
+
+def lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_resume_skips_done_records_and_the_cap_spans_the_run(make_context, tmp_path):
+    first = generate(SEEDS, out=tmp_path, context=make_context(max_steps=1, budget=7), progress=False, concurrency=2)
+    assert 1 <= len(first) < len(SEEDS)  # the cap stopped it part way
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["skipped_for_budget"] == len(SEEDS) - len(first)
+    again = make_context(max_steps=1, budget=7)  # the same cap: nothing more can be funded
+    assert generate(SEEDS, out=tmp_path, context=again, resume=True, progress=False) == first
+    assert resources(again).budget.queries == sum(r["queries"] for r in first)
+    more = make_context(max_steps=1, budget=100)  # a raised cap: the rest runs, the done ones do not
+    records = generate(SEEDS, out=tmp_path, context=more, resume=True, progress=False)
+    written = lines(tmp_path / "dataset.jsonl")
+    assert sorted(r["seed"] for r in written) == sorted(SEEDS) and len(written) == len(SEEDS) == len(records)
+    ledger = json.loads((tmp_path / "ledger.json").read_text())
+    assert ledger["queries"] == resources(more).budget.queries == sum(r["queries"] for r in written)
+    assert json.loads((tmp_path / "report.json").read_text())["records"] == len(SEEDS)
+
+
+def test_resume_refuses_other_settings_and_a_plain_rerun_refuses_the_folder(make_context, tmp_path):
+    generate(SEEDS[:2], out=tmp_path, context=make_context(max_steps=1), progress=False)
+    with pytest.raises(InputError, match="max_steps=1, not 2") as error:
+        generate(SEEDS, out=tmp_path, context=make_context(max_steps=2), resume=True, progress=False)
+    assert error.value.field == "max_steps"
+    with pytest.raises(InputError, match="--resume .* or --overwrite"):
+        generate(SEEDS, out=tmp_path, context=make_context(max_steps=1), progress=False)
+
+
+def test_overwrite_keeps_the_old_results_until_the_new_report(make_context, tmp_path):
+    generate(SEEDS[:2], out=tmp_path, context=make_context(max_steps=0), progress=False)
+    old = (tmp_path / "dataset.jsonl").read_text()
+
+    with pytest.raises(InputError):  # bad settings: nothing touched
+        generate(SEEDS, out=tmp_path, context=make_context(max_steps=-1), overwrite=True, progress=False)
+    assert (tmp_path / "dataset.jsonl").read_text() == old
+    generate(SEEDS[2:4], out=tmp_path, context=make_context(max_steps=0), overwrite=True, progress=False)
+    assert {r["seed"] for r in lines(tmp_path / "dataset.jsonl")} == set(SEEDS[2:4])
+    assert not (tmp_path / ".replaced").exists()
+
+
+def test_a_record_cut_off_by_a_kill_is_dropped_and_rerun(make_context, tmp_path):
+    generate(SEEDS[:3], out=tmp_path, context=make_context(max_steps=0), progress=False)
+    data = tmp_path / "dataset.jsonl"
+    whole = data.read_text().splitlines(keepends=True)
+    data.write_text("".join(whole[:2]) + whole[2][:40])  # the third line was being written
+    records = generate(SEEDS[:3], out=tmp_path, context=make_context(max_steps=0), resume=True, progress=False)
+    assert sorted(r["seed"] for r in lines(data)) == sorted(SEEDS[:3]) and len(records) == 3
+
+
+def test_out_under_a_file_is_refused_before_anything_runs(make_context, tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError) as error:
+        generate(SEEDS, out=tmp_path / "file" / "run", context=make_context(), progress=False)
+    assert error.value.field == "--out"
+
+
+class Flaky:
+    """Fails the first `failures` calls of each prompt with `error`, then answers like `reply`."""
+
+    def __init__(self, reply, failures, error=ConnectionError):
+        self.reply, self.failures, self.error, self.seen, self.lock = reply, failures, error, {}, threading.Lock()
+
+    def __call__(self, prompt):
+        with self.lock:
+            self.seen[prompt] = self.seen.get(prompt, 0) + 1
+            n = self.seen[prompt]
+        if n <= self.failures:
+            raise self.error("server hiccup")
+        return self.reply(prompt)
+
+
+def test_transient_failures_are_retried_and_every_attempt_is_booked(make_context):
+    expert = Flaky(default_expert, failures=1)
+    ctx = make_context(expert=expert, max_steps=1, max_attempts=3)
+    [record] = generate(SEEDS[:1], context=ctx, progress=False)
+    ledger = resources(ctx).budget
+    assert record["response_ok"] and record["path"][0]["accepted"] and not record.get("errors")
+    # rewrite and answer each failed once before succeeding: 2 extra attempts, booked and counted
+    assert ledger.by_role["expert"] + ledger.by_role["responder"] == sum(expert.seen.values()) == 4  # one model, two roles
+    assert record["queries"] == ledger.queries - 2 and ledger.reserved == 0
+
+
+def test_a_call_that_keeps_failing_costs_its_record_not_the_run(make_context, tmp_path):
+    responder = Flaky(lambda p: "fine", failures=99)
+    ctx = make_context(responder=responder, max_steps=1, max_attempts=2, budget=40)
+    records = generate(SEEDS[:3], out=tmp_path, context=ctx, progress=False)
+    assert len(records) == 3 and all(r["status"] == "failed" and not r["response_ok"] for r in records)
+    assert all(r["errors"] == [{"node": "respond", "type": "ConnectionError", "message": "server hiccup"}] for r in records)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["failed"] == 3 and report["errors_by_type"] == {"respond:ConnectionError": 3}
+    ledger = resources(ctx).budget
+    assert ledger.by_node["respond"] == 3 * 2 and ledger.reserved == 0  # two attempts each, all booked
+
+
+def test_a_retry_the_cap_cannot_fund_is_not_sent(make_context):
+    expert = Flaky(default_expert, failures=99)
+    ctx = make_context(expert=expert, max_steps=1, max_attempts=5, budget=3)  # answer + evolution reserve 3
+    [record] = generate(SEEDS[:1], context=ctx, progress=False)
+    assert resources(ctx).budget.queries <= 3 and sum(expert.seen.values()) <= 3
+    assert record["path"][0]["reason"] == "error:BudgetSpent"  # the rewrite failed and its retry was not funded
+    assert record["errors"][0]["message"] == "the query cap cannot fund retry 1"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_new_seeds_writes_the_report_and_resume_finishes(make_context, tmp_path, sig):
+    def slow(prompt):
+        time.sleep(0.05)
+        return default_expert(prompt)
+
+    seeds = [f"Describe place number {i}." for i in range(40)]
+    timer = threading.Timer(0.4, os.kill, (os.getpid(), sig))
+    timer.start()
+    with pytest.raises(Interrupted) as stopped:
+        generate(seeds, out=tmp_path, context=make_context(expert=slow, max_steps=1), concurrency=2, progress=False)
+    timer.cancel()
+    assert stopped.value.exit_code == 128 + sig
+    report = json.loads((tmp_path / "report.json").read_text())
+    written = lines(tmp_path / "dataset.jsonl")
+    assert report["interrupted"] == signal.Signals(sig).name and 0 < len(written) == report["records"] < len(seeds)
+    generate(seeds, out=tmp_path, context=make_context(expert=slow, max_steps=1), resume=True, concurrency=8, progress=False)
+    assert sorted(r["seed"] for r in lines(tmp_path / "dataset.jsonl")) == sorted(seeds)
