@@ -142,7 +142,7 @@ class Budget:
             }
 
     @classmethod
-    def from_state(cls, state: dict, source=None) -> "Budget":
+    def from_state(cls, state: dict, source=None) -> Budget:
         """The ledger `state` describes (as written by `state`); InputError naming the field (and
         `source`, the file it came from) when a value is missing or not a count."""
 
@@ -186,7 +186,7 @@ class Budget:
         return write_json(path, self.state())
 
     @classmethod
-    def load(cls, path: str | Path) -> "Budget":
+    def load(cls, path: str | Path) -> Budget:
         """The ledger `save` wrote to `path`; InputErrors name the file (and line or field)."""
         text = read_text(path)
         try:

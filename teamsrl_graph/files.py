@@ -33,7 +33,7 @@ def read_text(path: str | Path) -> str:
 def lines(text: str) -> list[str]:
     """`text` split at line feeds only (\\r\\n too), so line numbers match editors' and a JSON string
     holding U+2028 or a form feed stays on its line (str.splitlines would break it)."""
-    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    return [line.removesuffix("\r") for line in text.split("\n")]
 
 
 def parse_objects(text: str, path) -> list[tuple[int, dict]]:

@@ -108,7 +108,7 @@ def test_a_restored_ledger_refuses_reservations_past_the_original_cap(tmp_path):
 
 
 def test_saving_replaces_the_file_whole(tmp_path, monkeypatch):
-    import teamsrl_graph.files as files
+    from teamsrl_graph import files
 
     path = tmp_path / "budget.json"
     Budget(max_queries=3).save(path)

@@ -9,7 +9,13 @@ import pytest
 
 from teamsrl_graph.errors import InputError, SetupError
 from teamsrl_graph.models.factory import (
-    is_transient, make_chat_model, make_rate_limiter, retry_after, retry_delay, split_base_url, supports_logprobs,
+    is_transient,
+    make_chat_model,
+    make_rate_limiter,
+    retry_after,
+    retry_delay,
+    split_base_url,
+    supports_logprobs,
 )
 from teamsrl_graph.testing.fake_openai import FakeOpenAI, Reply
 
@@ -97,7 +103,7 @@ def test_client_errors_are_not_transient(fault):
 
 
 def test_http_loggers_are_quietened_unless_set_on_purpose():
-    import teamsrl_graph.models.factory as factory
+    from teamsrl_graph.models import factory
 
     for name in factory.HTTP_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET)
@@ -131,7 +137,8 @@ def test_secrets_never_reach_logs_and_the_key_goes_as_bearer(caplog, capsys, mon
             logging.getLogger("elsewhere").exception("failed")
     logged = caplog.text + "".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     out = capsys.readouterr()
-    assert caplog.records, "nothing was logged, so the test proves nothing"
+    http = [r for r in caplog.records if r.name.split(".")[0] in ("httpx2", "httpx", "openai", "httpcore2", "httpcore")]
+    assert any(server.base_url in r.getMessage() for r in http), "no request was logged: the test proves nothing"
     for secret in (password, key):
         assert secret not in logged + out.out + out.err
     assert "leaked <redacted> and <redacted>" in logged and "boom <redacted>" in logged
@@ -185,3 +192,40 @@ def test_the_rate_limiter_spaces_calls_out():
             model.invoke("hi")
         elapsed = time.monotonic() - started
     assert model.rate_limiter is limiter and server.total == 6 and elapsed >= 0.2
+
+
+def test_retries_book_every_request_and_honour_retry_after():
+    from teamsrl_graph.budget import Budget
+    from teamsrl_graph.models.factory import call_with_retries
+
+    ledger, waits = Budget(max_queries=10), []
+    with FakeOpenAI(script=["500", "429", "reset", "ok"], retry_after=4) as server:
+        model = make_chat_model(SPEC, base_url=server.base_url, timeout=1.0)
+        assert ledger.reserve(1)
+        reply = call_with_retries(lambda: model.invoke("hi"), attempts=4, sleep=waits.append,
+                                  book_failure=lambda error: ledger.record_failed("expert", "deepen"),
+                                  reserve_retry=lambda: ledger.reserve(1))
+        ledger.record("expert", "deepen", 1, 1)
+    assert reply.text.startswith("Answer to") and waits == [0.5, 4.0, 2.0]
+    assert server.total == ledger.queries == 4 and ledger.failed == 3 and ledger.reserved == 0
+
+
+@pytest.mark.parametrize(
+    "script, cap, attempts, requests",
+    [(["500", "500", "500", "ok"], 2, 5, 2),  # the budget stops the retries
+     (["503", "503", "503", "ok"], 10, 3, 3),  # so does the attempt limit
+     (["401", "ok"], 10, 5, 1)],  # a client error is not retried
+)
+def test_retries_stop_at_the_budget_the_limit_or_a_lasting_error(script, cap, attempts, requests):
+    from teamsrl_graph.budget import Budget
+    from teamsrl_graph.models.factory import call_with_retries
+
+    ledger = Budget(max_queries=cap)
+    with FakeOpenAI(script=script) as server:
+        model = make_chat_model(SPEC, base_url=server.base_url, timeout=1.0)
+        assert ledger.reserve(1)
+        with pytest.raises(Exception):
+            call_with_retries(lambda: model.invoke("hi"), attempts=attempts, sleep=lambda s: None,
+                              book_failure=lambda error: ledger.record_failed("expert", "deepen"),
+                              reserve_retry=lambda: ledger.reserve(1))
+    assert server.total == ledger.queries == ledger.failed == requests and ledger.reserved == 0

@@ -53,7 +53,7 @@ def test_scripted_faults_in_order():
         for code in (500, 503):
             with pytest.raises(urllib.error.HTTPError, match=str(code)):
                 post(server, CHAT)
-        status, _, raw = post(server, CHAT)
+        _, _, raw = post(server, CHAT)
         with pytest.raises(ValueError):
             json.loads(raw)
         assert post(server, CHAT)[0] == 200

@@ -27,13 +27,17 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from ..errors import InputError, SetupError
 
+log = logging.getLogger("teamsrl.models")
+T = TypeVar("T")
 HTTP_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2", "openai")  # log URLs and headers at INFO/DEBUG
 TRANSIENT_STATUS = frozenset({408, 409, 425, 429})  # besides every 5xx: worth another attempt
 REDACTED = "<redacted>"
@@ -101,13 +105,24 @@ def make_chat_model(
     except ImportError as error:
         raise SetupError(f"model {spec!r} needs a package that is not installed: {error}") from None
     except ValueError as error:  # pydantic's ValidationError is a ValueError: a missing key, a bad setting
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InputError(f"model spec {spec!r}: {redact(first)}", field="model") from None
+        raise InputError(f"model spec {spec!r}: {redact(one_line(error))}", field="model") from None
     except Exception as error:  # the SDK refusing to start, e.g. OpenAIError for a missing key
         if type(error).__module__.split(".")[0] in ("openai", "anthropic", "langchain_openai", "langchain_anthropic"):
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise SetupError(f"model {spec!r}: {redact(first)}") from None
+            raise SetupError(f"model {spec!r}: {redact(one_line(error))}") from None
         raise
+
+
+def one_line(error: BaseException) -> str:
+    """The gist of `error` in one line (pydantic's first complaint, or the message's first line)."""
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        try:
+            first = errors()[0]
+            return f"{'.'.join(map(str, first['loc'])) or 'settings'}: {first['msg']}"
+        except Exception:
+            pass
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def split_base_url(base_url: str) -> tuple[str, str | None]:
@@ -209,6 +224,37 @@ def retry_delay(error: BaseException, attempt: int, *, initial: float = 0.5, fac
     server's Retry-After when that is longer; never more than `cap` seconds."""
     backoff = initial * factor ** max(0, attempt - 1)
     return min(cap, max(backoff, retry_after(error) or 0.0))
+
+
+def call_with_retries(call: Callable[[], T], *, attempts: int = 3, book_failure: Callable[[BaseException], None] | None = None,
+                      reserve_retry: Callable[[], bool] | None = None, initial: float = 0.5, factor: float = 2.0,
+                      cap: float = 30.0, sleep: Callable[[float], None] = time.sleep) -> T:
+    """`call()`, tried up to `attempts` times while it fails transiently, waiting `retry_delay`
+    (Retry-After honoured) between tries; the last failure is raised.
+
+    Every failed attempt was an HTTP request: `book_failure(error)` is told of each one (e.g. the
+    budget's `record_failed`). Before each retry `reserve_retry()` must grant one more call (e.g.
+    ``lambda: budget.reserve(1)``); when it refuses, the failure is raised instead.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except Exception as error:
+            if book_failure is not None:
+                book_failure(error)
+            if attempt >= attempts or not is_transient(error) or (reserve_retry is not None and not reserve_retry()):
+                raise
+            delay = retry_delay(error, attempt, initial=initial, factor=factor, cap=cap)
+            log.info("attempt %d of %d failed (%s); retrying in %.1f s", attempt, attempts, describe(error), delay)
+            sleep(delay)
+    raise ValueError(f"attempts must be >= 1, got {attempts}")
+
+
+def describe(error: BaseException) -> str:
+    """One line naming a failure: its class, HTTP status if any, and message, secrets redacted."""
+    status = status_of(error)
+    text = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+    return redact(f"{type(error).__name__}{f' {status}' if status else ''}{f': {text}' if text else ''}")
 
 
 # ---- secrets in logs ---------------------------------------------------------------------------

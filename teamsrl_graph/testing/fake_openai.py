@@ -25,9 +25,9 @@ import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 FAULTS = ("429", "500", "503", "malformed", "hang", "reset", "close", "400", "401")  # every fault it can inject
 OK = "ok"
@@ -76,6 +76,7 @@ class FakeOpenAI:
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _server: ThreadingHTTPServer | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
+    _port: int | None = field(default=None, repr=False)
 
     def __post_init__(self):
         unknown = set(self.faults) - set(FAULTS) | {s for s in self.script if s not in FAULTS and s != OK}
@@ -87,10 +88,11 @@ class FakeOpenAI:
         self._script = list(self.script)
 
     # ---- life cycle -------------------------------------------------------------------------
-    def start(self) -> "FakeOpenAI":
+    def start(self) -> FakeOpenAI:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
+        self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="fake-openai", daemon=True)
         self._thread.start()
@@ -105,7 +107,7 @@ class FakeOpenAI:
             self._thread.join(timeout=5)
             self._server = None
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> FakeOpenAI:
         return self.start()
 
     def __exit__(self, *exc):
@@ -114,7 +116,8 @@ class FakeOpenAI:
     # ---- what tests read ----------------------------------------------------------------------
     @property
     def port(self) -> int:
-        return self._server.server_address[1]
+        """The port it listens on (still known after it stopped)."""
+        return self._port
 
     @property
     def base_url(self) -> str:
