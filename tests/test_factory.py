@@ -96,10 +96,15 @@ def test_retry_after_headers(headers, seconds):
     assert retry_after(ValueError()) is None
 
 
-@pytest.mark.parametrize("fault", ["400", "401"])
-def test_client_errors_are_not_transient(fault):
+@pytest.mark.parametrize("fault, kind", [("400", None), ("401", SetupError), ("404", InputError)])
+def test_client_errors_are_not_transient(fault, kind):
+    from teamsrl_graph.models.factory import user_error
+
     error, server = failure(fault)
     assert server.total == 1 and not is_transient(error) and str(fault) in str(error)
+    explained = user_error(error, SPEC)
+    assert (type(explained) if explained else None) is kind
+    assert explained is None or (f"HTTP {fault}" in str(explained) and "\n" not in str(explained))
 
 
 def test_http_loggers_are_quietened_unless_set_on_purpose():

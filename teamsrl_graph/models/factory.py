@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
-from ..errors import InputError, SetupError
+from ..errors import InputError, SetupError, TeamsrlError
 
 log = logging.getLogger("teamsrl.models")
 T = TypeVar("T")
@@ -248,6 +248,19 @@ def call_with_retries(call: Callable[[], T], *, attempts: int = 3, book_failure:
             log.info("attempt %d of %d failed (%s); retrying in %.1f s", attempt, attempts, describe(error), delay)
             sleep(delay)
     raise ValueError(f"attempts must be >= 1, got {attempts}")
+
+
+def user_error(error: BaseException, spec: str = "") -> TeamsrlError | None:
+    """The one-line error a user can act on for a lasting server refusal, or None: 401/403 (the key)
+    is a SetupError, 404 (no such model or path) an InputError on the model field."""
+    status = status_of(error)
+    what = f"model {spec!r}: " if spec else ""
+    if status in (401, 403):
+        return SetupError(f"{what}the server refused the API key (HTTP {status}); set OPENAI_API_KEY or the "
+                          "password in --base-url")
+    if status == 404:
+        return InputError(f"{what}the server has no such model or path (HTTP 404)", field="model")
+    return None
 
 
 def describe(error: BaseException) -> str:

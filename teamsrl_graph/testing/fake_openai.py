@@ -4,7 +4,7 @@ It answers ``POST /v1/chat/completions`` (and ``GET /v1/models``) with replies c
 function of the request, counts every HTTP request it sees (in total and per outcome), records the
 request headers, and injects faults: 429 with ``Retry-After``, 500, 503, a malformed JSON body, a
 hang (no reply for longer than a client's timeout), a connection reset or a silent close, and
-the client errors 400 and 401. Faults
+the client errors 400, 401 and 404. Faults
 come from a scripted sequence (one outcome per chat request, in arrival order) or at configured
 rates drawn from a seeded generator, so a run is reproducible.
 
@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FAULTS = ("429", "500", "503", "malformed", "hang", "reset", "close", "400", "401")  # every fault it can inject
+FAULTS = ("429", "500", "503", "malformed", "hang", "reset", "close", "400", "401", "404")  # every fault it can inject
 OK = "ok"
 
 
@@ -254,6 +254,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, "the request is invalid", "invalid_request_error")
         elif outcome == "401":
             self._error(401, "invalid API key", "authentication_error")
+        elif outcome == "404":
+            self._error(404, f"the model {body.get('model')!r} does not exist", "not_found_error")
         elif outcome == "malformed":
             self._send(200, b'{"id": "chatcmpl-x", "object": "chat.completion", "choices": [{"index": 0, "mess')
         elif outcome == "hang":
