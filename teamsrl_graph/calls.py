@@ -23,6 +23,7 @@ from langchain_core.runnables.retry import RunnableRetry
 from tenacity import retry_if_exception
 
 from .budget import Budget
+from .models.factory import is_transient, retry_after
 
 
 class StepFailed(Exception):
@@ -39,26 +40,6 @@ class StepFailed(Exception):
 
 class BudgetSpent(Exception):
     """A retry the query cap cannot fund."""
-
-
-def is_transient(error: BaseException) -> bool:
-    """Worth another attempt: rate limits, server errors, time-outs, connection errors, malformed replies."""
-    status = getattr(error, "status_code", None) or getattr(getattr(error, "response", None), "status_code", None)
-    if isinstance(status, int):
-        return status == 429 or status == 408 or status >= 500
-    name = type(error).__name__
-    return name in ("APITimeoutError", "APIConnectionError", "Timeout", "TimeoutError", "ConnectError",
-                    "ReadTimeout", "RemoteProtocolError", "JSONDecodeError", "APIResponseValidationError",
-                    "ConnectionError", "ConnectionResetError")
-
-
-def retry_after(error: BaseException) -> float | None:
-    """The seconds a server asked to wait (`Retry-After`), if it said."""
-    headers = getattr(getattr(error, "response", None), "headers", None) or {}
-    try:
-        return max(0.0, float(headers.get("retry-after")))
-    except (TypeError, ValueError):
-        return None
 
 
 class _Booking(BaseCallbackHandler):
@@ -81,6 +62,7 @@ class _Booking(BaseCallbackHandler):
             self.on_booked()
 
     def on_llm_error(self, error, **kwargs):
+        self.budget.mark_failed()
         wait = retry_after(error)
         if wait and is_transient(error):
             time.sleep(min(wait, self.max_wait))

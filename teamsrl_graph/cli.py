@@ -45,8 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    for noisy in ("httpx", "urllib3", "transformers", "accelerate"):
+    for noisy in ("urllib3", "transformers", "accelerate"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from .models.factory import protect_secrets
+
+    protect_secrets()  # HTTP client loggers quiet, keys and passwords redacted from every record
     try:
         return int(args.run(args) or 0)
     except Interrupted as error:

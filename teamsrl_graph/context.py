@@ -39,6 +39,8 @@ class Context:
     budget: int | None = setting(None, "hard cap on LLM queries for the whole run; empty = no cap")
     token_budget: int | None = setting(None, "hard cap on prompt + completion tokens for the whole run; empty = no cap")
     max_attempts: int = setting(3, "attempts per LLM call when a provider fails transiently (each one booked)")
+    timeout: float = setting(60.0, "seconds one request to a provider may take")
+    requests_per_second: float | None = setting(None, "spaces provider requests out (all roles together); empty = no limit")
     rewrite_tokens: int = setting(96, "new-token cap of an evolution call")
     review_tokens: int = setting(4, "new-token cap of a reviewer call")
     review_threshold: float = setting(0.25, "P(yes) at or above which the reviewer counts a gain (benchmarks/reviewer_calibration.py)")
@@ -68,6 +70,10 @@ class Context:
             raise InputError(f"must be 0 or more, got {self.max_steps!r}", field="max_steps")
         if not (isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature) and self.temperature >= 0):
             raise InputError(f"must be a finite number >= 0, got {self.temperature!r}", field="temperature")
+        for name in ("timeout", "requests_per_second"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise InputError(f"must be a positive number, got {value!r}", field=name)
 
     def settings(self) -> dict:
         """The settings as a JSON-able dict (what reports and resumed runs compare)."""

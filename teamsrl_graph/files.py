@@ -1,5 +1,6 @@
-"""Files in and out. Reading user files with errors that name the file and line (UTF-8 text, JSON
-lines); writing results so that a reader never sees them half-written (temporary name, then rename)."""
+"""Files in and out. Reading user files with errors that name the file and line (UTF-8 text with
+any byte-order mark dropped, JSON lines); writing results so that a reader never sees them
+half-written, even after a crash (temporary name, flushed to disk, then rename)."""
 
 from __future__ import annotations
 
@@ -12,24 +13,34 @@ from pathlib import Path
 
 from .errors import InputError
 
+BOM = "\ufeff"
+
 
 def read_text(path: str | Path) -> str:
-    """The file's text; a missing file or bytes that are not UTF-8 are InputErrors (with the line)."""
+    """The file's text without a leading byte-order mark; a missing file or bytes that are not UTF-8
+    are InputErrors (with the line)."""
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file", path=path)
     data = path.read_bytes()
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise InputError(f"not UTF-8 (byte {error.start}: {error.reason})", path=path, line=line) from None
+    return text[1:] if text.startswith(BOM) else text
 
 
-def read_objects(path: str | Path) -> list[tuple[int, dict]]:
-    """(line number, object) for every non-blank line of a JSON-lines file; each must be an object."""
+def lines(text: str) -> list[str]:
+    """`text` split at line feeds only (\\r\\n too), so line numbers match editors' and a JSON string
+    holding U+2028 or a form feed stays on its line (str.splitlines would break it)."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def parse_objects(text: str, path) -> list[tuple[int, dict]]:
+    """(line number, object) for every non-blank line of JSON-lines `text` read from `path`."""
     rows = []
-    for number, line in enumerate(read_text(path).splitlines(), 1):
+    for number, line in enumerate(lines(text), 1):
         if not line.strip():
             continue
         try:
@@ -59,6 +70,8 @@ def read_json_file(path: str | Path):
 
 
 @contextmanager
+
+
 def atomic(path: str | Path):
     """Yield a temporary path beside `path`; rename it into place if the block succeeds, else delete it.
 
@@ -73,19 +86,31 @@ def atomic(path: str | Path):
         tmp.unlink(missing_ok=True)
 
 
-def write_json(path: str | Path, data) -> Path:
-    """Write `data` as indented JSON, atomically."""
-    with atomic(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return Path(path)
-
-
 def write_jsonl(path: str | Path, records) -> Path:
     """Write records as JSON lines, atomically."""
     with atomic(path) as tmp, tmp.open("w", encoding="utf-8") as f:
         for record in records:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
     return Path(path)
+
+
+def read_objects(path: str | Path) -> list[tuple[int, dict]]:
+    """(line number, object) for every non-blank line of a JSON-lines file; each must be an object."""
+    return parse_objects(read_text(path), path)
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write `text` (UTF-8) atomically, flushed to disk before the rename."""
+    with atomic(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    return Path(path)
+
+
+def write_json(path: str | Path, data) -> Path:
+    """Write `data` as indented JSON through `write_text` (temporary name, then rename)."""
+    return write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def move_into_place(src: str | Path, dst: str | Path):

@@ -137,7 +137,7 @@ def improve_round(state: State, ctx: Context, entry: dict, current: str) -> Comm
     res, instruction, input_text = resources(ctx), state["instruction"], state.get("input", "")
     if ctx.improve == "pit":
         entry["candidate"] = steps.improve(ctx, instruction, current, input_text)
-        failure, queries = check_answer(entry["candidate"]), 1
+        failure, queries = check_answer(entry["candidate"], ctx.improve_tokens), 1
         if failure:
             reason = f"bad_answer:{failure}"
         else:
@@ -151,7 +151,7 @@ def improve_round(state: State, ctx: Context, entry: dict, current: str) -> Comm
             reason, queries = "satisfied", 1
         else:
             entry["candidate"] = steps.refine(ctx, instruction, current, entry["feedback"], input_text)
-            failure = check_answer(entry["candidate"])
+            failure = check_answer(entry["candidate"], ctx.improve_tokens)
             reason, queries = (f"bad_answer:{failure}" if failure else "improved"), 2
     entry.update(accepted=reason == "improved", reason=reason)
     log.debug("improve round %d: %s", entry["round"], reason)

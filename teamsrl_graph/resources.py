@@ -20,7 +20,7 @@ from .actions import Router
 from .budget import Budget
 from .context import Context
 from .errors import InputError
-from .models.factory import Models, make_chat_model, supports_logprobs, supports_prefill
+from .models.factory import Models, make_chat_model, make_rate_limiter, supports_logprobs, supports_prefill
 from .prompts import GRAPH_TEMPLATES, IMPROVE_TEMPLATES, Template, load_all
 from .routers import make_router
 
@@ -58,7 +58,9 @@ class Resources:
 
 def _models(context: Context, models: Models | None) -> Models:
     """The ready-made or specified models, with an improver when the improve mode needs one."""
-    kwargs = {"temperature": context.temperature, "base_url": context.base_url}
+    limiter = make_rate_limiter(context.requests_per_second) if context.requests_per_second else None
+    kwargs = {"temperature": context.temperature, "base_url": context.base_url, "timeout": context.timeout,
+              "rate_limiter": limiter}  # one limiter for every role
     if models is None:
         return Models.from_specs(context.model, context.reviewer_model, context.responder_model,
                                  improver=context.improver_spec(), **kwargs)

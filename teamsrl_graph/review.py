@@ -5,7 +5,9 @@ The rules (an evolution that fails any of them is rolled back):
      reviewer LLM, from its reply's probabilities where available, after a cheap exact-match check
      that needs no query);
   2. the answer is a refusal ("sorry", "as an AI") and short (< 80 words);
-  3. the answer is only punctuation and stop words;
+  3. the answer is only punctuation and stop words, or not an answer at all: far longer than the
+     answer token cap allows (a server that ignored it), or the same words over and over (a
+     generation loop);
   4. the new instruction copies template words ("#Rewritten Prompt#", "given prompt") or a
      "here is the rewritten ..." preamble, or is an answer rather than an instruction.
 
@@ -17,7 +19,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
+
+from .budget import count_tokens
 
 STOP_WORDS = frozenset(
     "a an the and or but if then so of to in on at by for with from as is are was were be been being it its "
@@ -145,12 +150,51 @@ def judge(old: str, new: str, gained: bool | None) -> Verdict:
     return Verdict(True, "gained", gain_score(old, new))
 
 
-def check_answer(answer: str) -> str | None:
-    """Rules 2 and 3 on an answer: the reason it fails, or None when it is usable."""
+ANSWER_TOKENS = 1024  # answer cap assumed when the caller gives none
+OVERSIZE_FACTOR = 4  # an answer over this many times its token cap is eliminated
+LOOP_GRAM = 4  # word n-grams compared by the repetition rule
+LOOP_MIN_WORDS = 40  # shorter answers are never judged repetitive
+LOOP_REPEATS = 5  # an n-gram seen this often is filler ...
+LOOP_SHARE = 0.5  # ... and filler covering this share of the answer's n-grams eliminates it
+
+
+def oversize(answer: str, max_tokens: int | None) -> bool:
+    """Whether `answer` has more than OVERSIZE_FACTOR x `max_tokens` tokens (cl100k; None = no cap)."""
+    if max_tokens is None:
+        return False
+    limit = OVERSIZE_FACTOR * max_tokens
+    if len(answer.encode("utf-8")) <= limit:  # a token is at least one byte: no need to count
+        return False
+    return count_tokens(answer) > limit
+
+
+def repetitive(answer: str) -> bool:
+    """Whether most of `answer` is the same few words repeated: word 4-grams that occur at least
+    LOOP_REPEATS times make up LOOP_SHARE or more of all its 4-grams. A refrain sung four times, a
+    list whose items share a pattern, or code with repeated braces all pass."""
+    tokens = words(answer)
+    if len(tokens) < LOOP_MIN_WORDS:
+        return False
+    grams = [tuple(tokens[i:i + LOOP_GRAM]) for i in range(len(tokens) - LOOP_GRAM + 1)]
+    counts = Counter(grams)
+    repeated = sum(1 for g in grams if counts[g] >= LOOP_REPEATS)
+    return repeated >= LOOP_SHARE * len(grams)
+
+
+def check_answer(answer: str, max_tokens: int | None = ANSWER_TOKENS) -> str | None:
+    """Rules 2 and 3 on an answer: the reason it fails, or None when it is usable.
+
+    `max_tokens` is the answer's new-token cap (None: no length rule); an answer over
+    OVERSIZE_FACTOR times it is "oversize_answer", one made of repeated filler "repetitive_answer".
+    """
     if not answer.strip():
         return "empty_answer"
+    if oversize(answer, max_tokens):
+        return "oversize_answer"
     if REFUSAL.search(answer) and len(words(answer)) < 80:
         return "refusal"
     if all(w in STOP_WORDS for w in words(answer)):
         return "stop_words_only"
+    if repetitive(answer):
+        return "repetitive_answer"
     return None

@@ -104,8 +104,9 @@ def generate(
     folder, records, dataset = (RunDir(out) if out is not None else None), [], None
     if folder:
         records, saved = folder.prepare(context.settings(), resume=resume, overwrite=overwrite)
-        if saved:  # the cap spans the whole run: go on counting from the earlier attempts
-            res.budget = Budget.from_state(saved, context.budget, context.token_budget)
+        if saved:  # the cap spans the whole run: go on counting from the earlier attempts, under today's caps
+            saved.max_queries, saved.max_tokens = context.budget, context.token_budget
+            res.budget = saved
         res.on_booked = lambda: folder.save_ledger(res.budget)
         dataset = folder.open_dataset()
     ledger, done = res.budget, {r["id"] for r in records}

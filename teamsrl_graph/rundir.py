@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from .budget import Budget
 from .errors import InputError
 from .files import read_json_file, write_json
 
@@ -48,8 +49,8 @@ class RunDir:
         self.dataset = self.out / DATASET
         self.ledger_lock = threading.Lock()
 
-    def prepare(self, settings: dict, *, resume: bool = False, overwrite: bool = False) -> tuple[list[dict], dict | None]:
-        """Check and set up the folder before anything runs: (records already written, saved ledger state)."""
+    def prepare(self, settings: dict, *, resume: bool = False, overwrite: bool = False) -> tuple[list[dict], Budget | None]:
+        """Check and set up the folder before anything runs: (records already written, the saved ledger)."""
         if resume and overwrite:
             raise InputError("resume and overwrite exclude each other", field="--resume")
         if self.out.exists() and not self.out.is_dir():
@@ -63,7 +64,7 @@ class RunDir:
             if resume:
                 self._check_settings(settings)
                 records = self._read_records()
-                ledger = read_json_file(self.out / LEDGER) if (self.out / LEDGER).exists() else None
+                ledger = Budget.load(self.out / LEDGER) if (self.out / LEDGER).exists() else None
                 log.info("resuming %s: %d records done", self.out, len(records))
             elif overwrite:
                 self._set_aside()
@@ -115,10 +116,10 @@ class RunDir:
         """The dataset, opened for appending (one whole line per record, flushed)."""
         return self.dataset.open("a", encoding="utf-8")
 
-    def save_ledger(self, budget):
+    def save_ledger(self, budget: Budget):
         """Write the ledger's state; under a lock, so the file always ends with the latest one."""
         with self.ledger_lock:
-            write_json(self.out / LEDGER, budget.state())
+            budget.save(self.out / LEDGER)
 
     def finish(self, report: dict):
         write_json(self.out / REPORT, report)

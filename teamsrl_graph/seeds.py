@@ -1,6 +1,10 @@
 """Reading seed instructions: JSONL (`instruction`, optional `input`), an Alpaca-style JSON array,
 or plain text with one instruction per line.
 
+The format is read from the content (`detect_format`); the file's suffix only settles the cases the
+content leaves open, so JSONL saved as ``seeds.txt`` or ``SEEDS.JSONL`` is still JSONL. A UTF-8
+byte-order mark is dropped.
+
 Every problem is reported with file, line and field, before any work starts. Problems a user may
 prefer to skip (empty or over-long instructions, duplicates) are skipped with a warning when
 `strict=False`; malformed files are always errors.
@@ -16,7 +20,7 @@ from pathlib import Path
 
 from .budget import count_tokens
 from .errors import InputError
-from .files import read_objects, read_text
+from .files import lines, parse_objects, read_text
 
 log = logging.getLogger("teamsrl.seeds")
 
@@ -45,13 +49,50 @@ def seed_fields(obj, path, line) -> tuple[str, str]:
     return instruction, input_text
 
 
+def detect_format(text: str, suffix: str = "") -> str:
+    """"jsonl", "json" (one array) or "text" for seed-file `text`; `suffix` (".txt", ".JSONL") only
+    decides what the content leaves open, such as a broken first line.
+
+    JSON: the whole text is one array (or, with a .json suffix, any one JSON value, so that a
+    wrong value is reported as such). JSONL: the first non-blank line is a JSON object or array by
+    itself, or the text is one object on one line. Text: anything else, e.g. "[Draft] Write ...".
+    """
+    suffix, body = suffix.lower(), text.strip()
+    if not body:
+        return "text"
+    first = next(line for line in lines(text) if line.strip()).strip()
+    try:
+        whole = json.loads(body)
+    except json.JSONDecodeError:
+        whole = None
+    else:
+        if isinstance(whole, list) and not (suffix == ".jsonl" and first == body):
+            return "json"
+        if isinstance(whole, dict) and suffix != ".json" and first == body:
+            return "jsonl"
+        if isinstance(whole, (list, dict)) or suffix in (".json", ".jsonl"):
+            return "jsonl" if suffix == ".jsonl" else "json"
+        return "text"  # a lone number or quoted line in a text file is an instruction
+    if first in ("[", "{"):  # a pretty-printed JSON value that does not parse: report it as JSON
+        return "json"
+    try:
+        if first[:1] in "[{" and isinstance(json.loads(first), (dict, list)):
+            return "jsonl"
+    except json.JSONDecodeError:
+        pass
+    if suffix in (".json", ".jsonl"):
+        return suffix[1:]
+    return "text"
+
+
 def parse_seeds(path: str | Path) -> list[tuple[str, str, int]]:
     """Raw (instruction, input, line) triples, with file-format errors raised."""
     path = Path(path)
-    if path.suffix == ".jsonl":
-        return [(*seed_fields(obj, path, number), number) for number, obj in read_objects(path)]
     text = read_text(path)
-    if path.suffix == ".json":
+    fmt = detect_format(text, path.suffix)
+    if fmt == "jsonl":
+        return [(*seed_fields(obj, path, number), number) for number, obj in parse_objects(text, path)]
+    if fmt == "json":
         try:
             items = json.loads(text)
         except json.JSONDecodeError as error:
@@ -59,7 +100,7 @@ def parse_seeds(path: str | Path) -> list[tuple[str, str, int]]:
         if not isinstance(items, list):
             raise InputError("expected a JSON array of {\"instruction\", \"input\"} objects", path=path)
         return [(*seed_fields(obj, f"{path} item", i), i) for i, obj in enumerate(items, 1)]
-    return [(line.strip(), "", number) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    return [(line.strip(), "", number) for number, line in enumerate(lines(text), 1) if line.strip()]
 
 
 def load_seeds(path: str | Path | None = None, *, strict: bool = True, max_tokens: int = 1024) -> list[Seed]:

@@ -94,7 +94,7 @@ def answer(ctx: Context, instruction: str, input_text: str = "") -> tuple[str, s
     """Answer through the responder; returns the answer and why it fails rules 2-3 (None if usable)."""
     text = reply_text(ctx, "responder", "respond", "responder", {"instruction": instruction, "input": input_text},
                       ctx.answer_tokens)
-    return text, check_answer(text)
+    return text, check_answer(text, ctx.answer_tokens)
 
 
 def improve_values(instruction: str, response: str, input_text: str = "") -> dict:

@@ -1,9 +1,12 @@
+import json
 import threading
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from teamsrl_graph.budget import Budget, count_tokens
+from teamsrl_graph.errors import InputError
 
 
 def test_reserve_record_release_bookkeeping():
@@ -14,7 +17,7 @@ def test_reserve_record_release_bookkeeping():
     assert (b.queries, b.reserved) == (1, 1)
     b.record("reviewer", "review", 7, 1)
     s = b.summary()
-    assert s["queries"] == {"total": 2, "by_role": {"expert": 1, "reviewer": 1}, "by_node": {"deepen": 1, "review": 1}}
+    assert s["queries"] == {"total": 2, "failed": 0, "by_role": {"expert": 1, "reviewer": 1}, "by_node": {"deepen": 1, "review": 1}}
     assert s["tokens"]["total"] == 23 and s["tokens"]["by_role"]["expert"] == {"prompt": 10, "completion": 5}
 
 
@@ -60,3 +63,80 @@ def test_concurrent_reservations_never_exceed_the_cap(cap, wants, threads):
 
 def test_offline_token_count():
     assert count_tokens("hello world") == 2
+
+
+def test_failed_calls_count_against_the_cap():
+    b = Budget(max_queries=2)
+    assert b.reserve(2)
+    (b.start("expert", "deepen"), b.mark_failed())
+    b.record("expert", "deepen", 10, 3)
+    assert not b.reserve(1) and (b.queries, b.failed, b.reserved, b.used_tokens) == (2, 1, 0, 13)
+    assert b.summary()["queries"]["failed"] == 1 and b.by_node == {"deepen": 2}
+
+
+CALLS = st.lists(st.tuples(st.sampled_from(["expert", "reviewer", "responder"]), st.sampled_from(["deepen", "review", "respond"]),
+                           st.integers(0, 500), st.integers(0, 200), st.booleans()), max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(calls=CALLS, cap=st.one_of(st.none(), st.integers(30, 60)), tokens=st.one_of(st.none(), st.integers(30 * 2000, 10 ** 6)),
+       held=st.integers(0, 3))
+def test_state_round_trips_through_json(calls, cap, tokens, held):
+    b = Budget(max_queries=cap, max_tokens=tokens, call_tokens=2000)
+    for role, node, p, c, failed in calls:
+        assert b.reserve(1)
+        (b.start(role, node), b.mark_failed()) if failed else b.record(role, node, p, c)
+    b.reserve(held)
+    again = Budget.from_state(json.loads(json.dumps(b.state())))
+    assert again.state() == b.state() and again.summary() == b.summary()
+    assert again.reserved == 0 and again.remaining_fraction == (None if cap is None else 1 - len(calls) / cap)
+
+
+def test_a_restored_ledger_refuses_reservations_past_the_original_cap(tmp_path):
+    b = Budget(max_queries=5)
+    assert b.reserve(4)
+    for _ in range(3):
+        b.record("expert", "deepen", 10, 5)
+    (b.start("reviewer", "review"), b.mark_failed())
+    path = b.save(tmp_path / "budget.json")
+    assert not list(tmp_path.glob(".*tmp"))  # the temporary file was renamed away
+    resumed = Budget.load(path)
+    assert (resumed.queries, resumed.failed, resumed.reserved, resumed.max_queries) == (4, 1, 0, 5)
+    assert not resumed.reserve(2) and resumed.reserve(1) and not resumed.reserve(1)
+    resumed.record("responder", "respond", 1, 1)
+    assert resumed.summary()["queries"]["by_role"] == {"expert": 3, "reviewer": 1, "responder": 1}
+
+
+def test_saving_replaces_the_file_whole(tmp_path, monkeypatch):
+    from teamsrl_graph import files
+
+    path = tmp_path / "budget.json"
+    Budget(max_queries=3).save(path)
+    before = path.read_text()
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(files.os, "replace", crash)
+    with pytest.raises(OSError):
+        Budget(max_queries=9).save(path)
+    assert path.read_text() == before and list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{", "budget.json:1: bad JSON"),
+        ("[]", "budget.json: expected a JSON object"),
+        ('{"queries": 1}', "field 'prompt_tokens': missing"),
+        ('{"queries": -1, "prompt_tokens": 0, "completion_tokens": 0, "by_role": {}, "by_node": {}}', "field 'queries': must be"),
+        ('{"queries": 1, "prompt_tokens": 0, "completion_tokens": 0, "by_role": {"x": "1"}, "by_node": {}}',
+         "field 'by_role.x': must be"),
+        ('{"version": 7, "queries": 1}', "field 'version': unknown layout"),
+    ],
+)
+def test_bad_ledger_files_name_the_field(tmp_path, content, message):
+    path = tmp_path / "budget.json"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message):
+        Budget.load(path)

@@ -2,6 +2,7 @@ import math
 
 import pytest
 
+from teamsrl_graph.budget import count_tokens
 from teamsrl_graph.review import check_answer, check_instruction, clean_rewrite, gain_probability, judge, parse_judgement
 
 
@@ -56,6 +57,22 @@ def test_plausible_rewrites_go_to_the_reviewer(old, new, op):
     assert check_instruction(old, new, op) is None
 
 
+PLAN = ("Start by listing what the trip must cover, then book the train early because fares rise. Pack light: "
+        "two shirts, a rain jacket and comfortable shoes. On the first day walk the old town, visit the market "
+        "before noon and rest in the afternoon. The second day suits a museum, a river cruise and dinner near the "
+        "harbour. Keep copies of your tickets on your phone and on paper, and check the weather each evening. "
+        "Leave a free morning at the end for anything you missed.")
+SONG = "\n".join([
+    "Verse one: boats come home.", "Oh the tide, the tide, it carries us home tonight.",
+    "Verse two: gulls fall silent.", "Oh the tide, the tide, it carries us home tonight.",
+    "Bridge: we mend the nets.", "Oh the tide, the tide, it carries us home tonight.",
+    "Verse three: dawn calls again.", "Oh the tide, the tide, it carries us home tonight.",
+])  # the refrain is half the song
+LIST = "\n".join(f"{i}. Add the {item} to the bowl and stir for {i} minutes." for i, item in
+                 enumerate(["flour", "sugar", "butter", "eggs", "milk", "vanilla", "salt", "cocoa"], 1))
+CODE = "def total(rows):\n    s = 0\n" + "".join(f"    s += rows[{i}]  # column {i}\n" for i in range(12)) + "    return s\n"
+
+
 @pytest.mark.parametrize(
     "answer, reason",
     [
@@ -64,11 +81,35 @@ def test_plausible_rewrites_go_to_the_reviewer(old, new, op):
         ("As an AI, I cannot do that.", "refusal"),
         ("the and of it ... !", "stop_words_only"),
         ("Tides come from the moon's gravity.", None),
-        ("Sorry to hear that! " + "Here is a long and detailed plan with many steps. " * 10, None),
+        ("Sorry to hear that! " + PLAN, None),
+        ("Tides rise and fall. " * 5000, "oversize_answer"),
+        (" ".join(f"w{i}" for i in range(3000)), "oversize_answer"),  # over 4 x the default cap of 1024
+        ("The answer is yes. " * 20, "repetitive_answer"),
+        ("I like it a lot\n" * 30, "repetitive_answer"),
+        ("ha " * 60, "repetitive_answer"),
+        (PLAN + " and then we go back and then we go back" * 12, "repetitive_answer"),  # a loop at the end
+        (SONG, None),  # a refrain four times
+        (LIST, None),  # items sharing a pattern
+        (CODE, None),
     ],
 )
 def test_rules_two_and_three(answer, reason):
     assert check_answer(answer) == reason
+
+
+@pytest.mark.parametrize(
+    "tokens, cap, reason",
+    [(256, 64, None), (258, 64, "oversize_answer"), (1000, 256, None), (1998, None, None), (1998, 1024, None),
+     (1998, 256, "oversize_answer")],
+)
+def test_an_answer_far_beyond_its_token_cap_is_eliminated(tokens, cap, reason):
+    answer = " ".join(f"w{i}" for i in range(tokens // 2))  # two cl100k tokens a word (below w1000)
+    assert count_tokens(answer) == tokens
+    assert check_answer(answer, max_tokens=cap) == reason
+
+
+def test_no_cap_means_no_length_rule():
+    assert check_answer(" ".join(f"w{i}" for i in range(3000)), max_tokens=None) is None
 
 
 @pytest.mark.parametrize(

@@ -100,3 +100,57 @@ def test_python_lists_drop_duplicates_and_keep_inputs():
 
     seeds = _as_seeds(["A", {"instruction": "B", "input": "x"}, "A"])
     assert [(s.instruction, s.input) for s in seeds] == [("A", ""), ("B", "x")]
+
+
+@pytest.mark.parametrize(
+    "content, suffix, fmt",
+    [
+        ('{"instruction": "a"}\n{"instruction": "b"}\n', ".txt", "jsonl"),
+        ('{"instruction": "a"}\n{"instruction": "b"}\n', ".json", "jsonl"),
+        ('{"instruction": "a"}\n', ".txt", "jsonl"),
+        ('{"instruction": "a"}\n', ".json", "json"),  # one object where an array belongs: reported as such
+        ('[{"instruction": "a"}]', ".txt", "json"),
+        ('[{"instruction": "a"}]', ".jsonl", "jsonl"),  # a one-line array in a .jsonl: a bad line 1
+        ('[\n  {"instruction": "a"},\n  {"instruction": "b"}\n]\n', ".jsonl", "json"),
+        ('[\n {"instruction": "a",}]', ".txt", "json"),  # broken pretty JSON is still JSON
+        ('{"instruction": "a"}\n{"instruction": "b"\n', ".txt", "jsonl"),  # broken line 2: JSONL's error
+        ("[Draft] Write a poem.\nExplain tides.\n", ".json", "json"),
+        ("[Draft] Write a poem.\nExplain tides.\n", ".txt", "text"),
+        ("{braces} in a template\n", "", "text"),
+        ("42\n", ".txt", "text"),
+        ('"Explain tides."\n', ".md", "text"),
+        ("Explain tides.\n", ".JSONL", "jsonl"),
+        ("", ".jsonl", "text"),
+    ],
+)
+def test_the_format_comes_from_the_content(content, suffix, fmt):
+    from teamsrl_graph.seeds import detect_format
+
+    assert detect_format(content, suffix) == fmt
+
+
+@pytest.mark.parametrize("name", ["seeds.txt", "seeds.JSONL", "seeds", "seeds.json"])
+def test_jsonl_under_any_name_is_read_as_jsonl(tmp_path, name):
+    path = tmp_path / name
+    write(path, "jsonl")
+    assert [(s.instruction, s.input) for s in load_seeds(path)] == SEEDS
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "txt"])
+def test_a_byte_order_mark_is_dropped(tmp_path, fmt):
+    path = tmp_path / f"seeds.{fmt}"
+    write(path, fmt)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    seeds = load_seeds(path)
+    assert seeds[0].instruction == "Explain tides." and seeds[0].line == 1
+
+
+def test_line_numbers_survive_unusual_line_breaks(tmp_path):
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps({"instruction": "Split\u2028here\x0c too"}, ensure_ascii=False) + "\n\n{broken\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError, match=r"s.jsonl:3: bad JSON"):
+        load_seeds(path)
+    text = tmp_path / "s.txt"
+    text.write_text("One\u2028still one\nTwo\n", encoding="utf-8")
+    assert [s.line for s in load_seeds(text)] == [1, 2]
