@@ -54,10 +54,10 @@ class _Booking(BaseCallbackHandler):
 
     def on_chat_model_start(self, serialized, messages, **kwargs):
         with self.lock:
-            self.attempts += 1
-            if self.attempts > 1 and not self.budget.reserve(1):
-                raise BudgetSpent(f"the query cap cannot fund retry {self.attempts - 1}")
+            if self.attempts and not self.budget.reserve(1):
+                raise BudgetSpent(f"the query cap cannot fund retry {self.attempts}")
             self.budget.start(self.role, self.node)
+            self.attempts += 1  # calls sent
         if self.on_booked:
             self.on_booked()
 
