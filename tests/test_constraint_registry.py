@@ -30,9 +30,11 @@ def test_sampling_is_deterministic_and_leaves_global_random_alone():
     assert first != [sample_set(4, i, 4) for i in range(30)]
 
 
-def test_indices_spread_over_many_types():
+def test_indices_and_steps_spread_over_many_types():
     drawn = {sample_constraint([], 0, index, 0, INSTRUCTION)["id"] for index in range(200)}
     assert len(drawn) >= 20
+    by_step = {sample_constraint([], 0, 5, step, INSTRUCTION)["id"] for step in range(60)}
+    assert len(by_step) >= 15
 
 
 def test_every_type_can_be_drawn_and_its_kwargs_validate():
@@ -80,6 +82,8 @@ def test_conflicts_are_symmetric_known_and_include_the_obvious_pairs():
         ("combination:two_responses", "startend:end_checker"),
         ("combination:two_responses", "length_constraints:number_paragraphs"),
         ("combination:repeat_prompt", "startend:first_word"),
+        ("combination:repeat_prompt", "change_case:english_lowercase"),
+        ("startend:end_checker", "detectable_content:postscript"),
     ]:
         assert b in CONFLICTS[a] and not compatible(a, [{"id": b, "kwargs": {}}])
 
@@ -123,6 +127,7 @@ def c(type_id, **kwargs):
     "instruction, constraint",
     [
         ("Explain tides. Answer with at least 30 words.", c("length_constraints:number_words", relation="at least", num_words=300)),
+        ("Explain tides. Answer with at least 300 words.", c("length_constraints:number_words", relation="at least", num_words=30)),
         ("Explain tides. Answer with at most 300 words.", c("length_constraints:number_words", relation="at least", num_words=300)),
         ("Explain tides in 300 characters or more.", c("length_constraints:number_words", relation="at least", num_words=300)),
         ("Explain tides in exactly three paragraphs.", c("length_constraints:number_paragraphs", relation="exactly", num_paragraphs=3)),

@@ -86,6 +86,7 @@ def test_verify_prompt_level_and_empty_response():
     assert verify("fine thanks", constraints)["strict"] is True
     empty = verify("  \n", constraints)
     assert empty["strict"] is False and empty["loose"] is False
+    assert verify("  \n", constraints[:1])["results"][0] == {"id": "punctuation:no_comma", "strict": False, "loose": False}
     assert verify("anything", []) == {"strict": True, "loose": True, "results": []}
 
 

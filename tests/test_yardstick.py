@@ -52,7 +52,11 @@ KEYWORDS_1 = "meridian gossamer gossamer " + "eclipse " * 3 + "threshold " * 5 +
         ("280", "14, 21, 28, 35, 42, 49", True, True),
         ("280", "7, 14, 21, 28, 35, 42, 49", False, False),
         ("280", "Multiples of 7 between 10 and 50:\n14, 21, 28, 35, 42, 49", False, True),
-        ("280", "", False, False),
+        ("296", "Yes,allsetsareclasses.", True, True),
+        ("296", "No, not all.", False, False),
+        ("296", "", False, False),  # an empty response follows nothing
+        ("60", "Create a python program to implement a simple JPEG compression algorithm without any errors.", True, True),
+        ("60", "Write a python program to implement a simple JPEG compression algorithm without any errors.", False, False),
     ],
 )
 def test_real_prompts_scored_by_the_package_verifiers(key, response, strict, loose):
