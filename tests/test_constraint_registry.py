@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from teamsrl_graph.constraints import CONFLICTS, TYPES, compatible, phrase, sample_constraint, stated, validate
+from teamsrl_graph.constraints import CONFLICTS, TYPES, compatible, keywords, phrase, sample_constraint, stated, validate
 from teamsrl_graph.errors import InputError
 
 INSTRUCTION = "Explain why the sky is blue."
@@ -58,6 +58,11 @@ def test_forbidden_words_avoid_the_instruction_words():
         for c in sample_set(9, index, 4, instruction):
             if c["id"] == "keywords:forbidden_words":
                 assert not {"very", "simply", "good", "things", "basically"} & set(c["kwargs"]["forbidden_words"])
+
+
+def test_keyword_pools_keep_combinations_satisfiable():
+    assert not set(keywords.KEYWORDS) & set(keywords.FORBIDDEN)
+    assert not [w for w in keywords.KEYWORDS if set(w) & set(keywords.RARE_LETTERS)]  # letter "at most" stays possible
 
 
 def test_nothing_left_to_draw():

@@ -12,16 +12,16 @@ from .base import RELATION_CUES, ConstraintType, Param, compare, count_word, num
 from .text import words
 
 KEYWORDS = (
-    "balance bridge candle compass garden harbor journey lantern ladder mirror mountain ocean orchard puzzle "
+    "balance bridge candle compass garden harbor lighthouse lantern ladder mirror mountain ocean orchard marble "
     "river rhythm season shadow signal silver spark storm thread timber valley whisper window anchor canvas "
-    "echo feather horizon island meadow pebble quilt ribbon summit tunnel velvet"
+    "echo feather blossom island meadow pebble cottage ribbon summit tunnel velvet"
 ).split()
 FORBIDDEN = (
     "very really actually basically thing things stuff good bad nice just important simply literally "
     "however therefore overall crucial various"
 ).split()
 COMMON_LETTERS = "aeinorst"
-RARE_LETTERS = "jqxz"
+RARE_LETTERS = "jqxz"  # "at most" letter counts use these; no keyword contains them
 ONCE_TWICE = {1: r"|\bonce\b", 2: r"|\btwice\b"}
 
 

@@ -14,10 +14,15 @@ from .text import sentences, words
 PARAGRAPH_SEPARATOR = r"\s*\n?\s*\*\*\*+\s*\n?\s*"
 
 
-def _bounded(rng, ranges: dict) -> tuple[str, int]:
-    relation = rng.choice(sorted(ranges))
-    low, high, step = ranges[relation]
-    return relation, rng.randrange(low, high + 1, step)
+def _sampler(key: str, ranges: dict):
+    """kwargs {"relation", key}: a relation from `ranges`, then a number from its (low, high, step)."""
+
+    def sample(rng, _instruction):
+        relation = rng.choice(sorted(ranges))
+        low, high, step = ranges[relation]
+        return {"relation": relation, key: rng.randrange(low, high + 1, step)}
+
+    return sample
 
 
 def count_paragraphs(response: str) -> int | None:
@@ -38,7 +43,7 @@ def _cues(unit: str, key: str):
 WORD_COUNT = ConstraintType(
     id="length_constraints:number_words",
     params={"relation": Param(str, choices=RELATIONS), "num_words": Param(int, 1, 2000)},
-    sample=lambda rng, _: dict(zip(("relation", "num_words"), _bounded(rng, {"at least": (50, 300, 25), "at most": (100, 400, 25)}))),
+    sample=_sampler("num_words", {"at least": (50, 300, 25), "at most": (100, 400, 25)}),
     phrasings=(
         lambda k: f"Answer with {k['relation']} {plural(k['num_words'], 'word')}.",
         lambda k: f"Your response should contain {k['relation']} {plural(k['num_words'], 'word')}.",
@@ -50,19 +55,20 @@ WORD_COUNT = ConstraintType(
 SENTENCE_COUNT = ConstraintType(
     id="length_constraints:number_sentences",
     params={"relation": Param(str, choices=RELATIONS), "num_sentences": Param(int, 1, 200)},
-    sample=lambda rng, _: dict(zip(("relation", "num_sentences"), _bounded(rng, {"at least": (2, 8, 1), "at most": (5, 15, 1), "exactly": (3, 6, 1)}))),
+    sample=_sampler("num_sentences", {"at least": (2, 8, 1), "at most": (5, 15, 1), "exactly": (3, 6, 1)}),
     phrasings=(
         lambda k: f"Your answer must contain {k['relation']} {plural(k['num_sentences'], 'sentence')}.",
         lambda k: f"Write {k['relation']} {plural(k['num_sentences'], 'sentence')} in total.",
     ),
     check=lambda response, relation, num_sentences: compare(len(sentences(response)), relation, num_sentences),
     cues=_cues(r"\bsentences?\b", "num_sentences"),
+    conflicts=frozenset({"detectable_format:multiple_sections"}),  # each SECTION header line counts as a sentence
 )
 
 PARAGRAPH_COUNT = ConstraintType(
     id="length_constraints:number_paragraphs",
     params={"relation": Param(str, choices=RELATIONS), "num_paragraphs": Param(int, 1, 50)},
-    sample=lambda rng, _: dict(zip(("relation", "num_paragraphs"), _bounded(rng, {"at least": (2, 4, 1), "at most": (3, 6, 1), "exactly": (2, 5, 1)}))),
+    sample=_sampler("num_paragraphs", {"at least": (2, 4, 1), "at most": (3, 6, 1), "exactly": (2, 5, 1)}),
     phrasings=(
         lambda k: f"Your response should have {k['relation']} {plural(k['num_paragraphs'], 'paragraph')}, separated by the markdown divider ***.",
         lambda k: f"Write {k['relation']} {plural(k['num_paragraphs'], 'paragraph')} and put *** between paragraphs.",
