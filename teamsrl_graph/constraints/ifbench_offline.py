@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import threading
 import types
 from functools import lru_cache
 
@@ -34,6 +35,9 @@ NEEDS_DATA = {
     "ratio:stop_words": "NLTK stopwords corpus",
     "words:start_verb": "NLTK averaged perceptron tagger",
 }
+
+
+_IMPORT_LOCK = threading.Lock()  # the stand-ins sit in sys.modules only while one thread imports
 
 
 class NeedsData(RuntimeError):
@@ -94,19 +98,20 @@ def instruction_classes() -> dict[str, type]:
     require_package()
     shim = offline_nltk()
     stand_ins = {"nltk": shim, **_spacy_stubs()}
-    saved = {name: sys.modules.get(name) for name in stand_ins}
-    sys.modules.update(stand_ins)
-    try:
-        registry = importlib.import_module("ifbench.instructions_registry")
-        util = importlib.import_module("ifbench.instructions_util")
-        instructions = importlib.import_module("ifbench.instructions")
-    except ImportError as exc:
-        raise SetupError(f"the IFBench verifiers could not be imported ({exc}): {INSTALL}") from exc
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
+    with _IMPORT_LOCK:
+        saved = {name: sys.modules.get(name) for name in stand_ins}
+        sys.modules.update(stand_ins)
+        try:
+            registry = importlib.import_module("ifbench.instructions_registry")
+            util = importlib.import_module("ifbench.instructions_util")
+            instructions = importlib.import_module("ifbench.instructions")
+        except ImportError as exc:
+            raise SetupError(f"the IFBench verifiers could not be imported ({exc}): {INSTALL}") from exc
+        finally:
+            for name, module in saved.items():
+                if module is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = module
     util.nltk = instructions.nltk = shim  # also when the modules were imported before
     return dict(registry.INSTRUCTION_DICT)
