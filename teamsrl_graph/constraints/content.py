@@ -1,0 +1,62 @@
+"""Content marks: [placeholders] in square brackets, a postscript, and a fixed answer sentence
+("My answer is yes.").
+
+A placeholder is any bracketed text on one line that is not a markdown link. A postscript is a
+line starting with its marker ("P.S." / "P.P.S."), matched case-insensitively.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .base import ConstraintType, Param, number_cue, plural, text_cue
+
+PLACEHOLDER = re.compile(r"\[[^\[\]\n]*[^\s\[\]][^\[\]\n]*\](?!\()")
+MARKERS = ("P.S.", "P.P.S.")
+ANSWERS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
+
+
+def has_postscript(response: str, postscript_marker: str) -> bool:
+    marker = r"\s?".join(re.escape(part) for part in postscript_marker.replace(" ", ""))
+    marker = marker.replace(r"\s?\.", r"\.")
+    return re.search(rf"^\W*{marker}", response, flags=re.IGNORECASE | re.MULTILINE) is not None
+
+
+PLACEHOLDERS = ConstraintType(
+    id="detectable_content:number_placeholders",
+    params={"num_placeholders": Param(int, 1, 50)},
+    sample=lambda rng, _: {"num_placeholders": rng.randint(1, 4)},
+    phrasings=(
+        lambda k: f"The response must contain at least {plural(k['num_placeholders'], 'placeholder')} represented by square brackets, such as [address].",
+        lambda k: f"Leave at least {plural(k['num_placeholders'], 'placeholder')} in square brackets, like [name], for details to fill in.",
+    ),
+    check=lambda response, num_placeholders: len(PLACEHOLDER.findall(response)) >= num_placeholders,
+    cues=lambda k: [r"placeholder", r"square brackets|\[", number_cue(k["num_placeholders"])],
+)
+
+POSTSCRIPT = ConstraintType(
+    id="detectable_content:postscript",
+    params={"postscript_marker": Param(str, choices=MARKERS)},
+    sample=lambda rng, _: {"postscript_marker": rng.choice(MARKERS)},
+    phrasings=(
+        lambda k: f"At the end of your response, please explicitly add a postscript starting with {k['postscript_marker']}",
+        lambda k: f"Finish with a postscript that begins with \"{k['postscript_marker']}\".",
+    ),
+    check=has_postscript,
+    cues=lambda k: [text_cue(k["postscript_marker"]).replace(r"(?!\w)", "")],
+    conflicts=frozenset({"startend:end_checker"}),
+)
+
+CONSTRAINED_RESPONSE = ConstraintType(
+    id="detectable_format:constrained_response",
+    params={},
+    sample=lambda rng, _: {},
+    phrasings=(
+        lambda k: "Answer with one of the following options: My answer is yes., My answer is no., My answer is maybe.",
+        lambda k: "Include exactly one of these sentences in your answer: \"My answer is yes.\", \"My answer is no.\" or \"My answer is maybe.\"",
+    ),
+    check=lambda response: sum(answer in response for answer in ANSWERS) == 1,
+    cues=lambda k: [text_cue(answer[:-1]) for answer in ANSWERS],
+)
+
+TYPES = (PLACEHOLDERS, POSTSCRIPT, CONSTRAINED_RESPONSE)

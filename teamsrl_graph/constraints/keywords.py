@@ -1,0 +1,103 @@
+"""Keyword constraints: words that must appear, must not appear, or appear a number of times, and
+how often a letter appears.
+
+Words match whole and case-insensitively ("cat" is not found in "category"). Sampled keywords come
+from one pool and forbidden words from another, so the two never ask for the same word; forbidden
+words that the instruction itself uses are not drawn (the answer may need to repeat it).
+"""
+
+from __future__ import annotations
+
+from .base import RELATION_CUES, ConstraintType, Param, compare, count_word, number_cue, plural, quoted_list, text_cue
+from .text import words
+
+KEYWORDS = (
+    "balance bridge candle compass garden harbor lighthouse lantern ladder mirror mountain ocean orchard marble "
+    "river rhythm season shadow signal silver spark storm thread timber valley whisper window anchor canvas "
+    "echo feather blossom island meadow pebble cottage ribbon summit tunnel velvet"
+).split()
+FORBIDDEN = (
+    "very really actually basically thing things stuff good bad nice just important simply literally "
+    "however therefore overall crucial various"
+).split()
+COMMON_LETTERS = "aeinorst"
+RARE_LETTERS = "jqxz"  # "at most" letter counts use these; no keyword contains them
+ONCE_TWICE = {1: r"|\bonce\b", 2: r"|\btwice\b"}
+
+
+def _existence(rng, _):
+    return {"keywords": rng.sample(KEYWORDS, rng.randint(1, 3))}
+
+
+def _forbidden(rng, instruction):
+    used = {w.lower() for w in words(instruction)}
+    pool = [w for w in FORBIDDEN if w not in used]
+    return {"forbidden_words": rng.sample(pool, min(len(pool), rng.randint(1, 3)))} if pool else None
+
+
+def _frequency(rng, _):
+    relation = rng.choice(("at least", "at most"))
+    return {"keyword": rng.choice(KEYWORDS), "relation": relation,
+            "frequency": rng.randint(2, 4) if relation == "at least" else rng.randint(1, 2)}
+
+
+def _letter(rng, _):
+    if rng.random() < 0.7:
+        return {"letter": rng.choice(COMMON_LETTERS), "let_relation": "at least", "let_frequency": rng.randrange(5, 31, 5)}
+    return {"letter": rng.choice(RARE_LETTERS), "let_relation": "at most", "let_frequency": rng.randint(1, 4)}
+
+
+def _letter_cue(letter: str) -> str:
+    return rf"letter\s*['\"‘“]?{letter}\b|['\"‘“]{letter}['\"’”]"
+
+
+EXISTENCE = ConstraintType(
+    id="keywords:existence",
+    params={"keywords": Param(list, 1, 10)},
+    sample=_existence,
+    phrasings=(
+        lambda k: f"Include the keywords {quoted_list(k['keywords'])} in the response.",
+        lambda k: f"Make sure to use the words {quoted_list(k['keywords'])} in your answer.",
+    ),
+    check=lambda response, keywords: all(count_word(response, w) for w in keywords),
+    cues=lambda k: [text_cue(w) for w in k["keywords"]],
+)
+
+FORBIDDEN_WORDS = ConstraintType(
+    id="keywords:forbidden_words",
+    params={"forbidden_words": Param(list, 1, 10)},
+    sample=_forbidden,
+    phrasings=(
+        lambda k: f"Do not include the words {quoted_list(k['forbidden_words'])} in the response.",
+        lambda k: f"Avoid the words {quoted_list(k['forbidden_words'])} entirely.",
+    ),
+    check=lambda response, forbidden_words: not any(count_word(response, w) for w in forbidden_words),
+    cues=lambda k: [r"\b(?:not|never|avoid|without|forbidden|exclude|no)\b|n't"] + [text_cue(w) for w in k["forbidden_words"]],
+)
+
+FREQUENCY = ConstraintType(
+    id="keywords:frequency",
+    params={"keyword": Param(str), "relation": Param(str, choices=("at least", "at most", "exactly")), "frequency": Param(int, 0, 100)},
+    sample=_frequency,
+    phrasings=(
+        lambda k: f"In your response, the word '{k['keyword']}' should appear {k['relation']} {plural(k['frequency'], 'time')}.",
+        lambda k: f"Use the word '{k['keyword']}' {k['relation']} {plural(k['frequency'], 'time')}.",
+    ),
+    check=lambda response, keyword, relation, frequency: compare(count_word(response, keyword), relation, frequency),
+    cues=lambda k: [text_cue(k["keyword"]), RELATION_CUES[k["relation"]], number_cue(k["frequency"]) + ONCE_TWICE.get(k["frequency"], "")],
+)
+
+LETTER_FREQUENCY = ConstraintType(
+    id="keywords:letter_frequency",
+    params={"letter": Param(str, choices=tuple("abcdefghijklmnopqrstuvwxyz")),
+            "let_relation": Param(str, choices=("at least", "at most", "exactly")), "let_frequency": Param(int, 0, 1000)},
+    sample=_letter,
+    phrasings=(
+        lambda k: f"In your response, the letter '{k['letter']}' should appear {k['let_relation']} {plural(k['let_frequency'], 'time')}.",
+        lambda k: f"Use the letter '{k['letter']}' {k['let_relation']} {plural(k['let_frequency'], 'time')} in your answer.",
+    ),
+    check=lambda response, letter, let_relation, let_frequency: compare(response.lower().count(letter), let_relation, let_frequency),
+    cues=lambda k: [_letter_cue(k["letter"]), RELATION_CUES[k["let_relation"]], number_cue(k["let_frequency"])],
+)
+
+TYPES = (EXISTENCE, FORBIDDEN_WORDS, FREQUENCY, LETTER_FREQUENCY)

@@ -1,0 +1,88 @@
+"""The registry of verifiable constraint types and the five functions the rest of the project uses.
+
+A constraint is a plain dict `{"id": "length_constraints:number_words", "kwargs": {...}}`, as
+records carry it. This module only reads and checks text; it makes no LLM calls.
+
+  sample_constraint(existing, seed, index, step, instruction="") -> dict | None
+  phrase(constraint, variant=0) -> str
+  stated(instruction, constraint) -> bool
+  verify(response, constraints) -> dict
+  validate(constraints, path=None, line=None) -> None   (raises InputError)
+
+Conflicts are symmetric: a type's list names the types it cannot be combined with, and the
+registry adds the reverse direction.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from . import case, combination, content, formatting, keywords, length, startend
+from .base import ConstraintType, loose_variants
+
+_ALL = length.TYPES + keywords.TYPES + case.TYPES + formatting.TYPES + content.TYPES + combination.TYPES + startend.TYPES
+TYPES: dict[str, ConstraintType] = {t.id: t for t in _ALL}
+CONFLICTS: dict[str, frozenset[str]] = {
+    t.id: frozenset(t.conflicts | {o.id for o in _ALL if t.id in o.conflicts}) for t in _ALL
+}
+
+
+def compatible(type_id: str, existing: list[dict]) -> bool:
+    """`type_id` is neither present in `existing` nor in conflict with any of it."""
+    present = {c["id"] for c in existing}
+    return type_id not in present and not (CONFLICTS[type_id] & present)
+
+
+def sample_constraint(existing: list[dict], seed: int, index: int, step: int, instruction: str = "") -> dict | None:
+    """A new constraint compatible with `existing`, the same for the same (seed, index, step).
+
+    None when no type fits (every type present or in conflict). Draws from a local generator seeded
+    with the three numbers; the global `random` state is never touched.
+    """
+    rng = random.Random(f"constraint:{seed}:{index}:{step}")
+    candidates = [i for i in sorted(TYPES) if compatible(i, existing)]
+    rng.shuffle(candidates)
+    for type_id in candidates:
+        kwargs = TYPES[type_id].sample(rng, instruction)
+        if kwargs is not None:
+            return {"id": type_id, "kwargs": kwargs}
+    return None
+
+
+def phrase(constraint: dict, variant: int = 0) -> str:
+    """The registry's sentence for `constraint`; `variant` picks among its phrasings (wrapping around)."""
+    phrasings = TYPES[constraint["id"]].phrasings
+    return phrasings[variant % len(phrasings)](constraint.get("kwargs") or {})
+
+
+def stated(instruction: str, constraint: dict) -> bool:
+    """Whether `instruction` still states `constraint`: its numbers, words and kind are all there.
+
+    Meant to catch rewrites that dropped or changed a requirement, so the registry's phrasing can be
+    appended again; it does not parse the sentence, so a garbled but complete statement passes.
+    """
+    cues = TYPES[constraint["id"]].cues(constraint.get("kwargs") or {})
+    return all(re.search(cue, instruction, flags=re.IGNORECASE) for cue in cues)
+
+
+def _passes(response: str, constraint: dict) -> tuple[bool, bool]:
+    check = TYPES[constraint["id"]].check
+    kwargs = constraint.get("kwargs") or {}
+    strict = bool(response.strip()) and check(response, **kwargs)
+    loose = strict or any(text.strip() and check(text, **kwargs) for text in loose_variants(response))
+    return strict, loose
+
+
+def verify(response: str, constraints: list[dict]) -> dict:
+    """Strict and loose results per constraint, and whether all pass (prompt level).
+
+    Loose also accepts the response with its first and/or last line removed, or with `*` removed
+    (the IFEval convention). An empty response fails every constraint. Returns
+    {"strict": bool, "loose": bool, "results": [{"id", "strict", "loose"}, ...]}.
+    """
+    results = []
+    for constraint in constraints:
+        strict, loose = _passes(response, constraint)
+        results.append({"id": constraint["id"], "strict": strict, "loose": loose})
+    return {"strict": all(r["strict"] for r in results), "loose": all(r["loose"] for r in results), "results": results}
