@@ -45,6 +45,8 @@ class Context:
     review_tokens: int = setting(4, "new-token cap of a reviewer call")
     review_threshold: float = setting(0.25, "P(yes) at or above which the reviewer counts a gain (benchmarks/reviewer_calibration.py)")
     answer_tokens: int = setting(256, "new-token cap of the final answer")
+    answer_samples: int = setting(3, "answers tried per instruction until one meets all its constraints (each one booked)")
+    sample_temperature: float = setting(0.7, "sampling temperature of the answers after the first")
     improve: str = setting("none", "answer improvement after respond: none, pit or self-refine")
     pit: str | None = setting(None, "folder of `teamsrl pit train` (improver/ adapter, gap/ model) for improve 'pit'")
     improver_model: str | None = setting(None, "improver spec; empty = {pit}/improver (pit) or the responder (self-refine)")
@@ -63,13 +65,16 @@ class Context:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise InputError(f"must be a positive whole number or empty, got {value!r}", field=name)
-        for name in ("rewrite_tokens", "review_tokens", "answer_tokens", "improve_tokens", "improve_rounds", "max_attempts"):
+        for name in ("rewrite_tokens", "review_tokens", "answer_tokens", "improve_tokens", "improve_rounds", "max_attempts",
+                     "answer_samples"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise InputError(f"must be at least 1, got {getattr(self, name)!r}", field=name)
         if not isinstance(self.max_steps, int) or self.max_steps < 0:
             raise InputError(f"must be 0 or more, got {self.max_steps!r}", field="max_steps")
-        if not (isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature) and self.temperature >= 0):
-            raise InputError(f"must be a finite number >= 0, got {self.temperature!r}", field="temperature")
+        for name in ("temperature", "sample_temperature"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise InputError(f"must be a finite number >= 0, got {value!r}", field=name)
         for name in ("timeout", "requests_per_second"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):

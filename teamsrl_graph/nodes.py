@@ -54,19 +54,27 @@ def route(state: State, runtime: Runtime[Context]) -> Command:
 
 
 def make_evolve(op: str):
-    """The node that applies operation `op` to the current instruction through the expert; a rewrite
-    that fails for good is an eliminated step (its review call given back), and routing goes on."""
+    """The node that applies operation `op` to the current instruction through the expert
+    (`steps.propose`); a rewrite that fails for good is an eliminated step (its review call given
+    back), and routing goes on."""
 
     def evolve(state: State, runtime: Runtime[Context]) -> Command:
+        ctx = runtime.context
         try:
-            candidate = steps.rewrite(runtime.context, op, state["instruction"], state.get("input", ""))
+            pending = steps.propose(ctx, op, state["instruction"], constraints_of(state["path"]), state.get("index", 0),
+                                    state["step"], state.get("input", ""))
         except StepFailed as failure:
-            resources(runtime.context).budget.release(1)  # the review call will not be made
+            resources(ctx).budget.release(1)  # the review call will not be made
             return Command(goto="route", update=failed_step(state, op, "", failure))
-        return Command(goto="review", update={"op": op, "candidate": candidate, "queries": 1})
+        return Command(goto="review", update={"op": op, "candidate": pending["candidate"], "pending": pending, "queries": 1})
 
     evolve.__name__ = op
     return evolve
+
+
+def constraints_of(path: list) -> list[dict]:
+    """The verifiable constraints of an instruction: those its accepted add_constraints steps drew."""
+    return [s["constraint"] for s in path if s["accepted"] and s.get("constraint")]
 
 
 def failed_step(state: State, op: str, candidate: str, failure: StepFailed) -> dict:
@@ -83,9 +91,13 @@ def review(state: State, runtime: Runtime[Context]) -> dict:
     except StepFailed as failure:
         return failed_step(state, op, new, failure)
     log.debug("%s -> %s (%s)", op, verdict.reason, new[:80])
+    pending = state.get("pending") or {}
+    step = {"op": op, "candidate": new, **verdict.as_dict(), "constraint": pending.get("constraint"),
+            "fallback": bool(pending.get("fallback"))}
+    kept = constraints_of(state.get("path", []))  # an accepted rewrite must still state every one of them
     return {
-        "instruction": new if verdict.accepted else old,
-        "path": state.get("path", []) + [{"op": op, "candidate": new, **verdict.as_dict()}],
+        "instruction": steps.restate(new, kept) if verdict.accepted else old,
+        "path": state.get("path", []) + [step],
         "step": state["step"] + 1,
         "queries": queries,
     }
@@ -94,19 +106,23 @@ def review(state: State, runtime: Runtime[Context]) -> dict:
 def respond(state: State, runtime: Runtime[Context]) -> Command:
     """Answer the final instruction; a refused or empty answer rolls the last evolution back and
     answers again. With an improve mode, a usable answer becomes the draft that `improve` works on."""
-    ctx = runtime.context
+    ctx, constraints = runtime.context, constraints_of(state["path"])
     try:
-        answer, failure = steps.answer(ctx, state["instruction"], state.get("input", ""))
+        answer, failure, verification, samples = steps.checked_answer(ctx, state["instruction"], constraints,
+                                                                       state.get("input", ""))
     except StepFailed as error:
         return Command(goto=END, update={"response": "", "response_ok": False, "status": "failed",
                                          "errors": [error.as_dict()], "queries": error.attempts})
-    update = {"response": answer, "response_ok": failure is None, "queries": 1, "status": "done"}
+    verified = None if verification is None else verification["strict"]
+    update = {"response": answer, "response_ok": failure is None and verified is not False, "queries": samples,
+              "status": "done", "constraints": constraints, "verification": verification,
+              "constraints_ok": verified}
     accepted = [i for i, s in enumerate(state["path"]) if s["accepted"]]
     if failure and accepted and resources(ctx).budget.reserve(1):
         path = [dict(s) for s in state["path"]]
         path[accepted[-1]].update(accepted=False, reason=f"bad_answer:{failure}", score=0.0)
         previous = [s["candidate"] for s in path if s["accepted"]]
-        update.update(path=path, instruction=previous[-1] if previous else state["seed"])
+        update.update(path=path, instruction=steps.restate(previous[-1], constraints_of(path)) if previous else state["seed"])
         return Command(goto="respond", update=update)
     if failure is None and ctx.improve != "none":
         return next_round(ctx, 0, {**update, "draft": answer, "improvements": []})

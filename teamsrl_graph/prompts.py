@@ -27,6 +27,7 @@ from .errors import InputError
 # template name -> (required placeholders, optional placeholders)
 SCHEMAS: dict[str, tuple[frozenset, frozenset]] = {
     **{op: (frozenset({"instruction"}), frozenset({"input"})) for op in OPERATIONS},
+    "add_constraints": (frozenset({"instruction"}), frozenset({"input", "requirement"})),  # requirement: a verifiable one
     "reviewer": (frozenset({"old", "new"}), frozenset()),
     "responder": (frozenset({"instruction"}), frozenset({"input"})),
     "judge_pair": (frozenset({"instruction", "first", "second"}), frozenset()),  # `teamsrl eval` win rate

@@ -18,6 +18,8 @@ class Step(TypedDict):
     accepted: bool  # kept (True) or rolled back (False)
     reason: str  # "gained" or the elimination rule that fired
     score: float  # the reviewer's reward for this step, in [0, 1]
+    constraint: dict | None  # add_constraints: the verifiable constraint it drew ({"id", "kwargs"})
+    fallback: bool  # the rewrite did not state that constraint, so the registry's phrasing was appended
 
 
 class Improvement(TypedDict):
@@ -42,9 +44,13 @@ class State(InputState, total=False):
     step: int  # evolution steps taken (accepted or not)
     op: str  # the operation under way (set by its node, read by review)
     candidate: str  # the latest rewrite, waiting for review
+    pending: dict  # what review needs of the latest rewrite: op, candidate, constraint, fallback
     path: list[Step]  # every evolution step with its verdict
     response: str  # the answer to the final instruction
-    response_ok: bool  # the answer passed elimination rules 2 and 3
+    response_ok: bool  # the answer passed elimination rules 2 and 3, and meets every constraint
+    constraints: list[dict]  # the verifiable constraints the final instruction states
+    verification: dict | None  # the answer checked against them: {"strict", "loose", "results"}; None without
+    constraints_ok: bool | None  # the answer meets every constraint (strict); None without constraints
     draft: str  # the answer before improvement (only with an improve mode)
     improvements: list[Improvement]  # every improvement round with its outcome
     improve_stop: str  # why improvement ended: a round's reason, "max_rounds" or "budget"
@@ -60,6 +66,9 @@ class OutputState(TypedDict, total=False):
     instruction: str
     response: str
     response_ok: bool
+    constraints: list[dict]
+    verification: dict | None
+    constraints_ok: bool | None
     path: list[Step]
     draft: str
     improvements: list[Improvement]

@@ -19,6 +19,7 @@ from .budget import count_tokens
 from .context import Context
 from .errors import InputError
 from .resources import resources
+from .constraints import phrase, sample_constraint, stated, verify
 from .review import Verdict, check_answer, check_instruction, clean_rewrite, gain_probability, judge, parse_judgement
 from .records import prompt_of
 
@@ -53,6 +54,38 @@ def rewrite(ctx: Context, op: str, instruction: str, input_text: str = "") -> st
     """Apply operation `op` through the expert; returns the cleaned candidate instruction."""
     start, reply = ask(ctx, "expert", op, op, {"instruction": instruction, "input": input_text}, ctx.rewrite_tokens)
     return clean_rewrite(reply.text, prefill=start)
+
+
+def constrain(ctx: Context, instruction: str, constraint: dict, input_text: str = "") -> tuple[str, bool]:
+    """add_constraints with a drawn verifiable `constraint`: the expert works its requirement into the
+    task. Returns (candidate, fell back): a rewrite that does not state the requirement (dropped or
+    garbled) is replaced by the instruction with the registry's phrasing appended."""
+    values = {"instruction": instruction, "input": input_text, "requirement": phrase(constraint)}
+    start, reply = ask(ctx, "expert", "add_constraints", "add_constraints", values, ctx.rewrite_tokens)
+    candidate = clean_rewrite(reply.text, prefill=start)
+    if stated(candidate, constraint):
+        return candidate, False
+    return f"{instruction.rstrip()} {phrase(constraint)}", True
+
+
+def propose(ctx: Context, op: str, instruction: str, constraints: list[dict], index: int, step: int,
+            input_text: str = "") -> dict:
+    """One evolution's rewrite (one expert call): {"op", "candidate", "constraint", "fallback"}.
+    add_constraints draws a verifiable constraint the instruction does not have yet (the same for the
+    same run seed, instruction index and step) and has the expert work it in (`constrain`)."""
+    drawn = sample_constraint(constraints, ctx.seed, index, step, instruction) if op == "add_constraints" else None
+    if drawn:
+        candidate, fell_back = constrain(ctx, instruction, drawn, input_text)
+    else:
+        candidate, fell_back = rewrite(ctx, op, instruction, input_text), False
+    return {"op": op, "candidate": candidate, "constraint": drawn, "fallback": fell_back}
+
+
+def restate(instruction: str, constraints: list[dict]) -> str:
+    """`instruction` with the phrasing of every constraint it no longer states appended (a rewrite by
+    another operation may drop one: a record's constraints are always the ones its instruction states)."""
+    missing = [phrase(c) for c in constraints if not stated(instruction, c)]
+    return " ".join([instruction.rstrip(), *missing]) if missing else instruction
 
 
 def review(ctx: Context, old: str, new: str, op: str) -> tuple[Verdict, int]:
@@ -90,11 +123,34 @@ def gain_probabilities(ctx: Context, pairs: list[dict], concurrency: int = 8) ->
         return list(pool.map(one, pairs))
 
 
-def answer(ctx: Context, instruction: str, input_text: str = "") -> tuple[str, str | None]:
+def answer(ctx: Context, instruction: str, input_text: str = "", **kwargs) -> tuple[str, str | None]:
     """Answer through the responder; returns the answer and why it fails rules 2-3 (None if usable)."""
     text = reply_text(ctx, "responder", "respond", "responder", {"instruction": instruction, "input": input_text},
-                      ctx.answer_tokens)
+                      ctx.answer_tokens, **kwargs)
     return text, check_answer(text, ctx.answer_tokens)
+
+
+def checked_answer(ctx: Context, instruction: str, constraints: list[dict], input_text: str = ""):
+    """An answer whose constraints are verified: the first of up to `answer_samples` answers that
+    passes the rules and every constraint (strict), later samples drawn at `sample_temperature`; each
+    sample after the first is reserved here and stops when the budget cannot fund it.
+
+    Returns (answer, rule failure or None, verification or None, samples made). Without constraints
+    it is `answer`. When no sample passes, the first usable one is returned with its verification."""
+    text, failure = answer(ctx, instruction, input_text)
+    if not constraints:
+        return text, failure, None, 1
+    first = (text, failure, verify(text, constraints) if failure is None else None)
+    samples, best = 1, first
+    while (best[1] is not None or not best[2]["strict"]) and samples < ctx.answer_samples \
+            and resources(ctx).budget.reserve(1):
+        text, failure = answer(ctx, instruction, input_text, temperature=ctx.sample_temperature)
+        samples += 1
+        if failure is None:
+            candidate = (text, None, verify(text, constraints))
+            if best[1] is not None or candidate[2]["strict"]:
+                best = candidate
+    return *best, samples
 
 
 def improve_values(instruction: str, response: str, input_text: str = "") -> dict:

@@ -1,12 +1,14 @@
 """The learned router: TRPO on toy problems, the policy file format, features, and the router in the graph."""
 
 import json
+import re
 
 import pytest
 import torch
 
 from conftest import ScriptedChat, task_of
 from teamsrl_graph.budget import Budget
+from teamsrl_graph.constraints import phrase, sample_constraint
 from teamsrl_graph.context import Context
 from teamsrl_graph.errors import InputError
 from teamsrl_graph.graph import build_graph
@@ -19,6 +21,7 @@ from teamsrl_graph.policy.config import PolicyTrainingConfig
 from teamsrl_graph.policy.train import PolicyTrainer
 from teamsrl_graph.policy.trpo import Batch, conjugate_gradient, fit_value, gae, trpo_update
 from teamsrl_graph.actions import ACTIONS, OPERATIONS, STOP, Observation
+from teamsrl_graph.review import judge
 from teamsrl_graph.routers import make_router
 from teamsrl_graph.seeds import Seed
 
@@ -177,11 +180,12 @@ def test_the_shipped_policy_loads_and_acts():
 def scripted_env(n_envs: int, max_steps: int, **kwargs) -> EvolutionEnv:
     """Only add_constraints produces a real change; every other operation returns the task unchanged."""
     def expert(prompt):
-        task = task_of(prompt)
-        return f"{task} Your answer must cite three sources." if "adds one specific requirement" in prompt else task
+        task, requirement = task_of(prompt), re.search(r"^Requirement: (.*)$", prompt, re.M)
+        return f"{task} {requirement.group(1)}" if requirement else task  # add_constraints works it in
     e, r = ScriptedChat(reply=expert), ScriptedChat(reply=lambda p: "Yes")
-    return EvolutionEnv(Context(max_steps=max_steps), SEEDS, n_envs=n_envs, models=Models(expert=e, reviewer=r, responder=e),
-                        **kwargs)
+    answers = ScriptedChat(reply=lambda p: "A plain answer with two clear points.")
+    return EvolutionEnv(Context(max_steps=max_steps), SEEDS, n_envs=n_envs,
+                        models=Models(expert=e, reviewer=r, responder=answers), **kwargs)
 
 
 SEEDS = [Seed(s) for s in ("Explain tides.", "Write a haiku about snow.", "Describe a volcano.", "List three fruits.")]
@@ -191,13 +195,30 @@ def test_env_steps_episodes_in_parallel_and_books_queries():
     env = scripted_env(3, 2, query_cost=0.1, budget=Budget(max_queries=6))
     obs = env.reset()
     assert [o.instruction for o in obs] == [env.episodes[i].seed.instruction for i in range(3)]
+    first = env.episodes[0]
+    drawn = sample_constraint([], 0, first.index, 0, first.seed.instruction)
     obs, rewards, dones = env.step(["add_constraints", "deepen", STOP])
-    assert rewards[0] == pytest.approx(0.5 + 0.5 * 0.4 - 0.2)  # accepted: 4 new content words, 2 queries
+    assert obs[0].history[0]["accepted"] and obs[0].instruction == f"{first.seed.instruction} {phrase(drawn)}"
+    assert first.history[0]["constraint"] == drawn and first.constraints == [drawn]
+    assert rewards[0] == pytest.approx(judge(first.seed.instruction, obs[0].instruction, True).score - 0.2)  # 2 queries
     assert rewards[1] == pytest.approx(-0.1)  # unchanged: eliminated by the free check, 1 query
     assert rewards[2] == 0.0 and dones == [False, False, True]
-    assert obs[0].history[0]["accepted"] and obs[0].instruction.endswith("three sources.")
     obs, rewards, dones = env.step(["add_constraints", "add_constraints", "deepen"])
     assert env.budget.queries == 5 and env.exhausted and dones == [True, True, True]  # the second could not be funded
+
+
+@pytest.mark.parametrize("passes", [True, False])
+def test_a_verified_answer_adds_its_weight_to_the_reward(monkeypatch, passes):
+    import teamsrl_graph.policy.env as env_module
+
+    monkeypatch.setattr(env_module, "verify", lambda answer, constraints: {"strict": passes})
+    env = scripted_env(1, 1, query_cost=0.1, verify_weight=0.5)
+    env.reset()
+    first = env.episodes[0]
+    _, rewards, _ = env.step(["add_constraints"])
+    base = judge(first.seed.instruction, first.instruction, True).score - 0.2
+    assert rewards[0] == pytest.approx(base + (0.5 if passes else 0.0) - 0.1)  # the check's answer is one more query
+    assert first.history[0]["verified"] is passes and env.budget.queries == 3
 
 
 def test_trainer_learns_logs_plots_and_resumes(tmp_path):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from .. import steps
 from ..actions import CALLS_PER_EVOLUTION, STOP, Observation
 from ..budget import Budget
+from ..constraints import verify
 from ..context import Context
 from ..resources import Resources, bind
 from ..seeds import Seed
@@ -35,13 +36,20 @@ class Episode:
     history: list = field(default_factory=list)
     done: bool = False
 
+    @property
+    def constraints(self) -> list[dict]:
+        """The verifiable constraints its accepted add_constraints steps drew."""
+        return [h["constraint"] for h in self.history if h["accepted"] and h.get("constraint")]
+
 
 class EvolutionEnv:
     def __init__(self, context: Context, seeds: list[Seed], n_envs: int = 8, query_cost: float = 0.1,
-                 budget: Budget | None = None, seed: int = 0, models=None):
+                 budget: Budget | None = None, seed: int = 0, models=None, verify_weight: float = 0.0):
         """Episodes run under `context`'s settings (its `max_steps` is the episode length) with the
-        `models` given or those the context names; `budget` is the ledger they are booked in."""
-        self.context = context
+        `models` given or those the context names; `budget` is the ledger they are booked in. With
+        `verify_weight` > 0, an accepted evolution whose instruction carries constraints is answered
+        once more (one booked call) and earns `verify_weight` when that answer meets them all."""
+        self.context, self.verify_weight = context, verify_weight
         self.resources: Resources = bind(context, models=models, budget=budget or Budget())
         self.budget = self.resources.budget
         self.seeds, self.n_envs, self.max_steps, self.query_cost = list(seeds), n_envs, context.max_steps, query_cost
@@ -73,12 +81,20 @@ class EvolutionEnv:
 
     def _evolve(self, e: Episode, op: str) -> float:
         """One rewrite + review of episode `e` (budget already reserved); returns its reward."""
-        candidate = steps.rewrite(self.context, op, e.instruction, e.seed.input)
-        verdict, review_queries = steps.review(self.context, e.instruction, candidate, op)
-        e.history.append({"op": op, "accepted": verdict.accepted, "reason": verdict.reason, "score": verdict.score})
+        kept = e.constraints
+        pending = steps.propose(self.context, op, e.instruction, kept, e.index, len(e.history), e.seed.input)
+        verdict, review_queries = steps.review(self.context, e.instruction, pending["candidate"], op)
+        e.history.append({"op": op, "accepted": verdict.accepted, "reason": verdict.reason, "score": verdict.score,
+                          "constraint": pending["constraint"]})
+        reward = verdict.score - self.query_cost * (1 + review_queries)
         if verdict.accepted:
-            e.instruction = candidate
-        return verdict.score - self.query_cost * (1 + review_queries)
+            e.instruction = steps.restate(pending["candidate"], kept)
+            if self.verify_weight > 0 and e.constraints and self.budget.reserve(1):
+                answer, failure = steps.answer(self.context, e.instruction, e.seed.input)
+                passed = failure is None and verify(answer, e.constraints)["strict"]
+                e.history[-1]["verified"] = passed
+                reward += self.verify_weight * passed - self.query_cost
+        return reward
 
     def step(self, actions: list[str]) -> tuple[list[Observation], list[float], list[bool]]:
         """Apply `actions` (one per episode; ignored for finished ones); returns (observations, rewards, dones)."""
