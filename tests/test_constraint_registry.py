@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from teamsrl_graph.constraints import CONFLICTS, TYPES, compatible, keywords, phrase, sample_constraint, stated, validate
+from teamsrl_graph.constraints import CONFLICTS, TYPES, compatible, keywords, phrase, sample_constraint, startend, stated, validate
 from teamsrl_graph.errors import InputError
 
 INSTRUCTION = "Explain why the sky is blue."
@@ -111,6 +111,60 @@ def test_registry_phrasings_are_stated():
                 text = phrase(constraint, variant)
                 assert stated(text, constraint), text
                 assert stated(f"{INSTRUCTION} {text} Be concise.", constraint), text
+
+
+# sentences and fragments worded as in the public IFEval benchmark; no phrasing may contain one
+BENCHMARK_WORDING = (
+    "Your entire response should be in English",
+    "in all lowercase letters. No capital letters are allowed.",
+    "in all capital letters.",
+    "words with all capital letters should appear",
+    "In your response, the word",
+    "In your response, the letter",
+    "Answer with at least", "Answer with at most", "Answer with less than",
+    "Your response should contain",
+    "Paragraphs are separated with the markdown divider",
+    "separated by the markdown divider",
+    "Finish your response with this exact phrase",
+    "No other words should follow this phrase.",
+    "At the end of your response, please explicitly add a postscript starting with",
+    "in your answer with markdown, i.e. *highlighted section*",
+    "Highlight at least",
+    "wrapped in double angular brackets, such as <<poem of joy>>",
+    "Your answer must contain a title",
+    "Your answer must contain exactly",
+    "Use the markdown bullet points such as",
+    "Mark the beginning of each section with",
+    "Your response must have",
+    "Entire output should be wrapped in JSON format.",
+    "You can use markdown ticks such as",
+    "placeholders represented by square brackets, such as [address]",
+    "Answer with one of the following options",
+    "First repeat the request word for word without change",
+    "the request you need to repeat does not include this sentence",
+    "Responses and only responses should be separated by 6 asterisk symbols",
+    "Wrap your entire response with double quotation marks.",
+    "In your entire response, refrain from the use of any commas.",
+    "Is there anything else I can help with?",
+    "Any other questions?",
+    "Let me know if you have additional questions.",
+)
+
+
+def benchmark_wording_in(text: str) -> list[str]:
+    flat = " ".join(text.lower().split())
+    return [s for s in BENCHMARK_WORDING if " ".join(s.lower().split()) in flat]
+
+
+def test_no_phrasing_reuses_benchmark_wording():
+    assert benchmark_wording_in("Please FINISH your response with this exact   phrase: Bye.")  # the guard finds a copy
+    for type_id, constraint_type in sorted(TYPES.items()):
+        for seed in range(5):
+            kwargs = constraint_type.sample(random.Random(f"guard:{type_id}:{seed}"), INSTRUCTION)
+            for variant in range(len(constraint_type.phrasings)):
+                text = phrase({"id": type_id, "kwargs": kwargs}, variant)
+                assert benchmark_wording_in(text) == [], text
+    assert [p for p in startend.END_PHRASES if benchmark_wording_in(p)] == []
 
 
 def test_phrase_variants_wrap_around():

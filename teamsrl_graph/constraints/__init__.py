@@ -7,7 +7,7 @@ A record carries `constraints: [{"id": ..., "kwargs": {...}}]`; the ids follow I
       a new constraint, compatible with `existing` (no duplicate id, no conflict), the same for the
       same (seed, index, step)
   phrase(constraint, variant=0) -> str
-      the registry's sentence for it ("Answer with at least 150 words.")
+      the registry's sentence for it ("Make your reply at least 150 words long.")
   stated(instruction, constraint) -> bool
       whether an instruction still states it (its numbers, words and kind all appear)
   verify(response, constraints) -> dict

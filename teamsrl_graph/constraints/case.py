@@ -31,8 +31,8 @@ LOWERCASE = ConstraintType(
     params={},
     sample=lambda rng, _: {},
     phrasings=(
-        lambda k: "Your entire response should be in English, and in all lowercase letters. No capital letters are allowed.",
-        lambda k: "Write your whole answer in lowercase letters only.",
+        lambda k: "Put every letter of your reply in lowercase.",
+        lambda k: "Use lowercase for the whole reply, even at the start of sentences and in names.",
     ),
     check=lambda response: response.islower(),
     cues=lambda k: [r"lower\s*-?\s*case|small letters"],
@@ -45,8 +45,8 @@ CAPITALS = ConstraintType(
     params={},
     sample=lambda rng, _: {},
     phrasings=(
-        lambda k: "Your entire response should be in English, and in all capital letters.",
-        lambda k: "Write your whole answer in capital letters only.",
+        lambda k: "Type the whole reply in uppercase.",
+        lambda k: "Every letter of the reply must be a capital letter.",
     ),
     check=lambda response: response.isupper(),
     cues=lambda k: [r"capital|upper\s*-?\s*case|all caps|block letters"],
@@ -58,8 +58,8 @@ CAPITAL_WORDS = ConstraintType(
     params={"capital_relation": Param(str, choices=("at least", "at most", "exactly")), "capital_frequency": Param(int, 0, 500)},
     sample=_capital_words_kwargs,
     phrasings=(
-        lambda k: f"In your response, words with all capital letters should appear {k['capital_relation']} {plural(k['capital_frequency'], 'time')}.",
-        lambda k: f"Use {k['capital_relation']} {plural(k['capital_frequency'], 'word')} written entirely in capital letters.",
+        lambda k: f"Include {k['capital_relation']} {plural(k['capital_frequency'], 'word')} spelled fully in capital letters (a lone letter such as \"I\" does not count).",
+        lambda k: f"The reply should contain {k['capital_relation']} {plural(k['capital_frequency'], 'all-uppercase word')} like NASA; single letters are not counted.",
     ),
     check=lambda response, capital_relation, capital_frequency: compare(capital_words(response), capital_relation, capital_frequency),
     cues=lambda k: [r"capital|upper\s*-?\s*case|all caps", RELATION_CUES[k["capital_relation"]], number_cue(k["capital_frequency"])],

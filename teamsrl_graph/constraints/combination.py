@@ -33,9 +33,9 @@ REPEAT_PROMPT = ConstraintType(
     params={"prompt_to_repeat": Param(str)},
     sample=lambda rng, instruction: {"prompt_to_repeat": instruction.strip()} if instruction.strip() else None,
     phrasings=(
-        lambda k: "First repeat the request word for word without change, then give your answer (do not say anything before "
-        "repeating the request; the request you need to repeat does not include this sentence).",
-        lambda k: "Begin by restating the request exactly as written (without this sentence), then answer it.",
+        lambda k: "Open your reply by repeating the request above verbatim, leaving out this sentence and writing nothing before it; "
+        "then answer it.",
+        lambda k: "Restate the request word for word (minus this sentence) as the very first thing in your reply, then respond to it.",
     ),
     check=repeats,
     cues=lambda k: [r"\brepeat|\brestat", r"request|question|prompt|instruction"],
@@ -50,8 +50,8 @@ TWO_RESPONSES = ConstraintType(
     params={},
     sample=lambda rng, _: {},
     phrasings=(
-        lambda k: "Give two different responses. Responses and only responses should be separated by 6 asterisk symbols: ******.",
-        lambda k: "Write two different answers, separated by a line of six asterisks (******).",
+        lambda k: "Provide two distinct answers with ****** (six asterisks) between them, and use ****** nowhere else.",
+        lambda k: "Offer two different versions of your reply, divided by a single line of ******.",
     ),
     check=two_responses,
     cues=lambda k: [r"\btwo\b|\b2\b", r"\*{6}|six asterisks|6 asterisk"],

@@ -27,8 +27,8 @@ PLACEHOLDERS = ConstraintType(
     params={"num_placeholders": Param(int, 1, 50)},
     sample=lambda rng, _: {"num_placeholders": rng.randint(1, 4)},
     phrasings=(
-        lambda k: f"The response must contain at least {plural(k['num_placeholders'], 'placeholder')} represented by square brackets, such as [address].",
-        lambda k: f"Leave at least {plural(k['num_placeholders'], 'placeholder')} in square brackets, like [name], for details to fill in.",
+        lambda k: f"Leave at least {plural(k['num_placeholders'], 'placeholder')} for the reader to fill in, written in square brackets like [city].",
+        lambda k: f"Put at least {plural(k['num_placeholders'], 'fill-in placeholder')} in square brackets (for example [date]) in the reply.",
     ),
     check=lambda response, num_placeholders: len(PLACEHOLDER.findall(response)) >= num_placeholders,
     cues=lambda k: [r"placeholder", r"square brackets|\[", number_cue(k["num_placeholders"])],
@@ -39,8 +39,8 @@ POSTSCRIPT = ConstraintType(
     params={"postscript_marker": Param(str, choices=MARKERS)},
     sample=lambda rng, _: {"postscript_marker": rng.choice(MARKERS)},
     phrasings=(
-        lambda k: f"At the end of your response, please explicitly add a postscript starting with {k['postscript_marker']}",
-        lambda k: f"Finish with a postscript that begins with \"{k['postscript_marker']}\".",
+        lambda k: f"Close the reply with a postscript on its own line that begins with \"{k['postscript_marker']}\".",
+        lambda k: f"After the main text, add a brief postscript on a new line starting with \"{k['postscript_marker']}\".",
     ),
     check=has_postscript,
     cues=lambda k: [text_cue(k["postscript_marker"]).replace(r"(?!\w)", "")],
@@ -52,8 +52,8 @@ CONSTRAINED_RESPONSE = ConstraintType(
     params={},
     sample=lambda rng, _: {},
     phrasings=(
-        lambda k: "Answer with one of the following options: My answer is yes., My answer is no., My answer is maybe.",
-        lambda k: "Include exactly one of these sentences in your answer: \"My answer is yes.\", \"My answer is no.\" or \"My answer is maybe.\"",
+        lambda k: "Give your verdict by writing exactly one of \"My answer is yes.\", \"My answer is no.\" or \"My answer is maybe.\" in the reply, and none of the others.",
+        lambda k: "Pick one verdict and state it with exactly one of these sentences: \"My answer is yes.\", \"My answer is no.\", \"My answer is maybe.\"",
     ),
     check=lambda response: sum(answer in response for answer in ANSWERS) == 1,
     cues=lambda k: [text_cue(answer[:-1]) for answer in ANSWERS],

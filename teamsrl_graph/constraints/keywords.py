@@ -25,6 +25,11 @@ RARE_LETTERS = "jqxz"  # "at most" letter counts use these; no keyword contains 
 ONCE_TWICE = {1: r"|\bonce\b", 2: r"|\btwice\b"}
 
 
+def the_words(items: list[str]) -> str:
+    """"the word 'a'" or "the words 'a' and 'b'"."""
+    return ("the word " if len(items) == 1 else "the words ") + quoted_list(items)
+
+
 def _existence(rng, _):
     return {"keywords": rng.sample(KEYWORDS, rng.randint(1, 3))}
 
@@ -56,8 +61,8 @@ EXISTENCE = ConstraintType(
     params={"keywords": Param(list, 1, 10)},
     sample=_existence,
     phrasings=(
-        lambda k: f"Include the keywords {quoted_list(k['keywords'])} in the response.",
-        lambda k: f"Make sure to use the words {quoted_list(k['keywords'])} in your answer.",
+        lambda k: f"Work {the_words(k['keywords'])} into your reply.",
+        lambda k: f"Be sure your reply uses {the_words(k['keywords'])} somewhere.",
     ),
     check=lambda response, keywords: all(count_word(response, w) for w in keywords),
     cues=lambda k: [text_cue(w) for w in k["keywords"]],
@@ -68,8 +73,8 @@ FORBIDDEN_WORDS = ConstraintType(
     params={"forbidden_words": Param(list, 1, 10)},
     sample=_forbidden,
     phrasings=(
-        lambda k: f"Do not include the words {quoted_list(k['forbidden_words'])} in the response.",
-        lambda k: f"Avoid the words {quoted_list(k['forbidden_words'])} entirely.",
+        lambda k: f"Never write {the_words(k['forbidden_words'])} anywhere in your reply.",
+        lambda k: f"Your reply must not contain {the_words(k['forbidden_words'])}.",
     ),
     check=lambda response, forbidden_words: not any(count_word(response, w) for w in forbidden_words),
     cues=lambda k: [r"\b(?:not|never|avoid|without|forbidden|exclude|no)\b|n't"] + [text_cue(w) for w in k["forbidden_words"]],
@@ -80,8 +85,8 @@ FREQUENCY = ConstraintType(
     params={"keyword": Param(str), "relation": Param(str, choices=("at least", "at most", "exactly")), "frequency": Param(int, 0, 100)},
     sample=_frequency,
     phrasings=(
-        lambda k: f"In your response, the word '{k['keyword']}' should appear {k['relation']} {plural(k['frequency'], 'time')}.",
-        lambda k: f"Use the word '{k['keyword']}' {k['relation']} {plural(k['frequency'], 'time')}.",
+        lambda k: f"The word '{k['keyword']}' has to show up {k['relation']} {plural(k['frequency'], 'time')} in your reply.",
+        lambda k: f"Write the word '{k['keyword']}' {k['relation']} {plural(k['frequency'], 'time')} in total.",
     ),
     check=lambda response, keyword, relation, frequency: compare(count_word(response, keyword), relation, frequency),
     cues=lambda k: [text_cue(k["keyword"]), RELATION_CUES[k["relation"]], number_cue(k["frequency"]) + ONCE_TWICE.get(k["frequency"], "")],
@@ -93,8 +98,8 @@ LETTER_FREQUENCY = ConstraintType(
             "let_relation": Param(str, choices=("at least", "at most", "exactly")), "let_frequency": Param(int, 0, 1000)},
     sample=_letter,
     phrasings=(
-        lambda k: f"In your response, the letter '{k['letter']}' should appear {k['let_relation']} {plural(k['let_frequency'], 'time')}.",
-        lambda k: f"Use the letter '{k['letter']}' {k['let_relation']} {plural(k['let_frequency'], 'time')} in your answer.",
+        lambda k: f"The letter '{k['letter']}', in either case, must occur {k['let_relation']} {plural(k['let_frequency'], 'time')} in your reply.",
+        lambda k: f"Counting capitals too, write the letter '{k['letter']}' {k['let_relation']} {plural(k['let_frequency'], 'time')} in the reply.",
     ),
     check=lambda response, letter, let_relation, let_frequency: compare(response.lower().count(letter), let_relation, let_frequency),
     cues=lambda k: [_letter_cue(k["letter"]), RELATION_CUES[k["let_relation"]], number_cue(k["let_frequency"])],

@@ -45,8 +45,8 @@ WORD_COUNT = ConstraintType(
     params={"relation": Param(str, choices=RELATIONS), "num_words": Param(int, 1, 2000)},
     sample=_sampler("num_words", {"at least": (50, 300, 25), "at most": (100, 400, 25)}),
     phrasings=(
-        lambda k: f"Answer with {k['relation']} {plural(k['num_words'], 'word')}.",
-        lambda k: f"Your response should contain {k['relation']} {plural(k['num_words'], 'word')}.",
+        lambda k: f"Make your reply {k['relation']} {plural(k['num_words'], 'word')} long.",
+        lambda k: f"The length of the reply must be {k['relation']} {plural(k['num_words'], 'word')}.",
     ),
     check=lambda response, relation, num_words: compare(len(words(response)), relation, num_words),
     cues=_cues(r"\bwords?\b", "num_words"),
@@ -57,8 +57,8 @@ SENTENCE_COUNT = ConstraintType(
     params={"relation": Param(str, choices=RELATIONS), "num_sentences": Param(int, 1, 200)},
     sample=_sampler("num_sentences", {"at least": (2, 8, 1), "at most": (5, 15, 1), "exactly": (3, 6, 1)}),
     phrasings=(
-        lambda k: f"Your answer must contain {k['relation']} {plural(k['num_sentences'], 'sentence')}.",
-        lambda k: f"Write {k['relation']} {plural(k['num_sentences'], 'sentence')} in total.",
+        lambda k: f"Use {k['relation']} {plural(k['num_sentences'], 'sentence')} in your reply.",
+        lambda k: f"Your reply should consist of {k['relation']} {plural(k['num_sentences'], 'sentence')}.",
     ),
     check=lambda response, relation, num_sentences: compare(len(sentences(response)), relation, num_sentences),
     cues=_cues(r"\bsentences?\b", "num_sentences"),
@@ -70,8 +70,8 @@ PARAGRAPH_COUNT = ConstraintType(
     params={"relation": Param(str, choices=RELATIONS), "num_paragraphs": Param(int, 1, 50)},
     sample=_sampler("num_paragraphs", {"at least": (2, 4, 1), "at most": (3, 6, 1), "exactly": (2, 5, 1)}),
     phrasings=(
-        lambda k: f"Your response should have {k['relation']} {plural(k['num_paragraphs'], 'paragraph')}, separated by the markdown divider ***.",
-        lambda k: f"Write {k['relation']} {plural(k['num_paragraphs'], 'paragraph')} and put *** between paragraphs.",
+        lambda k: f"Split the reply into {k['relation']} {plural(k['num_paragraphs'], 'paragraph')}, with *** placed between each paragraph and the next.",
+        lambda k: f"Organize your reply as {k['relation']} {plural(k['num_paragraphs'], 'paragraph')}; a line of *** must divide neighbouring paragraphs.",
     ),
     check=_check_paragraphs,
     cues=lambda k: [r"\bparagraphs?\b", r"\*\*\*", RELATION_CUES[k["relation"]], number_cue(k["num_paragraphs"])],

@@ -11,11 +11,11 @@ from .base import ConstraintType, Param, text_cue
 from .text import words
 
 END_PHRASES = (
-    "Is there anything else I can help with?",
-    "Any other questions?",
-    "Let me know if you have additional questions.",
-    "That is all you need to know.",
-    "Hope this helps.",
+    "That covers the main points.",
+    "Thanks for reading.",
+    "Those are my thoughts on it.",
+    "I hope this is useful.",
+    "Feel free to ask for more detail.",
 )
 FIRST_WORDS = ("Yes", "Imagine", "Today", "Firstly", "Interestingly", "Remember", "Honestly", "Picture")
 
@@ -39,8 +39,8 @@ QUOTATION = ConstraintType(
     params={},
     sample=lambda rng, _: {},
     phrasings=(
-        lambda k: "Wrap your entire response with double quotation marks.",
-        lambda k: "Put your whole answer inside double quotes.",
+        lambda k: "Enclose the whole reply in a pair of double quotes.",
+        lambda k: "Make the first and the last character of your reply a double quotation mark.",
     ),
     check=quoted,
     cues=lambda k: [r"double quot|quotation marks"],
@@ -52,8 +52,8 @@ END_CHECKER = ConstraintType(
     params={"end_phrase": Param(str)},
     sample=lambda rng, _: {"end_phrase": rng.choice(END_PHRASES)},
     phrasings=(
-        lambda k: f"Finish your response with this exact phrase: {k['end_phrase']} No other words should follow this phrase.",
-        lambda k: f"End your answer with the exact phrase \"{k['end_phrase']}\", with nothing after it.",
+        lambda k: f"Close your reply with the exact words \"{k['end_phrase']}\" and add nothing after them.",
+        lambda k: f"Let your reply end on \"{k['end_phrase']}\", word for word, with nothing following it.",
     ),
     check=ends_with,
     cues=lambda k: [r"\bend|\bfinish|\bclose|\bconclude", text_cue(k["end_phrase"].rstrip(".?!"))],
@@ -64,8 +64,8 @@ FIRST_WORD = ConstraintType(
     params={"first_word": Param(str)},
     sample=lambda rng, _: {"first_word": rng.choice(FIRST_WORDS)},
     phrasings=(
-        lambda k: f"The very first word of your response must be \"{k['first_word']}\".",
-        lambda k: f"Start your answer with the word {k['first_word']}.",
+        lambda k: f"Let \"{k['first_word']}\" be the opening word of your reply.",
+        lambda k: f"The first word of your reply has to be {k['first_word']}.",
     ),
     check=starts_with,
     cues=lambda k: [r"\bfirst\b|\bstart|\bbegin|\bopen", text_cue(k["first_word"])],
@@ -77,8 +77,8 @@ NO_COMMA = ConstraintType(
     params={},
     sample=lambda rng, _: {},
     phrasings=(
-        lambda k: "In your entire response, refrain from the use of any commas.",
-        lambda k: "Do not use a single comma in your answer.",
+        lambda k: "Write the reply without any commas.",
+        lambda k: "Leave out commas entirely; not one may appear in your reply.",
     ),
     check=lambda response: "," not in response and "，" not in response,
     cues=lambda k: [r"\bcommas?\b", r"\b(?:no|not|never|without|refrain|avoid)\b|n't"],
