@@ -10,6 +10,27 @@ from .context import Context
 from .rundir import public_url
 
 
+def compliance(records: list[dict]) -> dict:
+    """How the answers of records with constraints fared: prompt-level (every constraint) strict and
+    loose rates, per-constraint pass rates by id, and how often add_constraints fell back to the
+    registry's phrasing."""
+    checked = [r for r in records if r.get("verification")]
+    results = [x for r in checked for x in r["verification"]["results"]]
+    drawn = [s for r in records for s in r.get("path", []) if s.get("constraint")]
+    by_id = Counter(x["id"] for x in results)
+    passed = Counter(x["id"] for x in results if x["strict"])
+    rate = lambda n, d: round(n / d, 4) if d else None  # noqa: E731
+    return {
+        "records_with_constraints": len(checked),
+        "prompt_strict": rate(sum(r["verification"]["strict"] for r in checked), len(checked)),
+        "prompt_loose": rate(sum(r["verification"]["loose"] for r in checked), len(checked)),
+        "instruction_strict": rate(sum(x["strict"] for x in results), len(results)),
+        "by_constraint": {k: {"checked": n, "strict": rate(passed[k], n)} for k, n in sorted(by_id.items())},
+        "constraints_drawn": len(drawn),
+        "fallback_rate": rate(sum(bool(s.get("fallback")) for s in drawn), len(drawn)),
+    }
+
+
 def summarize(records: list[dict], budget: Budget, context: Context, seconds: float, skipped: int,
               interrupted: str | None = None) -> dict:
     """report.json: the ledger's counts, what happened to evolutions, answers and failures, and the settings."""
@@ -43,6 +64,7 @@ def summarize(records: list[dict], budget: Budget, context: Context, seconds: fl
             "settings": {"pit": context.pit, "improver_model": context.improver_model, "rounds": context.improve_rounds,
                          "threshold": context.improve_threshold},
         }
+    report["verification"] = compliance(records)
     if interrupted:
         report["interrupted"] = interrupted  # the run stopped early on this signal; resume it with --resume
     return report

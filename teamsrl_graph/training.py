@@ -37,7 +37,7 @@ def fingerprint(conversations: list[dict]) -> str:
     return digest.hexdigest()
 
 
-def sft_config(config, output_dir: Path, bf16: bool):
+def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False):
     """The trl `SFTConfig` for `config`; checkpoints are not saved, the adapter is saved at the end."""
     import torch
     from trl import SFTConfig
@@ -56,6 +56,8 @@ def sft_config(config, output_dir: Path, bf16: bool):
         seed=config.seed,
         logging_steps=config.logging_steps,
         save_strategy="no",
+        eval_strategy="epoch" if validating else "no",  # the validation loss that early stopping reads
+        per_device_eval_batch_size=config.batch_size,
         report_to="none",
         include_num_input_tokens_seen="non_padding",
     )

@@ -52,7 +52,10 @@ def task_of(prompt: str) -> str:
 
 
 def default_expert(prompt: str) -> str:
-    if prompt.startswith("Task:"):  # an evolution prompt: add a requirement
+    requirement = re.search(r"^Requirement: (.*)$", prompt, re.M)
+    if requirement:  # add_constraints with a drawn constraint: work it in word for word
+        return f"{task_of(prompt)} {requirement.group(1)}"
+    if prompt.startswith("Task:"):  # another evolution prompt: add a requirement
         return f"{task_of(prompt)} Use exactly {len(prompt) % 7 + 2} bullet points about safety."
     return "A helpful, complete answer with several concrete points and one example."
 

@@ -4,9 +4,12 @@ from pathlib import Path
 from typing import TypedDict
 
 import pytest
+from conftest import default_expert
 from langgraph.graph import END, START, StateGraph
 
 from teamsrl_graph.errors import InputError
+from teamsrl_graph import steps
+from teamsrl_graph.constraints import phrase, sample_constraint, stated, verify
 from teamsrl_graph.graph import build_graph
 from teamsrl_graph.resources import resources
 from teamsrl_graph.run import generate
@@ -24,10 +27,55 @@ def test_fixed_router_evolves_reviews_and_answers(make_context):
     assert [s["op"] for s in out["path"]] == ["breadth", "add_constraints", "deepen"]
     assert all(s["accepted"] and s["reason"] == "gained" for s in out["path"])
     assert out["instruction"] == out["path"][-1]["candidate"] != SEED
-    assert out["response_ok"] and out["response"]
-    assert out["queries"] == 3 * 2 + 1
+    drawn = out["path"][1]["constraint"]
+    assert drawn == sample_constraint([], 0, 0, 1, out["path"][0]["candidate"]) and not out["path"][1]["fallback"]
+    assert out["constraints"] == [drawn] and stated(out["instruction"], drawn)
+    # the scripted answer is checked against the constraint; answers are tried until one passes (3 at most)
+    assert out["verification"] == verify(out["response"], [drawn]) and out["constraints_ok"] is out["verification"]["strict"]
+    samples = 1 if out["constraints_ok"] else 3
+    assert out["response_ok"] is out["constraints_ok"] and out["queries"] == 3 * 2 + samples
     assert resources(ctx).budget.summary()["queries"]["by_node"] == {
-        "breadth": 1, "add_constraints": 1, "deepen": 1, "review": 3, "respond": 1}
+        "breadth": 1, "add_constraints": 1, "deepen": 1, "review": 3, "respond": samples}
+
+
+LOWERCASE = {"id": "change_case:english_lowercase", "kwargs": {}}
+
+
+def test_answers_are_sampled_until_one_meets_the_constraints(make_context, monkeypatch):
+    monkeypatch.setattr(steps, "sample_constraint", lambda *args: LOWERCASE)
+    answers = iter(["Tides Rise Twice.", "Sorry, I cannot help with that.", "tides rise twice a day.", "unused."])
+    ctx = make_context(responder=lambda p: next(answers), router="fixed", max_steps=2, answer_samples=4)
+    out = run_one(ctx)
+    assert out["constraints"] == [LOWERCASE] and out["instruction"].endswith(phrase(LOWERCASE))
+    assert out["response"] == "tides rise twice a day." and out["response_ok"] and out["constraints_ok"]
+    assert out["queries"] == 2 * 2 + 3 and resources(ctx).budget.reserved == 0  # the fourth sample was not needed
+
+
+def test_no_sample_meeting_the_constraints_fails_the_record(make_context, monkeypatch):
+    monkeypatch.setattr(steps, "sample_constraint", lambda *args: LOWERCASE)
+    ctx = make_context(responder=lambda p: "Tides Rise.", router="fixed", max_steps=2, answer_samples=2)
+    out = run_one(ctx)
+    assert out["response"] == "Tides Rise." and not out["response_ok"] and out["constraints_ok"] is False
+    assert out["verification"]["results"] == [{"id": LOWERCASE["id"], "strict": False, "loose": False}]
+    assert out["queries"] == 2 * 2 + 2
+
+
+def test_a_rewrite_that_drops_the_requirement_falls_back_to_the_registry(make_context):
+    ctx = make_context(expert=lambda p: "Sure! Tides are caused by the moon." if p.startswith("Task:") else "Answer.",
+                       router="fixed", max_steps=2)
+    out = run_one(ctx)
+    drawn = out["path"][1]["constraint"]
+    assert out["path"][1]["fallback"] and out["path"][1]["accepted"]
+    assert out["instruction"] == f"{SEED} {phrase(drawn)}" and out["constraints"] == [drawn]
+
+
+def test_an_operation_that_drops_a_constraint_gets_it_back(make_context, monkeypatch):
+    monkeypatch.setattr(steps, "sample_constraint", lambda *args: LOWERCASE)
+    expert = lambda p: "Explain in depth how tides work on every coast." if "Requirement" not in p else default_expert(p)
+    ctx = make_context(expert=expert, router="fixed", max_steps=3, answer_samples=1)  # breadth, add_constraints, deepen
+    out = run_one(ctx)
+    assert out["path"][2]["accepted"] and not stated(out["path"][2]["candidate"], LOWERCASE)
+    assert out["instruction"] == f"{out['path'][2]['candidate']} {phrase(LOWERCASE)}" and out["constraints"] == [LOWERCASE]
 
 
 def test_no_gain_rolls_back_every_step(make_context):
@@ -37,8 +85,10 @@ def test_no_gain_rolls_back_every_step(make_context):
 
 
 def test_rule_four_eliminates_without_asking_the_reviewer(make_context):
-    ctx = make_context(expert=lambda p: "Sure! Tides are caused by the moon." if p.startswith("Task:") else "Answer.", max_steps=2)
+    ctx = make_context(expert=lambda p: "Sure! Tides are caused by the moon." if p.startswith("Task:") else "Answer.",
+                       router="random", seed=3, max_steps=2)
     out = run_one(ctx)
+    assert "add_constraints" not in [s["op"] for s in out["path"]]  # (that one falls back instead: see below)
     assert [s["reason"] for s in out["path"]] == ["answered_not_rewritten"] * 2
     assert resources(ctx).models.reviewer.calls == []
     assert out["queries"] == 2 + 1 and resources(ctx).budget.reserved == 0
@@ -46,9 +96,9 @@ def test_rule_four_eliminates_without_asking_the_reviewer(make_context):
 
 def test_a_refused_answer_rolls_back_the_last_evolution(make_context):
     responder = lambda p: "Sorry, I cannot help." if "bullet" in p else "Tides follow the moon's pull on the oceans."
-    ctx = make_context(responder=responder, router="fixed", max_steps=2)
+    ctx = make_context(responder=responder, router="fixed", max_steps=2, answer_samples=1)
     out = run_one(ctx)
-    # both evolutions added "bullet", so both answers were refused and both were rolled back
+    # the first evolution added "bullet", so both answers were refused and both evolutions rolled back
     assert [s["reason"] for s in out["path"]] == ["bad_answer:refusal"] * 2
     assert out["response_ok"] and out["instruction"] == SEED
     assert out["queries"] == 2 * 2 + 3  # two steps, three answers
@@ -90,7 +140,7 @@ def test_random_router_is_reproducible_whatever_the_concurrency(make_context):
 
 
 def test_generate_writes_dataset_and_report(make_context, tmp_path):
-    ctx = make_context(max_steps=2, budget=100)
+    ctx = make_context(max_steps=2, budget=100, answer_samples=1)
     generate(["Explain tides.", "Write a poem."], out=tmp_path, context=ctx, progress=False)
     records = [json.loads(line) for line in (tmp_path / "dataset.jsonl").read_text().splitlines()]
     report = json.loads((tmp_path / "report.json").read_text())

@@ -69,3 +69,11 @@ def test_the_check_finds_copies(prompts):
     assert overlaps([prompt.upper() + "!"], prompts)  # exact match after normalizing
     assert overlaps(["Please answer: " + prompt[:PREFIX] + " and more"], prompts)  # its start inside a seed
     assert not overlaps(["Explain why the sky is blue."], prompts)
+
+
+def test_reference_answers_are_kept_out_of_the_seeds():
+    """The reference-answer set measures general quality; no seed may ask one of its instructions."""
+    reference = [json.loads(line)["instruction"] for line in
+                 (ROOT / "teamsrl_graph" / "data" / "reference_answers.jsonl").read_text().splitlines() if line.strip()]
+    seeds = {normalize(t) for path in shipped_files()[:1] + sorted((ROOT / "examples").glob("*.txt")) for t in texts(path)}
+    assert len(reference) >= 20 and not {normalize(r) for r in reference} & seeds

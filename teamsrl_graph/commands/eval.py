@@ -19,6 +19,9 @@ def add_arguments(parser):
     parser.add_argument("--prompts", help="prompt folder with judge_pair.txt (default: shipped prompts)")
     parser.add_argument("--judge-pairs", type=int, default=c.judge_pairs, help=f"held-out instructions judged (default {c.judge_pairs})")
     parser.add_argument("--max-new-tokens", type=int, default=c.max_new_tokens, help=f"answer length cap (default {c.max_new_tokens})")
+    parser.add_argument("--ifbench", type=int, default=c.ifbench, metavar="N",
+                        help="answer N IFBench prompts (a fixed subset) with both models and verify them; 0 skips it")
+    parser.add_argument("--ifbench-tokens", type=int, default=c.ifbench_tokens, help=f"answer length cap on IFBench (default {c.ifbench_tokens})")
 
 
 def run(args) -> int:
@@ -30,7 +33,7 @@ def run(args) -> int:
     if not (adapter / "adapter_config.json").is_file():
         raise InputError("no adapter here (adapter_config.json is missing)", path=adapter)
     config = EvalConfig(base=args.base, judge=args.judge, prompts=args.prompts, judge_pairs=args.judge_pairs,
-                        max_new_tokens=args.max_new_tokens)
+                        max_new_tokens=args.max_new_tokens, ifbench=args.ifbench, ifbench_tokens=args.ifbench_tokens)
     out = Path(args.out or run_dir)
     result = evaluate(adapter, Path(args.heldout or run_dir / "heldout.jsonl"),
                       Path(args.train or run_dir / "train.jsonl"), out, config)

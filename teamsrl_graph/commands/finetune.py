@@ -31,6 +31,10 @@ def add_arguments(parser):
     parser.add_argument("--heldout", type=float, default=0.2, help="fraction of records held out for eval (default 0.2)")
     parser.add_argument("--seed", type=int, default=c.seed, help="split, data order and adapter init seed")
     parser.add_argument("--merge", action="store_true", help="also write the merged model to OUT/merged")
+    parser.add_argument("--unverified", action="store_true",
+                        help="also train on answers that failed their verifiable constraints (default: verified only)")
+    parser.add_argument("--validation", type=float, default=c.validation_fraction,
+                        help=f"share of the training part used to stop early on its loss; 0 = off (default {c.validation_fraction})")
 
 
 def run(args) -> int:
@@ -41,7 +45,7 @@ def run(args) -> int:
     from ..sft.config import SFTRunConfig
     from ..sft.trainer import finetune
 
-    conversations, _ = sft_data.load(args.data)  # bad data fails here, before anything is written
+    conversations, _ = sft_data.load(args.data, verified_only=not args.unverified)  # bad data fails here, before anything is written
     train, heldout = split_heldout(conversations, args.heldout, args.seed)
     config = SFTRunConfig(
         base=args.base,
@@ -49,10 +53,12 @@ def run(args) -> int:
                           target_modules=[m.strip() for m in args.target_modules.split(",") if m.strip()]),
         epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, max_length=args.max_length,
         gradient_checkpointing=args.gradient_checkpointing, seed=args.seed, merge=args.merge,
+        validation_fraction=args.validation,
     )
     result = finetune(train, args.out, config)
-    out = Path(args.out)
-    write_jsonl(out / "train.jsonl", train)
+    out, trained = Path(args.out), set(result.card["train_ids"])
+    write_jsonl(out / "train.jsonl", [c for c in train if c["id"] in trained])  # the members `teamsrl eval` audits
+    write_jsonl(out / "validation.jsonl", [c for c in train if c["id"] not in trained])  # early stopping's split
     write_jsonl(out / "heldout.jsonl", heldout)
     print(f"fine-tuned on {result.card['conversations']} conversations ({len(heldout)} records held out): "
           f"loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}, {result.train_tokens} tokens in "

@@ -19,6 +19,8 @@ def add_arguments(p: argparse.ArgumentParser):
     p.add_argument("--heldout", type=float, default=0.25, help="fraction of records held out for evaluation")
     p.add_argument("--epochs", type=float, default=3.0, help="fine-tuning passes over the data")
     p.add_argument("--judge-pairs", type=int, default=12, help="held-out instructions judged base vs fine-tuned")
+    p.add_argument("--ifbench", type=int, default=40, metavar="N",
+                   help="IFBench prompts (a fixed subset) answered and verified, base vs fine-tuned; 0 skips it")
 
 
 def run(args) -> int:
@@ -41,7 +43,9 @@ def run(args) -> int:
         raise InputError(f"only {len(usable)} usable records were generated; raise --budget", field="--budget")
     train, heldout = split_heldout(usable, args.heldout, args.seed)
     tuned = finetune(train, out / "finetune", SFTRunConfig(epochs=args.epochs, seed=args.seed))
-    report = evaluate(tuned.adapter_dir, heldout, train, out / "eval", EvalConfig(judge_pairs=args.judge_pairs))
+    members = [r for r in train if r["id"] in set(tuned.card["train_ids"])]  # not the early-stopping split
+    report = evaluate(tuned.adapter_dir, heldout, members, out / "eval",
+                      EvalConfig(judge_pairs=args.judge_pairs, ifbench=args.ifbench))
     with open(out / "generate" / "report.json") as f:
         generation = json.load(f)
 
@@ -49,12 +53,17 @@ def run(args) -> int:
         "queries": generation["queries"]["total"],
         "budget": args.budget,
         "records": len(records),
-        "train_records": len(train),
+        "train_records": len(members),
+        "validation_records": len(train) - len(members),
         "heldout_records": len(heldout),
         "accepted_evolutions": generation["accepted"],
         "eliminated_evolutions": generation["eliminated"],
         "loss": {"first": tuned.losses[0], "last": tuned.losses[-1]},
         "win_rate": (report.get("win_rate") or {}).get("win_rate"),
+        "compliance": generation["verification"]["prompt_strict"],
+        "reference_loss": report.get("reference_loss"),
+        "ifbench_prompt_loose": {m: round(report["ifbench"][m]["prompt_loose"]["accuracy"], 4)
+                                 for m in ("base", "finetuned")} if "ifbench" in report else None,
         "mia_auc": {k: v for k, v in report["membership_inference"].items() if k.endswith("_auc")},
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -62,7 +71,10 @@ def run(args) -> int:
     print(table(report))
     print(f"pipeline: {summary['queries']}/{args.budget} queries -> {len(records)} records "
           f"({summary['accepted_evolutions']} evolutions accepted, {summary['eliminated_evolutions']} eliminated); "
-          f"fine-tuned on {len(train)}, loss {tuned.losses[0]:.3f} -> {tuned.losses[-1]:.3f}; "
-          f"win rate {summary['win_rate']}; MIA AUC {summary['mia_auc'].get('loss_auc')} (0.5 = no leak); "
+          f"fine-tuned on {len(members)}, loss {tuned.losses[0]:.3f} -> {tuned.losses[-1]:.3f}; "
+          f"answers meeting their constraints {summary['compliance']}; IFBench loose {summary['ifbench_prompt_loose']}; "
+          f"reference loss {(summary['reference_loss'] or {}).get('base')} -> {(summary['reference_loss'] or {}).get('finetuned')}; "
+          f"win rate {summary['win_rate']}; MIA AUC loss {summary['mia_auc'].get('loss_auc')}, ratio "
+          f"{summary['mia_auc'].get('loss_ratio_auc')} (0.5 = no leak); "
           f"{summary['seconds'] / 60:.1f} min -> {out}/summary.json")
     return 0

@@ -14,6 +14,9 @@ class EvalConfig:
     max_new_tokens: int = 192  # answer length cap for both models
     batch_size: int = 8  # answers generated together in one call
     max_length: int = 1024  # tokens per conversation when computing losses (longer ones are cut)
+    ifbench: int = 0  # IFBench prompts answered by both models and verified (a fixed subset); 0 skips it
+    ifbench_tokens: int = 256  # answer length cap on IFBench prompts
+    reference: bool = True  # loss of both models on the shipped reference answers (written by people)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -66,6 +66,16 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
         "train_loss": {m: round(mean_loss(losses[m]["train"]), 4) for m in losses},
     }
 
+    if config.reference:  # answers written by people to instructions no run trains on
+        reference = reference_conversations()
+        result["reference_loss"] = {"base": None, "finetuned": round(mean_loss(completion_losses(
+            model, tokenizer, reference, config.max_length, "reference (fine-tuned)")), 4), "answers": len(reference)}
+        with model.disable_adapter():
+            result["reference_loss"]["base"] = round(mean_loss(completion_losses(
+                model, tokenizer, reference, config.max_length, "reference (base)")), 4)
+    if config.ifbench:
+        result["ifbench"] = yardstick(model, tokenizer, config, out)
+
     scored = {name: [i for i, (_, n) in enumerate(losses["base"][name]) if n] for name in ("train", "heldout")}
     per_record = {name: {m: [losses[m][name][i][0] for i in scored[name]] for m in losses} for name in scored}
     result["membership_inference"], scores = mia.audit(per_record["train"], per_record["heldout"])
@@ -89,6 +99,35 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
     result["seconds"] = round(time.monotonic() - started, 1)
     _write(out, result, scores, pairs)
     return result
+
+
+def reference_conversations() -> list[dict]:
+    """The shipped reference answers (`data/reference_answers.jsonl`) as conversations."""
+    from importlib import resources
+
+    return sft_data.load(Path(str(resources.files("teamsrl_graph") / "data" / "reference_answers.jsonl")))[0]
+
+
+def yardstick(model, tokenizer, config: EvalConfig, out: Path) -> dict:
+    """IFBench: a fixed subset of `config.ifbench` prompts answered greedily by the fine-tuned and
+    the base model, verified by the benchmark's own checks; the answers go to ifbench_answers.jsonl."""
+    from ..constraints import yardstick as ifbench
+    from ..models.batching import BatchGenerator
+
+    rows = ifbench.load_benchmark(config.ifbench)
+    asked = [{"messages": [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": ""}]} for r in rows]
+    generator = BatchGenerator(model, tokenizer, max_batch=config.batch_size)
+    answers = {"finetuned": judging.generate_answers(generator, asked, config.ifbench_tokens, config.batch_size,
+                                                     "IFBench (fine-tuned)")}
+    with model.disable_adapter():
+        answers["base"] = judging.generate_answers(generator, asked, config.ifbench_tokens, config.batch_size,
+                                                   "IFBench (base)")
+    scores = {name: ifbench.score(rows, texts) for name, texts in answers.items()}
+    write_jsonl(out / "ifbench_answers.jsonl", [
+        {"key": r["key"], "base": b, "finetuned": f, "base_strict": sb["strict"], "finetuned_strict": sf["strict"]}
+        for r, b, f, sb, sf in zip(rows, answers["base"], answers["finetuned"], scores["base"]["results"],
+                                   scores["finetuned"]["results"])])
+    return {name: {k: v for k, v in s.items() if k not in ("results", "by_type")} for name, s in scores.items()}
 
 
 def _write(out: Path, result: dict, scores: dict, pairs: list[dict]):
@@ -120,6 +159,14 @@ def table(result: dict) -> str:
         w = result["win_rate"]
         lines.append(f"win rate (fine-tuned vs base, {w['pairs']} pairs): {w['win_rate']}  "
                      f"[{w['wins']} wins, {w['losses']} losses, {w['ties']} ties; judge picks A {w['first_position_rate']}]")
+    if "reference_loss" in result:
+        r = result["reference_loss"]
+        lines.append(f"{'reference-answer loss':<22}{r['base']!s:>12}{r['finetuned']!s:>12}   ({r['answers']} answers written by people)")
+    if "ifbench" in result:
+        i = result["ifbench"]
+        lines.append(f"IFBench ({i['base']['prompts']} prompts) prompt-level loose accuracy: base "
+                     f"{i['base']['prompt_loose']['accuracy']:.3f} ± {i['base']['prompt_loose']['stderr']:.3f}, fine-tuned "
+                     f"{i['finetuned']['prompt_loose']['accuracy']:.3f} ± {i['finetuned']['prompt_loose']['stderr']:.3f}")
     m = result["membership_inference"]
     lines.append(f"membership inference AUC ({m['members']} members, {m['nonmembers']} non-members; 0.5 = no leak): "
                  f"loss {m['loss_auc']}, loss ratio {m['loss_ratio_auc']}, base-model control {m['base_loss_control_auc']}")

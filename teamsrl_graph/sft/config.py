@@ -11,8 +11,10 @@ from ..lora import LoraSettings
 class SFTRunConfig:
     base: str = "local"  # "local" (the embedded SmolLM2-135M-Instruct) or a transformers model folder
     lora: LoraSettings = field(default_factory=LoraSettings)  # adapter rank, alpha, dropout, target modules
-    epochs: float = 3.0  # passes over the data; 1 epoch at a low rate barely changes a small model
-    learning_rate: float = 1e-3  # LoRA tolerates rates ~10x higher than full fine-tuning
+    epochs: float = 3.0  # most passes over the data; early stopping usually ends sooner
+    learning_rate: float = 2e-4  # LoRA's usual rate; 1e-3 made the embedded model memorise its records
+    validation_fraction: float = 0.15  # share of the data not trained on, whose loss stops training early; 0 = off
+    patience: int = 1  # epochs without a better validation loss before training stops
     batch_size: int = 4  # conversations per optimizer step (per device)
     gradient_accumulation_steps: int = 1  # micro-batches summed into one optimizer step
     max_length: int = 1024  # tokens per conversation; longer ones are cut at the end

@@ -17,8 +17,10 @@ from ..files import read_jsonl
 from ..records import prompt_of
 
 
-def to_conversations(records: list[dict], source: str | Path | None = None) -> list[dict]:
-    """`{"id", "messages"}` for every usable record; `source` only names the data in errors.
+def to_conversations(records: list[dict], source: str | Path | None = None, verified_only: bool = True) -> list[dict]:
+    """`{"id", "messages"}` for every usable record; `source` only names the data in errors. A record
+    is usable when its answer passed (`response_ok`), which for a record with constraints means they
+    were verified; `verified_only=False` also takes answers that failed only their constraints.
 
     Rows that already carry `messages` (a conversational dataset) are checked and kept as they are.
     """
@@ -34,7 +36,8 @@ def to_conversations(records: list[dict], source: str | Path | None = None) -> l
         for name in ("instruction", "response"):
             if not isinstance(record.get(name), str):
                 raise InputError("missing or not a string", path=source, line=number, field=name)
-        if not record.get("response_ok", True) or not record["response"].strip() or not record["instruction"].strip():
+        passed = record.get("response_ok", True) or (not verified_only and record.get("constraints_ok") is False)
+        if not passed or not record["response"].strip() or not record["instruction"].strip():
             continue
         messages = [{"role": "user", "content": prompt_of(record)},
                     {"role": "assistant", "content": record["response"].strip()}]
@@ -45,13 +48,13 @@ def to_conversations(records: list[dict], source: str | Path | None = None) -> l
     return conversations
 
 
-def load(data) -> tuple[list[dict], str | None]:
+def load(data, verified_only: bool = True) -> tuple[list[dict], str | None]:
     """(conversations, source path or None) from records, a `datasets.Dataset` or a dataset.jsonl path."""
     if isinstance(data, (str, Path)):
-        return to_conversations(read_jsonl(data), data), str(data)
+        return to_conversations(read_jsonl(data), data, verified_only), str(data)
     if hasattr(data, "to_list"):  # a datasets.Dataset
-        return to_conversations(data.to_list(), "<dataset>"), None
+        return to_conversations(data.to_list(), "<dataset>", verified_only), None
     records = list(data)
     if not records:
         raise InputError("no records given", path="<records>")
-    return to_conversations(records), None
+    return to_conversations(records, verified_only=verified_only), None

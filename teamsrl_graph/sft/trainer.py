@@ -30,7 +30,9 @@ from ..files import move_into_place
 from ..models import local
 from ..training import base_folder, fingerprint, prompt_completion, sft_config, versions
 from . import data as sft_data
+from ..records import split_heldout
 from .config import SFTRunConfig
+from .early_stopping import KeepBestEpoch
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,9 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
 
     config = config or SFTRunConfig()
     conversations, source = sft_data.load(data)
+    validation = []
+    if config.validation_fraction > 0 and len(conversations) >= 8:  # too few to spare: train on all, no stopping
+        conversations, validation = split_heldout(conversations, config.validation_fraction, config.seed)
     folder = base_folder(config.base)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -66,14 +71,18 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
 
     tmp = Path(tempfile.mkdtemp(prefix=".finetune-", dir=out))
     try:
+        stopper = KeepBestEpoch(config.patience)
         trainer = SFTTrainer(
             model=model,
-            args=sft_config(config, tmp / "trainer", bf16=model.dtype == torch.bfloat16),
+            args=sft_config(config, tmp / "trainer", bf16=model.dtype == torch.bfloat16, validating=bool(validation)),
             train_dataset=prompt_completion(conversations),
+            eval_dataset=prompt_completion(validation) if validation else None,
             processing_class=tokenizer,
             peft_config=config.lora.peft_config(),
+            callbacks=[stopper] if validation else None,
         )
         output = trainer.train()
+        stopper.restore(trainer.model)  # the best epoch's adapter, not the last one's
         logged = [h for h in trainer.state.log_history if "loss" in h]
         losses = [h["loss"] for h in logged]
         tokens, seconds = int(trainer.state.num_input_tokens_seen), float(output.metrics["train_runtime"])
@@ -85,6 +94,9 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
             "data_sha256": fingerprint(conversations),
             "conversations": len(conversations),
             "train_ids": [c["id"] for c in conversations],
+            "validation_ids": [c["id"] for c in validation],
+            "validation": {"history": stopper.history, "best_epoch": stopper.best_epoch,
+                           "best_loss": None if stopper.best_epoch is None else round(stopper.best, 5)},
             "config": config.to_dict(),
             "steps": output.global_step,
             "losses": losses,
