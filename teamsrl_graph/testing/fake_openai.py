@@ -90,7 +90,7 @@ class FakeOpenAI:
     # ---- life cycle -------------------------------------------------------------------------
     def start(self) -> FakeOpenAI:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _QuietServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -183,6 +183,13 @@ class FakeOpenAI:
         return {"id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model", self.model), "choices": [choice],
                 "usage": {"prompt_tokens": n_prompt, "completion_tokens": n_out, "total_tokens": n_prompt + n_out}}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that went away mid-request (killed, timed out) is normal here: no traceback on stderr."""
+
+    def handle_error(self, request, client_address):
+        pass
 
 
 class _Handler(BaseHTTPRequestHandler):
