@@ -31,6 +31,8 @@ def add_arguments(parser):
     parser.add_argument("--heldout", type=float, default=0.2, help="fraction of records held out for eval (default 0.2)")
     parser.add_argument("--seed", type=int, default=c.seed, help="split, data order and adapter init seed")
     parser.add_argument("--merge", action="store_true", help="also write the merged model to OUT/merged")
+    parser.add_argument("--report-to", default=c.report_to,
+                        help=f"trackers trl logs to, comma-separated: none, tensorboard, wandb, ... (default {c.report_to})")
 
 
 def run(args) -> int:
@@ -48,13 +50,13 @@ def run(args) -> int:
         lora=LoraSettings(r=args.r, alpha=args.alpha, dropout=args.dropout,
                           target_modules=[m.strip() for m in args.target_modules.split(",") if m.strip()]),
         epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, max_length=args.max_length,
-        gradient_checkpointing=args.gradient_checkpointing, seed=args.seed, merge=args.merge,
+        gradient_checkpointing=args.gradient_checkpointing, seed=args.seed, merge=args.merge, report_to=args.report_to,
     )
     result = finetune(train, args.out, config)
     out = Path(args.out)
     write_jsonl(out / "train.jsonl", train)
     write_jsonl(out / "heldout.jsonl", heldout)
     print(f"fine-tuned on {result.card['conversations']} conversations ({len(heldout)} records held out): "
-          f"loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}, {result.train_tokens} tokens in "
+          f"smoothed loss {result.smoothed[0]:.3f} -> {result.smoothed[-1]:.3f}, {result.train_tokens} tokens in "
           f"{result.seconds:.0f} s ({result.train_tokens / result.seconds:.0f} tok/s); adapter in {result.adapter_dir}")
     return 0

@@ -53,7 +53,7 @@ def run(args) -> int:
         "heldout_records": len(heldout),
         "accepted_evolutions": generation["accepted"],
         "eliminated_evolutions": generation["eliminated"],
-        "loss": {"first": tuned.losses[0], "last": tuned.losses[-1]},
+        "loss": {"first": tuned.smoothed[0], "last": tuned.smoothed[-1], "smoothed": True},
         "win_rate": (report.get("win_rate") or {}).get("win_rate"),
         "mia_auc": {k: v for k, v in report["membership_inference"].items() if k.endswith("_auc")},
         "seconds": round(time.monotonic() - started, 1),
@@ -62,7 +62,7 @@ def run(args) -> int:
     print(table(report))
     print(f"pipeline: {summary['queries']}/{args.budget} queries -> {len(records)} records "
           f"({summary['accepted_evolutions']} evolutions accepted, {summary['eliminated_evolutions']} eliminated); "
-          f"fine-tuned on {len(train)}, loss {tuned.losses[0]:.3f} -> {tuned.losses[-1]:.3f}; "
+          f"fine-tuned on {len(train)}, smoothed loss {tuned.smoothed[0]:.3f} -> {tuned.smoothed[-1]:.3f}; "
           f"win rate {summary['win_rate']}; MIA AUC {summary['mia_auc'].get('loss_auc')} (0.5 = no leak); "
           f"{summary['seconds'] / 60:.1f} min -> {out}/summary.json")
     return 0
