@@ -1,5 +1,6 @@
-"""The evolution graph as served by `langgraph dev` (see langgraph.json) or imported by apps."""
+"""The evolution graph for apps that import it by file; `langgraph dev` serves the same object
+from `teamsrl_graph.served` (see langgraph.json)."""
 
-from teamsrl_graph.graph import build_graph
+from teamsrl_graph.served import graph
 
-graph = build_graph()
+__all__ = ["graph"]

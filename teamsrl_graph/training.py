@@ -1,25 +1,73 @@
 """The trl/transformers plumbing every trainer shares (SFT, HIR, PIT, evaluation): the base model
-folder a spec names, TRL's prompt-completion dataset, the `SFTConfig`, a fingerprint of training
-data and the library versions a run card records. It trains nothing itself."""
+folder a spec names and the hub id an adapter records for it, TRL's prompt-completion dataset, the
+`SFTConfig`, a fingerprint of training data and the library versions a run card records. It trains
+nothing itself.
+
+An adapter names its base model by hub id (`HuggingFaceTB/SmolLM2-135M-Instruct` for the embedded
+model), so that it loads on any machine; `base_folder` turns such an id back into this machine's
+copy (`LOCAL_COPIES`, else the Hugging Face cache, never the network).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from .errors import InputError
 from .models import local
 
 
+LOCAL_COPIES = {local.HUB_ID: local.converted_folder}  # hub id -> where this machine keeps its copy
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name
+
+
 def base_folder(base: str) -> Path:
-    """The model folder named by `base`: "local" for the embedded model, else a folder path."""
-    if base == "local":
-        return local.converted_path()
+    """The model folder named by `base`: "local" for the embedded model, a hub id with a copy on this
+    machine (`LOCAL_COPIES` or the Hugging Face cache), else a folder path."""
+    if base in ("local", local.HUB_ID):
+        return local.converted_path()  # converts the shipped weights on first use
+    if base in LOCAL_COPIES:
+        return Path(LOCAL_COPIES[base]())
     folder = Path(base.removeprefix("local:")).expanduser()
+    if not folder.exists() and HUB_ID.fullmatch(base):
+        folder = _cached(base) or folder
     if not (folder / "config.json").is_file():
         raise InputError(f"{folder} is not a transformers model folder (no config.json)", field="base")
     return folder
+
+
+def _cached(repo_id: str) -> Path | None:
+    """The Hugging Face cache's copy of `repo_id`, without contacting the hub; None if there is none."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id, local_files_only=True))
+    except Exception:  # not cached (or not a valid id): the caller reports the missing folder
+        return None
+
+
+def base_id(folder: Path) -> str:
+    """What an adapter records as its base model: the hub id of a `LOCAL_COPIES` folder, the hub id in
+    the folder's own config.json (`_name_or_path`, written by older transformers), else the folder."""
+    folder = Path(folder).resolve()
+    for repo_id, where in LOCAL_COPIES.items():
+        if Path(where()).resolve() == folder:
+            return repo_id
+    try:
+        named = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("_name_or_path")
+    except (OSError, ValueError):
+        named = None
+    if isinstance(named, str) and HUB_ID.fullmatch(named) and not Path(named).exists():
+        return named
+    return str(folder)
+
+
+def name_base(model, folder: Path) -> str:
+    """Name `model` (loaded from `folder`) by `base_id`, so that adapters and cards made from it do too."""
+    model.name_or_path = model.config.name_or_path = base_id(folder)
+    return model.name_or_path
 
 
 def prompt_completion(conversations: list[dict]):
@@ -58,7 +106,7 @@ def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False):
         save_strategy="no",
         eval_strategy="epoch" if validating else "no",  # the validation loss that early stopping reads
         per_device_eval_batch_size=config.batch_size,
-        report_to="none",
+        report_to=[t.strip() for t in getattr(config, "report_to", "none").split(",") if t.strip()] or "none",
         include_num_input_tokens_seen="non_padding",
     )
 

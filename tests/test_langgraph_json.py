@@ -1,5 +1,6 @@
 """langgraph.json points at importable compiled graphs whose run settings come from plain JSON."""
 
+import importlib
 import importlib.util
 import json
 from dataclasses import fields
@@ -16,13 +17,19 @@ def test_every_listed_graph_imports_as_a_compiled_graph():
     config = json.loads((ROOT / "langgraph.json").read_text())
     assert config["dependencies"] == ["."]
     for name, target in config["graphs"].items():
-        path, _, attr = target.partition(":")
-        spec = importlib.util.spec_from_file_location(f"graph_{name}", ROOT / path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        graph = getattr(module, attr)
+        module, _, attr = target.partition(":")
+        # `langgraph dev` reads file paths against the folder it is started from; modules work from any
+        assert "/" not in module, f"{name}: {target} is a file path"
+        graph = getattr(importlib.import_module(module), attr)
         assert isinstance(graph, CompiledStateGraph)
         assert graph.builder.context_schema is Context
+
+
+def test_the_graphs_folder_serves_the_same_graph():
+    spec = importlib.util.spec_from_file_location("graphs_evolve", ROOT / "graphs" / "evolve.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.graph is importlib.import_module("teamsrl_graph.served").graph
 
 
 def test_context_settings_are_plain_json_values():

@@ -35,6 +35,8 @@ def add_arguments(parser):
                         help="also train on answers that failed their verifiable constraints (default: verified only)")
     parser.add_argument("--validation", type=float, default=c.validation_fraction,
                         help=f"share of the training part used to stop early on its loss; 0 = off (default {c.validation_fraction})")
+    parser.add_argument("--report-to", default=c.report_to,
+                        help=f"trackers trl logs to, comma-separated: none, tensorboard, wandb, ... (default {c.report_to})")
 
 
 def run(args) -> int:
@@ -52,7 +54,7 @@ def run(args) -> int:
         lora=LoraSettings(r=args.r, alpha=args.alpha, dropout=args.dropout,
                           target_modules=[m.strip() for m in args.target_modules.split(",") if m.strip()]),
         epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, max_length=args.max_length,
-        gradient_checkpointing=args.gradient_checkpointing, seed=args.seed, merge=args.merge,
+        gradient_checkpointing=args.gradient_checkpointing, seed=args.seed, merge=args.merge, report_to=args.report_to,
         validation_fraction=args.validation,
     )
     result = finetune(train, args.out, config)
@@ -61,6 +63,6 @@ def run(args) -> int:
     write_jsonl(out / "validation.jsonl", [c for c in train if c["id"] not in trained])  # early stopping's split
     write_jsonl(out / "heldout.jsonl", heldout)
     print(f"fine-tuned on {result.card['conversations']} conversations ({len(heldout)} records held out): "
-          f"loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}, {result.train_tokens} tokens in "
+          f"smoothed loss {result.smoothed[0]:.3f} -> {result.smoothed[-1]:.3f}, {result.train_tokens} tokens in "
           f"{result.seconds:.0f} s ({result.train_tokens / result.seconds:.0f} tok/s); adapter in {result.adapter_dir}")
     return 0

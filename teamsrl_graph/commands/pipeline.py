@@ -58,7 +58,7 @@ def run(args) -> int:
         "heldout_records": len(heldout),
         "accepted_evolutions": generation["accepted"],
         "eliminated_evolutions": generation["eliminated"],
-        "loss": {"first": tuned.losses[0], "last": tuned.losses[-1]},
+        "loss": {"first": tuned.smoothed[0], "last": tuned.smoothed[-1], "smoothed": True},
         "win_rate": (report.get("win_rate") or {}).get("win_rate"),
         "compliance": generation["verification"]["prompt_strict"],
         "reference_loss": report.get("reference_loss"),
@@ -71,7 +71,7 @@ def run(args) -> int:
     print(table(report))
     print(f"pipeline: {summary['queries']}/{args.budget} queries -> {len(records)} records "
           f"({summary['accepted_evolutions']} evolutions accepted, {summary['eliminated_evolutions']} eliminated); "
-          f"fine-tuned on {len(members)}, loss {tuned.losses[0]:.3f} -> {tuned.losses[-1]:.3f}; "
+          f"fine-tuned on {len(members)}, smoothed loss {tuned.smoothed[0]:.3f} -> {tuned.smoothed[-1]:.3f}; "
           f"answers meeting their constraints {summary['compliance']}; IFBench loose {summary['ifbench_prompt_loose']}; "
           f"reference loss {(summary['reference_loss'] or {}).get('base')} -> {(summary['reference_loss'] or {}).get('finetuned')}; "
           f"win rate {summary['win_rate']}; MIA AUC loss {summary['mia_auc'].get('loss_auc')}, ratio "

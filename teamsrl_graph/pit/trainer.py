@@ -182,10 +182,10 @@ class PITTrainer:
     def _plots(self, folder: Path):
         gap = self.history["gap"] or {}
         if gap.get("loss"):
-            plots.line_plot(folder / "gap_loss.png", {"ordering loss": gap["loss"]}, xlabel="epoch",
+            plots.loss_plot(folder / "gap_loss.png", gap["loss"], name="ordering loss", xlabel="epoch",
                             ylabel="loss", title="gap reward model")
         if self.history["sft"]:
-            plots.line_plot(folder / "sft_loss.png", {"stage 0 loss": [h["loss"] for h in self.history["sft"]]},
+            plots.loss_plot(folder / "sft_loss.png", [h["loss"] for h in self.history["sft"]], name="stage 0 loss",
                             x=[h["step"] for h in self.history["sft"]], xlabel="optimizer step",
                             ylabel="loss on the chosen responses", title="improver, stage 0 (SFT)")
         rl = self.history["rl"]

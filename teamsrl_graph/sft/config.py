@@ -22,6 +22,7 @@ class SFTRunConfig:
     seed: int = 0  # adapter initialisation and data order
     merge: bool = False  # also write the base model with the adapter merged in (`merged/`)
     logging_steps: int = 1  # optimizer steps between two points of the loss curve
+    report_to: str = "none"  # trl/transformers trackers to log to: "none", "tensorboard", "wandb", ... (comma-separated)
 
     def to_dict(self) -> dict:
         return asdict(self)

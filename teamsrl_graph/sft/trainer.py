@@ -7,8 +7,9 @@ markers that most templates (SmolLM2's included) lack.
 
 `finetune` writes into `out_dir`:
 - `adapter/`: the LoRA adapter (safetensors); it loads with plain `peft.PeftModel.from_pretrained`;
-- `run_card.json`: base model, data sha256, config, per-step losses, tokens and seconds;
-- `loss.png`: the training loss curve;
+- `run_card.json`: base model (its hub id, so the adapter loads elsewhere), data sha256, config,
+  per-step losses and their smoothed curve, tokens and seconds;
+- `loss.png`: the training loss curve, raw and smoothed (`plots.smooth`);
 - `merged/` (with `merge=True`): the base model with the adapter merged in, a plain model folder.
 Everything is built in a temporary folder and moved into place at the end, so an interrupted run
 leaves the previous results (or nothing) behind, never a half-written adapter. This module does not
@@ -28,7 +29,7 @@ from .. import plots
 from ..errors import InputError
 from ..files import move_into_place
 from ..models import local
-from ..training import base_folder, fingerprint, prompt_completion, sft_config, versions
+from ..training import base_folder, fingerprint, name_base, prompt_completion, sft_config, versions
 from . import data as sft_data
 from ..records import split_heldout
 from .config import SFTRunConfig
@@ -38,8 +39,6 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-
-
 class FinetuneResult:
     adapter_dir: Path  # the saved LoRA adapter
     losses: list[float]  # training loss at every logging step
@@ -47,6 +46,14 @@ class FinetuneResult:
     seconds: float  # time spent in the training loop
     merged_dir: Path | None = None  # base + adapter merged, when asked for
     card: dict | None = None  # the content of run_card.json
+    smoothed: list[float] | None = None  # `losses` smoothed (plots.smooth): compare its first and last
+
+
+def trains_embeddings(lora) -> bool:
+    """Whether the adapter trains the embedding or output layer (then the adapter must carry them)."""
+    from peft.utils.constants import EMBEDDING_LAYER_NAMES
+
+    return any(name in EMBEDDING_LAYER_NAMES for name in lora.target_modules)
 
 
 def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> FinetuneResult:
@@ -64,6 +71,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model, tokenizer = local.load(folder)
+    base = name_base(model, folder)  # the adapter records the hub id, not this machine's path
     if not tokenizer.chat_template:
         raise InputError(f"the model in {folder} has no chat template", field="base")
     log.info("fine-tuning %s on %d conversations (%s epochs, LoRA r=%d)", folder.name, len(conversations),
@@ -85,11 +93,14 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
         stopper.restore(trainer.model)  # the best epoch's adapter, not the last one's
         logged = [h for h in trainer.state.log_history if "loss" in h]
         losses = [h["loss"] for h in logged]
+        smoothed = plots.smooth(losses)
         tokens, seconds = int(trainer.state.num_input_tokens_seen), float(output.metrics["train_runtime"])
 
-        trainer.model.save_pretrained(tmp / "adapter")
+        # embeddings are saved only when trained; peft's "auto" would ask the hub about the base model
+        trainer.model.save_pretrained(tmp / "adapter", save_embedding_layers=trains_embeddings(config.lora))
         card = {
-            "base": str(folder),
+            "base": base,
+            "base_folder": str(folder),
             "data_source": source,
             "data_sha256": fingerprint(conversations),
             "conversations": len(conversations),
@@ -100,14 +111,16 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
             "config": config.to_dict(),
             "steps": output.global_step,
             "losses": losses,
+            "smoothed_losses": smoothed,
+            "loss": {"first": smoothed[0], "last": smoothed[-1]} if smoothed else None,  # of the smoothed curve
             "train_tokens": tokens,
             "seconds": round(seconds, 2),
             "tokens_per_second": round(tokens / seconds, 1) if seconds else None,
             "versions": versions(),
         }
         (tmp / "run_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
-        plots.line_plot(tmp / "loss.png", {"train loss": losses}, x=[h["step"] for h in logged], xlabel="optimizer step",
-                        ylabel="loss on the completions", title=f"LoRA SFT of {folder.name}")
+        plots.loss_plot(tmp / "loss.png", losses, x=[h["step"] for h in logged], name="train loss",
+                        xlabel="optimizer step", ylabel="loss on the completions", title=f"LoRA SFT of {base}")
         if config.merge:
             merged = trainer.model.merge_and_unload()
             merged.save_pretrained(tmp / "merged")
@@ -117,8 +130,9 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
                 move_into_place(tmp / name, out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    log.info("adapter saved to %s (%d tokens in %.0f s, final loss %.3f)", out / "adapter", tokens, seconds,
-             losses[-1] if losses else float("nan"))
-    return FinetuneResult(out / "adapter", losses, tokens, seconds, out / "merged" if config.merge else None, card)
+    log.info("adapter saved to %s (%d tokens in %.0f s, smoothed final loss %.3f)", out / "adapter", tokens, seconds,
+             smoothed[-1] if smoothed else float("nan"))
+    return FinetuneResult(out / "adapter", losses, tokens, seconds, out / "merged" if config.merge else None, card,
+                          smoothed)
 
 
