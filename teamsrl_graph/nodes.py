@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from langgraph.config import get_stream_writer
 from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
@@ -50,6 +51,8 @@ def route(state: State, runtime: Runtime[Context]) -> Command:
         action = res.router(obs)
         if action != STOP and not res.budget.reserve(CALLS_PER_EVOLUTION):
             action = STOP  # out of budget: finish with what we have
+    get_stream_writer()({"event": "route", "id": update.get("id") or state.get("id"), "step": step, "action": action,
+                         "queries": res.budget.queries, "budget": res.budget.max_queries})
     return Command(goto="respond" if action == STOP else action, update=update)
 
 

@@ -89,6 +89,7 @@ def generate(
     overwrite: bool = False,
     resume: bool = False,
     progress: bool = True,
+    config: dict | None = None,
 ) -> list[dict]:
     """Evolve and answer `seeds` (a path, a list of strings/dicts/Seeds, or None for the defaults).
 
@@ -96,6 +97,8 @@ def generate(
     writes `out/dataset.jsonl`, `out/ledger.json`, `out/run.json` and `out/report.json`. The
     run's settings, its query and token caps included, are `context`; its models and ledger are
     the resources bound to it (`resources(context)`; bind ready-made ones with `resources.bind`).
+    `config` is LangGraph's run config for every seed's invocation (callbacks, tags, metadata: what
+    tracing such as LangSmith reads); each seed's run is also tagged with its record id.
     """
     seeds = _as_seeds(seeds)
     context = context or Context()
@@ -122,8 +125,9 @@ def generate(
                         skipped += 1 + sum(1 for _ in pending)  # no seed after this one could be answered either
                         break
                     i, s = nxt
+                    tagged = {**(config or {}), "tags": [*(config or {}).get("tags", []), f"record:{record_id(s.instruction, s.input)}"]}
                     running.add(pool.submit(graph.invoke, {"seed": s.instruction, "input": s.input, "index": i},
-                                            context=context))
+                                            config=tagged, context=context))
                 if not running:
                     break
                 finished, running = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)

@@ -178,3 +178,27 @@ def test_readme_shows_the_current_graph():
     block = re.search(r"```mermaid\n(.*?)```", readme, re.S)
     assert block, "README.md has no mermaid block"
     assert block.group(1).strip() == build_graph().get_graph().draw_mermaid().strip()
+
+
+def test_the_custom_stream_reports_routing_and_the_ledger(make_context):
+    ctx = make_context(router="fixed", max_steps=2, budget=20, answer_samples=1)
+    events = [chunk for mode, chunk in build_graph().stream({"seed": SEED}, context=ctx, stream_mode=["custom", "updates"])
+              if mode == "custom"]
+    assert [(e["step"], e["action"]) for e in events] == [(0, "breadth"), (1, "add_constraints"), (2, "stop")]
+    assert [e["queries"] for e in events] == [0, 2, 4] and {e["budget"] for e in events} == {20}
+
+
+def test_generate_hands_its_config_to_every_run(make_context):
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Tags(BaseCallbackHandler):
+        def __init__(self):
+            self.seen = set()
+
+        def on_chain_start(self, serialized, inputs, *, tags=None, **kwargs):
+            self.seen.update(tags or [])
+
+    handler = Tags()
+    records = generate([SEED, "Write a poem."], context=make_context(max_steps=0), progress=False,
+                       config={"callbacks": [handler], "tags": ["mine"]})
+    assert "mine" in handler.seen and {f"record:{r['id']}" for r in records} <= handler.seen
