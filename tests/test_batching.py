@@ -9,7 +9,7 @@ import time
 
 import pytest
 import torch
-from hypothesis import Phase, given, settings
+from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -102,6 +102,7 @@ def test_scoring_never_occupies_a_decode_batch(generator):
                           st.floats(0, 0.03)),  # arrival delay after the previous request
                          min_size=1, max_size=14),
        max_batch=st.integers(1, 4))
+@example(requests=[([5, 6], 12, 0.0), ([7], 1, 0.0), ([8], 1, 0.0), ([9, 10], 12, 0.0), ([11], 12, 0.0)], max_batch=2)
 def test_mixed_limits_refill_free_slots(eos_engine, requests, max_batch):
     """Random arrivals with random token limits: every request finishes with exactly its own greedy
     tokens, the batch never holds more than max_batch rows, and a row freed while others wait is
@@ -207,9 +208,9 @@ def test_a_one_token_logprobs_call_is_scored_with_the_same_p_yes(tiny_model):
     engine = model.engine
     for question in ["Does the new instruction add information? Answer Yes or No.", "Is water wet?"]:
         messages = [HumanMessage(question)]
-        steps = len(engine.batch_sizes)
+        steps, scores = len(engine.batch_sizes), engine.stats.scores
         scored = model.invoke(messages, max_tokens=1, logprobs=True, top_logprobs=20)
-        assert len(engine.batch_sizes) == steps  # no decode step
+        assert engine.stats.scores == scores + 1 and len(engine.batch_sizes) == steps  # scored, no decode step
         generated = model.invoke(messages, max_tokens=4, logprobs=True, top_logprobs=20)
         a = scored.response_metadata["logprobs"]["content"][0]["top_logprobs"]
         b = generated.response_metadata["logprobs"]["content"][0]["top_logprobs"]

@@ -162,8 +162,8 @@ class BatchGenerator:
                     waiting = [r for r in waiting if r.max_new_tokens > 0]
                     for start in range(0, len(scoring), self.max_batch):
                         self._guard(scoring[start:start + self.max_batch], self._score)
-                free = self.max_batch - len(batch.rows)
-                if waiting and free > 0:
+                while waiting and len(batch.rows) < self.max_batch:  # again if some ended at their prefill
+                    free = self.max_batch - len(batch.rows)
                     joining, waiting = waiting[:free], waiting[free:]
                     self._guard(joining, batch.admit)
                 if batch.rows:
