@@ -1,60 +1,105 @@
-"""Throughput of the evolution graph against raw batched generation, in one run.
+"""Throughput of the evolution graph and of the batching engine against static batched generation.
 
-1. Runs `generate` on N shipped seeds (random router, C instructions in parallel) with the embedded
-   model and records every batch the model ran.
-2. Replays the very same prompts straight through `model.generate`, packed into full batches of
-   the same maximum size, each batch of one token limit (the best a static batcher can do).
-3. Prints completion tokens/s of both and their ratio (target >= 0.85).
+Each round, on the embedded model:
+1. runs `generate` on N shipped seeds (random router) at each concurrency asked for, recording every
+   request the engine served (prompt, token limit) and the engine's mean decode-batch occupancy;
+2. replays the very requests of the first concurrency straight through `model.generate`, packed
+   into full batches of the engine's max_batch (8), one token limit per batch (the best a static batcher can
+   do; a scoring request is a 1-token generation there);
+3. submits the same requests to the engine all at once (continuous batching, no graph).
 
-    python benchmarks/throughput.py [--seeds 16] [--concurrency 8] [--max-steps 2]
+It prints completion tokens/s and the ratios graph / static (target >= 0.95) and engine / static
+(goal >= 2), per round and their spread. All figures of a round come from the same minutes, so the
+ratios hold up on a shared machine better than the raw tok/s do.
+
+    python benchmarks/throughput.py [--seeds 16] [--concurrency 8 16] [--max-steps 2] [--rounds 2]
 """
 
 import argparse
 import time
 from collections import defaultdict
 
-from teamsrl_graph.budget import Budget
-from teamsrl_graph.context import Context
-from teamsrl_graph.models.chat import engine
-from teamsrl_graph.run import generate
+from teamsrl_graph import Context, generate
+from teamsrl_graph.models.chat import LocalChatModel, engine
 from teamsrl_graph.seeds import load_seeds
+
+
+def graph_run(gen, seeds, concurrency: int, max_steps: int) -> dict:
+    gen.trace, before = [], (gen.stats.completion_tokens, gen.stats.decode_steps, gen.stats.decode_rows)
+    # review_tokens=1: the reviewer's Yes/No is read from first-token log-probabilities, a scoring request
+    context = Context(router="random", max_steps=max_steps, review_tokens=1)
+    start = time.perf_counter()
+    generate(seeds, context=context, concurrency=concurrency, progress=False)
+    seconds = time.perf_counter() - start
+    tokens = gen.stats.completion_tokens - before[0]
+    steps, rows = gen.stats.decode_steps - before[1], gen.stats.decode_rows - before[2]
+    trace, gen.trace = gen.trace, None
+    return {"tokens": tokens, "s": seconds, "occupancy": rows / max(1, steps), "trace": trace}
+
+
+def static_run(gen, trace, max_batch: int) -> dict:
+    groups = defaultdict(list)
+    for prompt, max_new, temperature in trace:
+        groups[(max(1, max_new), temperature)].append(prompt)
+    tokens, start = 0, time.perf_counter()
+    for (max_new, temperature), prompts in groups.items():
+        for i in range(0, len(prompts), max_batch):
+            done = gen.run_batch(prompts[i : i + max_batch], max_new, temperature)
+            tokens += sum(c.completion_tokens for c in done)
+    return {"tokens": tokens, "s": time.perf_counter() - start}
+
+
+def engine_run(gen, trace) -> dict:
+    before = (gen.stats.decode_steps, gen.stats.decode_rows)
+    start = time.perf_counter()
+    futures = [gen.submit(prompt, max_new, temperature) for prompt, max_new, temperature in trace]
+    tokens = sum(f.result().completion_tokens for f in futures)
+    steps, rows = gen.stats.decode_steps - before[0], gen.stats.decode_rows - before[1]
+    return {"tokens": tokens, "s": time.perf_counter() - start, "occupancy": rows / max(1, steps)}
+
+
+def rate(run: dict) -> float:
+    return run["tokens"] / run["s"]
+
+
+def spread(values: list[float]) -> str:
+    return f"mean {sum(values) / len(values):.3f}, min {min(values):.3f}, max {max(values):.3f}"
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=16, help="shipped seeds to evolve")
-    ap.add_argument("--concurrency", type=int, default=8, help="instructions in parallel = batch size")
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[8, 16], help="seeds in parallel (graph runs)")
     ap.add_argument("--max-steps", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
 
-    gen = engine(max_batch=args.concurrency)
-    gen.run_batch([gen.tokenizer.encode("Hello")] * 2, 4, 0.0)  # warm-up
-
-    gen.trace = []
-    ledger = Budget()
-    context = Context(router="random", max_steps=args.max_steps, budget=ledger)
-    start = time.perf_counter()
-    generate(load_seeds()[: args.seeds], context=context, concurrency=args.concurrency, progress=False)
-    graph_s = time.perf_counter() - start
-    graph_tokens = ledger.completion_tokens
-    trace, gen.trace = gen.trace, None
-
-    groups = defaultdict(list)
-    for prompts, max_new, temperature in trace:
-        groups[(max_new, temperature)].extend(prompts)
-    raw_tokens, start = 0, time.perf_counter()
-    for (max_new, temperature), prompts in groups.items():
-        for i in range(0, len(prompts), args.concurrency):
-            done = gen.run_batch(prompts[i : i + args.concurrency], max_new, temperature)
-            raw_tokens += sum(c.completion_tokens for c in done)
-    raw_s = time.perf_counter() - start
-
-    calls = sum(len(p) for p, _, _ in trace)
-    print(f"calls: {calls} in {len(trace)} graph batches (mean size {calls / len(trace):.2f}); "
-          f"raw: full batches of {args.concurrency}")
-    print(f"graph: {graph_tokens} tokens in {graph_s:.1f} s = {graph_tokens / graph_s:.1f} tok/s")
-    print(f"raw:   {raw_tokens} tokens in {raw_s:.1f} s = {raw_tokens / raw_s:.1f} tok/s")
-    print(f"ratio graph/raw: {(graph_tokens / graph_s) / (raw_tokens / raw_s):.3f}")
+    max_batch = LocalChatModel.model_fields["max_batch"].default  # what the graph's models use
+    gen = engine(max_batch=max_batch)
+    gen.generate(gen.tokenizer.encode("Hello"), 4)  # warm-up
+    gen.run_batch([gen.tokenizer.encode("Hello")] * 2, 4, 0.0)
+    seeds = load_seeds()[: args.seeds]
+    ratios = defaultdict(list)
+    for round_ in range(1, args.rounds + 1):
+        graphs = {c: graph_run(gen, seeds, c, args.max_steps) for c in args.concurrency}
+        trace = graphs[args.concurrency[0]]["trace"]
+        static = static_run(gen, trace, max_batch)
+        continuous = engine_run(gen, trace)
+        scored = sum(1 for _, n, _ in trace if n == 0)
+        print(f"round {round_}: {len(trace)} requests ({scored} scoring), {static['tokens']} tokens")
+        print(f"  static generate, batches of {max_batch}: {rate(static):6.1f} tok/s")
+        print(f"  engine, same requests at once:  {rate(continuous):6.1f} tok/s  occupancy {continuous['occupancy']:.2f}"
+              f"  engine/static {rate(continuous) / rate(static):.3f}")
+        ratios["engine/static"].append(rate(continuous) / rate(static))
+        for c, g in graphs.items():
+            r = rate(g) / rate(static)
+            ratios[f"graph/static at concurrency {c}"].append(r)
+            ratios[f"occupancy at concurrency {c}"].append(g["occupancy"])
+            print(f"  graph, concurrency {c:3d}:         {rate(g):6.1f} tok/s  occupancy {g['occupancy']:.2f}"
+                  f"  graph/static {r:.3f}  ({g['tokens']} tokens in {g['s']:.1f} s)")
+    print(f"over {args.rounds} rounds (max batch {max_batch}, {args.seeds} seeds, {args.max_steps} steps):")
+    for name, values in ratios.items():
+        print(f"  {name}: {spread(values)}")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,16 @@
 """`LocalChatModel`: an in-process transformers model exposed as a LangChain chat model.
 
-Every instance pointing at the same folder shares one loaded model and one `BatchGenerator`, so
-calls from parallel graph branches (and from different roles) are batched together. Responses carry
-`usage_metadata` with exact token counts from the model's own tokenizer.
+Every instance pointing at the same folder shares one loaded model and one `BatchGenerator` (the
+engine), so calls from parallel graph branches (and from different roles) are batched together.
+This module owns those shared engines: `close_engines()` stops their worker threads (they start
+again on the next call). Responses carry `usage_metadata` with exact token counts from the model's
+own tokenizer. A call with `logprobs=True, max_tokens=1` is a scoring request: one forward pass over
+the prompt, never held in a decode batch.
 """
 
 from __future__ import annotations
 
+import atexit
 import threading
 from typing import Any
 
@@ -25,14 +29,27 @@ _ENGINES_LOCK = threading.Lock()
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "user"}
 
 
-def engine(path: str | None = None, max_batch: int = 8) -> BatchGenerator:
-    """The process-wide batcher for the model at `path` (None: the embedded default), loaded once."""
-    key = (str(path or local.converted_path()), max_batch)
+def engine(path: str | None = None, max_batch: int = 8, window_s: float = 0.01) -> BatchGenerator:
+    """The shared engine for the model at `path` (None: the embedded default), loaded once per process."""
+    key = (str(path or local.converted_path()), max_batch, window_s)
     with _ENGINES_LOCK:
         if key not in _ENGINES:
             model, tokenizer = local.load(key[0])
-            _ENGINES[key] = BatchGenerator(model, tokenizer, max_batch=max_batch)
+            _ENGINES[key] = BatchGenerator(model, tokenizer, max_batch=max_batch, window_s=window_s)
         return _ENGINES[key]
+
+
+def close_engines():
+    """Stop every shared engine's worker thread; unfinished requests fail with `EngineClosed`.
+
+    The models stay loaded and a later call starts the worker again."""
+    with _ENGINES_LOCK:
+        engines = list(_ENGINES.values())
+    for e in engines:
+        e.close()
+
+
+atexit.register(close_engines)
 
 
 def as_dicts(messages: list[BaseMessage]) -> list[dict]:
@@ -46,7 +63,8 @@ class LocalChatModel(BaseChatModel):
     model_path: str | None = None  # HF folder; None = the embedded SmolLM2-135M-Instruct
     max_new_tokens: int = 256  # completion length cap per call
     temperature: float = 0.0  # 0 = greedy (reproducible); > 0 samples
-    max_batch: int = 8  # most requests merged into one generate call
+    max_batch: int = 8  # most requests decoded together
+    batch_window_s: float = 0.01  # an idle engine waits this long for company before starting
     _engine: BatchGenerator | None = PrivateAttr(default=None)
 
     @property
@@ -60,7 +78,7 @@ class LocalChatModel(BaseChatModel):
     @property
     def engine(self) -> BatchGenerator:
         if self._engine is None:
-            self._engine = engine(self.model_path, self.max_batch)
+            self._engine = engine(self.model_path, self.max_batch, self.batch_window_s)
         return self._engine
 
     @property
@@ -81,7 +99,9 @@ class LocalChatModel(BaseChatModel):
                 f"{self.context_length} tokens"
             )
         temperature = float(kwargs.get("temperature", self.temperature))
-        done = self.engine.generate(ids, max_new, temperature)
+        scoring = bool(kwargs.get("logprobs")) and max_new == 1  # only the first token's log-probabilities matter
+        seed = kwargs.get("seed")  # sampling seed of this call; None = the engine numbers calls
+        done = self.engine.score(ids) if scoring else self.engine.generate(ids, max_new, temperature, seed)
         text = done.text
         for s in stop or []:
             if s in text:
