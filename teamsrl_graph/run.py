@@ -85,7 +85,7 @@ def generate(
     *,
     out: str | Path | None = None,
     context: Context | None = None,
-    concurrency: int = 8,
+    concurrency: int = 16,
     overwrite: bool = False,
     resume: bool = False,
     progress: bool = True,

@@ -102,7 +102,9 @@ def ask_reviewer(ctx: Context, node: str, template, values: dict) -> tuple[float
     """A Yes/No question to the reviewer (one booked call): (P(Yes) against P(No) on the first reply
     token where the model returns log-probabilities, else None; the reply's text)."""
     extra = {"logprobs": True, "top_logprobs": 20} if resources(ctx).logprobs["reviewer"] else {}
-    _, reply = ask(ctx, "reviewer", node, template, values, ctx.review_tokens, **extra)
+    # with log-probabilities only the first token matters: one token, which an in-process model
+    # answers with a single forward pass (a scoring request) instead of a generation
+    _, reply = ask(ctx, "reviewer", node, template, values, 1 if extra else ctx.review_tokens, **extra)
     top = ((reply.response_metadata.get("logprobs") or {}).get("content") or [{}])[0].get("top_logprobs")
     return gain_probability(top), reply.text
 

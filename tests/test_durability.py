@@ -139,3 +139,29 @@ def test_a_signal_stops_new_seeds_writes_the_report_and_resume_finishes(make_con
     assert report["interrupted"] == signal.Signals(sig).name and 0 < len(written) == report["records"] < len(seeds)
     generate(seeds, out=tmp_path, context=make_context(expert=slow, max_steps=1), resume=True, concurrency=8, progress=False)
     assert sorted(r["seed"] for r in lines(tmp_path / "dataset.jsonl")) == sorted(seeds)
+
+
+def test_secrets_reach_no_output_file_log_or_stream(tmp_path, monkeypatch, capsys, caplog):
+    """A whole `teamsrl generate -v` run with a password in --base-url and a key in the environment:
+    neither appears in any file the run writes, in any log record, or on stdout/stderr."""
+    import logging
+
+    from teamsrl_graph.cli import main
+    from teamsrl_graph.testing.fake_openai import FakeOpenAI
+    from teamsrl_graph.testing.soak import scripted_reply
+
+    password, key = "pw-Planted-4417", "sk-planted-9930"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    caplog.set_level(logging.DEBUG)
+    (tmp_path / "seeds.txt").write_text("Explain tides.\nDescribe a volcano.\n")
+    with FakeOpenAI(reply=scripted_reply, script=["ok", "500", "ok", "429"], retry_after=0.1) as server:
+        url = server.base_url.replace("://", f"://ops:{password}@")
+        code = main(["-v", "generate", "--seeds", str(tmp_path / "seeds.txt"), "--out", str(tmp_path / "run"),
+                     "--model", "openai:fake-model", "--base-url", url, "--max-steps", "1", "--budget", "30"])
+    assert code == 0 and server.total > 2  # the run made its calls, retries included
+    streams = capsys.readouterr()
+    written = "".join(p.read_text(errors="replace") for p in (tmp_path / "run").rglob("*") if p.is_file())
+    logged = caplog.text + "".join(r.getMessage() for r in caplog.records)
+    assert "127.0.0.1" in written  # the server URL is reported, without its user info
+    for secret in (password, key):
+        assert secret not in written + logged + streams.out + streams.err

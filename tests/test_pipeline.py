@@ -19,7 +19,8 @@ def test_pipeline_generates_finetunes_and_evaluates(tmp_path, capsys):
     ]) + "\n")
     out = tmp_path / "run"
     code = main(["pipeline", "--seeds", str(seeds), "--out", str(out), "--budget", "24", "--router", "fixed",
-                 "--max-steps", "1", "--epochs", "1", "--judge-pairs", "1", "--heldout", "0.25"])
+                 "--max-steps", "1", "--epochs", "1", "--judge-pairs", "1", "--heldout", "0.25", "--ifbench", "2",
+                 "--answer-tokens", "96"])
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["queries"] <= 24 and summary["records"] == 8
@@ -30,4 +31,5 @@ def test_pipeline_generates_finetunes_and_evaluates(tmp_path, capsys):
     members, nonmembers = losses["train"]["finetuned"], losses["heldout"]["finetuned"]
     counted = sum((m < n) + 0.5 * (m == n) for m in members for n in nonmembers) / (len(members) * len(nonmembers))
     assert summary["mia_auc"]["loss_auc"] == pytest.approx(counted, abs=1e-3)  # the audit's AUC, counted by hand
+    assert set(summary["ifbench_prompt_loose"]) == {"base", "finetuned"} and summary["reference_loss"]["answers"] == 24
     assert "pipeline:" in capsys.readouterr().out
