@@ -45,6 +45,7 @@ class Context:
     review_tokens: int = setting(4, "new-token cap of a reviewer call")
     review_threshold: float = setting(0.25, "P(yes) at or above which the reviewer counts a gain (benchmarks/reviewer_calibration.py)")
     answer_tokens: int = setting(256, "new-token cap of the final answer")
+    max_constraints: int = setting(1, "verifiable constraints one instruction may carry; add_constraints past that adds a free-text requirement")
     answer_samples: int = setting(3, "answers tried per instruction until one meets all its constraints (each one booked)")
     sample_temperature: float = setting(0.7, "sampling temperature of the answers after the first")
     improve: str = setting("none", "answer improvement after respond: none, pit or self-refine")
@@ -69,6 +70,8 @@ class Context:
                      "answer_samples"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise InputError(f"must be at least 1, got {getattr(self, name)!r}", field=name)
+        if not isinstance(self.max_constraints, int) or self.max_constraints < 0:
+            raise InputError(f"must be 0 or more, got {self.max_constraints!r}", field="max_constraints")
         if not isinstance(self.max_steps, int) or self.max_steps < 0:
             raise InputError(f"must be 0 or more, got {self.max_steps!r}", field="max_steps")
         for name in ("temperature", "sample_temperature"):

@@ -50,9 +50,14 @@ def reply_text(ctx: Context, role: str, node: str, template, values: dict, max_t
     return (start + reply.text).strip()
 
 
+FREE_REQUIREMENT = "one more specific requirement of your own choosing (a length, a format, a keyword or an audience)"
+
+
 def rewrite(ctx: Context, op: str, instruction: str, input_text: str = "") -> str:
-    """Apply operation `op` through the expert; returns the cleaned candidate instruction."""
-    start, reply = ask(ctx, "expert", op, op, {"instruction": instruction, "input": input_text}, ctx.rewrite_tokens)
+    """Apply operation `op` through the expert; returns the cleaned candidate instruction. (An
+    add_constraints past `max_constraints` asks for a requirement of the expert's own choosing.)"""
+    values = {"instruction": instruction, "input": input_text, "requirement": FREE_REQUIREMENT}
+    start, reply = ask(ctx, "expert", op, op, values, ctx.rewrite_tokens)
     return clean_rewrite(reply.text, prefill=start)
 
 
@@ -72,8 +77,11 @@ def propose(ctx: Context, op: str, instruction: str, constraints: list[dict], in
             input_text: str = "") -> dict:
     """One evolution's rewrite (one expert call): {"op", "candidate", "constraint", "fallback"}.
     add_constraints draws a verifiable constraint the instruction does not have yet (the same for the
-    same run seed, instruction index and step) and has the expert work it in (`constrain`)."""
-    drawn = sample_constraint(constraints, ctx.seed, index, step, instruction) if op == "add_constraints" else None
+    same run seed, instruction index and step) and has the expert work it in (`constrain`), up to
+    `max_constraints` per instruction."""
+    drawn = None
+    if op == "add_constraints" and len(constraints) < ctx.max_constraints:  # past the limit: a free-text requirement
+        drawn = sample_constraint(constraints, ctx.seed, index, step, instruction)
     if drawn:
         candidate, fell_back = constrain(ctx, instruction, drawn, input_text)
     else:

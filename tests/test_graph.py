@@ -202,3 +202,11 @@ def test_generate_hands_its_config_to_every_run(make_context):
     records = generate([SEED, "Write a poem."], context=make_context(max_steps=0), progress=False,
                        config={"callbacks": [handler], "tags": ["mine"]})
     assert "mine" in handler.seen and {f"record:{r['id']}" for r in records} <= handler.seen
+
+
+@pytest.mark.parametrize("limit", [0, 1, 2])
+def test_an_instruction_carries_at_most_max_constraints(make_context, limit):
+    ctx = make_context(max_steps=3, max_constraints=limit, answer_samples=1, router=lambda obs: "add_constraints")
+    out = run_one(ctx)
+    drawn = [s["constraint"] for s in out["path"]]
+    assert len(out["constraints"]) == limit and all(drawn[:limit]) and not any(drawn[limit:])
