@@ -12,40 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 
-from .errors import InputError
-from .models import local
-
-
-LOCAL_COPIES = {local.HUB_ID: local.converted_folder}  # hub id -> where this machine keeps its copy
-HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name
-
-
-def base_folder(base: str) -> Path:
-    """The model folder named by `base`: "local" for the embedded model, a hub id with a copy on this
-    machine (`LOCAL_COPIES` or the Hugging Face cache), else a folder path."""
-    if base in ("local", local.HUB_ID):
-        return local.converted_path()  # converts the shipped weights on first use
-    if base in LOCAL_COPIES:
-        return Path(LOCAL_COPIES[base]())
-    folder = Path(base.removeprefix("local:")).expanduser()
-    if not folder.exists() and HUB_ID.fullmatch(base):
-        folder = _cached(base) or folder
-    if not (folder / "config.json").is_file():
-        raise InputError(f"{folder} is not a transformers model folder (no config.json)", field="base")
-    return folder
-
-
-def _cached(repo_id: str) -> Path | None:
-    """The Hugging Face cache's copy of `repo_id`, without contacting the hub; None if there is none."""
-    try:
-        from huggingface_hub import snapshot_download
-
-        return Path(snapshot_download(repo_id, local_files_only=True))
-    except Exception:  # not cached (or not a valid id): the caller reports the missing folder
-        return None
+from .models.local import HUB_PATTERN, LOCAL_COPIES, base_folder  # noqa: F401 (re-exported for the trainers)
 
 
 def base_id(folder: Path) -> str:
@@ -59,7 +28,7 @@ def base_id(folder: Path) -> str:
         named = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("_name_or_path")
     except (OSError, ValueError):
         named = None
-    if isinstance(named, str) and HUB_ID.fullmatch(named) and not Path(named).exists():
+    if isinstance(named, str) and HUB_PATTERN.fullmatch(named) and not Path(named).exists():
         return named
     return str(folder)
 

