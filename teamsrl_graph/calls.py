@@ -9,7 +9,8 @@ transient, and turned into a `StepFailed` when it still fails.
   `is_transient` accepts (rate limits, server errors, time-outs, broken connections, malformed
   replies); a `Retry-After` the server sent is waited out before the next attempt.
 - Failing: whatever still fails reaches the caller as `StepFailed` (node, error type, message), which
-  the graph's nodes record on the instruction's record instead of stopping the run.
+  the graph's nodes record on the instruction's record instead of stopping the run; a lasting refusal
+  (401/403: the key; 404: no such model) stops the run instead, as the one-line error `user_error` gives.
 This module does not render prompts or parse replies; `steps.py` does.
 """
 
@@ -23,14 +24,14 @@ from langchain_core.runnables.retry import RunnableRetry
 from tenacity import retry_if_exception
 
 from .budget import Budget
-from .models.factory import is_transient, retry_after
+from .models.factory import is_transient, redact, retry_after, user_error
 
 
 class StepFailed(Exception):
     """An LLM call that failed for good: what the record's `errors` entry says."""
 
     def __init__(self, node: str, error: BaseException, attempts: int):
-        self.node, self.type, self.message = node, type(error).__name__, str(error)[:500]
+        self.node, self.type, self.message = node, type(error).__name__, redact(str(error))[:500]
         self.attempts = attempts  # calls sent (and booked) before giving up
         super().__init__(f"{node}: {self.type}: {self.message}")
 
@@ -90,7 +91,10 @@ def call(model, messages, *, budget: Budget, role: str, node: str, attempts: int
         return runnable.invoke(messages, config={"callbacks": [booking]})
     except (KeyboardInterrupt, SystemExit):
         raise
-    except Exception as error:  # noqa: BLE001 - every failure of a call is the record's, not the run's
+    except Exception as error:  # noqa: BLE001 - every failure of a call is the record's, not the run's ...
         if booking.attempts == 0:  # nothing was sent: the reservation is still held; give it back
             budget.release(1)
+        lasting = user_error(error)  # ... except a refused key or an unknown model, which every call would meet
+        if lasting is not None:
+            raise lasting from None
         raise StepFailed(node, error, booking.attempts) from error

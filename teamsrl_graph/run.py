@@ -115,7 +115,7 @@ def generate(
     ledger, done = res.budget, {r["id"] for r in records}
     todo = [(i, s) for i, s in enumerate(seeds) if record_id(s.instruction, s.input) not in done]
     graph, skipped, started = build_graph(), 0, time.monotonic()
-    bar = _progress_bar(ledger, len(todo)) if progress else None
+    bar = Progress(ledger, len(todo)) if progress else None
     try:
         with _Signals() as signals, ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="seed") as pool:
             pending, running = iter(todo), set()
@@ -162,7 +162,7 @@ def generate(
     return records
 
 
-class _progress_bar:
+class Progress:
     """A bar over queries spent against the cap (or seeds, without a cap), with seeds done alongside."""
 
     def __init__(self, ledger: Budget, seeds: int):

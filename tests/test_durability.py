@@ -165,3 +165,17 @@ def test_secrets_reach_no_output_file_log_or_stream(tmp_path, monkeypatch, capsy
     assert "127.0.0.1" in written  # the server URL is reported, without its user info
     for secret in (password, key):
         assert secret not in written + logged + streams.out + streams.err
+
+
+def test_a_refused_key_stops_the_run_with_one_line_instead_of_failing_every_record(tmp_path, monkeypatch, capsys):
+    from teamsrl_graph.cli import main
+    from teamsrl_graph.testing.fake_openai import FakeOpenAI
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
+    (tmp_path / "seeds.txt").write_text("".join(f"Explain idea {i}.\n" for i in range(20)))
+    with FakeOpenAI(script=["401"] * 200) as server:
+        code = main(["generate", "--seeds", str(tmp_path / "seeds.txt"), "--out", str(tmp_path / "run"),
+                     "--model", "openai:fake-model", "--base-url", server.base_url, "--concurrency", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and "refused the API key (HTTP 401)" in err and "Traceback" not in err
+    assert server.total <= 2  # the seeds in flight at most, not one failed call per seed

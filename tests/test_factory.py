@@ -218,7 +218,7 @@ def test_retries_book_every_request_and_honour_retry_after():
     "script, cap, attempts, requests, kind",
     [(["500", "500", "500", "ok"], 2, 5, 2, "BudgetSpent"),  # the budget stops the retries
      (["503", "503", "503", "ok"], 10, 3, 3, "OpenAIAPIError"),  # so does the attempt limit
-     (["401", "ok"], 10, 5, 1, "OpenAIAuthenticationError")],  # a client error is not retried
+     (["400", "ok"], 10, 5, 1, "OpenAIInvalidRequestError")],  # a client error is not retried
 )
 def test_retries_stop_at_the_budget_the_limit_or_a_lasting_error(script, cap, attempts, requests, kind):
     from langchain_core.messages import HumanMessage

@@ -228,13 +228,6 @@ def user_error(error: BaseException, spec: str = "") -> TeamsrlError | None:
     return None
 
 
-def describe(error: BaseException) -> str:
-    """One line naming a failure: its class, HTTP status if any, and message, secrets redacted."""
-    status = status_of(error)
-    text = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-    return redact(f"{type(error).__name__}{f' {status}' if status else ''}{f': {text}' if text else ''}")
-
-
 # ---- secrets in logs ---------------------------------------------------------------------------
 
 _secrets: set[str] = set()
