@@ -16,6 +16,7 @@ class EvalConfig:
     max_length: int = 1024  # tokens per conversation when computing losses (longer ones are cut)
     ifbench: int = 0  # IFBench prompts answered by both models and verified (a fixed subset); 0 skips it
     ifbench_tokens: int = 256  # answer length cap on IFBench prompts
+    cache_base: bool = True  # reuse the base model's IFBench answers from an earlier evaluation with the same settings
     reference: bool = True  # loss of both models on the shipped reference answers (written by people)
 
     def to_dict(self) -> dict:

@@ -23,6 +23,7 @@ from ..files import atomic, write_json, write_jsonl
 from ..models import local
 from ..sft import data as sft_data
 from ..training import base_folder
+from . import answer_cache
 from . import judge as judging
 from . import mia
 from .config import EvalConfig
@@ -74,7 +75,7 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
             result["reference_loss"]["base"] = round(mean_loss(completion_losses(
                 model, tokenizer, reference, config.max_length, "reference (base)")), 4)
     if config.ifbench:
-        result["ifbench"] = yardstick(model, tokenizer, config, out)
+        result["ifbench"] = yardstick(model, tokenizer, config, out, base)
 
     scored = {name: [i for i, (_, n) in enumerate(losses["base"][name]) if n] for name in ("train", "heldout")}
     per_record = {name: {m: [losses[m][name][i][0] for i in scored[name]] for m in losses} for name in scored}
@@ -108,9 +109,10 @@ def reference_conversations() -> list[dict]:
     return sft_data.load(Path(str(resources.files("teamsrl_graph") / "data" / "reference_answers.jsonl")))[0]
 
 
-def yardstick(model, tokenizer, config: EvalConfig, out: Path) -> dict:
+def yardstick(model, tokenizer, config: EvalConfig, out: Path, base: Path) -> dict:
     """IFBench: a fixed subset of `config.ifbench` prompts answered greedily by the fine-tuned and
-    the base model, verified by the benchmark's own checks; the answers go to ifbench_answers.jsonl."""
+    the base model, verified by the benchmark's own checks; the answers go to ifbench_answers.jsonl. The base model's
+    answers come from `answer_cache` when an evaluation with the same settings made them before."""
     from ..constraints import yardstick as ifbench
     from ..models.batching import BatchGenerator
 
@@ -119,9 +121,15 @@ def yardstick(model, tokenizer, config: EvalConfig, out: Path) -> dict:
     generator = BatchGenerator(model, tokenizer, max_batch=config.batch_size)
     answers = {"finetuned": judging.generate_answers(generator, asked, config.ifbench_tokens, config.batch_size,
                                                      "IFBench (fine-tuned)")}
-    with model.disable_adapter():
-        answers["base"] = judging.generate_answers(generator, asked, config.ifbench_tokens, config.batch_size,
-                                                   "IFBench (base)")
+    def base_answers():
+        with model.disable_adapter():
+            return judging.generate_answers(generator, asked, config.ifbench_tokens, config.batch_size, "IFBench (base)")
+
+    if config.cache_base:
+        settings = {"max_new_tokens": config.ifbench_tokens, "batch_size": config.batch_size, "dtype": str(model.dtype)}
+        answers["base"], _ = answer_cache.cached_answers(base, [r["prompt"] for r in rows], settings, base_answers)
+    else:
+        answers["base"] = base_answers()
     scores = {name: ifbench.score(rows, texts) for name, texts in answers.items()}
     write_jsonl(out / "ifbench_answers.jsonl", [
         {"key": r["key"], "base": b, "finetuned": f, "base_strict": sb["strict"], "finetuned_strict": sf["strict"]}

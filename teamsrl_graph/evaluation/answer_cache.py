@@ -1,0 +1,66 @@
+"""A cache of a base model's greedy answers, so that evaluating several adapters of one base model
+answers the same benchmark prompts with the base model once.
+
+The key covers everything the answers depend on: the base model's weight files (name, size and
+modification time), the prompts, the generation settings and the library versions. An entry is
+one JSON file under `<cache dir>/answers/`, written atomically; a damaged entry is ignored and
+rewritten. It caches base-model answers only: an adapter's answers are never reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+from ..files import write_json
+from ..models.local import cache_dir
+
+log = logging.getLogger(__name__)
+
+
+def key(base: Path, prompts: list[str], settings: dict) -> str:
+    """The cache key of the base model in folder `base` answering `prompts` under `settings`."""
+    import torch
+    import transformers
+
+    weights = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                     for p in Path(base).iterdir() if p.suffix in (".safetensors", ".json", ".bin"))
+    material = {"base": str(Path(base).resolve()), "weights": weights, "prompts": prompts, "settings": settings,
+                "versions": [torch.__version__, transformers.__version__]}
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def path_of(entry: str) -> Path:
+    return cache_dir() / "answers" / f"{entry}.json"
+
+
+def load(entry: str, count: int) -> list[str] | None:
+    """The cached answers of `entry`, or None when there are none (or they are damaged)."""
+    path = path_of(entry)
+    try:
+        answers = json.loads(path.read_text(encoding="utf-8"))["answers"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(answers, list) or len(answers) != count or not all(isinstance(a, str) for a in answers):
+        log.warning("ignoring a damaged cache entry %s", path)
+        return None
+    return answers
+
+
+def store(entry: str, answers: list[str]):
+    path_of(entry).parent.mkdir(parents=True, exist_ok=True)
+    write_json(path_of(entry), {"answers": answers})
+
+
+def cached_answers(base: Path, prompts: list[str], settings: dict, produce) -> tuple[list[str], bool]:
+    """`produce()`'s answers for `prompts`, from the cache when present; returns (answers, from_cache)."""
+    entry = key(base, prompts, settings)
+    answers = load(entry, len(prompts))
+    if answers is not None:
+        log.info("base-model answers to %d prompts from the cache (%s)", len(prompts), path_of(entry))
+        return answers, True
+    answers = produce()
+    store(entry, answers)
+    return answers, False

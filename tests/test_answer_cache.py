@@ -1,0 +1,55 @@
+"""The base-model answer cache: one entry per (weights, prompts, settings); damaged entries are redone."""
+
+import os
+
+import pytest
+
+from teamsrl_graph.evaluation import answer_cache
+
+
+@pytest.fixture
+def base(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEAMSRL_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"weights")
+    (folder / "config.json").write_text("{}")
+    return folder
+
+
+def test_answers_are_made_once_then_read_back(base):
+    calls = []
+
+    def produce():
+        calls.append(1)
+        return ["one", "two"]
+
+    first = answer_cache.cached_answers(base, ["p1", "p2"], {"max_new_tokens": 8}, produce)
+    second = answer_cache.cached_answers(base, ["p1", "p2"], {"max_new_tokens": 8}, produce)
+    assert first == (["one", "two"], False)
+    assert second == (["one", "two"], True)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("change", ["prompts", "settings", "weights"])
+def test_any_change_of_what_answers_depend_on_misses(base, change):
+    prompts, settings = ["p1"], {"max_new_tokens": 8}
+    before = answer_cache.key(base, prompts, settings)
+    if change == "prompts":
+        prompts = ["p1 "]
+    elif change == "settings":
+        settings = {"max_new_tokens": 9}
+    else:
+        (base / "model.safetensors").write_bytes(b"other weights")
+        os.utime(base / "model.safetensors", ns=(1, 1))
+    assert answer_cache.key(base, prompts, settings) != before
+
+
+@pytest.mark.parametrize("content", ["not json", '{"answers": ["only one"]}', '{"answers": [1, 2]}', "{}"])
+def test_a_damaged_entry_is_made_again(base, content):
+    entry = answer_cache.key(base, ["p1", "p2"], {})
+    answer_cache.path_of(entry).parent.mkdir(parents=True)
+    answer_cache.path_of(entry).write_text(content)
+    answers, from_cache = answer_cache.cached_answers(base, ["p1", "p2"], {}, lambda: ["a", "b"])
+    assert (answers, from_cache) == (["a", "b"], False)
+    assert answer_cache.load(entry, 2) == ["a", "b"]
