@@ -61,6 +61,13 @@ def trains_embeddings(lora) -> bool:
     return any(name in EMBEDDING_LAYER_NAMES for name in lora.target_modules)
 
 
+def split_validation(conversations: list[dict], config: SFTRunConfig) -> tuple[list[dict], list[dict]]:
+    """(trained on, validation) as `finetune` splits them; no validation below 8 conversations."""
+    if config.validation_fraction > 0 and len(conversations) >= 8:  # too few to spare: train on all, no stopping
+        return split_heldout(conversations, config.validation_fraction, config.seed)
+    return conversations, []
+
+
 def longest(trainer) -> int:
     """Tokens in the longest tokenized conversation of the trainer's training and validation data."""
     sets = [trainer.train_dataset] + ([trainer.eval_dataset] if trainer.eval_dataset is not None else [])
@@ -75,9 +82,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
 
     config = config or SFTRunConfig()
     conversations, source = sft_data.load(data)
-    validation = []
-    if config.validation_fraction > 0 and len(conversations) >= 8:  # too few to spare: train on all, no stopping
-        conversations, validation = split_heldout(conversations, config.validation_fraction, config.seed)
+    conversations, validation = split_validation(conversations, config)
     folder = base_folder(config.base)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
