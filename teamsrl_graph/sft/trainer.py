@@ -110,7 +110,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
             )
 
         trainer = trainer_for(config.padding_free)
-        if config.padding_free and longest(trainer) > config.max_length:  # some must be cut: padded batches cut them
+        if config.padding_free and config.max_length and longest(trainer) > config.max_length:  # some must be cut: padded batches cut them
             model, _ = local.load(folder)  # a fresh copy: the first trainer already wrapped this one
             name_base(model, folder)
             trainer = trainer_for(False)
