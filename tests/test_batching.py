@@ -101,17 +101,15 @@ def test_scoring_never_occupies_a_decode_batch(generator):
                           st.integers(1, 24),  # max_new_tokens
                           st.floats(0, 0.03)),  # arrival delay after the previous request
                          min_size=1, max_size=14),
-       max_batch=st.integers(1, 4),
-       spare=st.integers(1, 6))  # cache room: small values make the cache grow mid-request
-@example(requests=[([5, 6], 12, 0.0), ([7], 1, 0.0), ([8], 1, 0.0), ([9, 10], 12, 0.0), ([11], 12, 0.0)], max_batch=2,
-         spare=1)
-def test_mixed_limits_refill_free_slots(eos_engine, requests, max_batch, spare):
+       max_batch=st.integers(1, 4))
+@example(requests=[([5, 6], 12, 0.0), ([7], 1, 0.0), ([8], 1, 0.0), ([9, 10], 12, 0.0), ([11], 12, 0.0)], max_batch=2)
+def test_mixed_limits_refill_free_slots(eos_engine, requests, max_batch):
     """Random arrivals with random token limits: every request finishes with exactly its own greedy
     tokens, the batch never holds more than max_batch rows, and a row freed while others wait is
     refilled at once (no step runs below max_batch while a request is waiting)."""
     engine = eos_engine
     log = []
-    engine.max_batch, engine.step_log, engine.spare_columns = max_batch, log, spare
+    engine.max_batch, engine.step_log = max_batch, log
     engine.batch_sizes.clear()
     futures = []
     for prompt, limit, delay in requests:

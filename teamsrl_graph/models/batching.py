@@ -21,7 +21,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import torch
-from transformers.cache_utils import DynamicLayer
 
 TOP_LOGPROBS = 20  # log-probabilities kept for the first new token
 TOP_P = 0.95  # nucleus of sampled tokens
@@ -79,13 +78,12 @@ class BatchGenerator:
     """
 
     def __init__(self, model, tokenizer, max_batch: int = 8, window_s: float = 0.01, seed: int = 0,
-                 repetition_penalty: float = 1.1, spare_columns: int = 64):
+                 repetition_penalty: float = 1.1):
         self.model, self.tokenizer = model, tokenizer
         self.max_batch = max_batch  # most requests decoded together (and scored together)
         self.window_s = window_s  # an idle worker waits this long for more requests before prefilling
         self.seed = seed  # sampling seeds derive from it: request i samples with seed + i
         self.repetition_penalty = repetition_penalty  # 1.1 keeps a 135M model from looping; 1.0 = off
-        self.spare_columns = spare_columns  # key/value cache room: decode steps between two reallocations
         self.batch_sizes: list[int] = []  # rows of every decode step (and of every run_batch call)
         self.trace: list | None = None  # set to a list to record (prompt ids, max_new_tokens, temperature) per request
         self.step_log: list | None = None  # set to a list to record (rows decoding, requests waiting) per decode step
@@ -317,6 +315,7 @@ class _DecodeBatch:
     def admit(self, requests: list[_Request]):
         """Prefill `requests` together, pick their first tokens, merge the unfinished into the batch."""
         from transformers import DynamicCache
+        from transformers.cache_utils import DynamicLayer
 
         engine, model = self.engine, self.engine.model
         device = model.device
@@ -325,7 +324,6 @@ class _DecodeBatch:
             for r in requests:  # one static run each, as correct as it is slow
                 r.future.set_result(engine.run_batch([r.prompt_ids], r.max_new_tokens, r.temperature)[0])
             return
-        cache.layers = [_RoomyLayer(engine.spare_columns) for _ in cache.layers]
         ids, mask, positions = _left_pad([r.prompt_ids for r in requests], engine.tokenizer.pad_token_id)
         with torch.inference_mode():
             out = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
@@ -402,7 +400,8 @@ class _DecodeBatch:
         old, new = self.mask.shape[1], mask.shape[1]
         width = max(old, new)
         for mine, theirs in zip(self.cache.layers, cache.layers):
-            mine.stack(theirs, width)
+            mine.keys = torch.cat([_pad_left(mine.keys, width, -2), _pad_left(theirs.keys, width, -2)])
+            mine.values = torch.cat([_pad_left(mine.values, width, -2), _pad_left(theirs.values, width, -2)])
         self.mask = torch.cat([_pad_left(self.mask, width, -1), _pad_left(mask, width, -1)])
         self.seen = torch.cat([self.seen, seen])
         self.rows = self.rows + rows
@@ -418,73 +417,8 @@ class _DecodeBatch:
         lead = int(self.mask.any(0).nonzero()[0])  # columns that are padding in every row left
         if lead:
             for layer in self.cache.layers:
-                layer.drop_left(lead)
+                layer.keys, layer.values = layer.keys[..., lead:, :], layer.values[..., lead:, :]
             self.mask = self.mask[:, lead:]
-
-
-class _RoomyLayer(DynamicLayer):
-    """One layer's keys and values in a buffer with room on the right: a decode step writes its
-    column in place, where a plain `DynamicLayer` copies the whole cache into a new tensor
-    (`torch.cat`) at every step. `keys`/`values` are views of the used columns."""
-
-    def __init__(self, spare: int = 64):
-        super().__init__()
-        self.spare = spare  # columns of room added whenever the buffer fills up
-        self.buffers: tuple[torch.Tensor, torch.Tensor] | None = None  # (keys, values) with room
-        self.start = self.end = 0  # the used columns of the buffers
-
-    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
-        if not self.is_initialized:
-            self.lazy_initialization(key_states, value_states)
-        added = key_states.shape[-2]
-        if self.buffers is None:
-            self._store(key_states, value_states)
-        else:
-            if self.end + added > self.buffers[0].shape[-2]:
-                self._store(self.keys, self.values, room=added)
-            for buffer, states in zip(self.buffers, (key_states, value_states)):
-                buffer[..., self.end:self.end + added, :] = states
-            self.end += added
-            self._view()
-        return self.keys, self.values
-
-    def batch_select_indices(self, indices: torch.Tensor):
-        """Keep the rows `indices` (their room too)."""
-        if self.buffers is not None:
-            self.buffers = tuple(b.index_select(0, indices) for b in self.buffers)
-            self._view()
-
-    def drop_left(self, columns: int):
-        """Forget the first `columns` used columns (padding in every row)."""
-        self.start += columns
-        self._view()
-
-    def stack(self, other: _RoomyLayer, width: int):
-        """Put `other`'s rows under these, both right-aligned in `width` columns (zeros on the left)."""
-        mine, theirs = (self.keys, self.values), (other.keys, other.values)
-        rows = mine[0].shape[0] + theirs[0].shape[0]
-        buffers = []
-        for a, b in zip(mine, theirs):
-            buffer = a.new_zeros((rows, a.shape[1], width + self.spare, a.shape[-1]))
-            buffer[: a.shape[0], :, width - a.shape[-2]:width] = a
-            buffer[a.shape[0]:, :, width - b.shape[-2]:width] = b
-            buffers.append(buffer)
-        self.buffers, self.start, self.end = tuple(buffers), 0, width
-        self._view()
-
-    def _store(self, keys: torch.Tensor, values: torch.Tensor, room: int = 0):
-        """Copy `keys`/`values` into new buffers with `room` + `spare` free columns."""
-        used = keys.shape[-2]
-        buffers = []
-        for states in (keys, values):
-            buffer = states.new_empty((*states.shape[:2], used + room + self.spare, states.shape[-1]))
-            buffer[..., :used, :] = states
-            buffers.append(buffer)
-        self.buffers, self.start, self.end = tuple(buffers), 0, used
-        self._view()
-
-    def _view(self):
-        self.keys, self.values = (b[..., self.start:self.end, :] for b in self.buffers)
 
 
 def _left_pad(prompts: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
