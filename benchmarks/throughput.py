@@ -6,13 +6,15 @@ Each round, on the embedded model:
 2. replays the very requests of the first concurrency straight through `model.generate`, packed
    into full batches of the engine's max_batch (8), one token limit per batch (the best a static batcher can
    do; a scoring request is a 1-token generation there);
-3. submits the same requests to the engine all at once (continuous batching, no graph).
+3. submits the same requests to the engine all at once (continuous batching, no graph); steps 2
+   and 3 swap order every round. `--engine-batch 16` also replays them through the engine at a
+   larger max_batch (the static figure stays at batches of 8).
 
 It prints completion tokens/s and the ratios graph / static (target >= 0.95) and engine / static
 (goal >= 2), per round and their spread. All figures of a round come from the same minutes, so the
 ratios hold up on a shared machine better than the raw tok/s do.
 
-    python benchmarks/throughput.py [--seeds 16] [--concurrency 8 16] [--max-steps 2] [--rounds 2]
+    python benchmarks/throughput.py [--seeds 16] [--concurrency 8 16] [--max-steps 2] [--rounds 2] [--engine-batch 16]
 """
 
 import argparse
@@ -49,11 +51,15 @@ def static_run(gen, trace, max_batch: int) -> dict:
     return {"tokens": tokens, "s": time.perf_counter() - start}
 
 
-def engine_run(gen, trace) -> dict:
-    before = (gen.stats.decode_steps, gen.stats.decode_rows)
+def engine_run(gen, trace, max_batch: int) -> dict:
+    before, kept = (gen.stats.decode_steps, gen.stats.decode_rows), gen.max_batch
+    gen.max_batch = max_batch
     start = time.perf_counter()
-    futures = [gen.submit(prompt, max_new, temperature) for prompt, max_new, temperature in trace]
-    tokens = sum(f.result().completion_tokens for f in futures)
+    try:
+        futures = [gen.submit(prompt, max_new, temperature) for prompt, max_new, temperature in trace]
+        tokens = sum(f.result().completion_tokens for f in futures)
+    finally:
+        gen.max_batch = kept
     steps, rows = gen.stats.decode_steps - before[0], gen.stats.decode_rows - before[1]
     return {"tokens": tokens, "s": time.perf_counter() - start, "occupancy": rows / max(1, steps)}
 
@@ -72,6 +78,8 @@ def main():
     ap.add_argument("--concurrency", type=int, nargs="+", default=[8, 16], help="seeds in parallel (graph runs)")
     ap.add_argument("--max-steps", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--engine-batch", type=int, nargs="+", default=[],
+                    help="also replay the requests through the engine at these max_batch sizes")
     args = ap.parse_args()
 
     max_batch = LocalChatModel.model_fields["max_batch"].default  # what the graph's models use
@@ -83,14 +91,23 @@ def main():
     for round_ in range(1, args.rounds + 1):
         graphs = {c: graph_run(gen, seeds, c, args.max_steps) for c in args.concurrency}
         trace = graphs[args.concurrency[0]]["trace"]
-        static = static_run(gen, trace, max_batch)
-        continuous = engine_run(gen, trace)
+        if round_ % 2:  # the replays alternate their order from round to round
+            static = static_run(gen, trace, max_batch)
+            continuous = engine_run(gen, trace, max_batch)
+        else:
+            continuous = engine_run(gen, trace, max_batch)
+            static = static_run(gen, trace, max_batch)
+        larger = {b: engine_run(gen, trace, b) for b in args.engine_batch}
         scored = sum(1 for _, n, _ in trace if n == 0)
         print(f"round {round_}: {len(trace)} requests ({scored} scoring), {static['tokens']} tokens")
         print(f"  static generate, batches of {max_batch}: {rate(static):6.1f} tok/s")
         print(f"  engine, same requests at once:  {rate(continuous):6.1f} tok/s  occupancy {continuous['occupancy']:.2f}"
               f"  engine/static {rate(continuous) / rate(static):.3f}")
         ratios["engine/static"].append(rate(continuous) / rate(static))
+        for b, run in larger.items():
+            print(f"  engine at max_batch {b:2d}:        {rate(run):6.1f} tok/s  occupancy {run['occupancy']:.2f}"
+                  f"  engine/static {rate(run) / rate(static):.3f} (static still in batches of {max_batch})")
+            ratios[f"engine at max_batch {b}/static"].append(rate(run) / rate(static))
         for c, g in graphs.items():
             r = rate(g) / rate(static)
             ratios[f"graph/static at concurrency {c}"].append(r)

@@ -54,8 +54,12 @@ def fingerprint(conversations: list[dict]) -> str:
     return digest.hexdigest()
 
 
-def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False):
-    """The trl `SFTConfig` for `config`; checkpoints are not saved, the adapter is saved at the end."""
+def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False, padding_free: bool = False):
+    """The trl `SFTConfig` for `config`; checkpoints are not saved, the adapter is saved at the end.
+
+    `padding_free` joins each batch's conversations into one row (positions restart at every
+    conversation, so attention stays within it) instead of padding them to the longest; it does not
+    cut conversations at `max_length`, so only ask for it when every conversation fits."""
     import torch
     from trl import SFTConfig
 
@@ -65,7 +69,8 @@ def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False):
         learning_rate=config.learning_rate,
         per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
-        max_length=config.max_length,
+        max_length=None if padding_free else config.max_length,
+        padding_free=padding_free,
         activation_checkpointing=config.gradient_checkpointing,  # transformers' new name for it
         completion_only_loss=True,
         bf16=bf16,
@@ -76,7 +81,7 @@ def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False):
         eval_strategy="epoch" if validating else "no",  # the validation loss that early stopping reads
         per_device_eval_batch_size=config.batch_size,
         report_to=[t.strip() for t in getattr(config, "report_to", "none").split(",") if t.strip()] or "none",
-        include_num_input_tokens_seen="non_padding",
+        include_num_input_tokens_seen="all" if padding_free else "non_padding",  # the pad token may be a real one
     )
 
 

@@ -110,3 +110,22 @@ def test_two_lora_steps_change_the_adapter_only_and_reload(tiny_model, tmp_path)
 def test_finetune_rejects_a_folder_without_a_model(tmp_path):
     with pytest.raises(InputError, match="not a transformers model folder"):
         finetune(RECORDS, tmp_path / "out", SFTRunConfig(base=str(tmp_path)))
+
+
+def test_padding_free_batches_train_exactly_like_padded_ones(tiny_model, tmp_path):
+    """Joining a batch's conversations into one row (positions restarting at each) keeps attention
+    within each conversation: the same losses step by step and the same tokens as padded batches.
+    A conversation longer than max_length falls back to padded batches, which cut it."""
+    from teamsrl_graph.lora import LoraSettings
+
+    records = RECORDS + [{**RECORDS[0], "id": "long", "response": " ".join(["word"] * 60)}]  # lengths differ a lot
+    settings = dict(base=str(tiny_model), epochs=2, batch_size=3, learning_rate=1e-2, validation_fraction=0,
+                    lora=LoraSettings(dropout=0.0))  # dropout would draw different masks for different shapes
+    padded = finetune(records, tmp_path / "padded", SFTRunConfig(padding_free=False, **settings))
+    joined = finetune(records, tmp_path / "joined", SFTRunConfig(padding_free=True, **settings))
+    assert (padded.card["padding_free"], joined.card["padding_free"]) == (False, True)
+    assert len(joined.losses) == len(padded.losses) == 4
+    assert joined.losses == pytest.approx(padded.losses, rel=1e-4)
+    assert joined.train_tokens == padded.train_tokens  # the pad token is also the end of a turn: all are counted
+    cut = finetune(records, tmp_path / "cut", SFTRunConfig(padding_free=True, max_length=90, **settings))
+    assert cut.card["padding_free"] is False and cut.train_tokens < padded.train_tokens

@@ -18,6 +18,7 @@ class SFTRunConfig:
     batch_size: int = 4  # conversations per optimizer step (per device)
     gradient_accumulation_steps: int = 1  # micro-batches summed into one optimizer step
     max_length: int = 1024  # tokens per conversation; longer ones are cut at the end
+    padding_free: bool = True  # batches without padding (same loss, less work) when every conversation fits max_length
     gradient_checkpointing: bool = False  # saves memory, costs ~20% speed; off where memory allows
     seed: int = 0  # adapter initialisation and data order
     merge: bool = False  # also write the base model with the adapter merged in (`merged/`)

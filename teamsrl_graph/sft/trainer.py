@@ -5,10 +5,15 @@ both rendered with the base model's own chat template; the loss covers the compl
 works with any chat template, unlike trl's `assistant_only_loss`, which needs `{% generation %}`
 markers that most templates (SmolLM2's included) lack.
 
+A batch's conversations are joined into one row without padding (`padding_free`, positions restart
+at each conversation so attention stays within it): the loss is the padded batch's, the work is
+that of the real tokens only. Where a conversation is longer than `max_length`, batches are padded
+and cut as usual.
+
 `finetune` writes into `out_dir`:
 - `adapter/`: the LoRA adapter (safetensors); it loads with plain `peft.PeftModel.from_pretrained`;
 - `run_card.json`: base model (its hub id, so the adapter loads elsewhere), data sha256, config,
-  per-step losses and their smoothed curve, tokens and seconds;
+  per-step losses and their smoothed curve, tokens and seconds, padded or padding-free batches;
 - `loss.png`: the training loss curve, raw and smoothed (`plots.smooth`);
 - `merged/` (with `merge=True`): the base model with the adapter merged in, a plain model folder.
 Everything is built in a temporary folder and moved into place at the end, so an interrupted run
@@ -56,6 +61,19 @@ def trains_embeddings(lora) -> bool:
     return any(name in EMBEDDING_LAYER_NAMES for name in lora.target_modules)
 
 
+def split_validation(conversations: list[dict], config: SFTRunConfig) -> tuple[list[dict], list[dict]]:
+    """(trained on, validation) as `finetune` splits them; no validation below 8 conversations."""
+    if config.validation_fraction > 0 and len(conversations) >= 8:  # too few to spare: train on all, no stopping
+        return split_heldout(conversations, config.validation_fraction, config.seed)
+    return conversations, []
+
+
+def longest(trainer) -> int:
+    """Tokens in the longest tokenized conversation of the trainer's training and validation data."""
+    sets = [trainer.train_dataset] + ([trainer.eval_dataset] if trainer.eval_dataset is not None else [])
+    return max(len(ids) for dataset in sets for ids in dataset["input_ids"])
+
+
 def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> FinetuneResult:
     """Fine-tune `config.base` with LoRA on `data` (graph records, a `datasets.Dataset` or a
     dataset.jsonl path) and save the adapter, run card and loss curve into `out_dir`."""
@@ -64,9 +82,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
 
     config = config or SFTRunConfig()
     conversations, source = sft_data.load(data)
-    validation = []
-    if config.validation_fraction > 0 and len(conversations) >= 8:  # too few to spare: train on all, no stopping
-        conversations, validation = split_heldout(conversations, config.validation_fraction, config.seed)
+    conversations, validation = split_validation(conversations, config)
     folder = base_folder(config.base)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -80,15 +96,24 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
     tmp = Path(tempfile.mkdtemp(prefix=".finetune-", dir=out))
     try:
         stopper = KeepBestEpoch(config.patience)
-        trainer = SFTTrainer(
-            model=model,
-            args=sft_config(config, tmp / "trainer", bf16=model.dtype == torch.bfloat16, validating=bool(validation)),
-            train_dataset=prompt_completion(conversations),
-            eval_dataset=prompt_completion(validation) if validation else None,
-            processing_class=tokenizer,
-            peft_config=config.lora.peft_config(),
-            callbacks=[stopper] if validation else None,
-        )
+
+        def trainer_for(padding_free: bool):
+            return SFTTrainer(
+                model=model,
+                args=sft_config(config, tmp / "trainer", bf16=model.dtype == torch.bfloat16,
+                                validating=bool(validation), padding_free=padding_free),
+                train_dataset=prompt_completion(conversations),
+                eval_dataset=prompt_completion(validation) if validation else None,
+                processing_class=tokenizer,
+                peft_config=config.lora.peft_config(),
+                callbacks=[stopper] if validation else None,
+            )
+
+        trainer = trainer_for(config.padding_free)
+        if config.padding_free and config.max_length and longest(trainer) > config.max_length:  # some must be cut: padded batches cut them
+            model, _ = local.load(folder)  # a fresh copy: the first trainer already wrapped this one
+            name_base(model, folder)
+            trainer = trainer_for(False)
         output = trainer.train()
         stopper.restore(trainer.model)  # the best epoch's adapter, not the last one's
         logged = [h for h in trainer.state.log_history if "loss" in h]
@@ -110,6 +135,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
                            "best_loss": None if stopper.best_epoch is None else round(stopper.best, 5)},
             "config": config.to_dict(),
             "steps": output.global_step,
+            "padding_free": bool(trainer.args.padding_free),  # batches joined into one row, or padded
             "losses": losses,
             "smoothed_losses": smoothed,
             "loss": {"first": smoothed[0], "last": smoothed[-1]} if smoothed else None,  # of the smoothed curve
