@@ -17,6 +17,7 @@ from .errors import InputError
 from .prompts import IMPROVE_TEMPLATES
 
 IMPROVE_MODES = tuple(IMPROVE_TEMPLATES)  # "none", "pit", "self-refine"
+REVIEW_MODES = ("model", "human")
 
 
 def setting(default, description: str):
@@ -43,6 +44,8 @@ class Context:
     requests_per_second: float | None = setting(None, "spaces provider requests out (all roles together); empty = no limit")
     rewrite_tokens: int = setting(96, "new-token cap of an evolution call")
     review_tokens: int = setting(4, "new-token cap of a reviewer call")
+    review: str = setting("model", "who accepts an evolution the reviewer judged a gain: model (at once) or human (the run "
+                                   "pauses with interrupt() until resumed with Command(resume=True or False); needs a checkpointer)")
     review_threshold: float = setting(0.25, "P(yes) at or above which the reviewer counts a gain (benchmarks/reviewer_calibration.py)")
     answer_tokens: int = setting(256, "new-token cap of the final answer")
     max_constraints: int = setting(1, "verifiable constraints one instruction may carry; add_constraints past that adds a free-text requirement")
@@ -60,6 +63,8 @@ class Context:
 
         if self.improve not in IMPROVE_MODES:
             raise InputError(f"unknown mode {self.improve!r}; expected one of {', '.join(IMPROVE_MODES)}", field="improve")
+        if self.review not in REVIEW_MODES:
+            raise InputError(f"unknown mode {self.review!r}; expected one of {', '.join(REVIEW_MODES)}", field="review")
         if self.router not in ROUTERS:
             raise InputError(f"unknown router {self.router!r}; choose one of {sorted(ROUTERS)}", field="router")
         for name in ("budget", "token_budget"):
