@@ -3,7 +3,8 @@
 Every field is a plain JSON value with a description, so `langgraph dev`, LangGraph Studio and any
 other host can build a Context from JSON and show it as a form. The heavy objects these settings
 imply (chat models, templates, router, the query ledger, the gap model) are not here: they are a
-`Resources` (resources.py), built once per Context. With `improve` set, the answer of each
+`Resources` (resources.py), built once per Context. From Python, a model field also takes a LangChain
+chat model instance instead of a spec (not JSON: reports write it as `instance:<class>`). With `improve` set, the answer of each
 instruction then goes through an improvement loop: "pit" (a trained improver and gap model from
 `teamsrl pit train`) or "self-refine" (the model critiques and rewrites its own answer).
 """
@@ -18,6 +19,12 @@ from .prompts import IMPROVE_TEMPLATES
 
 IMPROVE_MODES = tuple(IMPROVE_TEMPLATES)  # "none", "pit", "self-refine"
 REVIEW_MODES = ("model", "human")
+MODEL_FIELDS = ("model", "reviewer_model", "responder_model", "improver_model")  # a spec, or a chat model instance
+
+
+def model_label(spec) -> str | None:
+    """A model spec as JSON: the spec itself, or `instance:<class>` for a chat model instance."""
+    return spec if spec is None or isinstance(spec, str) else f"instance:{type(spec).__name__}"
 
 
 def setting(default, description: str):
@@ -89,8 +96,10 @@ class Context:
                 raise InputError(f"must be a positive number, got {value!r}", field=name)
 
     def settings(self) -> dict:
-        """The settings as a JSON-able dict (what reports and resumed runs compare)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """The settings as a JSON-able dict (what reports and resumed runs compare); a chat model
+        instance given for a model spec is written as `instance:<class>`."""
+        return {f.name: model_label(getattr(self, f.name)) if f.name in MODEL_FIELDS else getattr(self, f.name)
+                for f in fields(self)}
 
     def improver_spec(self) -> str | None:
         """improver_model if set; else the responder's spec (self-refine) or {pit}/improver (pit); None without improve."""

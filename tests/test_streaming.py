@@ -49,7 +49,7 @@ def test_a_chat_model_instance_goes_where_a_spec_does(tmp_path):
     ctx = Context(model=expert, reviewer_model=reviewer, max_steps=1, answer_samples=1, budget=10)
     [record] = generate([SEED], out=tmp_path, context=ctx, progress=False)
     assert record["path"][0]["accepted"] and len(expert.calls) == 2 and len(reviewer.calls) == 1
-    settings = json.loads((tmp_path / "run.json").read_text())["settings"]
+    settings = json.loads((tmp_path / "run.json").read_text())
     report = json.loads((tmp_path / "report.json").read_text())
     assert settings["model"] == report["settings"]["model"] == "instance:ScriptedChat"
     assert settings["reviewer_model"] == "instance:ScriptedChat"
