@@ -50,7 +50,7 @@ class Context:
     timeout: float = setting(60.0, "seconds one request to a provider may take")
     requests_per_second: float | None = setting(None, "spaces provider requests out (all roles together); empty = no limit")
     rewrite_tokens: int = setting(96, "new-token cap of an evolution call")
-    review_tokens: int = setting(4, "new-token cap of a reviewer call")
+    review_tokens: int = setting(1, "new-token cap of a reviewer call read as text (1: a forced one-word Yes/No)")
     review: str = setting("model", "who accepts an evolution the reviewer judged a gain: model (at once) or human (the run "
                                    "pauses with interrupt() until resumed with Command(resume=True or False); needs a checkpointer)")
     review_threshold: float = setting(0.25, "P(yes) at or above which the reviewer counts a gain (benchmarks/reviewer_calibration.py)")

@@ -32,8 +32,9 @@ def compliance(records: list[dict]) -> dict:
 
 
 def summarize(records: list[dict], budget: Budget, context: Context, seconds: float, skipped: int,
-              interrupted: str | None = None) -> dict:
-    """report.json: the ledger's counts, what happened to evolutions, answers and failures, and the settings."""
+              interrupted: str | None = None, reviewer_mode: str | None = None) -> dict:
+    """report.json: the ledger's counts, what happened to evolutions, answers and failures, how the
+    reviewer was read ("logprobs", "text", or None when it was never asked), and the settings."""
     steps, settings = [s for r in records for s in r["path"]], context.settings()
     eliminated = Counter(s["reason"] for s in steps if not s["accepted"])
     report = budget.summary()
@@ -41,6 +42,7 @@ def summarize(records: list[dict], budget: Budget, context: Context, seconds: fl
         accepted=sum(s["accepted"] for s in steps),
         eliminated=sum(eliminated.values()),
         eliminated_by_reason=dict(eliminated.most_common()),
+        reviewer_mode=reviewer_mode,
         elimination_rate=round(sum(eliminated.values()) / len(steps), 4) if steps else 0.0,
         actions=dict(Counter(s["op"] for s in steps).most_common()),
         records=len(records),
