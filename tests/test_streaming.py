@@ -35,6 +35,18 @@ def test_the_graph_streams_the_answer_in_pieces(tiny_model):
     assert streamed and streamed == build_graph().invoke({"seed": SEED}, context=ctx)["response"]
 
 
+def test_the_async_graph_streams_the_answer_in_pieces_too(tiny_model):  # as `langgraph dev` runs it
+    import asyncio
+
+    ctx = Context(model=f"local:{tiny_model}", max_steps=0, answer_tokens=12, answer_samples=1)
+
+    async def pieces():
+        return [chunk async for chunk, meta in build_graph().astream({"seed": SEED}, context=ctx, stream_mode="messages")
+                if meta["langgraph_node"] == "respond"]
+
+    assert len(asyncio.run(pieces())) >= 4
+
+
 def test_every_booked_call_is_an_event_on_the_custom_stream(make_context):
     ctx = make_context(router="fixed", max_steps=2, budget=20, answer_samples=1)
     events = [e for mode, e in build_graph().stream({"seed": SEED}, context=ctx, stream_mode=["custom", "updates"])
