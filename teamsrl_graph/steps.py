@@ -109,7 +109,6 @@ def review(ctx: Context, old: str, new: str, op: str) -> tuple[Verdict, int]:
 
 
 ONE_WORD = "Reply with exactly one word, Yes or No, and nothing else."
-REVIEWER_MODES = ("logprobs", "text")
 _MODE_LOCK = threading.Lock()
 
 
