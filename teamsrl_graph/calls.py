@@ -90,8 +90,8 @@ def emit(event: dict):
     """Send `event` to LangGraph's `custom` stream when running inside a graph; nothing outside one."""
     try:
         writer = get_stream_writer()
-    except RuntimeError:  # not inside a graph run (the policy's environment, benchmarks)
-        return
+    except (RuntimeError, KeyError):  # not inside a graph run (the policy's environment, benchmarks): a
+        return  # LangChain runnable's config alone, or none at all
     writer(event)
 
 
