@@ -13,6 +13,12 @@ Calls are booked as they are sent (`start`; their tokens follow with `add_tokens
 failed (an error, a timeout) still counts, like the HTTP request it was; `mark_failed` notes it.
 `state` and `from_state` (or `save` and `load`) carry the ledger over to a resumed run, so its caps
 span the whole run; promised calls are not carried over.
+
+Each instruction also keeps its own books: while `charging(account)` is active (the graph's nodes
+set it), every reservation, call and token booked in the ledger is mirrored into `account`, an
+uncapped `Budget`. The graph carries those books in its state, so a checkpointed thread resumed in
+a fresh process brings its spent and promised calls along, and the new ledger takes them on with
+`adopt` (one account per thread, kept in `threads`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +36,7 @@ from .errors import InputError
 from .files import read_text, write_json
 
 STATE_VERSION = 1  # layout of `Budget.state()`
+_ACCOUNT: ContextVar[Budget | None] = ContextVar("teamsrl_account", default=None)  # see `charging`
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +64,13 @@ class Budget:
     by_role: dict = field(default_factory=lambda: defaultdict(int))  # role -> calls
     by_node: dict = field(default_factory=lambda: defaultdict(int))  # node -> calls
     tokens_by_role: dict = field(default_factory=lambda: defaultdict(lambda: {"prompt": 0, "completion": 0}))
+    threads: dict = field(default_factory=dict, repr=False)  # thread key -> its account (see `adopt`)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _account(self) -> Budget | None:
+        """The books the current graph node charges besides this ledger (None outside `charging`)."""
+        account = _ACCOUNT.get()
+        return account if account is not self else None
 
     def reserve(self, queries: int) -> bool:
         """Promise `queries` calls to a branch; False (and nothing held) if a cap forbids it."""
@@ -66,7 +81,9 @@ class Budget:
             if self.max_tokens is not None and self.used_tokens + held_tokens > self.max_tokens:
                 return False
             self.reserved += queries
-            return True
+        if account := self._account():
+            account.reserve(queries)
+        return True
 
     def release(self, queries: int):
         """Give back promised calls that will not be made."""
@@ -74,6 +91,8 @@ class Budget:
             if queries > self.reserved:
                 raise RuntimeError(f"releasing {queries} calls but only {self.reserved} are reserved")
             self.reserved -= queries
+        if account := self._account():
+            account.release(queries)
 
     def start(self, role: str, node: str):
         """Book one call as it is sent, under an earlier reservation (its tokens come later, `add_tokens`).
@@ -86,6 +105,8 @@ class Budget:
             self.queries += 1
             self.by_role[role] += 1
             self.by_node[node] += 1
+        if account := self._account():
+            account.start(role, node)
 
     def add_tokens(self, role: str, prompt_tokens: int, completion_tokens: int):
         """Add the tokens of a call booked with `start`."""
@@ -94,11 +115,45 @@ class Budget:
             self.completion_tokens += completion_tokens
             self.tokens_by_role[role]["prompt"] += prompt_tokens
             self.tokens_by_role[role]["completion"] += completion_tokens
+        if account := self._account():
+            account.add_tokens(role, prompt_tokens, completion_tokens)
 
     def mark_failed(self):
         """Note that a call booked with `start` failed (it still counts: the request went out)."""
         with self._lock:
             self.failed += 1
+        if account := self._account():
+            account.mark_failed()
+
+    def adopt(self, key: str, books: dict | None, held: int) -> Budget:
+        """The account of graph thread `key`. A thread this ledger has not met (a checkpointed thread
+        resumed in a fresh process) gets one made from the `books` and `held` (calls promised, not
+        yet made) its checkpoint carried, and this ledger takes both on under its caps: InputError
+        (field "budget") when they do not fit."""
+        with self._lock:
+            if key in self.threads:
+                return self.threads[key]
+            account = Budget.from_state(books) if books else Budget()
+            account.reserved = held
+            queries = self.queries + self.reserved + account.queries + held
+            tokens = self.used_tokens + account.used_tokens + (self.reserved + held) * self.call_tokens
+            if (self.max_queries is not None and queries > self.max_queries) or \
+                    (self.max_tokens is not None and tokens > self.max_tokens):
+                raise InputError(f"the thread being resumed has made {account.queries} calls and holds {held} more; "
+                                 "the budget cannot take them on", field="budget")
+            self.queries += account.queries
+            self.failed += account.failed
+            self.reserved += held
+            self.prompt_tokens += account.prompt_tokens
+            self.completion_tokens += account.completion_tokens
+            for mine, theirs in ((self.by_role, account.by_role), (self.by_node, account.by_node)):
+                for name, n in theirs.items():
+                    mine[name] += n
+            for role, books_of_role in account.tokens_by_role.items():
+                for kind, n in books_of_role.items():
+                    self.tokens_by_role[role][kind] += n
+            self.threads[key] = account
+            return account
 
     def record(self, role: str, node: str, prompt_tokens: int, completion_tokens: int):
         """Book one finished call made under an earlier reservation: `start` and `add_tokens` at once."""
@@ -202,3 +257,13 @@ class Budget:
         except json.JSONDecodeError as error:
             raise InputError(f"bad JSON ({error.msg}, column {error.colno})", path=path, line=error.lineno) from None
         return cls.from_state(state, source=path)
+
+
+@contextmanager
+def charging(account: Budget):
+    """Mirror every booking made in this context (this thread, or the tasks it spawns) into `account`."""
+    token = _ACCOUNT.set(account)
+    try:
+        yield account
+    finally:
+        _ACCOUNT.reset(token)

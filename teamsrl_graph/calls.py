@@ -8,6 +8,8 @@ transient, and turned into a `StepFailed` when it still fails.
 - Retrying: LangChain's `with_retry` (exponential back-off with jitter) on errors that
   `is_transient` accepts (rate limits, server errors, time-outs, broken connections, malformed
   replies); a `Retry-After` the server sent is waited out before the next attempt.
+- Progress: each booked attempt is also a `{"event": "call", ...}` on LangGraph's `custom` stream
+  (role, node, attempt, queries booked so far, the cap).
 - Failing: whatever still fails reaches the caller as `StepFailed` (node, error type, message), which
   the graph's nodes record on the instruction's record instead of stopping the run; a lasting refusal
   (401/403: the key; 404: no such model) stops the run instead, as the one-line error `user_error` gives.
@@ -19,8 +21,10 @@ from __future__ import annotations
 import threading
 import time
 
-from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
+from langchain_core.runnables.config import ensure_config
 from langchain_core.runnables.retry import RunnableRetry
+from langgraph.config import get_stream_writer
 from tenacity import retry_if_exception
 
 from .budget import Budget
@@ -61,12 +65,34 @@ class _Booking(BaseCallbackHandler):
             self.attempts += 1  # calls sent
         if self.on_booked:
             self.on_booked()
+        emit({"event": "call", "role": self.role, "node": self.node, "attempt": self.attempts,
+              "queries": self.budget.queries, "budget": self.budget.max_queries})
 
     def on_llm_error(self, error, **kwargs):
         self.budget.mark_failed()
         wait = retry_after(error)
         if wait and is_transient(error):
             time.sleep(min(wait, self.max_wait))
+
+
+def with_handler(handler) -> list | BaseCallbackManager:
+    """The callbacks of the run this call is part of (a graph node's: streaming, tracing) plus `handler`;
+    a config's callbacks replace the inherited ones instead of joining them."""
+    inherited = ensure_config().get("callbacks")
+    if isinstance(inherited, BaseCallbackManager):
+        manager = inherited.copy()
+        manager.add_handler(handler, inherit=True)
+        return manager
+    return [*(inherited or []), handler]
+
+
+def emit(event: dict):
+    """Send `event` to LangGraph's `custom` stream when running inside a graph; nothing outside one."""
+    try:
+        writer = get_stream_writer()
+    except (RuntimeError, KeyError):  # not inside a graph run (the policy's environment, benchmarks): a
+        return  # LangChain runnable's config alone, or none at all
+    writer(event)
 
 
 class _TransientRetry(RunnableRetry):
@@ -88,7 +114,7 @@ def call(model, messages, *, budget: Budget, role: str, node: str, attempts: int
                                wait_exponential_jitter=True,
                                exponential_jitter_params={"initial": backoff, "max": 30.0})
     try:
-        return runnable.invoke(messages, config={"callbacks": [booking]})
+        return runnable.invoke(messages, config={"callbacks": with_handler(booking)})
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as error:  # noqa: BLE001 - every failure of a call is the record's, not the run's ...

@@ -3,7 +3,8 @@
 Every field is a plain JSON value with a description, so `langgraph dev`, LangGraph Studio and any
 other host can build a Context from JSON and show it as a form. The heavy objects these settings
 imply (chat models, templates, router, the query ledger, the gap model) are not here: they are a
-`Resources` (resources.py), built once per Context. With `improve` set, the answer of each
+`Resources` (resources.py), built once per Context. From Python, a model field also takes a LangChain
+chat model instance instead of a spec (not JSON: reports write it as `instance:<class>`). With `improve` set, the answer of each
 instruction then goes through an improvement loop: "pit" (a trained improver and gap model from
 `teamsrl pit train`) or "self-refine" (the model critiques and rewrites its own answer).
 """
@@ -17,6 +18,13 @@ from .errors import InputError
 from .prompts import IMPROVE_TEMPLATES
 
 IMPROVE_MODES = tuple(IMPROVE_TEMPLATES)  # "none", "pit", "self-refine"
+REVIEW_MODES = ("model", "human")
+MODEL_FIELDS = ("model", "reviewer_model", "responder_model", "improver_model")  # a spec, or a chat model instance
+
+
+def model_label(spec) -> str | None:
+    """A model spec as JSON: the spec itself, or `instance:<class>` for a chat model instance."""
+    return spec if spec is None or isinstance(spec, str) else f"instance:{type(spec).__name__}"
 
 
 def setting(default, description: str):
@@ -42,7 +50,9 @@ class Context:
     timeout: float = setting(60.0, "seconds one request to a provider may take")
     requests_per_second: float | None = setting(None, "spaces provider requests out (all roles together); empty = no limit")
     rewrite_tokens: int = setting(96, "new-token cap of an evolution call")
-    review_tokens: int = setting(4, "new-token cap of a reviewer call")
+    review_tokens: int = setting(1, "new-token cap of a reviewer call read as text (1: a forced one-word Yes/No)")
+    review: str = setting("model", "who accepts an evolution the reviewer judged a gain: model (at once) or human (the run "
+                                   "pauses with interrupt() until resumed with Command(resume=True or False); needs a checkpointer)")
     review_threshold: float = setting(0.25, "P(yes) at or above which the reviewer counts a gain (benchmarks/reviewer_calibration.py)")
     answer_tokens: int = setting(256, "new-token cap of the final answer")
     max_constraints: int = setting(1, "verifiable constraints one instruction may carry; add_constraints past that adds a free-text requirement")
@@ -60,6 +70,8 @@ class Context:
 
         if self.improve not in IMPROVE_MODES:
             raise InputError(f"unknown mode {self.improve!r}; expected one of {', '.join(IMPROVE_MODES)}", field="improve")
+        if self.review not in REVIEW_MODES:
+            raise InputError(f"unknown mode {self.review!r}; expected one of {', '.join(REVIEW_MODES)}", field="review")
         if self.router not in ROUTERS:
             raise InputError(f"unknown router {self.router!r}; choose one of {sorted(ROUTERS)}", field="router")
         for name in ("budget", "token_budget"):
@@ -84,8 +96,10 @@ class Context:
                 raise InputError(f"must be a positive number, got {value!r}", field=name)
 
     def settings(self) -> dict:
-        """The settings as a JSON-able dict (what reports and resumed runs compare)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """The settings as a JSON-able dict (what reports and resumed runs compare); a chat model
+        instance given for a model spec is written as `instance:<class>`."""
+        return {f.name: model_label(getattr(self, f.name)) if f.name in MODEL_FIELDS else getattr(self, f.name)
+                for f in fields(self)}
 
     def improver_spec(self) -> str | None:
         """improver_model if set; else the responder's spec (self-refine) or {pit}/improver (pit); None without improve."""

@@ -1,10 +1,13 @@
 """The TeaMs-RL evolution graph: route -> {operation} -> review -> route ... -> respond [-> improve ...].
 
 One invocation evolves one seed instruction. The router picks an operation or STOP; the operation's
-node asks the expert for a rewrite; the reviewer keeps it or rolls it back; at STOP (or max depth,
+node asks the expert for a rewrite; the reviewer keeps it or rolls it back (with `Context.review="human"`,
+`confirm` pauses the run for a person before keeping it); at STOP (or max depth,
 or an exhausted budget) the responder answers the final instruction. With `Context.improve` set,
 `improve` then rewrites the answer round by round (PIT or Self-Refine) until it stops gaining.
-Run many seeds in parallel with `graph.batch(...)` or `teamsrl_graph.generate`.
+Run many seeds in parallel with `graph.batch(...)` or `teamsrl_graph.generate`. Every node carries its
+instruction's books and promised calls in the state (checkpoints.py), so a checkpointed thread
+resumes in a fresh process.
 """
 
 from __future__ import annotations
@@ -12,19 +15,20 @@ from __future__ import annotations
 from langgraph.graph import END, START, StateGraph
 
 from .actions import OPERATIONS
+from .checkpoints import charged
 from .context import Context
-from .nodes import improve, make_evolve, respond, review, route
+from .nodes import confirm, improve, make_evolve, respond, review, route
 from .state import InputState, OutputState, State
 
 
 def build_graph(checkpointer=None, name: str = "teamsrl_evolve"):
     builder = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=OutputState)
-    builder.add_node("route", route, destinations=(*OPERATIONS, "respond", END))
+    builder.add_node("route", charged(route), destinations=(*OPERATIONS, "respond", END))
     for op in OPERATIONS:
-        builder.add_node(op, make_evolve(op), destinations=("review", "route"))
-    builder.add_node("review", review)
-    builder.add_node("respond", respond, destinations=("respond", "improve", END))
-    builder.add_node("improve", improve, destinations=("improve", END))
+        builder.add_node(op, charged(make_evolve(op)), destinations=("review", "route"))
+    builder.add_node("review", charged(review), destinations=("route", "confirm"))
+    builder.add_node("confirm", charged(confirm), destinations=("route",))
+    builder.add_node("respond", charged(respond), destinations=("respond", "improve", END))
+    builder.add_node("improve", charged(improve), destinations=("improve", END))
     builder.add_edge(START, "route")
-    builder.add_edge("review", "route")
     return builder.compile(checkpointer=checkpointer, name=name)

@@ -1,4 +1,5 @@
-"""The nodes of the evolution graph: route, one evolve node per operation, review, respond, improve.
+"""The nodes of the evolution graph: route, one evolve node per operation, review, confirm (human
+review, only with `Context.review="human"`), respond, improve.
 
 Each node is a function `(state, runtime) -> update` around the LLM steps of `steps.py`, which
 book every call in the run's ledger by role and node. A node that decides where the graph goes
@@ -15,12 +16,13 @@ import logging
 from langgraph.config import get_stream_writer
 from langgraph.graph import END
 from langgraph.runtime import Runtime
-from langgraph.types import Command
+from langgraph.types import Command, interrupt
 
 from . import steps
 from .actions import CALLS_PER_EVOLUTION, STOP, Observation
 from .calls import StepFailed
 from .context import Context
+from .errors import InputError
 from .records import record_id
 from .resources import resources
 from .review import check_answer
@@ -87,23 +89,40 @@ def failed_step(state: State, op: str, candidate: str, failure: StepFailed) -> d
             "errors": [failure.as_dict()], "queries": failure.attempts}
 
 
-def review(state: State, runtime: Runtime[Context]) -> dict:
+def review(state: State, runtime: Runtime[Context]) -> Command:
+    """The reviewer's verdict on the latest rewrite; with `review="human"` an accepted one waits for
+    `confirm`."""
     old, new, op = state["instruction"], state["candidate"], state["op"]
     try:
         verdict, queries = steps.review(runtime.context, old, new, op)
     except StepFailed as failure:
-        return failed_step(state, op, new, failure)
+        return Command(goto="route", update=failed_step(state, op, new, failure))
     log.debug("%s -> %s (%s)", op, verdict.reason, new[:80])
     pending = state.get("pending") or {}
     step = {"op": op, "candidate": new, **verdict.as_dict(), "constraint": pending.get("constraint"),
             "fallback": bool(pending.get("fallback"))}
     kept = constraints_of(state.get("path", []))  # an accepted rewrite must still state every one of them
-    return {
-        "instruction": steps.restate(new, kept) if verdict.accepted else old,
-        "path": state.get("path", []) + [step],
-        "step": state["step"] + 1,
-        "queries": queries,
-    }
+    update = {"instruction": steps.restate(new, kept) if verdict.accepted else old,
+              "path": state.get("path", []) + [step], "step": state["step"] + 1}
+    if verdict.accepted and runtime.context.review == "human":
+        return Command(goto="confirm", update={"pending": {**pending, "step": step, "accept": update}, "queries": queries})
+    return Command(goto="route", update={**update, "queries": queries})
+
+
+def confirm(state: State, runtime: Runtime[Context]) -> Command:
+    """Human review: pause the run (`interrupt`) with the evolution the reviewer accepted; resumed
+    with `Command(resume=True)` (or `{"accept": True}`) it is kept, with False it is rolled back."""
+    pending = state["pending"]
+    step = pending["step"]
+    answer = interrupt({"op": step["op"], "old": state["instruction"], "new": step["candidate"],
+                        "verdict": {k: step[k] for k in ("accepted", "reason", "score")}})
+    accepted = answer.get("accept") if isinstance(answer, dict) else answer
+    if not isinstance(accepted, bool):
+        raise InputError(f"resume a human review with True, False or {{'accept': bool}}, got {answer!r}", field="resume")
+    if accepted:
+        return Command(goto="route", update=pending["accept"])
+    rejected = {**step, "accepted": False, "reason": "rejected_by_human", "score": 0.0}
+    return Command(goto="route", update={"path": state.get("path", []) + [rejected], "step": state["step"] + 1})
 
 
 def respond(state: State, runtime: Runtime[Context]) -> Command:

@@ -32,15 +32,17 @@ def compliance(records: list[dict]) -> dict:
 
 
 def summarize(records: list[dict], budget: Budget, context: Context, seconds: float, skipped: int,
-              interrupted: str | None = None) -> dict:
-    """report.json: the ledger's counts, what happened to evolutions, answers and failures, and the settings."""
-    steps = [s for r in records for s in r["path"]]
+              interrupted: str | None = None, reviewer_mode: str | None = None) -> dict:
+    """report.json: the ledger's counts, what happened to evolutions, answers and failures, how the
+    reviewer was read ("logprobs", "text", or None when it was never asked), and the settings."""
+    steps, settings = [s for r in records for s in r["path"]], context.settings()
     eliminated = Counter(s["reason"] for s in steps if not s["accepted"])
     report = budget.summary()
     report.update(
         accepted=sum(s["accepted"] for s in steps),
         eliminated=sum(eliminated.values()),
         eliminated_by_reason=dict(eliminated.most_common()),
+        reviewer_mode=reviewer_mode,
         elimination_rate=round(sum(eliminated.values()) / len(steps), 4) if steps else 0.0,
         actions=dict(Counter(s["op"] for s in steps).most_common()),
         records=len(records),
@@ -50,10 +52,9 @@ def summarize(records: list[dict], budget: Budget, context: Context, seconds: fl
         errors_by_type=dict(Counter(f"{e['node']}:{e['type']}" for r in records for e in r.get("errors", [])).most_common()),
         seconds=round(seconds, 2),
         completion_tokens_per_second=round(budget.completion_tokens / seconds, 2) if seconds else 0.0,
-        settings={"model": context.model, "reviewer_model": context.reviewer_model,
-                  "responder_model": context.responder_model, "base_url": public_url(context.base_url),
-                  "router": context.router, "max_steps": context.max_steps, "seed": context.seed,
-                  "temperature": context.temperature},
+        settings={**{k: settings[k] for k in ("model", "reviewer_model", "responder_model")},
+                  "base_url": public_url(context.base_url), "router": context.router, "max_steps": context.max_steps,
+                  "seed": context.seed, "temperature": context.temperature},
     )
     if context.improve != "none":
         rounds = [i for r in records for i in r.get("improvements", [])]
@@ -61,7 +62,7 @@ def summarize(records: list[dict], budget: Budget, context: Context, seconds: fl
             "mode": context.improve, "rounds": len(rounds), "accepted": sum(i["accepted"] for i in rounds),
             "improved_records": sum(any(i["accepted"] for i in r.get("improvements", [])) for r in records),
             "stopped_by": dict(Counter(r["improve_stop"] for r in records if "improve_stop" in r).most_common()),
-            "settings": {"pit": context.pit, "improver_model": context.improver_model, "rounds": context.improve_rounds,
+            "settings": {"pit": context.pit, "improver_model": settings["improver_model"], "rounds": context.improve_rounds,
                          "threshold": context.improve_threshold},
         }
     report["verification"] = compliance(records)

@@ -150,7 +150,8 @@ def generate(
         if dataset:
             dataset.close()
     stopped = signal.Signals(signals.received).name if signals.received else None
-    report = summarize(records, ledger, context, time.monotonic() - started, skipped, interrupted=stopped)
+    report = summarize(records, ledger, context, time.monotonic() - started, skipped, interrupted=stopped,
+                       reviewer_mode=res.reviewer_mode)
     if folder:
         folder.save_ledger(ledger)
         folder.finish(report)

@@ -57,6 +57,8 @@ class State(InputState, total=False):
     status: str  # "done"; "failed" when the answer could not be had; "skipped_budget" when the budget could not fund even the answer
     errors: Annotated[list[dict], operator.add]  # LLM calls that failed for good: {"node", "type", "message"}
     queries: Annotated[int, operator.add]  # LLM calls this instruction used (failed attempts included)
+    books: dict  # this instruction's own ledger (`Budget.state()`): what a resumed thread brings along
+    held: int  # calls promised to this instruction and not yet made (checkpoints.py)
 
 
 class OutputState(TypedDict, total=False):

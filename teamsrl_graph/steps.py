@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from dataclasses import replace
 
 from . import calls
 from .budget import count_tokens
@@ -106,15 +108,48 @@ def review(ctx: Context, old: str, new: str, op: str) -> tuple[Verdict, int]:
     return judge(old, new, parse_judgement(text) if p_gain is None else p_gain >= ctx.review_threshold), 1
 
 
+ONE_WORD = "Reply with exactly one word, Yes or No, and nothing else."
+_MODE_LOCK = threading.Lock()
+
+
 def ask_reviewer(ctx: Context, node: str, template, values: dict) -> tuple[float | None, str]:
     """A Yes/No question to the reviewer (one booked call): (P(Yes) against P(No) on the first reply
-    token where the model returns log-probabilities, else None; the reply's text)."""
-    extra = {"logprobs": True, "top_logprobs": 20} if resources(ctx).logprobs["reviewer"] else {}
+    token where log-probabilities come back, else None; the reply's text).
+
+    Log-probabilities are asked for where the model takes them; whether they come back is learnt
+    from the first reply (`Resources.reviewer_mode`: "logprobs", or "text" with a warning when they
+    were asked for and ignored, as some OpenAI-compatible servers do). Either way the reply is one
+    token (`review_tokens`, default 1): an in-process model continues the template's "Answer:"
+    prefill; a model that cannot gets the question without that hint and with `ONE_WORD` appended,
+    so that its single token is the verdict itself."""
+    res = resources(ctx)
+    tpl = res.templates[template] if isinstance(template, str) else template
+    if not res.prefill["reviewer"]:
+        sections = {k: v for k, v in tpl.sections.items() if k != "assistant"}
+        tpl = replace(tpl, sections={**sections, "user": f"{sections.get('user', '').rstrip()}\n{ONE_WORD}\n"})
+    asked = res.logprobs["reviewer"] and res.reviewer_mode != "text"
+    extra = {"logprobs": True, "top_logprobs": 20} if asked else {}
     # with log-probabilities only the first token matters: one token, which an in-process model
     # answers with a single forward pass (a scoring request) instead of a generation
-    _, reply = ask(ctx, "reviewer", node, template, values, 1 if extra else ctx.review_tokens, **extra)
+    _, reply = ask(ctx, "reviewer", node, tpl, values, 1 if asked else ctx.review_tokens, **extra)
     top = ((reply.response_metadata.get("logprobs") or {}).get("content") or [{}])[0].get("top_logprobs")
+    if res.reviewer_mode is None:
+        note_reviewer_mode(res, "logprobs" if top else "text", asked)
     return gain_probability(top), reply.text
+
+
+def note_reviewer_mode(res, mode: str, asked: bool):
+    """Set the reviewer mode the first reply showed, once per run; warn when log-probabilities were
+    asked for and did not come back."""
+    with _MODE_LOCK:
+        if res.reviewer_mode is not None:
+            return
+        res.reviewer_mode = mode
+    if mode == "text" and asked:
+        log.warning("the reviewer model returned no log-probabilities; its verdicts are read from a one-word "
+                    "Yes/No reply instead (reviewer_mode 'text')")
+    else:
+        log.info("reviewer_mode: %s", mode)
 
 
 def gain_probabilities(ctx: Context, pairs: list[dict], concurrency: int = 8) -> list[float]:

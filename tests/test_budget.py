@@ -140,3 +140,36 @@ def test_bad_ledger_files_name_the_field(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(InputError, match=message):
         Budget.load(path)
+
+
+def test_bookings_made_while_charging_an_account_are_mirrored_into_it():
+    from teamsrl_graph.budget import charging
+
+    ledger, account = Budget(max_queries=10), Budget()
+    ledger.reserve(1)  # before: the ledger's alone
+    with charging(account):
+        assert ledger.reserve(3)
+        ledger.record("expert", "deepen", 10, 5)
+        ledger.start("reviewer", "review")
+        ledger.mark_failed()
+        ledger.release(1)
+    assert (account.queries, account.reserved, account.failed, account.used_tokens) == (2, 0, 1, 15)
+    assert dict(account.by_node) == {"deepen": 1, "review": 1}
+    assert (ledger.queries, ledger.reserved) == (2, 1)
+
+
+def test_a_ledger_adopts_a_thread_once_under_its_caps():
+    from teamsrl_graph.budget import charging
+
+    earlier, account = Budget(max_queries=10), Budget()
+    with charging(account):
+        earlier.reserve(3)
+        earlier.record("expert", "deepen", 10, 5)
+    books = account.state()
+    fresh = Budget(max_queries=10)
+    adopted = fresh.adopt("t1", books, held=2)
+    assert (fresh.queries, fresh.reserved, fresh.used_tokens, dict(fresh.by_role)) == (1, 2, 15, {"expert": 1})
+    assert fresh.adopt("t1", books, held=2) is adopted and (fresh.queries, fresh.reserved) == (1, 2)  # known: once
+    with pytest.raises(InputError) as error:
+        Budget(max_queries=2).adopt("t1", books, held=2)  # 1 made + 2 promised > 2
+    assert error.value.field == "budget"

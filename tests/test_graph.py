@@ -183,7 +183,7 @@ def test_readme_shows_the_current_graph():
 def test_the_custom_stream_reports_routing_and_the_ledger(make_context):
     ctx = make_context(router="fixed", max_steps=2, budget=20, answer_samples=1)
     events = [chunk for mode, chunk in build_graph().stream({"seed": SEED}, context=ctx, stream_mode=["custom", "updates"])
-              if mode == "custom"]
+              if mode == "custom" and chunk["event"] == "route"]
     assert [(e["step"], e["action"]) for e in events] == [(0, "breadth"), (1, "add_constraints"), (2, "stop")]
     assert [e["queries"] for e in events] == [0, 2, 4] and {e["budget"] for e in events} == {20}
 
@@ -195,13 +195,18 @@ def test_generate_hands_its_config_to_every_run(make_context):
         def __init__(self):
             self.seen = set()
 
+            self.llm_calls = 0
+
         def on_chain_start(self, serialized, inputs, *, tags=None, **kwargs):
             self.seen.update(tags or [])
 
-    handler = Tags()
-    records = generate([SEED, "Write a poem."], context=make_context(max_steps=0), progress=False,
-                       config={"callbacks": [handler], "tags": ["mine"]})
+        def on_chat_model_start(self, serialized, messages, **kwargs):  # the LLM calls inside nodes reach it too
+            self.llm_calls += 1
+
+    handler, ctx = Tags(), make_context(max_steps=1, answer_samples=1)
+    records = generate([SEED, "Write a poem."], context=ctx, progress=False, config={"callbacks": [handler], "tags": ["mine"]})
     assert "mine" in handler.seen and {f"record:{r['id']}" for r in records} <= handler.seen
+    assert handler.llm_calls == resources(ctx).budget.queries == 2 * 3
 
 
 @pytest.mark.parametrize("limit", [0, 1, 2])

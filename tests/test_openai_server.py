@@ -73,3 +73,36 @@ def test_generate_through_an_openai_compatible_server(server, tmp_path, monkeypa
     assert report["queries"]["total"] <= 3 and report["tokens"]["prompt"] > 0
     assert report["settings"]["base_url"] == f"{url}/v1"
     assert "sk-test-secret-value" not in report_text + (out / "dataset.jsonl").read_text()
+
+
+def test_the_reviewer_mode_is_detected_and_its_verdicts_are_readable(server, caplog):
+    """Whether this server returns log-probabilities is asked of it directly; the reviewer must learn
+    the same from its first reply, and read every verdict (by probability, or as a one-word Yes/No)."""
+    import logging
+
+    from openai import OpenAI
+
+    from teamsrl_graph.context import Context
+    from teamsrl_graph.resources import resources
+    from teamsrl_graph.review import parse_judgement
+    from teamsrl_graph.steps import ask_reviewer
+
+    url, folder = server
+    raw = OpenAI(base_url=f"{url}/v1", api_key="not-needed").chat.completions.create(
+        model=folder, messages=[{"role": "user", "content": "Is water wet? Answer Yes or No."}], max_tokens=1,
+        logprobs=True, top_logprobs=5)
+    expected = "logprobs" if raw.choices[0].logprobs and raw.choices[0].logprobs.content else "text"
+    pairs = [("Explain how tides work.", "Explain how tides work, in three bullet points, for a ten-year-old."),
+             ("Write a poem about rain.", "Write a sonnet about rain in a city at night, rhyming ABAB."),
+             ("Describe a volcano.", "Describe a volcano."),
+             ("List three fruits.", "Name three fruits.")]
+    ctx = Context(model=f"openai:{folder}", base_url=f"{url}/v1", budget=len(pairs))
+    assert resources(ctx).budget.reserve(len(pairs))
+    with caplog.at_level(logging.INFO, "teamsrl.steps"):
+        verdicts = [ask_reviewer(ctx, "review", "reviewer", {"old": old, "new": new}) for old, new in pairs]
+    print(f"server returns logprobs: {expected == 'logprobs'}; verdicts: {verdicts}")
+    assert resources(ctx).reviewer_mode == expected
+    assert all(p is not None or parse_judgement(text) is not None for p, text in verdicts)  # every one readable
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING and "no log-probabilities" in r.getMessage()]
+    assert len(warned) == (1 if expected == "text" else 0)
+    assert resources(ctx).budget.queries == len(pairs) and resources(ctx).budget.reserved == 0

@@ -19,6 +19,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 
@@ -59,6 +60,7 @@ class _Request:
     temperature: float  # 0 = greedy
     seed: int  # seeds this request's own sampling generator
     future: Future = field(default_factory=Future)  # resolved with a Completion or an exception
+    on_token: Callable[[int], None] | None = None  # called (in the worker) with each new token id as it is chosen
 
 
 @dataclass
@@ -97,8 +99,9 @@ class BatchGenerator:
     # -- callers ------------------------------------------------------------------------------
 
     def submit(self, prompt_ids: list[int], max_new_tokens: int, temperature: float = 0.0,
-               seed: int | None = None) -> Future:
-        """Queue a generation (max_new_tokens >= 1) or a scoring request (0); returns its future."""
+               seed: int | None = None, on_token: Callable[[int], None] | None = None) -> Future:
+        """Queue a generation (max_new_tokens >= 1) or a scoring request (0); returns its future.
+        `on_token` receives each new token id of a generation as the worker picks it (for streaming)."""
         if max_new_tokens < 0:
             raise ValueError("max_new_tokens must be >= 0")
         with self._lock:
@@ -111,7 +114,7 @@ class BatchGenerator:
                 self._thread.start()
             self._count += 1
             request = _Request(list(prompt_ids), max_new_tokens, temperature,
-                               self.seed + self._count if seed is None else seed)
+                               self.seed + self._count if seed is None else seed, on_token=on_token)
             if self.trace is not None:
                 self.trace.append((request.prompt_ids, max_new_tokens, temperature))
             self._queue.put(request)
@@ -391,6 +394,8 @@ class _DecodeBatch:
                 chosen[i] = _sample(logits[i], row.request.temperature, row.generator)
         for i, row in enumerate(rows):
             row.tokens.append(chosen[i])
+            if row.request.on_token is not None:
+                row.request.on_token(chosen[i])
         seen[torch.arange(len(rows), device=seen.device), torch.tensor(chosen, device=seen.device)] = True
 
     def _merge(self, rows: list[_Row], cache, mask: torch.Tensor, seen: torch.Tensor):

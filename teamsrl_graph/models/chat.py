@@ -5,18 +5,20 @@ engine), so calls from parallel graph branches (and from different roles) are ba
 This module owns those shared engines: `close_engines()` stops their worker threads (they start
 again on the next call). Responses carry `usage_metadata` with exact token counts from the model's
 own tokenizer. A call with `logprobs=True, max_tokens=1` is a scoring request: one forward pass over
-the prompt, never held in a decode batch.
+the prompt, never held in a decode batch. `stream`/`astream` (and LangGraph's `stream_mode="messages"`)
+get the reply in pieces as the engine picks its tokens.
 """
 
 from __future__ import annotations
 
 import atexit
+import queue
 import threading
-from typing import Any
+from typing import Any, Iterator
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
 from ..errors import InputError
@@ -90,7 +92,8 @@ class LocalChatModel(BaseChatModel):
         prefill = bool(chat) and chat[-1]["role"] == "assistant"  # continue a partial reply
         return local.chat_ids(self.engine.tokenizer, chat, continue_final=prefill)
 
-    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+    def _prepare(self, messages: list[BaseMessage], kwargs: dict) -> tuple[list[int], int, float, bool]:
+        """(prompt ids, new-token cap, temperature, scoring) of one call; InputError when it cannot fit."""
         ids = self.encode(messages)
         max_new = int(kwargs.get("max_tokens") or self.max_new_tokens)
         if len(ids) + max_new > self.context_length:
@@ -100,12 +103,11 @@ class LocalChatModel(BaseChatModel):
             )
         temperature = float(kwargs.get("temperature", self.temperature))
         scoring = bool(kwargs.get("logprobs")) and max_new == 1  # only the first token's log-probabilities matter
-        seed = kwargs.get("seed")  # sampling seed of this call; None = the engine numbers calls
-        done = self.engine.score(ids) if scoring else self.engine.generate(ids, max_new, temperature, seed)
-        text = done.text
-        for s in stop or []:
-            if s in text:
-                text = text[: text.index(s)]
+        return ids, max_new, temperature, scoring
+
+    def _reply(self, done, stop, kwargs: dict) -> tuple[str, dict, dict]:
+        """(text cut at the first stop sequence, usage metadata, response metadata) of a finished call."""
+        text = _cut(done.text, stop)
         usage = {
             "input_tokens": done.prompt_tokens,
             "output_tokens": done.completion_tokens,
@@ -116,5 +118,53 @@ class LocalChatModel(BaseChatModel):
             k = int(kwargs.get("top_logprobs") or 5)
             top = [{"token": t, "logprob": lp} for t, lp in done.first_top[:k]]
             metadata["logprobs"] = {"content": [{**top[0], "top_logprobs": top}]} if top else None
+        return text, usage, metadata
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        ids, max_new, temperature, scoring = self._prepare(messages, kwargs)
+        seed = kwargs.get("seed")  # sampling seed of this call; None = the engine numbers calls
+        done = self.engine.score(ids) if scoring else self.engine.generate(ids, max_new, temperature, seed)
+        text, usage, metadata = self._reply(done, stop, kwargs)
         message = AIMessage(content=text, usage_metadata=usage, response_metadata=metadata)
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs) -> Iterator[ChatGenerationChunk]:
+        """The reply piece by piece as the engine picks its tokens (batched like any other call); the
+        last chunk carries the usage and finish reason. A scoring call is one chunk."""
+        ids, max_new, temperature, scoring = self._prepare(messages, kwargs)
+        sent = ""  # text yielded so far
+        if scoring:
+            done = self.engine.score(ids)
+        else:
+            arrived: queue.SimpleQueue[int] = queue.SimpleQueue()
+            future = self.engine.submit(ids, max_new, temperature, kwargs.get("seed"), on_token=arrived.put)
+            tokens = []
+            while not (future.done() and arrived.empty()):  # a request's tokens all arrive before it is done
+                try:
+                    tokens.append(arrived.get(timeout=0.05))
+                except queue.Empty:
+                    continue
+                text = _cut(self.engine.tokenizer.decode(tokens, skip_special_tokens=True), stop)
+                if text.endswith("\ufffd") or not text.startswith(sent) or len(text) == len(sent):
+                    continue  # half a character, or nothing new yet
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text[len(sent):]))
+                sent = text
+                if run_manager:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+            done = future.result()
+        text, usage, metadata = self._reply(done, stop, kwargs)
+        rest = text[len(sent):] if text.startswith(sent) else ""
+        chunk = ChatGenerationChunk(message=AIMessageChunk(content=rest, usage_metadata=usage,
+                                                           response_metadata=metadata, chunk_position="last"))
+        if run_manager and rest:
+            run_manager.on_llm_new_token(rest, chunk=chunk)
+        yield chunk
+
+
+def _cut(text: str, stop: list[str] | None) -> str:
+    """`text` up to the first of the `stop` sequences it contains."""
+    for s in stop or []:
+        if s in text:
+            text = text[: text.index(s)]
+    return text

@@ -51,7 +51,7 @@ def make_chat_model(
     max_retries: int = 0,
     rate_limiter=None,
 ) -> BaseChatModel:
-    """Build a chat model from `spec` (see the module docstring).
+    """Build a chat model from `spec` (see the module docstring); a chat model instance is returned as it is.
 
     For provider models: `timeout` bounds each HTTP request (seconds, connect and read alike);
     `max_retries` is the SDK's own hidden retries, off by default; `rate_limiter` (a LangChain
@@ -65,6 +65,8 @@ def make_chat_model(
     ``OPENAI_API_KEY`` (``OPENAI_BASE_URL`` or ``OPENAI_API_BASE`` stand in for `base_url`, under
     the same rules).
     """
+    if isinstance(spec, BaseChatModel):
+        return spec
     if spec == "local" or spec.startswith("local:"):
         from .chat import LocalChatModel
 
@@ -326,14 +328,15 @@ class Models:
     improver: BaseChatModel | None = None  # rewrites answers into better ones; None = no improve stage
 
     @classmethod
-    def from_specs(cls, expert: str = "local", reviewer: str | None = None, responder: str | None = None,
-                   improver: str | None = None, **kwargs):
-        built: dict[str, BaseChatModel] = {}
+    def from_specs(cls, expert="local", reviewer=None, responder=None, improver=None, **kwargs):
+        """The roles from specs or chat model instances; roles that name the same one share an instance."""
+        built: dict = {}
 
-        def get(spec: str) -> BaseChatModel:
-            if spec not in built:
-                built[spec] = make_chat_model(spec, **kwargs)
-            return built[spec]
+        def get(spec) -> BaseChatModel:  # a spec string or a chat model instance (unhashable: keyed by identity)
+            key = spec if isinstance(spec, str) else id(spec)
+            if key not in built:
+                built[key] = make_chat_model(spec, **kwargs)
+            return built[key]
 
         return cls(get(expert), get(reviewer or expert), get(responder or expert), get(improver) if improver else None)
 
