@@ -48,16 +48,17 @@ def need_ray():
 def connect(ray, address: str | None) -> bool:
     """Join the Ray cluster at `address` ("auto": the one `ray start` runs on this machine; None: that one
     or RAY_ADDRESS if there is one, else a new Ray instance on this machine). True if this call started
-    Ray, so the run must stop it; an already initialized Ray is used as it is."""
-    if ray.is_initialized():
-        return False
+    Ray, so the run must stop it (or leave the cluster); an already initialized Ray is used as it is."""
     if address and address.startswith("ray://"):
         raise InputError("Ray Client addresses (ray://) are not supported; run on a node of the cluster with "
                          "--ray auto or --ray HOST:PORT", field="--ray")
+    if ray.is_initialized():
+        return False
     try:
         ray.init(address=address or None)
     except ConnectionError as error:
-        raise InputError(f"no Ray cluster found at {address!r}: {error}", field="--ray") from None
+        raise InputError(f"cannot join the Ray cluster at {address!r} ({error}); is it running? A cluster with token "
+                         "authentication (`ray start` turns it on) also needs RAY_AUTH_MODE=token here", field="--ray") from None
     return True
 
 
