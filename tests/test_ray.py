@@ -72,6 +72,15 @@ def test_records_are_those_of_a_run_in_one_process(cluster, servers, tmp_path):
     assert by_id(lines(tmp_path / "ray" / "dataset.jsonl")) == by_id(alone)
 
 
+def test_each_worker_runs_its_own_local_model(cluster, tiny_model, tmp_path):
+    context = Context(model=f"local:{tiny_model}", router="fixed", max_steps=1, rewrite_tokens=8, answer_tokens=8,
+                      answer_samples=1)
+    records = generate_on_ray(SEEDS[:2], out=tmp_path, context=context, workers=2, concurrency=1, progress=False)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["ray"]["records_by_worker"] == [1, 1]  # one seed each, on the model each worker loaded
+    assert report["queries"]["total"] == sum(r["queries"] for r in records) > 0 and len(records) == 2
+
+
 def test_resume_from_the_command_line_runs_only_the_seeds_not_done(cluster, servers, tmp_path, capsys):
     urls = [s.base_url for s in servers]
     out = tmp_path / "run"

@@ -150,14 +150,14 @@ def _deal(ray, seeds, records, context, folder, pool, keeper, concurrency, progr
     todo = still_to_do(seeds, records)
     bar = Progress(RemoteBudget(keeper), len(todo)) if progress else None
     busy, running, by_worker = [0] * len(pool), {}, Counter()  # seeds in flight per worker; future -> worker
-    todo, skipped, started = iter(todo), 0, time.monotonic()
+    pending, skipped, started = iter(todo), 0, time.monotonic()
     dataset = folder.open_dataset() if folder else None
     try:
         with _Signals() as signals:
             while True:
-                while signals.received is None and min(busy) < concurrency and (nxt := next(todo, None)):
+                while signals.received is None and min(busy) < concurrency and (nxt := next(pending, None)):
                     if not ray.get(keeper.can_fund_a_seed.remote()):
-                        skipped += 1 + sum(1 for _ in todo)  # no seed after this one could be answered either
+                        skipped += 1 + sum(1 for _ in pending)  # no seed after this one could be answered either
                         break
                     k = busy.index(min(busy))
                     running[pool[k].evolve.remote(*nxt, config).future()] = k
