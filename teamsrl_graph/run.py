@@ -163,7 +163,7 @@ def run_seed(graph, context: Context, index: int, seed: Seed, config: dict | Non
                         config={**(config or {}), "tags": tags}, context=context)
 
 
-def keep(record: dict, records: list[dict], dataset=None, bar: "Progress | None" = None) -> int:
+def keep(record: dict, records: list[dict], dataset=None, bar: Progress | None = None) -> int:
     """Take a finished seed's record: append it to `records` and to the open `dataset` (one flushed
     line); 1 if the cap skipped that seed (nothing is kept), else 0."""
     if bar:
