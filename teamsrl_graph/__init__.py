@@ -1,14 +1,16 @@
 """teamsrl-graph: instruction datasets built with reinforcement learning, and the trainers that use them.
 
 The main entry points are imported lazily, so `import teamsrl_graph` (and the CLI's start-up) stays
-light: `generate`, `build_graph`, `Context` (settings), `Resources`, `resources` and `bind` (what
-the settings imply), `Budget`, `make_chat_model`, `load_seeds`.
+light: `generate` (and `generate_on_ray`, the same over Ray workers), `build_graph`, `Context`
+(settings), `Resources`, `resources` and `bind` (what the settings imply), `Budget`,
+`make_chat_model`, `load_seeds`.
 """
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
     "generate": "run",
+    "generate_on_ray": "scale",
     "build_graph": "graph",
     "Context": "context",
     "Resources": "resources",

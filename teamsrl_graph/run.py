@@ -112,8 +112,7 @@ def generate(
             res.budget = saved
         res.on_booked = lambda: folder.save_ledger(res.budget)
         dataset = folder.open_dataset()
-    ledger, done = res.budget, {r["id"] for r in records}
-    todo = [(i, s) for i, s in enumerate(seeds) if record_id(s.instruction, s.input) not in done]
+    ledger, todo = res.budget, still_to_do(seeds, records)
     graph, skipped, started = build_graph(), 0, time.monotonic()
     bar = Progress(ledger, len(todo)) if progress else None
     try:
@@ -124,24 +123,12 @@ def generate(
                     if not _can_fund_a_seed(ledger):
                         skipped += 1 + sum(1 for _ in pending)  # no seed after this one could be answered either
                         break
-                    i, s = nxt
-                    tagged = {**(config or {}), "tags": [*(config or {}).get("tags", []), f"record:{record_id(s.instruction, s.input)}"]}
-                    running.add(pool.submit(graph.invoke, {"seed": s.instruction, "input": s.input, "index": i},
-                                            config=tagged, context=context))
+                    running.add(pool.submit(run_seed, graph, context, *nxt, config))
                 if not running:
                     break
                 finished, running = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    record = future.result()
-                    if record.get("status") == "skipped_budget":
-                        skipped += 1
-                    else:
-                        records.append(record)
-                        if dataset:
-                            dataset.write(json.dumps(record, ensure_ascii=False) + "\n")
-                            dataset.flush()
-                    if bar:
-                        bar.update_seed(record)
+                    skipped += keep(future.result(), records, dataset, bar)
                 if bar:
                     bar.refresh_queries()
     finally:
@@ -161,6 +148,34 @@ def generate(
     if signals.received:
         raise Interrupted(stopped, 128 + signals.received)
     return records
+
+
+def still_to_do(seeds: list[Seed], records: list[dict]) -> list[tuple[int, Seed]]:
+    """(index, seed) of the seeds whose record is not among `records` yet (a resumed run skips the others)."""
+    done = {r["id"] for r in records}
+    return [(i, s) for i, s in enumerate(seeds) if record_id(s.instruction, s.input) not in done]
+
+
+def run_seed(graph, context: Context, index: int, seed: Seed, config: dict | None = None) -> dict:
+    """One seed through `graph`: its record (status "skipped_budget" when the cap could not fund it);
+    its run carries `config` (callbacks, tags, metadata) and is tagged with the record id."""
+    tags = [*(config or {}).get("tags", []), f"record:{record_id(seed.instruction, seed.input)}"]
+    return graph.invoke({"seed": seed.instruction, "input": seed.input, "index": index},
+                        config={**(config or {}), "tags": tags}, context=context)
+
+
+def keep(record: dict, records: list[dict], dataset=None, bar: Progress | None = None) -> int:
+    """Take a finished seed's record: append it to `records` and to the open `dataset` (one flushed
+    line); 1 if the cap skipped that seed (nothing is kept), else 0."""
+    if bar:
+        bar.update_seed(record)
+    if record.get("status") == "skipped_budget":
+        return 1
+    records.append(record)
+    if dataset:
+        dataset.write(json.dumps(record, ensure_ascii=False) + "\n")
+        dataset.flush()
+    return 0
 
 
 class Progress:

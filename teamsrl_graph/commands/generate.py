@@ -1,6 +1,7 @@
 """`teamsrl generate`: evolve seed instructions through the graph, answer them, write the dataset.
 
-`add_arguments` and `settings` also serve `teamsrl pipeline`, whose first stage this is.
+In this process, or spread over Ray workers with `--ray` (teamsrl_graph/scale/). `add_arguments`,
+`settings` and `produce` also serve `teamsrl pipeline`, whose first stage this is.
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ def add_arguments(p: argparse.ArgumentParser, *, out: str | None = None, **defau
     p.add_argument("--skip-invalid", action="store_true", help="skip empty or over-long seeds with a warning instead of failing")
     p.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in --out")
     p.add_argument("--resume", action="store_true", help="continue the run in --out: done records are kept, the ledger goes on")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="spread the seeds over Ray workers, on the cluster at ADDRESS ('auto': the one `ray start` runs "
+                        "here); without ADDRESS, on RAY_ADDRESS's cluster or a new Ray instance on this machine "
+                        "(pip install 'teamsrl-graph[ray]')")
+    p.add_argument("--workers", type=int, help="with --ray: workers, each with its own models and --concurrency seeds in "
+                                               "flight (default: one per --worker-base-url, else 2)")
+    p.add_argument("--worker-base-url", action="append", dest="worker_base_urls", metavar="URL",
+                   help="with --ray: an OpenAI-compatible server of one worker's own, in place of --base-url (repeat it: "
+                        "one worker per URL)")
 
 
 def settings(args):
@@ -37,6 +47,11 @@ def settings(args):
         raise InputError(f"must be positive, got {args.concurrency}", field="--concurrency")
     if args.pit and args.improve != "pit":
         raise InputError("is only used with --improve pit", field="--pit")
+    for name, value in (("--workers", args.workers), ("--worker-base-url", args.worker_base_urls)):
+        if value is not None and args.ray is None:
+            raise InputError("is only used with --ray", field=name)
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"must be positive, got {args.workers}", field="--workers")
     try:
         context = Context(**field_values(args, Context))
         if context.improve == "pit":
@@ -47,12 +62,22 @@ def settings(args):
     return seeds, context
 
 
-def run(args) -> int:
-    from ..run import generate
+def produce(args, seeds, context, out) -> list[dict]:
+    """Generate as the options say, into the folder `out`: in this process, or on Ray workers with --ray."""
+    common = dict(out=out, context=context, concurrency=args.concurrency, overwrite=args.overwrite, resume=args.resume)
+    if args.ray is None:
+        from ..run import generate
 
+        return generate(seeds, **common)
+    from ..scale import generate_on_ray
+
+    return generate_on_ray(seeds, address=args.ray or None, workers=args.workers, base_urls=args.worker_base_urls,
+                           **common)
+
+
+def run(args) -> int:
     seeds, context = settings(args)
-    generate(seeds, out=args.out, context=context, concurrency=args.concurrency, overwrite=args.overwrite,
-             resume=args.resume)
+    produce(args, seeds, context, args.out)
     with open(f"{args.out}/report.json") as f:
         report = json.load(f)
     print(f"{report['records']} records, {report['queries']['total']} queries (budget {report['budget']}), "

@@ -30,14 +30,12 @@ def run(args) -> int:
     from ..errors import InputError
     from ..evaluation import EvalConfig, evaluate, table
     from ..files import write_json
-    from ..run import generate
     from ..records import split_heldout
     from ..sft import SFTRunConfig, finetune
 
     started, out = time.monotonic(), Path(args.out)
     seeds, context = generate_command.settings(args)
-    records = generate(seeds, out=out / "generate", context=context, concurrency=args.concurrency,
-                       overwrite=args.overwrite, resume=args.resume)
+    records = generate_command.produce(args, seeds, context, out / "generate")
     usable = [r for r in records if r["response_ok"] and r["response"].strip()]
     if len(usable) < 4:
         raise InputError(f"only {len(usable)} usable records were generated; raise --budget", field="--budget")
