@@ -110,14 +110,17 @@ class HIRTrainer:
 
     # -- sampling and scoring ------------------------------------------------------------------
 
-    def generate(self, prompts: list[str], n: int = 1, temperature: float = 0.0) -> list[list[str]]:
-        """`n` outputs per prompt from the current model, `generation_batch` sequences per call."""
+    def generate(self, prompts: list[str], n: int = 1, temperature: float = 0.0,
+                 max_new_tokens: int | None = None) -> list[list[str]]:
+        """`n` outputs per prompt from the current model, `generation_batch` sequences per call, at
+        most `max_new_tokens` each (default: the task's cap)."""
         # no repetition penalty: sorting and counting answers must repeat words from the prompt
         generator = BatchGenerator(self.model, self.tokenizer, seed=self.config.seed, repetition_penalty=1.0)
         rows = [chat_ids(self.tokenizer, [{"role": "user", "content": p}], generation_prompt=True)
                 for p in prompts for _ in range(n)]
         self.model.eval()
-        texts = complete_all(generator, rows, self.task.max_new_tokens, temperature, self.config.generation_batch)
+        texts = complete_all(generator, rows, max_new_tokens or self.task.max_new_tokens, temperature,
+                             self.config.generation_batch)
         return [texts[i * n:(i + 1) * n] for i in range(len(prompts))]
 
     def accuracy(self) -> float:
