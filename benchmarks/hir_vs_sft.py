@@ -78,7 +78,8 @@ def run(config: HIRConfig, task, shared: dict, ifbench_rows=None, tokens: int = 
     for r in range(1, config.rounds + 1):
         if r == 1:
             key = (config.prompts_per_round, config.samples)
-            shared.setdefault(key, trainer.sample(1))
+            if key not in shared:
+                shared[key] = trainer.sample(1)
             instances, outputs = shared[key]
         else:
             instances, outputs = trainer.sample(r)
@@ -120,7 +121,7 @@ def constrained_part(args, common: HIRConfig) -> dict:
     for name, config in methods(common, {}).items():
         results[name] = run(replace(config, output_dir=name), task, shared, rows, args.ifbench_tokens)
     n = len(held)
-    print(f"\nConstrained instructions: {len(train)} training ({args.constraints} constraint(s) each), {n} held out; "
+    print(f"\nConstrained instructions ({args.constraints} constraint(s) each): {len(train)} for training, {n} held out; "
           f"{common.rounds} round(s) x {common.prompts_per_round} instructions x {common.samples} samples, "
           f"{common.steps_per_round} steps/round, batch {common.batch_size}")
     head = "| method | held-out prompt-level (strict) |"
