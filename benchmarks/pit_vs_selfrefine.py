@@ -1,8 +1,13 @@
-"""PIT against Self-Refine and the original responses, on held-out instructions, in one run.
+"""PIT against Self-Refine and the original responses, on held-out constrained instructions, in one run.
 
-1. Preference pairs for the training instructions (seed files or graphs' dataset.jsonl; default: the
-   shipped seeds), made by the graph's own models (`teamsrl_graph.pit.collect`: sampled answers
-   rated by the reviewer, relevance and fluency), split by instruction into fold A (2/3) and B (1/3).
+Every instruction carries verifiable constraints: a task (the shipped seeds for training, the
+held-out file for evaluation) plus registry constraints drawn deterministically (another seed for
+the held-out ones), stated in the instruction by the registry's phrasing.
+
+1. Preference pairs for the training instructions, made by the graph's own models
+   (`teamsrl_graph.pit.collect`: sampled answers ranked by constraint compliance first, partial
+   credit per constraint, then by the reviewer, relevance and fluency), split by instruction into
+   fold A (2/3) and B (1/3).
 2. PIT trains on fold A only: gap model, improver SFT, GRPO stages 1 and 2.
 3. A second gap model trains on fold B only: a judge PIT's reward never saw.
 4. The held-out instructions (default: examples/pit_heldout.txt, 60 written apart from the training
@@ -10,14 +15,16 @@
    respond, then improve), once with `improve="self-refine"` and once with `improve="pit"`, same
    rounds and token caps. Each record keeps its original answer (`draft`) and the improved one; each
    method is compared with its own run's drafts (batching can change a few greedy drafts).
-5. Two judges compare PIT vs original, Self-Refine vs original and PIT vs Self-Refine: the reviewer
-   role (the base model, `judge_pair`, asked in both orders; a split verdict is a tie) and the fold-B
-   gap model (a wins when r(x, b, a) > r(x, a, b)). Identical answers are ties.
+5. The evaluation is the verifiers, which the improver never sees: prompt-level compliance (every
+   constraint, strict) of the original answers, after PIT and after Self-Refine, with binomial
+   standard errors. Two judges also compare PIT vs original, Self-Refine vs original and PIT vs
+   Self-Refine: the reviewer role (the base model, `judge_pair`, asked in both orders; a split
+   verdict is a tie) and the fold-B gap model (a wins when r(x, b, a) > r(x, a, b)). Identical
+   answers are ties.
 
-    nice -n 10 python benchmarks/pit_vs_selfrefine.py --train teamsrl_graph/data/seeds.jsonl \
-        runs/demo/generate/dataset.jsonl --out runs/pit_vs_selfrefine
+    flock /work/heavy.lock python benchmarks/pit_vs_selfrefine.py --out runs/pit_vs_selfrefine
 
-Prints a table of win rates (0.5 = no preference) and writes OUT/results.json, OUT/win_rates.png,
+Prints a compliance table and a table of win rates (0.5 = no preference) and writes OUT/results.json, OUT/win_rates.png,
 OUT/preferences.jsonl, OUT/pit/ (the trained PIT), OUT/judge_gap/ and the two graph runs' records.
 """
 
@@ -26,12 +33,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import random
 import time
 from pathlib import Path
 
 from teamsrl_graph import plots, prompts
+from teamsrl_graph.constraints import verify
 from teamsrl_graph.context import Context
+from teamsrl_graph.hir.constrained import constrained_instructions
 from teamsrl_graph.evaluation.judge import judge_pairs, win_rate
 from teamsrl_graph.models.factory import make_chat_model
 from teamsrl_graph.pit.collect import collect_preferences
@@ -40,7 +50,7 @@ from teamsrl_graph.pit.gap import GapModel, pairwise_accuracy, train_gap
 from teamsrl_graph.pit.preferences import read_preferences, write_preferences
 from teamsrl_graph.pit.trainer import PITTrainer
 from teamsrl_graph.run import generate
-from teamsrl_graph.seeds import load_seeds
+from teamsrl_graph.seeds import Seed, load_seeds
 from teamsrl_graph.records import prompt_of
 
 log = logging.getLogger("pit_vs_selfrefine")
@@ -78,8 +88,21 @@ def reviewer_judge(judge, instructions, a, b) -> dict:
     return result
 
 
+def compliance(items, answers) -> dict:
+    """Prompt-level (every constraint, strict) and constraint-level compliance, with standard errors."""
+    results = [verify(a, list(item.constraints)) for item, a in zip(items, answers)]
+    prompts_ok = sum(r["strict"] for r in results)
+    checks = [c["strict"] for r in results for c in r["results"]]
+
+    def rate(k, n):
+        p = k / n
+        return {"accuracy": round(p, 4), "stderr": round(math.sqrt(p * (1 - p) / n), 4), "n": n}
+
+    return {"prompt": rate(prompts_ok, len(results)), "constraint": rate(sum(checks), len(checks))}
+
+
 def run_graph(seeds, mode: str, pit_dir: Path, args, out: Path) -> list[dict]:
-    context = Context(max_steps=0, improve=mode, pit=str(pit_dir) if mode == "pit" else None,
+    context = Context(max_steps=0, improve=mode, pit=str(pit_dir) if mode == "pit" else None, budget=args.budget,
                       improve_rounds=args.rounds, answer_tokens=args.tokens, improve_tokens=args.tokens)
     records = generate(seeds, out=out, context=context, overwrite=True, concurrency=8)
     by_seed = {r["seed"]: r for r in records}
@@ -88,8 +111,12 @@ def run_graph(seeds, mode: str, pit_dir: Path, args, out: Path) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", nargs="+", help="training instructions: seed files or graphs' dataset.jsonl (default: shipped seeds)")
-    parser.add_argument("--heldout", default="examples/pit_heldout.txt", help="held-out instructions (seed file)")
+    parser.add_argument("--train", nargs="+", help="training tasks: seed files or graphs' dataset.jsonl (default: shipped seeds)")
+    parser.add_argument("--train-count", type=int, default=60, help="training tasks used (the first ones)")
+    parser.add_argument("--heldout", default="examples/pit_heldout.txt", help="held-out tasks (seed file)")
+    parser.add_argument("--heldout-count", type=int, default=60, help="held-out tasks used (the first ones)")
+    parser.add_argument("--constraints", type=int, default=1, help="registry constraints per instruction")
+    parser.add_argument("--budget", type=int, help="query cap of each held-out graph run (the same for both)")
     parser.add_argument("--samples", type=int, default=4, help="answers sampled per training instruction")
     parser.add_argument("--preferences", help="reuse the pairs of `teamsrl pit prefs` on the training instructions")
     parser.add_argument("--tokens", type=int, default=128, help="new-token cap of every answer and improvement")
@@ -103,14 +130,18 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     started, seconds = time.monotonic(), {}
 
-    # instructions only (a dataset.jsonl reads as a seed file): answers are all sampled here, with one token cap
+    # tasks only (a dataset.jsonl reads as a seed file), each with registry constraints
     seeds = [s for path in args.train or [None] for s in load_seeds(path)]
-    train = list({(s.instruction, s.input): {"instruction": s.instruction, "input": s.input} for s in seeds}.values())
-    heldout = load_seeds(args.heldout)
-    train_texts = {r["instruction"] for r in train}  # held-out seeds must be new
-    overlap = [s.instruction for s in heldout if s.instruction in train_texts]
+    tasks = list(dict.fromkeys(f"{s.instruction}\n\n{s.input}" if s.input else s.instruction for s in seeds))
+    train_items = constrained_instructions(tasks[:args.train_count], args.seed, args.constraints)
+    train = [{"id": f"t{i}", "instruction": item.prompt, "constraints": list(item.constraints)}
+             for i, item in enumerate(train_items)]
+    held_tasks = [s.instruction for s in load_seeds(args.heldout)][:args.heldout_count]
+    overlap = [t for t in held_tasks if t in set(tasks)]  # held-out tasks must be new
     if overlap:
         raise SystemExit(f"held-out instructions also in the training set: {overlap[:3]}")
+    held_items = constrained_instructions(held_tasks, args.seed + 1, args.constraints)
+    heldout = [Seed(item.prompt) for item in held_items]
 
     # 1. preference pairs from the graph's own models (or an earlier run's, with --preferences)
     t = time.monotonic()
@@ -127,6 +158,8 @@ def main() -> None:
     fold_a, fold_b = folds(prefs, args.seed)
     seconds["preferences"] = round(time.monotonic() - t, 1)
     log.info("%d pairs (%s) -> fold A %d, fold B %d", len(prefs), summary, len(fold_a), len(fold_b))
+    if len(fold_a) < 2 or not fold_b:
+        raise SystemExit(f"too few preference pairs ({len(prefs)}) to train and judge; use more --samples or tasks")
 
     # 2. PIT on fold A
     t = time.monotonic()
@@ -154,7 +187,10 @@ def main() -> None:
     original_sr = [r.get("draft") or r["response"] for r in refined]
     pit_final, sr_final = [r["response"] for r in improved], [r["response"] for r in refined]
 
-    # 5. judges
+    # 5. the verifiers, then the judges
+    verified = {"original": compliance(held_items, original), "PIT": compliance(held_items, pit_final),
+                "Self-Refine": compliance(held_items, sr_final), "original (Self-Refine run)": compliance(held_items, original_sr)}
+    queries = {mode: sum(r.get("queries", 0) for r in recs) for mode, recs in (("pit", improved), ("self-refine", refined))}
     judge = make_chat_model("local", max_tokens=8)  # the reviewer role of every run above, base model
     comparisons = {
         "PIT vs original": (x, pit_final, original),
@@ -172,13 +208,20 @@ def main() -> None:
         "gap_heldout": history["gap"]["heldout"], "cross_fold": cross, "judge_gap_train": judge_history["train"],
         "rl_rewards": {f"stage{i + 1}": [h["reward"] for h in s] for i, s in enumerate(history["rl"])},
         "accepted_rounds": {m: sum(v) for m, v in rounds.items()}, "drafts_identical": sum(a == b for a, b in zip(original, original_sr)),
-        "results": results, "seconds": seconds,
+        "compliance": verified, "queries": queries, "results": results, "seconds": seconds,
     }
     (out / "results.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     plots.bar_plot(out / "win_rates.png", {f"{n}\n({j})": r[j]["win_rate"] for n, r in results.items() for j in ("reviewer", "gap_fold_b")},
                    ylabel="win rate of the first (0.5 = tie)", title="PIT vs Self-Refine, held-out instructions")
 
-    print(f"\n{len(heldout)} held-out instructions; preference pairs {len(prefs)} (fold A {len(fold_a)}, fold B {len(fold_b)}); "
+    print(f"\n{len(heldout)} held-out instructions ({args.constraints} constraint(s) each), {args.rounds} improvement "
+          f"rounds, budget {args.budget or 'uncapped'} per run; queries used {queries}")
+    print("| answers | prompt-level compliance (strict) | constraint-level |\n|---|---|---|")
+    for name, c in verified.items():
+        print(f"| {name} | {c['prompt']['accuracy']:.3f} ± {c['prompt']['stderr']:.3f} | "
+              f"{c['constraint']['accuracy']:.3f} ± {c['constraint']['stderr']:.3f} |")
+    print(f"\n{len(train)} training instructions; preference pairs {len(prefs)} (fold A {len(fold_a)}, fold B {len(fold_b)}; "
+          f"{summary.get('by_compliance', '?')} decided by compliance); "
           f"gap held-out accuracy {history['gap']['heldout'] and history['gap']['heldout']['accuracy']}")
     print(f"{'comparison':<26}{'reviewer (swapped)':>22}{'gap model, fold B':>22}")
     for name, r in results.items():

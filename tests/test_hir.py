@@ -2,16 +2,20 @@
 
 import json
 import math
+import random
 
 import pytest
 import torch
 
 from teamsrl_graph import cli
 from teamsrl_graph.errors import InputError
+from teamsrl_graph.constraints import compatible, phrase
 from teamsrl_graph.hir.config import HIRConfig
+from teamsrl_graph.hir.constrained import (Constrained, ConstrainedTask, base_task, constrained_instructions,
+                                           from_records, instruction, relabel_constrained)
 from teamsrl_graph.hir.relabel import Pair, relabel, relabel_record, relabel_records, wrong
 from teamsrl_graph.hir.tasks import Instance, make_task
-from teamsrl_graph.hir.trainer import HIRTrainer, contrastive_loss, sequence_logprobs
+from teamsrl_graph.hir.trainer import HIRTrainer, balanced_batches, contrastive_loss, sequence_logprobs
 from teamsrl_graph.lora import LoraSettings
 
 
@@ -104,6 +108,94 @@ def test_relabel_graph_records_by_the_reviewer_verdict():
         relabel_records([record, {"instruction": "x"}], "data.jsonl")
 
 
+# -- relabeling by verifiable constraints -------------------------------------------------------
+
+NO_COMMA = {"id": "punctuation:no_comma", "kwargs": {}}
+LOWER = {"id": "change_case:english_lowercase", "kwargs": {}}
+RAIN = {"id": "keywords:existence", "kwargs": {"keywords": ["rain"]}}
+WATER = Constrained("Describe the water cycle.", (NO_COMMA, LOWER, RAIN))
+FULL = ("Describe the water cycle. Write the reply without any commas. Put every letter of your reply in "
+        "lowercase. Work the word 'rain' into your reply.")
+
+
+def test_constrained_instruction_is_the_task_and_each_registry_phrasing():
+    assert WATER.prompt == FULL
+    assert instruction("Describe the water cycle.", []) == "Describe the water cycle."
+
+
+@pytest.mark.parametrize("output, expected", [
+    # all three kept: a positive of the original instruction, nothing it fails
+    ("water rises from the sea and falls again as rain.", Pair(FULL, "water rises from the sea and falls again as rain.", None)),
+    # no comma and lowercase, but no 'rain'
+    ("water rises and falls as snow.", Pair("Describe the water cycle. Write the reply without any commas. "
+                                            "Put every letter of your reply in lowercase.",
+                                            "water rises and falls as snow.", FULL, hindsight=True)),
+    # only 'rain' (a comma and capitals)
+    ("Water rises, then it falls as rain.", Pair("Describe the water cycle. Work the word 'rain' into your reply.",
+                                                 "Water rises, then it falls as rain.", FULL, hindsight=True)),
+    # none: a positive of the bare task
+    ("Water rises, then it falls as snow.", Pair("Describe the water cycle.", "Water rises, then it falls as snow.",
+                                                 FULL, hindsight=True)),
+])
+def test_constraint_relabeling_of_hand_made_outputs(output, expected):
+    assert relabel_constrained(WATER, [output]) == [expected]
+
+
+def test_constraint_relabeling_skips_unusable_outputs_and_can_drop_partial_ones():
+    outputs = ["", "   ", "water falls as rain.", "Water falls, as snow."]
+    assert relabel_constrained(WATER, outputs) == [Pair(FULL, "water falls as rain.", None),
+                                                   Pair("Describe the water cycle.", "Water falls, as snow.", FULL,
+                                                        hindsight=True)]
+    assert relabel_constrained(WATER, outputs, keep_partial=False) == [Pair(FULL, "water falls as rain.", None)]
+
+
+def test_constrained_instructions_are_deterministic_and_compatible():
+    tasks = ["Describe the water cycle.", "Write a haiku about autumn leaves.", "Explain why the sky is blue."]
+    first = constrained_instructions(tasks, seed=0, per_instruction=2)
+    assert first == constrained_instructions(tasks, seed=0, per_instruction=2)
+    assert first != constrained_instructions(tasks, seed=1, per_instruction=2)
+    for item, task in zip(first, tasks):
+        assert item.task == task and len(item.constraints) == 2
+        assert item.prompt == " ".join([task, *(phrase(c) for c in item.constraints)])
+        assert compatible(item.constraints[1]["id"], [item.constraints[0]])
+
+
+def test_base_task_of_records():
+    path = [{"op": "deepen", "candidate": "Explain tides to a child.", "accepted": True},
+            {"op": "breadth", "candidate": "Explain volcanoes.", "accepted": False},
+            {"op": "add_constraints", "candidate": "Explain tides to a child without commas.", "accepted": True,
+             "constraint": NO_COMMA},
+            {"op": "deepen", "candidate": "Explain tides and waves to a child without commas.", "accepted": True}]
+    record = {"seed": "Explain tides.", "instruction": path[-1]["candidate"], "constraints": [NO_COMMA], "path": path}
+    assert base_task(record) == "Explain tides to a child."
+    assert base_task({**record, "path": path[2:]}) == "Explain tides."
+    hand = {"instruction": "Explain tides. Write the reply without any commas. Keep it short!", "constraints": [NO_COMMA]}
+    assert base_task(hand) == "Explain tides. Keep it short!"
+
+
+def test_constrained_records_and_their_errors():
+    good = {"instruction": FULL, "constraints": [NO_COMMA, LOWER, RAIN]}
+    plain = {"instruction": "Say hi.", "constraints": []}
+    assert from_records([plain, good]) == [WATER]
+    assert from_records([{**good, "input": "for kids"}])[0].task == "Describe the water cycle.\n\nfor kids"
+    with pytest.raises(InputError, match="data.jsonl:2 field 'constraints\\[0\\].id'"):
+        from_records([good, {"instruction": "x", "constraints": [{"id": "nope", "kwargs": {}}]}], "data.jsonl")
+    with pytest.raises(InputError, match="no record carries constraints"):
+        from_records([plain], "data.jsonl")
+    with pytest.raises(InputError, match="data.jsonl:1 field 'instruction'"):
+        from_records([{"instruction": "Write the reply without any commas.", "constraints": [NO_COMMA]}], "data.jsonl")
+
+
+def test_balanced_batches_hold_both_kinds_equally():
+    own = [Pair(f"q{i}", "a", None) for i in range(7)]
+    relabeled = [Pair(f"r{i}", "b", "q", hindsight=True) for i in range(2)]
+    draw = balanced_batches(own + relabeled, 4, random.Random(0))
+    for _ in range(5):
+        batch = next(draw)
+        assert len(batch) == 4 and sum(p.hindsight for p in batch) == 2
+    assert all(len(next(balanced_batches(own, 4, random.Random(0)))) == 4 for _ in range(2))
+
+
 # -- loss ---------------------------------------------------------------------------------------
 
 def test_contrastive_loss_matches_a_hand_computed_value():
@@ -186,3 +278,37 @@ def test_cli_reports_bad_records_in_one_line(tmp_path, capsys):
     assert cli.main(["hir", "--data", str(data), "--out", str(tmp_path / "out")]) == 2
     assert f"{data}:2" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_constrained_task_round_on_a_tiny_model(tiny, tmp_path):
+    model, tokenizer = tiny
+    other = Constrained("Name a fruit.", (LOWER,))
+    task = ConstrainedTask([WATER, other], [Constrained("Name a tree.", (NO_COMMA,))], max_new_tokens=8)
+    config = HIRConfig(rounds=1, prompts_per_round=2, samples=2, eval_instances=5, steps_per_round=1, batch_size=2,
+                       lora=LoraSettings(r=2, alpha=4, dropout=0.0))
+    trainer = HIRTrainer(config, model, tokenizer, task=task)
+    assert [i.prompt for i in trainer.eval_instances] == ["Name a tree. Write the reply without any commas."]
+    assert sorted(i.task for i in trainer.train_instances) == ["Describe the water cycle.", "Name a fruit."]
+    pairs, accepted = trainer.relabel([WATER, other], [["water falls as rain.", "Snow, ice."], ["Apple.", "kiwi"]])
+    assert accepted == 0.5
+    assert [(p.instruction, p.hindsight) for p in pairs] == [
+        (FULL, False), ("Describe the water cycle.", True),
+        ("Name a fruit.", True), ("Name a fruit. Put every letter of your reply in lowercase.", False)]
+    history = trainer.train()
+    assert [e["round"] for e in history] == [0, 1] and history[0]["accuracy"] in (0.0, 1.0)
+
+
+def test_cli_data_with_constraints_becomes_a_constrained_task(tmp_path):
+    from teamsrl_graph.commands.hir import training_data
+
+    data = tmp_path / "dataset.jsonl"
+    rows = [{"instruction": f"Describe topic {i}. Write the reply without any commas.", "constraints": [NO_COMMA]}
+            for i in range(5)] + [{"instruction": "Say hi.", "constraints": []}]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task, pairs = training_data(str(data), HIRConfig(heldout_fraction=0.2))
+    assert pairs is None and isinstance(task, ConstrainedTask)
+    assert len(task.train) == 4 and len(task.heldout) == 1
+    assert {i.task for i in task.train + task.heldout} == {f"Describe topic {i}." for i in range(5)}
+    data.write_text(json.dumps(rows[0]) + "\n")
+    with pytest.raises(InputError, match="at least 2"):
+        training_data(str(data), HIRConfig())

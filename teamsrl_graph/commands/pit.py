@@ -4,7 +4,8 @@
     teamsrl pit train --preferences runs/prefs.jsonl --out runs/pit
 
 `prefs` samples answers to a graph run's final instructions and ranks them by the reviewer's
-judgement, relevance and fluency (`pit.collect`), writing TRL's preference format. `train` takes such a file (or any TRL preference
+judgement, relevance and fluency (`pit.collect`), writing TRL's preference format; when a record
+carries verifiable constraints, compliance with them (partial credit per constraint) ranks first. `train` takes such a file (or any TRL preference
 file) and writes OUT/gap, OUT/improver, OUT/run_card.json and plots; `teamsrl generate --improve pit
 --pit OUT` then improves answers with them.
 """
@@ -67,6 +68,7 @@ def run(args) -> int:
 def run_prefs(args) -> int:
     from pathlib import Path
 
+    from ..constraints import validate
     from ..context import Context
     from ..errors import InputError
     from ..pit.collect import collect_preferences
@@ -86,6 +88,8 @@ def run_prefs(args) -> int:
             raise InputError("empty", path=args.data, line=line, field="instruction")
         if not isinstance(record.get("response") or "", str):
             raise InputError("must be a string", path=args.data, line=line, field="response")
+        if record.get("constraints") is not None:
+            validate(record["constraints"], path=args.data, line=line)
         records.append(record)
     if not records:
         raise InputError("the file has no records", path=args.data)
@@ -100,7 +104,8 @@ def run_prefs(args) -> int:
                          "lower --min-margin", path=args.data)
     write_preferences(args.out, collected.preferences)
     s = collected.summary()
-    print(f"{s['pairs']} preference pairs from {s['instructions']} instructions ({s['no_margin']} without a margin, "
+    print(f"{s['pairs']} preference pairs from {s['instructions']} instructions ({s['by_compliance']} decided by "
+          f"constraint compliance, {s['no_margin']} without a margin, "
           f"{s['skipped_budget']} over budget), {s['queries']} queries -> {args.out}")
     return 0
 

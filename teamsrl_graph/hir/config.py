@@ -15,6 +15,8 @@ class HIRConfig:
     task: str = "object_counting"  # word_sorting, object_counting or arithmetic
     difficulty: int = 2  # words to sort / phrases to count / terms to add minus one
     eval_instances: int = 64  # held-out instances scored (greedy) before the first and after every round
+    answer_tokens: int = 160  # new-token cap of an answer to a constrained instruction
+    heldout_fraction: float = 0.2  # share of constrained records held out for scoring (training on records)
     # online sampling
     rounds: int = 3  # sampling <-> training iterations
     prompts_per_round: int = 32  # fresh task instances sampled each round
@@ -29,6 +31,7 @@ class HIRConfig:
     hindsight_weight: float = 1.0  # weight of the cross-entropy of wrong outputs under their hindsight instruction
     contrastive_weight: float = 1.0  # weight of -log p(y|pos) / (p(y|pos) + p(y|neg))
     entropy_weight: float = 0.01  # weight of the entropy bonus (subtracted from the loss)
+    balance: bool = False  # each batch holds as many relabeled pairs as pairs of their own instruction
     subspan: bool = False  # also train the correct start of wrong outputs (sub-span relabeling)
     keep_wrong: bool = True  # relabel wrong outputs; False drops them (rejection-sampling fine-tuning)
     wrong_instruction: str = WRONG_INSTRUCTION  # hindsight instruction of a wrong output, {instruction} inside

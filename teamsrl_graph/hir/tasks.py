@@ -4,8 +4,9 @@ Three families, each with a difficulty knob and deterministic under a seed:
 `word_sorting` (sort d words alphabetically), `object_counting` (count the items of one category in
 a list of d phrases, BigBench style) and `arithmetic` (add d + 1 one-digit numbers). A verifier
 accepts an output when it gives the right answer, whatever its case, spacing or punctuation: the
-sorted words and nothing else, or a last number that is the right count or sum. Tasks only make and
-check instances; sampling and training live in `trainer.py`.
+sorted words and nothing else, or a last number that is the right count or sum. Tasks make and
+check instances and turn verified samples into pairs (`relabel.py`); sampling and training live in
+`trainer.py`. Constrained instructions, the other kind of task, live in `constrained.py`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import InputError
+from .relabel import WRONG_INSTRUCTION, Pair, relabel
 
 WORDS = (
     "apple anchor basket bridge candle castle desert dragon eagle engine falcon forest garden glacier "
@@ -74,6 +76,13 @@ class Task:
     def correct_prefix(self, instance: Instance, output: str) -> str:
         """The longest start of `output` that is still on the way to a correct answer ("" if none)."""
         return ""
+
+    def pairs(self, instance: Instance, outputs: list[str], keep_wrong: bool = True, subspan: bool = False,
+              template: str = WRONG_INSTRUCTION) -> list[Pair]:
+        """The training pairs of the outputs sampled for `instance` (`relabel.relabel` on the verdicts)."""
+        verdicts = [self.verify(instance, o) for o in outputs]
+        prefixes = [self.correct_prefix(instance, o) for o in outputs] if subspan else None
+        return relabel(instance.prompt, outputs, verdicts, prefixes=prefixes, keep_wrong=keep_wrong, template=template)
 
     def instances(self, n: int, seed: int, exclude: set[str] = frozenset()) -> list[Instance]:
         """`n` distinct instances whose prompts are not in `exclude` (held-out sets pass the train prompts)."""

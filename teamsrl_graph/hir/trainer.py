@@ -1,15 +1,20 @@
 """HIRTrainer: Hindsight Instruction Relabeling for a causal LM with a LoRA adapter.
 
 Each round samples k outputs per fresh task instance with the current model (batched, left
-padded), lets the task's verifier relabel them into (instruction, output) pairs (`relabel.py`) and
-then trains the adapter for a fixed number of optimizer steps on
+padded), lets the task's verifier relabel them into (instruction, output) pairs (`relabel.py` for
+exact-answer tasks, `constrained.py` for instructions with verifiable constraints) and then
+trains the adapter for a fixed number of optimizer steps on
 
     label-smoothed cross-entropy of the output under its own instruction (hindsight pairs weighted)
     + contrastive_weight * -log p(y|pos) / (p(y|pos) + p(y|neg))   (sequence probabilities)
-    - entropy_weight * mean token entropy on the output.
+    - entropy_weight * mean token entropy on the output,
 
-Accuracy on held-out instances (greedy) is measured before training and after every round. With
-graph records instead of a task, the pairs come from the reviewer's verdicts once and every round
+on batches drawn at random from the round's pairs or, with `balance`, half relabeled and half
+positives of their own instruction.
+
+Accuracy on held-out instances (greedy; for constrained instructions, the share that satisfies
+every constraint) is measured before training and after every round. With graph records that carry
+no constraints, the pairs come from the reviewer's verdicts once and every round
 only trains; its "accuracy" is then how often an output is more likely under its own instruction
 than under the other one. `save` writes the adapter (safetensors, loadable with plain
 `peft.PeftModel.from_pretrained`), `log.jsonl` and `accuracy.png`. The trainer does not merge
@@ -33,7 +38,7 @@ from ..models.batching import BatchGenerator
 from ..models.offline import complete_all
 from ..files import move_into_place
 from .config import HIRConfig
-from .relabel import Pair, relabel
+from .relabel import Pair
 from .tasks import make_task
 
 log = logging.getLogger(__name__)
@@ -51,6 +56,29 @@ def contrastive_loss(logp_pos, logp_neg):
     import torch.nn.functional as F
 
     return -F.logsigmoid(logp_pos - logp_neg).mean()
+
+
+def shuffled_batches(pairs: list[Pair], size: int, rng: random.Random):
+    """Endless batches of `size` pairs, each pass over `pairs` in a new random order."""
+    order: list[Pair] = []
+    while True:
+        while len(order) < size:
+            order += rng.sample(pairs, len(pairs))
+        batch, order = order[:size], order[size:]
+        yield batch
+
+
+def balanced_batches(pairs: list[Pair], size: int, rng: random.Random):
+    """Endless batches holding as many relabeled (hindsight) pairs as pairs of their own instruction
+    (the odd one out goes to the original side), so neither kind dominates a small batch; plain
+    `shuffled_batches` when one kind is missing."""
+    own, relabeled = [p for p in pairs if not p.hindsight], [p for p in pairs if p.hindsight]
+    if not own or not relabeled or size < 2:
+        yield from shuffled_batches(pairs, size, rng)
+        return
+    half = size // 2
+    for first, second in zip(shuffled_batches(own, size - half, rng), shuffled_batches(relabeled, half, rng)):
+        yield first + second
 
 
 class HIRTrainer:
@@ -82,14 +110,17 @@ class HIRTrainer:
 
     # -- sampling and scoring ------------------------------------------------------------------
 
-    def generate(self, prompts: list[str], n: int = 1, temperature: float = 0.0) -> list[list[str]]:
-        """`n` outputs per prompt from the current model, `generation_batch` sequences per call."""
+    def generate(self, prompts: list[str], n: int = 1, temperature: float = 0.0,
+                 max_new_tokens: int | None = None) -> list[list[str]]:
+        """`n` outputs per prompt from the current model, `generation_batch` sequences per call, at
+        most `max_new_tokens` each (default: the task's cap)."""
         # no repetition penalty: sorting and counting answers must repeat words from the prompt
         generator = BatchGenerator(self.model, self.tokenizer, seed=self.config.seed, repetition_penalty=1.0)
         rows = [chat_ids(self.tokenizer, [{"role": "user", "content": p}], generation_prompt=True)
                 for p in prompts for _ in range(n)]
         self.model.eval()
-        texts = complete_all(generator, rows, self.task.max_new_tokens, temperature, self.config.generation_batch)
+        texts = complete_all(generator, rows, max_new_tokens or self.task.max_new_tokens, temperature,
+                             self.config.generation_batch)
         return [texts[i * n:(i + 1) * n] for i in range(len(prompts))]
 
     def accuracy(self) -> float:
@@ -111,22 +142,27 @@ class HIRTrainer:
                 wins += int((logp[:len(chunk)] > logp[len(chunk):]).sum())
         return wins / len(scored)
 
-    def collect(self, round_index: int) -> tuple[list[Pair], float]:
-        """Sample this round's instances k times, verify and relabel: (pairs, fraction of correct samples)."""
+    def sample(self, round_index: int) -> tuple[list, list[list[str]]]:
+        """This round's instances and `samples` outputs for each, drawn with the current model."""
         import torch
 
         size = self.config.prompts_per_round
         instances = self.train_instances[(round_index - 1) * size:round_index * size]
         torch.manual_seed(self.config.seed * 1000 + round_index)
-        outputs = self.generate([i.prompt for i in instances], self.config.samples, self.config.temperature)
-        pairs, correct = [], 0
+        return instances, self.generate([i.prompt for i in instances], self.config.samples, self.config.temperature)
+
+    def relabel(self, instances: list, outputs: list[list[str]]) -> tuple[list[Pair], float]:
+        """The task's pairs of sampled outputs, and the fraction of outputs its verifier accepts."""
+        cfg, pairs, correct = self.config, [], 0
         for instance, outs in zip(instances, outputs):
-            verdicts = [self.task.verify(instance, o) for o in outs]
-            correct += sum(verdicts)
-            prefixes = [self.task.correct_prefix(instance, o) for o in outs] if self.config.subspan else None
-            pairs += relabel(instance.prompt, outs, verdicts, prefixes=prefixes, keep_wrong=self.config.keep_wrong,
-                             template=self.config.wrong_instruction)
-        return pairs, correct / (len(instances) * self.config.samples)
+            correct += sum(self.task.verify(instance, o) for o in outs)
+            pairs += self.task.pairs(instance, outs, keep_wrong=cfg.keep_wrong, subspan=cfg.subspan,
+                                     template=cfg.wrong_instruction)
+        return pairs, correct / max(1, sum(map(len, outputs)))
+
+    def collect(self, round_index: int) -> tuple[list[Pair], float]:
+        """Sample this round's instances k times, verify and relabel: (pairs, fraction of correct samples)."""
+        return self.relabel(*self.sample(round_index))
 
     # -- training ------------------------------------------------------------------------------
 
@@ -189,12 +225,11 @@ class HIRTrainer:
         cfg, totals = self.config, {}
         if not pairs:
             return {}
-        order: list[Pair] = []
+        draw = balanced_batches(pairs, cfg.batch_size, self.rng) if cfg.balance else shuffled_batches(
+            pairs, cfg.batch_size, self.rng)
         self.model.train()
         for _ in tqdm(range(cfg.steps_per_round), desc=desc, leave=False):
-            while len(order) < cfg.batch_size:
-                order += self.rng.sample(pairs, len(pairs))
-            batch, order = order[:cfg.batch_size], order[cfg.batch_size:]
+            batch = next(draw)
             loss, parts = self.compute_loss(batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)

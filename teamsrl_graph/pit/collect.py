@@ -8,8 +8,11 @@ of three parts (weights in `RATING`, configurable):
 - relevance: the MiniLM cosine between instruction and answer (offline, no call);
 - fluency: the share of distinct word trigrams (a looping answer scores low; no call).
 Answers that fail elimination rules 2-3 (empty, refusal, stop words only) rate 0 without a call.
-The best and worst rated answers become (chosen, rejected) when their ratings differ by at least
-`min_margin`; the rejected one is a usable answer whenever two are. Every call is booked in the
+When the record carries verifiable constraints, answers rank first by compliance (the share of
+its constraints an answer satisfies, by the registry's strict verifiers) and then by rating
+(`ranked_pair`). The best and worst ranked answers become (chosen, rejected) when compliance tells
+them apart or their ratings differ by at least `min_margin`; the rejected one is a usable answer
+whenever two are. Every call is booked in the
 context's budget: an instruction starts only when all its calls can be reserved, and calls the
 free checks save are given back.
 
@@ -25,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .. import prompts, steps
+from ..constraints import verify
 from ..context import Context
 from ..errors import InputError
 from ..review import check_answer, parse_judgement
@@ -42,9 +46,10 @@ class Collected:
     skipped_budget: int  # instructions the budget could not fund
     no_margin: int  # instructions whose best and worst answers rated (nearly) the same
     queries: int  # LLM calls booked in the budget by this collection
+    by_compliance: int = 0  # pairs whose answers the constraint verifiers told apart
 
     def summary(self) -> dict:
-        return {"pairs": len(self.preferences), "instructions": self.instructions,
+        return {"pairs": len(self.preferences), "instructions": self.instructions, "by_compliance": self.by_compliance,
                 "skipped_budget": self.skipped_budget, "no_margin": self.no_margin, "queries": self.queries}
 
 
@@ -74,7 +79,8 @@ def relevance(instruction: str, answers: list[str]) -> list[float]:
 
 def collect_one(ctx: Context, template: prompts.Template, record: dict, samples: int, temperature: float,
                 min_margin: float, weights: dict[str, float]) -> tuple[str, Preference | None]:
-    """("ok" | "skipped_budget" | "no_margin", the pair or None) for one graph record."""
+    """("ok" | "verified" | "skipped_budget" | "no_margin", the pair or None) for one graph record;
+    "verified" when constraint compliance decided the pair."""
     budget, ask = resources(ctx).budget, weights.get("reviewer", 0) > 0
     answers = [record["response"].strip()] if (record.get("response") or "").strip() else []
     new = samples - len(answers)
@@ -90,16 +96,46 @@ def collect_one(ctx: Context, template: prompts.Template, record: dict, samples:
     parts = {"relevance": relevance(instruction, usable), "fluency": [fluency(a) for a in usable],
              "reviewer": [rate(ctx, template, instruction, a) for a in usable] if ask else [0.0] * len(usable)}
     total = sum(weights.values())
-    rated = [(sum(weights.get(k, 0) * parts[k][i] for k in parts) / total, a) for i, a in enumerate(usable)]
-    failed = [(0.0, a) for a in answers if check_answer(a)]  # empty, refused: rated 0 for free
-    # the rejected answer is a poor answer rather than an empty one where there is a choice: the
-    # improver only sees usable answers at inference
-    best = max(rated + failed, key=lambda x: x[0])
-    worst = min(rated if len(rated) > 1 else rated + failed, key=lambda x: x[0])
-    if best[0] - worst[0] < min_margin or best[1] == worst[1]:
+    ratings = [sum(weights.get(k, 0) * parts[k][i] for k in parts) / total for i in range(len(usable))]
+    failed = [a for a in answers if check_answer(a)]  # empty, refused: rated 0 for free
+    pair = ranked_pair(usable, ratings, failed, record.get("constraints") or [], min_margin)
+    if pair is None:
         return "no_margin", None
-    return "ok", Preference(prompt=instruction, chosen=best[1], rejected=worst[1], id=record.get("id", ""),
-                            margin=round(best[0] - worst[0], 4))
+    chosen, rejected, margin, by_compliance = pair
+    return ("verified" if by_compliance else "ok"), Preference(prompt=instruction, chosen=chosen, rejected=rejected,
+                                                               id=record.get("id", ""), margin=margin)
+
+
+def compliance(answer: str, constraints: list[dict]) -> float:
+    """The share of `constraints` the answer satisfies (strict verifiers); 0 without constraints."""
+    results = verify(answer, constraints)["results"]
+    return sum(r["strict"] for r in results) / len(results) if results else 0.0
+
+
+def ranked_pair(usable: list[str], ratings: list[float], failed: list[str], constraints: list[dict],
+                min_margin: float) -> tuple[str, str, float, bool] | None:
+    """(chosen, rejected, margin, decided by compliance) for one instruction's answers, or None.
+
+    Answers rank by constraint compliance first (partial credit: the share of constraints an answer
+    satisfies), then by their rating; failed answers (`failed`) count as complying with nothing and
+rate 0. The best is chosen, the worst
+    rejected (a usable answer whenever there are two: the improver only sees usable answers at
+    inference). The margin is the compliance gap when compliance tells them apart, else the rating
+    gap, which must reach `min_margin`.
+    """
+    ranked = [(compliance(a, constraints), r, a) for a, r in zip(usable, ratings)]
+    pool = ranked + [(0.0, 0.0, a) for a in failed]
+    if not ranked or len(pool) < 2:
+        return None
+    best = max(pool, key=lambda x: x[:2])
+    worst = min(ranked if len(ranked) > 1 else pool, key=lambda x: x[:2])
+    if best[2] == worst[2]:
+        return None
+    if best[0] > worst[0]:
+        return best[2], worst[2], round(best[0] - worst[0], 4), True
+    if best[1] - worst[1] < min_margin:
+        return None
+    return best[2], worst[2], round(best[1] - worst[1], 4), False
 
 
 def collect_preferences(records: list[dict], context: Context, samples: int = 3, temperature: float = 0.8,
@@ -136,7 +172,7 @@ def collect_preferences(records: list[dict], context: Context, samples: int = 3,
             bar.close()
     status = [s for s, _ in results]
     collected = Collected([p for _, p in results if p], len(records), status.count("skipped_budget"),
-                          status.count("no_margin"), budget.queries - before)
+                          status.count("no_margin"), budget.queries - before, status.count("verified"))
     log.info("%d preference pairs from %d instructions (%d queries)", len(collected.preferences), len(records),
              collected.queries)
     return collected
