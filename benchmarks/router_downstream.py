@@ -53,7 +53,7 @@ def diversity(texts: list[str]) -> float:
 
 def entropy_bits(counts: Counter) -> float:
     total = sum(counts.values())
-    return -sum(c / total * math.log2(c / total) for c in counts.values() if c) if total else 0.0
+    return max(0.0, -sum(c / total * math.log2(c / total) for c in counts.values() if c)) if total else 0.0
 
 
 def dataset_measures(records: list[dict], report: dict, max_steps: int) -> dict:
@@ -112,9 +112,12 @@ def main():
     for budget in args.sweep:
         rows[("policy", budget)] = build_and_score("policy", budget, seeds, args)
     write_json(Path(args.out) / "results.json", {f"{n}@{b}": r for (n, b), r in rows.items()})
+    table(rows, args, len(seeds))
 
+
+def table(rows: dict, args, n_seeds: int):
     base = next(iter(rows.values()))["base"]
-    print(f"\n{len(seeds)} unseen seeds, max {args.max_steps} steps; IFBench: {base['prompts']} prompts, "
+    print(f"\n{n_seeds} unseen seeds, max {args.max_steps} steps; IFBench: {base['prompts']} prompts, "
           f"base model prompt-loose {cell(base['prompt_loose'])}, prompt-strict {cell(base['prompt_strict'])}\n")
     print("| router | queries | expert queries / accepted-and-verified record | accepted and verified | diversity "
           "(MiniLM pairwise cosine distance) | action entropy (bits) | largest op share | path ended at 0/1/2/3 "
