@@ -22,8 +22,10 @@ class PolicyTrainingConfig:
     seed: int = setting(0, "seeds the network, the seed order and action sampling")
     budget: int = setting(1500, "hard cap on the training's own LLM queries (validation included)")
     query_cost: float = setting(0.1, "reward subtracted per LLM query (an evolution step uses 2, a verified one 3)")
-    verify_weight: float = setting(0.3, "reward of a kept instruction with constraints whose answer met them all (one more query)")
-    novelty_weight: float = setting(1.0, "reward per unit of novelty: 1 - MiniLM cosine to the nearest instruction the run kept")
+    verify_weight: float = setting(0.0, "reward of a kept instruction with constraints whose answer met them all (one more query); "
+                                        "default from benchmarks/reward_terms.py")
+    novelty_weight: float = setting(0.0, "reward per unit of novelty: 1 - MiniLM cosine to the nearest instruction the run kept; "
+                                         "default from benchmarks/reward_terms.py")
     evolved_every: int = setting(3, "every n-th episode starts from an instruction an earlier one evolved; 0 = seeds only")
     validate_every: int = setting(2, "updates between validation rounds (the policy's sampled episodes on the held-out seeds)")
     validation_episodes: int = setting(8, "held-out seeds evolved per validation round (the same ones each round)")

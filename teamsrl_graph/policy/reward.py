@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RewardWeights:
-    verify: float = 0.5  # per verified step
-    novelty: float = 1.0  # per unit of novelty
+    verify: float = 0.0  # per verified step (defaults: those of PolicyTrainingConfig)
+    novelty: float = 0.0  # per unit of novelty
     query_cost: float = 0.1  # per LLM query
 
 
