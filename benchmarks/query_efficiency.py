@@ -14,7 +14,7 @@ examples/unseen_seeds_more.txt), with the same model, depth and query budget for
 
 It ends with learned / random queries-per-accepted ratios (target <= 0.5).
 
-    python benchmarks/query_efficiency.py [--budget 150] [--max-steps 3] [--policy PATH] [--sample] [--out DIR]
+    python benchmarks/query_efficiency.py [--budget 150] [--max-steps 3] [--policy PATH] [--greedy] [--out DIR]
 """
 
 import argparse
@@ -25,7 +25,6 @@ import torch
 from teamsrl_graph.budget import Budget
 from teamsrl_graph.context import Context
 from teamsrl_graph.embeddings import default_embedder
-from teamsrl_graph.policy.router import PolicyRouter
 from teamsrl_graph.resources import bind
 from teamsrl_graph.review import words
 from teamsrl_graph.run import generate
@@ -73,7 +72,7 @@ def main():
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--answer-tokens", type=int, default=64, help="answer length cap (answers are not scored here)")
     ap.add_argument("--policy", help="policy file (default: the shipped one)")
-    ap.add_argument("--sample", action="store_true", help="the learned router samples its actions instead of taking the most likely")
+    ap.add_argument("--greedy", action="store_true", help="the learned router takes its most likely action instead of sampling one")
     ap.add_argument("--routers", nargs="+", default=["policy", "random", "fixed"])
     ap.add_argument("--out", help="folder for each router's dataset (OUT/ROUTER/dataset.jsonl), to read the instructions")
     args = ap.parse_args()
@@ -83,9 +82,8 @@ def main():
     rows = {}
     for name in args.routers:
         context = Context(router=name, policy=args.policy, max_steps=args.max_steps, answer_tokens=args.answer_tokens,
-                          budget=args.budget)
-        sampled = PolicyRouter(args.policy, greedy=False) if name == "policy" and args.sample else None
-        ledger = bind(context, router=sampled).budget
+                          budget=args.budget, routing="greedy" if args.greedy else "sample")
+        ledger = bind(context).budget
         out = Path(args.out) / name if args.out else None
         records = generate(seeds, out=out, context=context, concurrency=args.concurrency, progress=False, overwrite=True)
         rows[name] = measure(records, ledger)

@@ -40,6 +40,7 @@ class Context:
     base_url: str | None = setting(None, "OpenAI-compatible server URL for provider:model specs")
     router: str = setting("fixed", "who picks the next operation: fixed (TeaMs-RL schedule), random (WizardLM) or policy (learned)")
     policy: str | None = setting(None, "policy file for router 'policy'; empty = the shipped one")
+    routing: str = setting("sample", "how router 'policy' acts: sample (reproducible per run seed, instruction and step) or greedy (its most likely action)")
     prompts: str | None = setting(None, "folder of prompt templates; empty = the shipped ones")
     max_steps: int = setting(4, "evolution depth limit per instruction")
     seed: int = setting(0, "seeds the routers' randomness and sampling")

@@ -28,7 +28,8 @@ from .errors import InputError
 SCHEMAS: dict[str, tuple[frozenset, frozenset]] = {
     **{op: (frozenset({"instruction"}), frozenset({"input"})) for op in OPERATIONS},
     "add_constraints": (frozenset({"instruction"}), frozenset({"input", "requirement"})),  # requirement: a verifiable one
-    "reviewer": (frozenset({"old", "new"}), frozenset()),
+    "reviewer": (frozenset({"old", "new"}), frozenset()),  # did an in-depth operation gain?
+    "reviewer_breadth": (frozenset({"old", "new"}), frozenset()),  # is a breadth result a new task?
     "responder": (frozenset({"instruction"}), frozenset({"input"})),
     "judge_pair": (frozenset({"instruction", "first", "second"}), frozenset()),  # `teamsrl eval` win rate
     "rate_answer": (frozenset({"instruction", "response"}), frozenset()),  # `teamsrl pit prefs` ranking
@@ -36,7 +37,7 @@ SCHEMAS: dict[str, tuple[frozenset, frozenset]] = {
     "critique": (frozenset({"instruction", "response"}), frozenset({"input"})),  # Self-Refine: feedback
     "refine": (frozenset({"instruction", "response", "feedback"}), frozenset({"input"})),  # Self-Refine: rewrite
 }
-GRAPH_TEMPLATES = (*OPERATIONS, "reviewer", "responder")  # what the evolution graph loads
+GRAPH_TEMPLATES = (*OPERATIONS, "reviewer", "reviewer_breadth", "responder")  # what the evolution graph loads
 IMPROVE_TEMPLATES = {"none": (), "pit": ("improve",), "self-refine": ("critique", "refine")}  # ... plus, per improve mode
 
 SECTIONS = ("system", "user", "assistant")

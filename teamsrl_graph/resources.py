@@ -49,7 +49,7 @@ class Resources:
         return cls(
             models=models,
             templates=templates,
-            router=router or make_router(context.router, context.seed, context.policy),
+            router=router or make_router(context.router, context.seed, context.policy, context.routing),
             budget=budget or Budget(context.budget, context.token_budget),
             gap=_gap(context, gap),
             prefill={role: supports_prefill(model) for role, model in present.items()},

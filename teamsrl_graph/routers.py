@@ -5,7 +5,8 @@ A router is any callable `Observation -> str` returning one of `ACTIONS` (the sh
 
 - `RandomRouter`: uniform over the six operations until max depth (WizardLM's Evol-Instruct).
 - `FixedRouter`: a fixed schedule (the TeaMs-RL release forces breadth at steps 1 and 4).
-- `policy`: the learned PyTorch policy (`teamsrl_graph/policy/`), trained with TRPO.
+- `policy`: the learned PyTorch policy (`teamsrl_graph/policy/`), trained with TRPO; it samples its
+  action by default (`routing="greedy"` takes the most likely one).
 
 Randomness is derived from (run seed, instruction index, step), so a run is reproducible whatever
 order its branches happen to execute in.
@@ -37,21 +38,26 @@ class FixedRouter:
         return self.schedule[obs.step] if obs.step < len(self.schedule) else STOP
 
 
-def _learned(seed: int = 0, policy: str | None = None) -> Router:
+ROUTING = ("sample", "greedy")  # how the learned router turns its probabilities into an action
+
+
+def _learned(seed: int = 0, policy: str | None = None, routing: str = "sample") -> Router:
     from .policy.router import PolicyRouter  # torch and MiniLM load only when this router is used
 
-    return PolicyRouter(policy, seed=seed)
+    return PolicyRouter(policy, seed=seed, greedy=routing == "greedy")
 
 
-# name -> factory(seed, policy_path)
+# name -> factory(seed, policy_path, routing)
 ROUTERS: dict[str, Callable[..., Router]] = {
-    "random": lambda seed=0, policy=None: RandomRouter(seed),
-    "fixed": lambda seed=0, policy=None: FixedRouter(),
+    "random": lambda seed=0, policy=None, routing="sample": RandomRouter(seed),
+    "fixed": lambda seed=0, policy=None, routing="sample": FixedRouter(),
     "policy": _learned,
 }
 
 
-def make_router(name: str, seed: int = 0, policy: str | None = None) -> Router:
+def make_router(name: str, seed: int = 0, policy: str | None = None, routing: str = "sample") -> Router:
     if name not in ROUTERS:
         raise InputError(f"unknown router {name!r}; choose one of {sorted(ROUTERS)}", field="router")
-    return ROUTERS[name](seed=seed, policy=policy)
+    if routing not in ROUTING:
+        raise InputError(f"unknown routing {routing!r}; choose one of {list(ROUTING)}", field="routing")
+    return ROUTERS[name](seed=seed, policy=policy, routing=routing)

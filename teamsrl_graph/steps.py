@@ -98,13 +98,19 @@ def restate(instruction: str, constraints: list[dict]) -> str:
     return " ".join([instruction.rstrip(), *missing]) if missing else instruction
 
 
+def reviewer_template(op: str) -> str:
+    """Each operation is judged by what it is for: breadth by "a different task on the same topic"
+    (`reviewer_breadth`), the in-depth operations by "harder to answer than before" (`reviewer`)."""
+    return "reviewer_breadth" if op == "breadth" else "reviewer"
+
+
 def review(ctx: Context, old: str, new: str, op: str) -> tuple[Verdict, int]:
     """Judge an evolution (elimination rules 1 and 4); returns the verdict and the queries it used."""
     verdict = check_instruction(old, new, op)
     if verdict is not None:
         resources(ctx).budget.release(1)  # the reviewer call was not needed
         return verdict, 0
-    p_gain, text = ask_reviewer(ctx, "review", "reviewer", {"old": old, "new": new})
+    p_gain, text = ask_reviewer(ctx, "review", reviewer_template(op), {"old": old, "new": new})
     return judge(old, new, parse_judgement(text) if p_gain is None else p_gain >= ctx.review_threshold), 1
 
 
@@ -153,15 +159,17 @@ def note_reviewer_mode(res, mode: str, asked: bool):
 
 
 def gain_probabilities(ctx: Context, pairs: list[dict], concurrency: int = 8) -> list[float]:
-    """The reviewer's P(gain) for each {"old", "new"} pair, one booked call each (reserved here);
-    where the model gives no log-probabilities, its Yes/No reply as 1 or 0. For calibration."""
+    """The reviewer's P(gain) for each {"old", "new"} pair (with "op", the template that operation is
+    judged by; without, the in-depth one), one booked call each (reserved here); where the model
+    gives no log-probabilities, its Yes/No reply as 1 or 0. For calibration."""
     from concurrent.futures import ThreadPoolExecutor
 
     if not resources(ctx).budget.reserve(len(pairs)):
         raise InputError(f"the budget cannot fund {len(pairs)} reviewer calls", field="budget")
 
     def one(pair: dict) -> float:
-        p_gain, text = ask_reviewer(ctx, "review", "reviewer", {"old": pair["old"], "new": pair["new"]})
+        template = reviewer_template(pair.get("op", "deepen"))
+        p_gain, text = ask_reviewer(ctx, "review", template, {"old": pair["old"], "new": pair["new"]})
         return p_gain if p_gain is not None else float(bool(parse_judgement(text)))
 
     with ThreadPoolExecutor(concurrency) as pool:

@@ -18,6 +18,7 @@ from teamsrl_graph.policy.features import EMBED_DIM, EXTRA, feature_size, histor
 from teamsrl_graph.policy.model import ActorCritic, PolicyConfig, load_policy, save_policy
 from teamsrl_graph.policy.router import PolicyRouter, shipped_policy_path
 from teamsrl_graph.policy.config import PolicyTrainingConfig
+from teamsrl_graph.policy.reward import RewardWeights, step_reward
 from teamsrl_graph.policy.train import PolicyTrainer
 from teamsrl_graph.policy.trpo import Batch, conjugate_gradient, fit_value, gae, trpo_update
 from teamsrl_graph.actions import ACTIONS, OPERATIONS, STOP, Observation
@@ -93,8 +94,9 @@ def test_feature_shapes_and_history_encoding():
     h = history_features(later)
     assert h[OPERATIONS.index("breadth")] == 1 and h[:n].sum() == 1  # last operation
     assert h[n + OPERATIONS.index("deepen")] == 0.25 and h[n:2 * n].sum() == 0.5  # counts / max_steps
-    assert h[2 * n:].tolist() == [0.5, 0.25, 0.0, 0.0]  # step share, budget left, last accepted, last score
-    assert history_features(first)[2 * n:].tolist() == [0.0, 1.0, 0.0, 0.0]  # no cap counts as all left
+    assert h[2 * n:-1].tolist() == [0.5, 0.25, 0.0, 0.0]  # step share, budget left, last accepted, last score
+    assert history_features(first)[2 * n:-1].tolist() == [0.0, 1.0, 0.0, 0.0]  # no cap counts as all left
+    assert x[0, -1] == pytest.approx(1.0, abs=1e-5) and 0.3 < x[1, -1] < 0.99  # drift: cosine to the seed
 
 
 # -- the policy file ------------------------------------------------------------------------------
@@ -111,7 +113,7 @@ def test_save_load_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda m: m.update(version=99), "field 'version': is 99"),
+    (lambda m: m.update(version=99), "field 'version': was written in policy format version 99; this teamsrl reads version 2"),
     (lambda m: m.update(features=0), "field 'features'"),
     (lambda m: m.update(actions=m["actions"][:-1]), "field 'actions'"),
     (lambda m: m.update(input_size=10), "field 'input_size': is 10"),
@@ -125,6 +127,18 @@ def test_load_names_what_does_not_match(tmp_path, change, message):
     (tmp_path / "p.json").write_text(json.dumps(meta))
     with pytest.raises(InputError, match=message):
         load_policy(tmp_path / "p.safetensors")
+
+
+def test_a_policy_in_the_old_format_is_refused_with_its_version(tmp_path):
+    """A version-1 file (384 + 16 inputs, no drift feature) as the previous release wrote it."""
+    old = ActorCritic(PolicyConfig(input_size=EMBED_DIM + 16, hidden_size=8))
+    save_policy(old, tmp_path / "old.safetensors")
+    meta = json.loads((tmp_path / "old.json").read_text())
+    meta.update(version=1, features=1)
+    (tmp_path / "old.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match=r"old\.json field 'version': was written in policy format version 1; "
+                                         r"this teamsrl reads version 2\. Retrain it with `teamsrl train-policy`"):
+        make_router("policy", policy=str(tmp_path / "old.safetensors"))
 
 
 def test_load_rejects_missing_and_broken_files(tmp_path):
@@ -192,7 +206,7 @@ SEEDS = [Seed(s) for s in ("Explain tides.", "Write a haiku about snow.", "Descr
 
 
 def test_env_steps_episodes_in_parallel_and_books_queries():
-    env = scripted_env(3, 2, query_cost=0.1, budget=Budget(max_queries=6))
+    env = scripted_env(3, 2, weights=RewardWeights(verify=0.0, novelty=0.0, query_cost=0.1), budget=Budget(max_queries=6))
     obs = env.reset()
     assert [o.instruction for o in obs] == [env.episodes[i].seed.instruction for i in range(3)]
     first = env.episodes[0]
@@ -212,7 +226,7 @@ def test_a_verified_answer_adds_its_weight_to_the_reward(monkeypatch, passes):
     import teamsrl_graph.policy.env as env_module
 
     monkeypatch.setattr(env_module, "verify", lambda answer, constraints: {"strict": passes})
-    env = scripted_env(1, 1, query_cost=0.1, verify_weight=0.5)
+    env = scripted_env(1, 1, weights=RewardWeights(verify=0.5, novelty=0.0, query_cost=0.1))
     env.reset()
     first = env.episodes[0]
     _, rewards, _ = env.step(["add_constraints"])
@@ -224,7 +238,7 @@ def test_a_verified_answer_adds_its_weight_to_the_reward(monkeypatch, passes):
 def test_trainer_learns_logs_plots_and_resumes(tmp_path):
     def trainer(out, updates):
         config = PolicyTrainingConfig(out=str(out), updates=updates, envs=4, max_steps=2, hidden_size=16, max_kl=0.05)
-        return PolicyTrainer(config, env=scripted_env(4, 2))
+        return PolicyTrainer(config, env=scripted_env(4, 2, weights=RewardWeights(0.0, 0.0, 0.1)))
 
     straight = trainer(tmp_path / "a", 10)
     model = straight.train()
@@ -257,3 +271,134 @@ def test_cli_rejects_bad_settings(tmp_path, capsys):
 
     assert main(["train-policy", "--out", str(tmp_path), "--updates", "0"]) == 2
     assert "--updates" in capsys.readouterr().err
+
+
+# -- the reward and its terms ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("gain, verified, novelty, queries, weights, expected", [
+    (0.0, False, 0.0, 1, RewardWeights(0.5, 1.0, 0.1), -0.1),  # eliminated by the free checks
+    (0.0, False, 0.0, 2, RewardWeights(0.5, 1.0, 0.1), -0.2),  # eliminated by the reviewer
+    (0.75, False, 0.0, 2, RewardWeights(0.5, 1.0, 0.1), 0.55),  # gain only
+    (0.75, True, 0.0, 3, RewardWeights(0.5, 1.0, 0.1), 0.95),  # + verified, one more query
+    (0.5, False, 0.4, 2, RewardWeights(0.5, 1.0, 0.1), 0.7),  # + novelty
+    (0.5, True, 0.4, 3, RewardWeights(0.3, 0.5, 0.2), 0.5 + 0.3 + 0.2 - 0.6),  # every term, other weights
+    (1.0, True, 1.0, 3, RewardWeights(0.0, 0.0, 0.0), 1.0),  # weights of zero switch terms off
+])
+def test_step_reward_adds_each_term_with_its_weight(gain, verified, novelty, queries, weights, expected):
+    assert step_reward(gain, verified, novelty, queries, weights) == pytest.approx(expected)
+
+
+class WordEmbedder:
+    """Bag-of-words unit vectors: instructions sharing words are close; no model needed."""
+    def __call__(self, texts):
+        rows = []
+        for t in texts:
+            v = torch.zeros(64)
+            for w in re.findall(r"[a-z]+", t.lower()):
+                v[sum(map(ord, w)) % 64] += 1
+            rows.append(v / v.norm())
+        return torch.stack(rows) if rows else torch.zeros(0, 64)
+
+
+def test_novelty_is_the_distance_to_the_nearest_kept_instruction():
+    from teamsrl_graph.policy.novelty import Novelty
+
+    novelty = Novelty(WordEmbedder())
+    assert novelty.of("Describe a volcano.") == 1.0  # nothing kept yet
+    novelty.keep("Describe a volcano.")
+    novelty.keep("Write a haiku about snow.")
+    assert novelty.of("Describe a volcano.") == pytest.approx(0.0, abs=1e-6)
+    near, far = novelty.of("Describe a volcano in detail."), novelty.of("List three fruits.")
+    e = WordEmbedder()(["Describe a volcano in detail.", "Describe a volcano."])
+    assert near == pytest.approx(1 - (e[0] @ e[1]).item()) and far > near
+
+
+def test_env_rewards_novelty_and_keeps_what_it_accepted():
+    env = scripted_env(2, 1, weights=RewardWeights(verify=0.0, novelty=2.0, query_cost=0.1), embedder=WordEmbedder())
+    env.reset()
+    assert len(env.novelty) == 2  # the seeds of the episodes started
+    first = env.episodes[0]
+    _, rewards, _ = env.step(["add_constraints", "deepen"])
+    step = first.history[0]
+    assert step["accepted"] and 0 < step["novelty"] < 1 and len(env.novelty) == 3  # one accepted, kept
+    assert rewards[0] == pytest.approx(step["score"] + 2.0 * step["novelty"] - 0.2, abs=1e-3)
+    assert env.episodes[1].history[0]["novelty"] == 0.0 and rewards[1] == pytest.approx(-0.1)  # eliminated: none
+
+
+def test_evolved_instructions_start_later_episodes_with_their_constraints():
+    env = scripted_env(2, 1, weights=RewardWeights(0.0, 0.0, 0.1), evolved_every=2)
+    env.reset()
+    env.step(["add_constraints", "deepen"])
+    evolved = env.episodes[0]
+    env.reset()  # episode 3 comes from the seeds, episode 4 is the one evolved instruction
+    assert env.episodes[1].instruction == evolved.instruction and env.episodes[1].constraints == evolved.constraints
+    assert env.episodes[0].seed.instruction != evolved.instruction and env.cursor == 3
+    env.reset(SEEDS[:3])  # validation: the given seeds, the order untouched
+    assert [e.seed for e in env.episodes] == SEEDS[:3] and env.cursor == 3
+
+
+# -- exploration ----------------------------------------------------------------------------------
+
+def near_tie_bandit(entropy_coef: float, seed: int = 0, updates: int = 30) -> list[float]:
+    """Three arms paying 1.0, 0.9 and 0.8 (plus noise), like operations of similar worth."""
+    torch.manual_seed(seed)
+    model = ActorCritic(PolicyConfig(input_size=1, hidden_size=16, actions=("a", "b", "c")))
+    generator = torch.Generator().manual_seed(seed)
+    pay = torch.tensor([1.0, 0.9, 0.8])
+    obs = torch.ones(64, 1)
+    for _ in range(updates):
+        with torch.no_grad():
+            dist = model.distribution(obs)
+            actions = torch.multinomial(dist.probs, 1, generator=generator).squeeze(1)
+            log_probs, values = dist.log_prob(actions), model.value(obs)
+        rewards = pay[actions] + 0.1 * torch.randn(64, generator=generator)
+        batch = Batch(obs, actions, log_probs, rewards, values, torch.ones(64))
+        advantages, returns = gae(batch.rewards, batch.values, batch.dones)
+        trpo_update(model, batch, advantages, max_kl=0.05, entropy_coef=entropy_coef)
+        fit_value(model, obs, returns)
+    with torch.no_grad():
+        return model.distribution(obs[:1]).probs[0].tolist()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_entropy_bonus_keeps_the_policy_from_collapsing(seed):
+    without = near_tie_bandit(0.0, seed)
+    assert without[0] > 0.99  # collapsed onto the best arm
+    default = PolicyTrainingConfig(out="x").entropy_coef
+    kept = near_tie_bandit(default, seed)
+    assert kept[0] == max(kept) and kept[0] < 0.95 and min(kept) > 0.01  # still prefers it, still explores
+
+
+def test_the_learned_router_samples_by_default_and_greedy_is_an_option(tmp_path):
+    model = ActorCritic(PolicyConfig(hidden_size=8))
+    with torch.no_grad():
+        model.actor[-1].weight.zero_()
+        model.actor[-1].bias.copy_(torch.tensor([1.0, 0.8, 0.6, 0.4, 0.2, 0.0, -1.0]))
+    save_policy(model, tmp_path / "p.safetensors")
+    obs = [Observation("Write a haiku.", "Write a haiku.", 0, 3, index=i) for i in range(40)]
+    sampled = [make_router("policy", seed=5, policy=str(tmp_path / "p.safetensors"))(o) for o in obs]
+    assert len(set(sampled)) > 2 and sampled == [make_router("policy", seed=5, policy=str(tmp_path / "p"))(o) for o in obs]
+    assert sampled != [make_router("policy", seed=6, policy=str(tmp_path / "p"))(o) for o in obs]
+    greedy = make_router("policy", policy=str(tmp_path / "p"), routing="greedy")
+    assert {greedy(o) for o in obs} == {ACTIONS[0]}
+    with pytest.raises(InputError, match="routing"):
+        make_router("policy", routing="best")
+
+
+# -- validation and early stopping ----------------------------------------------------------------
+
+def test_validation_reward_is_logged_and_stops_training_keeping_the_best(tmp_path):
+    config = PolicyTrainingConfig(out=str(tmp_path), updates=12, envs=4, max_steps=2, hidden_size=16,
+                                  validate_every=1, validation_episodes=2, patience=2)
+    trainer = PolicyTrainer(config, env=scripted_env(4, 2, weights=RewardWeights(0.0, 0.0, 0.1)),
+                            validation_seeds=SEEDS[:2])
+    trainer.train()
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    rewards = [entry["validation_reward"] for entry in log]
+    assert all(r is not None for r in rewards) and (tmp_path / "validation.png").is_file()
+    best = max(rewards)
+    assert len(log) < 12 and rewards.index(best) == len(log) - 3  # two rounds without a better reward: stop
+    assert load_policy(tmp_path / "policy.safetensors").trained["validation_reward"] == best
+    assert {"stop_by_step", "terms_by_op"} <= set(log[0]) and len(log[0]["stop_by_step"]) == 2
+    for op, terms in log[0]["terms_by_op"].items():
+        assert op in OPERATIONS and {"score", "verified", "novelty", "queries", "reward", "n"} <= set(terms)

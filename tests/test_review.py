@@ -134,3 +134,22 @@ def test_judge_scores_accepted_gains_by_new_content():
     assert small.accepted and large.accepted and 0.5 < small.score < large.score <= 1.0
     assert judge("a", "b", False).reason == "no_gain"
     assert judge("a", "b", None).reason == "unreadable_review"
+
+
+@pytest.mark.parametrize("op, question", [
+    ("breadth", "Is the new task a different task on the same topic"),
+    ("deepen", "Is the new instruction harder to answer than the old one"),
+    ("add_constraints", "Is the new instruction harder to answer than the old one"),
+])
+def test_each_operation_is_judged_by_what_it_is_for(make_context, op, question):
+    """Breadth is asked whether it made a new task on the topic, the in-depth operations whether they gained."""
+    from teamsrl_graph.resources import resources
+    from teamsrl_graph.steps import review
+
+    asked = []
+    ctx = make_context(reviewer=lambda prompt: asked.append(prompt) or "Yes")
+    budget = resources(ctx).budget
+    budget.reserve(1)
+    verdict, queries = review(ctx, "Write a haiku about autumn.", "Write a limerick about autumn rain at night.", op)
+    assert queries == 1 and len(asked) == 1 and question in asked[0] and verdict.accepted
+    assert ("Old task: Write a haiku about autumn." if op == "breadth" else "Old: Write a haiku about autumn.") in asked[0]

@@ -8,25 +8,34 @@ from dataclasses import dataclass
 from ..context import setting
 from ..errors import InputError
 
-RESUMABLE = ("updates", "budget")  # settings a resumed run may change
+RESUMABLE = ("updates", "budget", "patience")  # settings a resumed run may change
 
 
 @dataclass
 class PolicyTrainingConfig:
     out: str = setting(None, "output folder: log.jsonl, reward.png, actions.png, checkpoint/, policy.safetensors + .json")
-    seeds: str | None = setting(None, "seed instructions to train on; empty = the shipped seeds")
+    seeds: str | None = setting(None, "seed instructions to train on; empty = the shipped seeds but every fifth (those validate)")
+    validation: str | None = setting(None, "held-out seed instructions for the validation reward; empty = every fifth shipped seed")
     updates: int = setting(8, "policy updates; each one collects `envs` episodes")
     envs: int = setting(16, "episodes evolved side by side (their LLM calls are batched)")
     max_steps: int = setting(3, "evolution depth limit of an episode")
     seed: int = setting(0, "seeds the network, the seed order and action sampling")
-    budget: int = setting(1500, "hard cap on the training's own LLM queries")
-    query_cost: float = setting(0.1, "reward subtracted per LLM query (an evolution step uses 2)")
+    budget: int = setting(1500, "hard cap on the training's own LLM queries (validation included)")
+    query_cost: float = setting(0.1, "reward subtracted per LLM query (an evolution step uses 2, a verified one 3)")
+    verify_weight: float = setting(0.0, "reward of a kept instruction with constraints whose answer met them all (one more query); "
+                                        "default from benchmarks/reward_terms.py")
+    novelty_weight: float = setting(0.0, "reward per unit of novelty: 1 - MiniLM cosine to the nearest instruction the run kept; "
+                                         "default from benchmarks/reward_terms.py")
+    evolved_every: int = setting(3, "every n-th episode starts from an instruction an earlier one evolved; 0 = seeds only")
+    validate_every: int = setting(2, "updates between validation rounds (the policy's sampled episodes on the held-out seeds)")
+    validation_episodes: int = setting(8, "held-out seeds evolved per validation round (the same ones each round)")
+    patience: int = setting(2, "validation rounds without a better reward before training stops; the best policy is kept")
     algorithm: str = setting("trpo", "policy-gradient algorithm: trpo or ppo")
     gamma: float = setting(1.0, "discount (episodes are a few steps long)")
     lam: float = setting(0.95, "GAE lambda")
     max_kl: float = setting(0.05, "TRPO trust region: largest mean KL between policies of one update")
     damping: float = setting(0.1, "added to the Fisher matrix for conjugate gradient's stability")
-    entropy_coef: float = setting(0.0, "entropy bonus in the surrogate")
+    entropy_coef: float = setting(0.5, "entropy bonus in the surrogate (advantages are normalised): keeps the action mix from collapsing onto one operation")
     hidden_size: int = setting(64, "hidden width of actor and critic")
     value_iters: int = setting(50, "Adam steps fitting the critic per update")
     model: str = setting("local", "expert and reviewer model spec")
@@ -35,8 +44,11 @@ class PolicyTrainingConfig:
     def __post_init__(self):
         if not self.out:
             raise InputError("an output folder is needed", field="--out")
-        for name in ("updates", "envs", "max_steps", "budget", "hidden_size"):
+        for name in ("updates", "envs", "max_steps", "budget", "hidden_size", "validate_every", "validation_episodes", "patience"):
             if getattr(self, name) < 1:
                 raise InputError(f"must be at least 1, got {getattr(self, name)}", field=f"--{name.replace('_', '-')}")
+        for name in ("verify_weight", "novelty_weight", "entropy_coef", "query_cost", "evolved_every"):
+            if getattr(self, name) < 0:
+                raise InputError(f"must be at least 0, got {getattr(self, name)}", field=f"--{name.replace('_', '-')}")
         if self.algorithm not in ("trpo", "ppo"):
             raise InputError(f"must be 'trpo' or 'ppo', got {self.algorithm!r}", field="--algorithm")

@@ -3,7 +3,8 @@
     [ MiniLM embedding of the current instruction (384, L2-normalised)
     | one-hot of the last operation (6; zeros before the first step)
     | how often each operation was applied (6, divided by max_steps)
-    | step / max_steps | budget left (1 without a cap) | last step accepted | last step's score ]
+    | step / max_steps | budget left (1 without a cap) | last step accepted | last step's score
+    | cosine of the instruction to its seed (1 before it changed; low after a breadth step) ]
 
 The embedding comes from `embeddings.py` (MiniLM, offline, cached per text). Nothing here calls an LLM.
 """
@@ -15,8 +16,8 @@ import torch
 from ..actions import OPERATIONS, Observation
 from ..embeddings import EMBED_DIM, Embedder, default_embedder
 
-EXTRA = 2 * len(OPERATIONS) + 4  # last op, op counts, step share, budget left, last accepted, last score
-FEATURES_VERSION = 1  # bump when the layout above changes: saved policies then refuse to load
+EXTRA = 2 * len(OPERATIONS) + 5  # last op, op counts, step share, budget left, last accepted, last score, drift
+FEATURES_VERSION = 2  # bump when the layout above changes: saved policies then refuse to load
 
 
 def feature_size(embed_dim: int = EMBED_DIM) -> int:
@@ -47,4 +48,6 @@ def state_features(observations: list[Observation], embedder: Embedder | None = 
     embedder = embedder or default_embedder()
     text = embedder([o.instruction for o in observations])
     rest = torch.stack([history_features(o) for o in observations]) if observations else torch.zeros(0, EXTRA)
+    if observations:
+        rest[:, -1] = (text * embedder([o.seed for o in observations])).sum(1)  # embeddings are unit length
     return torch.cat([text, rest], dim=1)

@@ -9,6 +9,7 @@ and the tensor shapes, and names what does not match. No pickle anywhere.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from ..weights import load_into, read_description, save
 from .features import FEATURES_VERSION, feature_size
 
 FORMAT = "teamsrl-policy"
-VERSION = 1
+VERSION = 2  # 2: the state vector gained the instruction's drift from its seed; the reward gained verification and novelty
 
 
 @dataclass
@@ -65,9 +66,23 @@ def save_policy(model: ActorCritic, path: str | Path, trained: dict | None = Non
     return weights
 
 
+def _check_version(config: Path):
+    """A readable description of another format version is refused with what to do about it."""
+    try:
+        meta = json.loads(config.read_text())
+    except (OSError, ValueError):
+        return  # missing or broken: read_description names the problem
+    version = meta.get("version") if isinstance(meta, dict) and meta.get("format") == FORMAT else None
+    if version is not None and version != VERSION:
+        raise InputError(f"was written in policy format version {version}; this teamsrl reads version {VERSION}. "
+                         "Retrain it with `teamsrl train-policy` (or leave --policy empty for the shipped one)",
+                         path=config, field="version")
+
+
 def load_policy(path: str | Path) -> ActorCritic:
     """Read a policy written by `save_policy`, failing with an `InputError` on any mismatch."""
     weights, config = policy_paths(path)
+    _check_version(config)
     expected = {"format": FORMAT, "version": VERSION, "features": FEATURES_VERSION, "actions": list(ACTIONS)}
     meta = read_description(weights, config, expected)
     for key in ("input_size", "hidden_size"):

@@ -1,8 +1,8 @@
 """`PolicyRouter`: the trained policy as a graph `Router` (`--router policy`).
 
-It embeds the observation (features.py), runs the actor and returns the most likely action
-(greedy, the default) or samples one with randomness derived from (run seed, instruction index,
-step), so a run is reproducible whatever order its branches execute in. Without a path it loads the
+It embeds the observation (features.py), runs the actor and samples an action (the default) with
+randomness derived from (run seed, instruction index, step), so a run is reproducible whatever order
+its branches execute in; with `greedy=True` it returns the most likely action instead. Without a path it loads the
 policy shipped in the package (`teamsrl_graph/data/policy.safetensors`).
 """
 
@@ -24,7 +24,7 @@ def shipped_policy_path() -> Path:
 
 
 class PolicyRouter:
-    def __init__(self, policy: str | Path | ActorCritic | None = None, *, greedy: bool = True, seed: int = 0,
+    def __init__(self, policy: str | Path | ActorCritic | None = None, *, greedy: bool = False, seed: int = 0,
                  embedder: Embedder | None = None):
         self.model = policy if isinstance(policy, ActorCritic) else load_policy(policy or shipped_policy_path())
         self.model.eval()

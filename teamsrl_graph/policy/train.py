@@ -1,11 +1,15 @@
-"""`PolicyTrainer`: TRPO (or PPO) on the evolution environment, with logs, plots and resume.
+"""`PolicyTrainer`: TRPO (or PPO) on the evolution environment, with validation, logs, plots and resume.
 
 Each update collects `envs` whole episodes from `EvolutionEnv` (sampling actions from the policy),
-computes GAE advantages, takes one TRPO step on the actor and fits the critic. After every update
-it appends a line to `OUT/log.jsonl` (mean reward, KL, entropy, action mix, queries...), redraws
-`OUT/reward.png` and `OUT/actions.png`, and checkpoints to `OUT/checkpoint/`; a later run with the
-same settings resumes there. The final policy is `OUT/policy.safetensors` + `OUT/policy.json`.
-Training stops early when its query budget cannot fund another step.
+computes GAE advantages, takes one TRPO step on the actor (with an entropy bonus, so the action mix
+does not collapse onto one operation) and fits the critic. Every `validate_every` updates the policy
+evolves the same held-out seeds (sampled actions, a fixed random stream, queries booked like the
+rest); training stops early after `patience` rounds without a better validation reward, and the best
+policy is the one written. After every update it appends a line to `OUT/log.jsonl` (mean reward, KL,
+entropy, action mix, where STOP fired, the reward terms per operation, validation reward...), redraws
+`OUT/reward.png`, `OUT/actions.png` and `OUT/validation.png`, and checkpoints to `OUT/checkpoint/`; a
+later run with the same settings resumes there. The final policy is `OUT/policy.safetensors` +
+`OUT/policy.json`. Training also stops when its query budget cannot fund another step.
 """
 
 from __future__ import annotations
@@ -28,14 +32,43 @@ from ..actions import ACTIONS, STOP
 from .config import RESUMABLE, PolicyTrainingConfig
 from .features import state_features
 from .model import ActorCritic, PolicyConfig, load_policy, save_policy
+from .reward import RewardWeights
 from .trpo import Batch, fit_value, gae, ppo_update, trpo_update
 
 log = logging.getLogger("teamsrl.policy")
+VALIDATION_SHARE = 5  # with no --validation file, every fifth shipped seed is held out
+
+
+def split_seeds(seeds: list) -> tuple[list, list]:
+    """(training, validation): every VALIDATION_SHARE-th seed validates, the rest train."""
+    return ([s for i, s in enumerate(seeds) if i % VALIDATION_SHARE != VALIDATION_SHARE - 1],
+            [s for i, s in enumerate(seeds) if i % VALIDATION_SHARE == VALIDATION_SHARE - 1])
+
+
+def step_terms(evolutions: list[dict]) -> dict:
+    """Mean of each reward term per operation over `evolutions` (history entries)."""
+    terms = {}
+    for op in sorted({s["op"] for s in evolutions}):
+        mine = [s for s in evolutions if s["op"] == op]
+        terms[op] = {k: round(sum(float(s.get(k, 0)) for s in mine) / len(mine), 4)
+                     for k in ("score", "verified", "novelty", "queries", "reward")}
+        terms[op]["n"] = len(mine)
+    return terms
+
+
+def stop_by_step(batch_steps: list[list[str]], max_steps: int) -> list[float]:
+    """Share of episodes still running at each step whose action there was STOP."""
+    shares = []
+    for t in range(max_steps):
+        taken = [episode[t] for episode in batch_steps if len(episode) > t]
+        shares.append(round(sum(a == STOP for a in taken) / len(taken), 4) if taken else 0.0)
+    return shares
+
 
 class PolicyTrainer:
-    def __init__(self, config: PolicyTrainingConfig, env=None, embedder=None):
+    def __init__(self, config: PolicyTrainingConfig, env=None, embedder=None, validation_seeds=None):
         """`env` defaults to an `EvolutionEnv` over `config.seeds` under `config.budget` (a given env brings its
-        own budget); `embedder` defaults to MiniLM."""
+        own budget and reward weights, and validates on `validation_seeds`); `embedder` defaults to MiniLM."""
         self.config, self.out, self.env, self.embedder = config, Path(config.out), env, embedder
         with torch.random.fork_rng(devices=[]):  # a seeded initialisation that leaves the caller's RNG alone
             torch.manual_seed(config.seed)
@@ -43,6 +76,8 @@ class PolicyTrainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.update, self.history = 0, []
         self.pending_env_state = None  # the environment's position, read from a checkpoint
+        self.validation_seeds = list(validation_seeds or [])[: config.validation_episodes]  # or set with the env
+        self.best, self.stale, self.best_state = None, 0, None  # best validation reward, rounds since, its weights
 
     # -- checkpoints ---------------------------------------------------------------------------
     def _save_checkpoint(self):
@@ -50,7 +85,11 @@ class PolicyTrainer:
         save_policy(self.model, folder / "policy.safetensors", trained=asdict(self.config))
         state = {"update": self.update, "queries": self.env.budget.queries, "env": self.env.state_dict(),
                  "generator": base64.b64encode(self.generator.get_state().numpy().tobytes()).decode(),
-                 "config": asdict(self.config)}
+                 "config": asdict(self.config), "best": self.best, "stale": self.stale}
+        if self.best_state is not None:
+            best = ActorCritic(self.model.config)
+            best.load_state_dict(self.best_state)
+            save_policy(best, folder / "best.safetensors", trained=asdict(self.config))
         write_json(folder / "state.json", state)
 
     def _resume(self) -> int:
@@ -67,11 +106,18 @@ class PolicyTrainer:
         self.model = load_policy(self.out / "checkpoint" / "policy.safetensors").train()
         self.generator.set_state(torch.frombuffer(bytearray(base64.b64decode(state["generator"])), dtype=torch.uint8))
         self.update = state["update"]
+        self.best, self.stale = state.get("best"), state.get("stale", 0)
+        if (self.out / "checkpoint" / "best.safetensors").is_file():
+            self.best_state = load_policy(self.out / "checkpoint" / "best.safetensors").state_dict()
         self.pending_env_state = state["env"]
         lines = (self.out / "log.jsonl").read_text().splitlines() if (self.out / "log.jsonl").is_file() else []
         self.history = [json.loads(line) for line in lines[: self.update]]
         log.info("resuming after update %d (%d queries used)", self.update, state["queries"])
         return state["queries"]
+
+    def weights(self) -> RewardWeights:
+        c = self.config
+        return RewardWeights(verify=c.verify_weight, novelty=c.novelty_weight, query_cost=c.query_cost)
 
     def _build_env(self, queries_used: int):
         from ..context import Context
@@ -79,14 +125,21 @@ class PolicyTrainer:
         from .env import EvolutionEnv
 
         c = self.config
+        shipped_train, shipped_validation = split_seeds(load_seeds())
+        train = load_seeds(c.seeds) if c.seeds else shipped_train
+        self.validation_seeds = (load_seeds(c.validation) if c.validation else shipped_validation)[: c.validation_episodes]
         budget = Budget(max_queries=c.budget, queries=queries_used)
-        return EvolutionEnv(Context(model=c.model, base_url=c.base_url, max_steps=c.max_steps), load_seeds(c.seeds),
-                            n_envs=c.envs, query_cost=c.query_cost, budget=budget, seed=c.seed)
+        return EvolutionEnv(Context(model=c.model, base_url=c.base_url, max_steps=c.max_steps), train,
+                            n_envs=c.envs, weights=self.weights(), budget=budget, seed=c.seed,
+                            evolved_every=c.evolved_every, embedder=self.embedder)
 
     # -- one update ----------------------------------------------------------------------------
-    def collect(self) -> tuple[Batch, list]:
-        """Run `envs` episodes to their end; returns the batch (episode after episode) and final observations."""
-        obs = self.env.reset()
+    def collect(self, seeds=None, generator=None) -> tuple[Batch, list, list]:
+        """Run episodes to their end (`envs` training ones, or one per seed of `seeds`), sampling with
+        `generator` (the trainer's own by default); returns the batch (episode after episode), final
+        observations and each episode's actions."""
+        obs = self.env.reset(seeds)
+        generator = generator or self.generator
         steps = [[] for _ in obs]
         active = [True] * len(obs)
         while any(active):
@@ -94,7 +147,7 @@ class PolicyTrainer:
             x = state_features([obs[i] for i in idx], self.embedder)
             with torch.no_grad():
                 dist, values = self.model.distribution(x), self.model.value(x)
-                picked = torch.multinomial(dist.probs, 1, generator=self.generator).squeeze(1)
+                picked = torch.multinomial(dist.probs, 1, generator=generator).squeeze(1)
                 log_probs = dist.log_prob(picked)
             actions = [STOP] * len(obs)
             for k, i in enumerate(idx):
@@ -107,12 +160,20 @@ class PolicyTrainer:
         cols = list(zip(*flat))
         batch = Batch(torch.stack(cols[0]), torch.stack(cols[1]), torch.stack(cols[2]),
                       torch.tensor(cols[4], dtype=torch.float32), torch.stack(cols[3]), torch.tensor(cols[5]))
-        return batch, obs
+        return batch, obs, [[ACTIONS[s[1]] for s in episode] for episode in steps]
+
+    def validate(self) -> float | None:
+        """Mean episode return of the policy on the held-out seeds (None without any)."""
+        if not self.validation_seeds:
+            return None
+        generator = torch.Generator().manual_seed(self.config.seed + 1)  # the same stream every round
+        batch, final, _ = self.collect(self.validation_seeds, generator)
+        return round(batch.rewards.sum().item() / len(final), 4)
 
     def step(self) -> dict:
         """Collect, update the actor (TRPO/PPO) and the critic; returns this update's log entry."""
         c, started, queries_before = self.config, time.monotonic(), self.env.budget.queries
-        batch, final = self.collect()
+        batch, final, taken = self.collect()
         advantages, returns = gae(batch.rewards, batch.values, batch.dones, c.gamma, c.lam)
         self.model.train()
         if c.algorithm == "trpo":
@@ -122,6 +183,13 @@ class PolicyTrainer:
         value_loss = fit_value(self.model, batch.obs, returns, c.value_iters)
         self.update += 1
         evolutions = [s for o in final for s in o.history]
+        validation = self.validate() if self.update % c.validate_every == 0 else None
+        if validation is not None:
+            if self.best is None or validation > self.best:
+                self.best, self.stale = validation, 0
+                self.best_state = {k: v.clone() for k, v in self.model.state_dict().items()}
+            else:
+                self.stale += 1
         mix = Counter(ACTIONS[a] for a in batch.actions.tolist())
         episodes = len(final)
         return {
@@ -136,9 +204,12 @@ class PolicyTrainer:
             "step_fraction": stats["step_fraction"],
             "value_loss": round(value_loss, 5),
             "actions": {a: round(mix[a] / len(batch.actions), 4) for a in ACTIONS},
+            "stop_by_step": stop_by_step(taken, c.max_steps),
+            "terms_by_op": step_terms(evolutions),
+            "validation_reward": validation,
             "accept_by_op": {op: round(sum(s["accepted"] for s in evolutions if s["op"] == op) / n, 3)
                              for op, n in Counter(s["op"] for s in evolutions).items()},
-            "queries": self.env.budget.queries - queries_before,
+            "queries": self.env.budget.queries - queries_before,  # validation included
             "queries_total": self.env.budget.queries,
             "seconds": round(time.monotonic() - started, 1),
         }
@@ -150,6 +221,10 @@ class PolicyTrainer:
                   x=x, xlabel="update", title="policy training")
         line_plot(self.out / "actions.png", {a: [h["actions"][a] for h in self.history] for a in ACTIONS},
                   x=x, xlabel="update", ylabel="share of actions", title="action mix")
+        checked = [h for h in self.history if h.get("validation_reward") is not None]
+        if checked:
+            line_plot(self.out / "validation.png", {"validation reward": [h["validation_reward"] for h in checked]},
+                      x=[h["update"] for h in checked], xlabel="update", title="held-out seeds")
 
     # -- the loop ------------------------------------------------------------------------------
     def train(self) -> ActorCritic:
@@ -165,7 +240,7 @@ class PolicyTrainer:
             self.env.load_state_dict(self.pending_env_state)
         bar = tqdm(total=c.updates, initial=min(self.update, c.updates), unit="update", desc="train-policy")
         try:
-            while self.update < c.updates and not self.env.exhausted:
+            while self.update < c.updates and not self.env.exhausted and self.stale < c.patience:
                 entry = self.step()
                 self.history.append(entry)
                 write_jsonl(self.out / "log.jsonl", self.history)  # whole: a resumed run drops lines past its checkpoint
@@ -179,7 +254,12 @@ class PolicyTrainer:
                 self.env.close()  # its thread pool; the env stays readable (budget, cursor)
         if self.env.exhausted:
             log.info("the query budget (%d) is spent; stopping after update %d", c.budget, self.update)
+        if self.stale >= c.patience:
+            log.info("no better validation reward in %d rounds; stopping after update %d", self.stale, self.update)
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
         settings = {k: v for k, v in asdict(c).items() if k != "out"}
         save_policy(self.model, self.out / "policy.safetensors",
-                    trained={**settings, "updates_done": self.update, "queries": self.env.budget.queries})
+                    trained={**settings, "updates_done": self.update, "queries": self.env.budget.queries,
+                             "validation_reward": self.best})
         return self.model.eval()

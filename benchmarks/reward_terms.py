@@ -1,0 +1,75 @@
+"""The reward's terms per operation under a uniform random router, and the weights they suggest.
+
+Evolves the training seeds (the shipped seeds but every fifth, which validate) with operations
+drawn uniformly at random, through the policy's training environment, and prints per operation the
+mean reviewer score, verified share, novelty and queries of a step. It then picks the verification
+and novelty weights (a grid of 0-1 in steps of 0.1) that make the operations' mean rewards closest
+to one another (smallest max - min; ties: the smaller weights), so that no operation is worth more
+than another before the policy has looked at the instruction: what it learns is then where each
+operation pays, not which one pays everywhere. Writes the choice to OUT/weights.json.
+
+    python benchmarks/reward_terms.py [--episodes 24] [--max-steps 3] [--budget 200] [--out runs/reward_terms]
+"""
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+from teamsrl_graph.actions import OPERATIONS
+from teamsrl_graph.budget import Budget
+from teamsrl_graph.context import Context
+from teamsrl_graph.policy.env import EvolutionEnv
+from teamsrl_graph.policy.reward import RewardWeights, step_reward
+from teamsrl_graph.policy.train import split_seeds, step_terms
+from teamsrl_graph.seeds import load_seeds
+
+GRID = [round(0.1 * i, 1) for i in range(11)]
+
+
+def choose(terms: dict, query_cost: float) -> tuple[float, float, float]:
+    """(verify weight, novelty weight, spread of the per-operation mean rewards) with the smallest spread."""
+    best = None
+    for v in GRID:
+        for n in GRID:
+            weights = RewardWeights(verify=v, novelty=n, query_cost=query_cost)
+            means = [step_reward(t["score"], t["verified"], t["novelty"], t["queries"], weights) for t in terms.values()]
+            spread = max(means) - min(means)
+            if best is None or spread < best[2] - 1e-9:
+                best = (v, n, spread)
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--episodes", type=int, default=24)
+    ap.add_argument("--max-steps", type=int, default=3)
+    ap.add_argument("--budget", type=int, default=200)
+    ap.add_argument("--query-cost", type=float, default=0.1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="runs/reward_terms")
+    args = ap.parse_args()
+    train, _ = split_seeds(load_seeds())
+    draw = random.Random(args.seed)
+    weights = RewardWeights(verify=1.0, novelty=1.0, query_cost=args.query_cost)  # every term measured
+    with EvolutionEnv(Context(max_steps=args.max_steps), train, n_envs=args.episodes, weights=weights,
+                      budget=Budget(max_queries=args.budget), seed=args.seed) as env:
+        obs = env.reset()
+        done = [False] * len(obs)
+        while not all(done):
+            obs, _, done = env.step([draw.choice(OPERATIONS) for _ in obs])
+        steps = [s for e in env.episodes for s in e.history]
+    terms = step_terms(steps)
+    print(f"{len(steps)} steps, {env.budget.queries} queries, {len(train)} training seeds\n")
+    print("| operation | steps | mean score | verified | novelty | queries |")
+    print("|---|---|---|---|---|---|")
+    for op, t in terms.items():
+        print(f"| {op} | {t['n']} | {t['score']:.3f} | {t['verified']:.3f} | {t['novelty']:.3f} | {t['queries']:.2f} |")
+    v, n, spread = choose(terms, args.query_cost)
+    print(f"\nchosen: verify_weight {v}, novelty_weight {n} (spread of per-operation mean reward {spread:.3f})")
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / "weights.json").write_text(json.dumps({"verify_weight": v, "novelty_weight": n, "terms": terms}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Does the learned router build better data per query? Random, fixed and learned routers, end to end.
+
+Each router builds a dataset from the same unseen seeds (examples/unseen_seeds*.txt; no router was
+trained on them) under the same query cap. Per router it prints:
+
+- queries booked, and expert queries (rewrites and answers: the paper's measure) per accepted-and-
+  verified record: a record with at least one accepted evolution whose answer met every verifiable
+  constraint its instruction carries (records without constraints do not count);
+- diversity: the mean pairwise cosine distance of the final instructions' MiniLM embeddings;
+- action-mix entropy: Shannon entropy (bits) of the operations applied (log2 6 = 2.585 is uniform),
+  and the largest single operation's share;
+- where evolution stopped: records whose path ended at each depth (STOP, or the cap ran out);
+
+then fine-tunes the base model once per dataset with identical LoRA settings (its usable records,
+a fifth held out) and scores every fine-tuned model on the same fixed IFBench subset (accuracy with
+standard errors; the base model's score is printed once). `--sweep` adds more query caps for the
+learned router only, to see how few queries reach random's accuracy.
+
+    python benchmarks/router_downstream.py [--budget 120] [--ifbench 30] [--sweep 60 240] [--out runs/router_downstream]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+from teamsrl_graph.context import Context
+from teamsrl_graph.embeddings import default_embedder
+from teamsrl_graph.evaluation import EvalConfig, evaluate
+from teamsrl_graph.files import write_json
+from teamsrl_graph.records import split_heldout
+from teamsrl_graph.run import generate
+from teamsrl_graph.seeds import load_seeds
+from teamsrl_graph.sft import SFTRunConfig, finetune
+from teamsrl_graph.sft.data import to_conversations
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+NAMES = {"random": "random (WizardLM)", "fixed": "fixed (TeaMs-RL release)", "policy": "learned"}
+
+
+def diversity(texts: list[str]) -> float:
+    """Mean pairwise cosine distance of MiniLM embeddings."""
+    if len(texts) < 2:
+        return 0.0
+    e = default_embedder()(texts)
+    sim = e @ e.T
+    n = len(texts)
+    return (1 - (sim.sum() - sim.diagonal().sum()) / (n * (n - 1))).item()
+
+
+def entropy_bits(counts: Counter) -> float:
+    total = sum(counts.values())
+    return max(0.0, -sum(c / total * math.log2(c / total) for c in counts.values() if c)) if total else 0.0
+
+
+def dataset_measures(records: list[dict], report: dict, max_steps: int) -> dict:
+    ops = Counter(s["op"] for r in records for s in r["path"])
+    good = [r for r in records if any(s["accepted"] for s in r["path"]) and r["response_ok"] and r.get("constraints_ok") is True]
+    by_role = report["queries"].get("by_role", {})
+    expert = by_role.get("expert", 0) + by_role.get("responder", 0)
+    total = sum(ops.values())
+    return {
+        "queries": report["queries"]["total"], "expert": expert, "records": len(records),
+        "accepted_verified": len(good), "expert_per_good": expert / len(good) if good else float("inf"),
+        "diversity": diversity([r["instruction"] for r in records]),
+        "entropy": entropy_bits(ops), "top_share": max(ops.values()) / total if total else 0.0,
+        "ops": dict(ops), "ended_at": [sum(len(r["path"]) == k for r in records) for k in range(max_steps + 1)],
+    }
+
+
+def build_and_score(name: str, budget: int, seeds, args) -> dict:
+    out = Path(args.out) / f"{name}-{budget}"
+    context = Context(router=name, max_steps=args.max_steps, budget=budget, seed=args.seed,
+                      answer_tokens=args.answer_tokens)
+    records = generate(seeds, out=out / "generate", context=context, concurrency=args.concurrency,
+                       overwrite=True, progress=False)
+    report = json.loads((out / "generate" / "report.json").read_text())
+    row = dataset_measures(records, report, args.max_steps)
+    usable = [r for r in records if r["response_ok"]]
+    train, heldout = split_heldout(usable, 0.2, args.seed)
+    tuned = finetune(to_conversations(train), out / "finetune", SFTRunConfig(seed=args.seed))
+    members = [r for r in train if r["id"] in set(tuned.card["train_ids"])]
+    scores = evaluate(tuned.adapter_dir, to_conversations(heldout), to_conversations(members), out / "eval",
+                      EvalConfig(judge="", ifbench=args.ifbench, reference=False))["ifbench"]
+    row.update(trained_on=len(members), ifbench=scores["finetuned"], base=scores["base"])
+    print(f"{name} @ {budget}: {json.dumps({k: v for k, v in row.items() if k not in ('ifbench', 'base')})}", flush=True)
+    return row
+
+
+def cell(score: dict) -> str:
+    return f"{score['accuracy']:.3f} ± {score['stderr']:.3f}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", nargs="+", default=[str(EXAMPLES / "unseen_seeds.txt"), str(EXAMPLES / "unseen_seeds_more.txt")])
+    ap.add_argument("--budget", type=int, default=120, help="query cap of every router's run")
+    ap.add_argument("--sweep", type=int, nargs="*", default=[], help="more query caps, for the learned router only")
+    ap.add_argument("--routers", nargs="+", default=["random", "fixed", "policy"])
+    ap.add_argument("--max-steps", type=int, default=3)
+    ap.add_argument("--answer-tokens", type=int, default=192)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--ifbench", type=int, default=30, help="IFBench prompts (a fixed subset)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="runs/router_downstream")
+    args = ap.parse_args()
+    seeds = [s for path in args.seeds for s in load_seeds(path)]
+    rows = {(name, args.budget): build_and_score(name, args.budget, seeds, args) for name in args.routers}
+    for budget in args.sweep:
+        rows[("policy", budget)] = build_and_score("policy", budget, seeds, args)
+    write_json(Path(args.out) / "results.json", {f"{n}@{b}": r for (n, b), r in rows.items()})
+    table(rows, args, len(seeds))
+
+
+def table(rows: dict, args, n_seeds: int):
+    base = next(iter(rows.values()))["base"]
+    print(f"\n{n_seeds} unseen seeds, max {args.max_steps} steps; IFBench: {base['prompts']} prompts, "
+          f"base model prompt-loose {cell(base['prompt_loose'])}, prompt-strict {cell(base['prompt_strict'])}\n")
+    print("| router | queries | expert queries / accepted-and-verified record | accepted and verified | diversity "
+          "(MiniLM pairwise cosine distance) | action entropy (bits) | largest op share | path ended at 0/1/2/3 "
+          "| trained on | IFBench prompt loose | IFBench prompt strict |")
+    print("|---" * 11 + "|")
+    for (name, budget), r in rows.items():
+        print(f"| {NAMES[name]}{'' if budget == args.budget else f' @ {budget}'} | {r['queries']} | "
+              f"{r['expert_per_good']:.2f} | {r['accepted_verified']} | {r['diversity']:.3f} | {r['entropy']:.2f} | "
+              f"{r['top_share']:.2f} | {'/'.join(map(str, r['ended_at']))} | {r['trained_on']} | "
+              f"{cell(r['ifbench']['prompt_loose'])} | {cell(r['ifbench']['prompt_strict'])} |")
+    if ("policy", args.budget) in rows and ("random", args.budget) in rows:
+        learned, random_ = rows[("policy", args.budget)], rows[("random", args.budget)]
+        ratio = learned["expert_per_good"] / random_["expert_per_good"]
+        print(f"\nlearned / random expert queries per accepted-and-verified record: {ratio:.3f} (target <= 0.5)")
+        print(f"diversity learned {learned['diversity']:.3f} vs random {random_['diversity']:.3f}; largest op share "
+              f"learned {learned['top_share']:.2f}; IFBench prompt-loose learned "
+              f"{learned['ifbench']['prompt_loose']['accuracy']:.3f} vs random {random_['ifbench']['prompt_loose']['accuracy']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
