@@ -19,6 +19,7 @@ def test_help_lists_generate():
         ('{"instruction": "ok"}\n', ["--budget", "0"], "field '--budget': must be a positive whole number"),
         ('{"instruction": "ok"}\n', ["--router", "clever"], "unknown router 'clever'"),
         ('{"instruction": "ok"}\n', ["--model", "nonsense"], "neither 'local' nor 'provider:model'"),
+        ('{"instruction": "ok"}\n', ["--model", "openai/gpt-4o-mini"], "did you mean 'openai:gpt-4o-mini'?"),
     ],
 )
 def test_bad_input_exits_2_with_the_place_and_writes_nothing(tmp_path, capsys, content, args, message):

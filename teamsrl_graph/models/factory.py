@@ -75,7 +75,9 @@ def make_chat_model(
             raise InputError(f"model folder {path!r} does not exist", field="model")
         return LocalChatModel(model_path=path, temperature=temperature, max_new_tokens=max_tokens, max_batch=max_batch)
     if ":" not in spec and not base_url:
-        raise InputError(f"model spec {spec!r} is neither 'local' nor 'provider:model'", field="model")
+        provider, slash, name = spec.partition("/")
+        hint = f" (did you mean '{provider}:{name}'? a name with '/' is a model on --base-url's server)" if slash else ""
+        raise InputError(f"model spec {spec!r} is neither 'local' nor 'provider:model'{hint}", field="model")
     if not (isinstance(timeout, (int, float)) and timeout > 0 and math.isfinite(timeout)):
         raise InputError(f"must be a positive number of seconds, got {timeout!r}", field="timeout")
     if not (isinstance(max_retries, int) and max_retries >= 0):
