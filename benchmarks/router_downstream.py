@@ -16,7 +16,7 @@ a fifth held out) and scores every fine-tuned model on the same fixed IFBench su
 standard errors; the base model's score is printed once). `--sweep` adds more query caps for the
 learned router only, to see how few queries reach random's accuracy.
 
-    python benchmarks/router_downstream.py [--budget 120] [--ifbench 30] [--sweep 60 240] [--out runs/router_downstream]
+    python benchmarks/router_downstream.py [--budget 120] [--ifbench 30] [--sweep 60 240] [--out runs/router_downstream] [--reuse]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 from teamsrl_graph.context import Context
 from teamsrl_graph.embeddings import default_embedder
 from teamsrl_graph.evaluation import EvalConfig, evaluate
-from teamsrl_graph.files import write_json
+from teamsrl_graph.files import read_jsonl, write_json
 from teamsrl_graph.records import split_heldout
 from teamsrl_graph.run import generate
 from teamsrl_graph.seeds import load_seeds
@@ -75,16 +75,29 @@ def build_and_score(name: str, budget: int, seeds, args) -> dict:
     out = Path(args.out) / f"{name}-{budget}"
     context = Context(router=name, max_steps=args.max_steps, budget=budget, seed=args.seed,
                       answer_tokens=args.answer_tokens)
-    records = generate(seeds, out=out / "generate", context=context, concurrency=args.concurrency,
-                       overwrite=True, progress=False)
+    reuse = args.reuse and (out / "generate" / "report.json").is_file()
+    if reuse:  # a finished generation of an earlier, interrupted run of this benchmark
+        records = read_jsonl(out / "generate" / "dataset.jsonl")
+    else:
+        records = generate(seeds, out=out / "generate", context=context, concurrency=args.concurrency,
+                           overwrite=True, progress=False)
     report = json.loads((out / "generate" / "report.json").read_text())
     row = dataset_measures(records, report, args.max_steps)
     usable = [r for r in records if r["response_ok"]]
     train, heldout = split_heldout(usable, 0.2, args.seed)
-    tuned = finetune(to_conversations(train), out / "finetune", SFTRunConfig(seed=args.seed))
-    members = [r for r in train if r["id"] in set(tuned.card["train_ids"])]
-    scores = evaluate(tuned.adapter_dir, to_conversations(heldout), to_conversations(members), out / "eval",
-                      EvalConfig(judge="", ifbench=args.ifbench, reference=False))["ifbench"]
+    card_path = out / "finetune" / "run_card.json"
+    if reuse and card_path.is_file():
+        adapter, card = out / "finetune" / "adapter", json.loads(card_path.read_text())
+    else:
+        tuned = finetune(to_conversations(train), out / "finetune", SFTRunConfig(seed=args.seed))
+        adapter, card = tuned.adapter_dir, tuned.card
+    members = [r for r in train if r["id"] in set(card["train_ids"])]
+    eval_path = out / "eval" / "eval.json"
+    if reuse and card_path.is_file() and eval_path.is_file():
+        scores = json.loads(eval_path.read_text())["ifbench"]
+    else:
+        scores = evaluate(adapter, to_conversations(heldout), to_conversations(members), out / "eval",
+                          EvalConfig(judge="", ifbench=args.ifbench, reference=False))["ifbench"]
     row.update(trained_on=len(members), ifbench=scores["finetuned"], base=scores["base"])
     print(f"{name} @ {budget}: {json.dumps({k: v for k, v in row.items() if k not in ('ifbench', 'base')})}", flush=True)
     return row
@@ -106,6 +119,8 @@ def main():
     ap.add_argument("--ifbench", type=int, default=30, help="IFBench prompts (a fixed subset)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/router_downstream")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep the finished stages (generation, fine-tune, evaluation) an interrupted run left in --out")
     args = ap.parse_args()
     seeds = [s for path in args.seeds for s in load_seeds(path)]
     rows = {(name, args.budget): build_and_score(name, args.budget, seeds, args) for name in args.routers}

@@ -14,7 +14,12 @@ from teamsrl_graph.steps import ONE_WORD
 from teamsrl_graph.testing.fake_openai import FakeOpenAI, Reply
 
 SEEDS = ["Explain how tides work.", "Describe a volcano."]
-QUESTION = "harder to answer than the old one"
+# the in-depth reviewer question and the breadth one (the fixed router begins with breadth)
+QUESTIONS = ("harder to answer than the old one", "a different task on the same topic")
+
+
+def is_review(text: str) -> bool:
+    return any(q in text for q in QUESTIONS)
 
 
 def last_user(body: dict) -> str:
@@ -22,7 +27,7 @@ def last_user(body: dict) -> str:
 
 
 def reviewer_requests(server) -> list[dict]:
-    return [s.body for s in server.requests if s.body and QUESTION in last_user(s.body)]
+    return [s.body for s in server.requests if s.body and is_review(last_user(s.body))]
 
 
 def cap(body: dict) -> int:
@@ -39,7 +44,7 @@ def test_a_server_that_returns_logprobs_is_read_by_probability(tmp_path, caplog,
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
 
     def reply(body):  # the sampled word says No, the probabilities say Yes: the probabilities decide
-        return Reply("No", top=[("Yes", -0.2), ("No", -1.8)]) if QUESTION in last_user(body) else default_expert(last_user(body))
+        return Reply("No", top=[("Yes", -0.2), ("No", -1.8)]) if is_review(last_user(body)) else default_expert(last_user(body))
 
     with caplog.at_level(logging.INFO, "teamsrl.steps"), FakeOpenAI(reply=reply) as server:
         records, report, ctx = run(server, tmp_path)
@@ -55,7 +60,7 @@ def test_a_server_that_ignores_logprobs_falls_back_to_a_one_word_reply_with_a_wa
 
     def reply(body):
         text = last_user(body)
-        if QUESTION not in text:
+        if not is_review(text):
             return default_expert(text)
         asked.append(bool(body.pop("logprobs", False)))  # ignored, as some servers do
         # the one-word instruction replaces the "Begin your reply with" hint a single token could not get past
