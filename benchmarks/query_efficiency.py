@@ -24,22 +24,13 @@ import torch
 
 from teamsrl_graph.budget import Budget
 from teamsrl_graph.context import Context
-from teamsrl_graph.embeddings import default_embedder
+from teamsrl_graph.embeddings import diversity
 from teamsrl_graph.resources import bind
 from teamsrl_graph.review import words
 from teamsrl_graph.run import generate
 from teamsrl_graph.seeds import load_seeds
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def diversity(texts: list[str]) -> float:
-    if len(texts) < 2:
-        return 0.0
-    e = default_embedder()(texts)
-    sim = e @ e.T
-    n = len(texts)
-    return (1 - (sim.sum() - sim.diagonal().sum()) / (n * (n - 1))).item()
 
 
 def measure(records: list[dict], ledger: Budget) -> dict:

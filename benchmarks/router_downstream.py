@@ -28,7 +28,7 @@ from collections import Counter
 from pathlib import Path
 
 from teamsrl_graph.context import Context
-from teamsrl_graph.embeddings import default_embedder
+from teamsrl_graph.embeddings import diversity
 from teamsrl_graph.evaluation import EvalConfig, evaluate
 from teamsrl_graph.files import read_jsonl, write_json
 from teamsrl_graph.records import split_heldout
@@ -39,16 +39,6 @@ from teamsrl_graph.sft.data import to_conversations
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NAMES = {"random": "random (WizardLM)", "fixed": "fixed (TeaMs-RL release)", "policy": "learned"}
-
-
-def diversity(texts: list[str]) -> float:
-    """Mean pairwise cosine distance of MiniLM embeddings."""
-    if len(texts) < 2:
-        return 0.0
-    e = default_embedder()(texts)
-    sim = e @ e.T
-    n = len(texts)
-    return (1 - (sim.sum() - sim.diagonal().sum()) / (n * (n - 1))).item()
 
 
 def entropy_bits(counts: Counter) -> float:

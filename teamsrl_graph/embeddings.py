@@ -64,3 +64,13 @@ def default_embedder() -> Embedder:
         if not _DEFAULT:
             _DEFAULT.append(Embedder())
         return _DEFAULT[0]
+
+
+def diversity(texts: list[str], embed: Embedder | None = None) -> float:
+    """Mean pairwise cosine distance of the texts' embeddings (0 for fewer than two texts)."""
+    if len(texts) < 2:
+        return 0.0
+    e = (embed or default_embedder())(texts)
+    sim = e @ e.T
+    n = len(texts)
+    return (1 - (sim.sum() - sim.diagonal().sum()) / (n * (n - 1))).item()
