@@ -15,8 +15,8 @@ Part "tasks": object counting and word sorting, each at two difficulties (held-o
 With --sweep, HIR variants (balanced batches, hindsight weight, more rounds at the same sample
 budget) are compared first on a selection split (other training and held-out instances, seed + 1).
 
-    flock /work/heavy.lock python benchmarks/hir_vs_sft.py --part constrained --out runs/hir_vs_sft
-    flock /work/heavy.lock python benchmarks/hir_vs_sft.py --part tasks --sweep --out runs/hir_vs_sft
+    python benchmarks/hir_vs_sft.py --part constrained --out runs/hir_vs_sft
+    python benchmarks/hir_vs_sft.py --part tasks --sweep --out runs/hir_vs_sft
 
 Prints a table per part and writes OUT/<part>.json.
 """

@@ -22,7 +22,7 @@ the held-out ones), stated in the instruction by the registry's phrasing.
    verdict is a tie) and the fold-B gap model (a wins when r(x, b, a) > r(x, a, b)). Identical
    answers are ties.
 
-    flock /work/heavy.lock python benchmarks/pit_vs_selfrefine.py --out runs/pit_vs_selfrefine
+    python benchmarks/pit_vs_selfrefine.py --out runs/pit_vs_selfrefine
 
 Prints a compliance table and a table of win rates (0.5 = no preference) and writes OUT/results.json, OUT/win_rates.png,
 OUT/preferences.jsonl, OUT/pit/ (the trained PIT), OUT/judge_gap/ and the two graph runs' records.
