@@ -113,32 +113,50 @@ def generate(
         res.on_booked = lambda: folder.save_ledger(res.budget)
         dataset = folder.open_dataset()
     ledger, todo = res.budget, still_to_do(seeds, records)
-    graph, skipped, started = build_graph(), 0, time.monotonic()
+    graph, started = build_graph(), time.monotonic()
     bar = Progress(ledger, len(todo)) if progress else None
     try:
         with _Signals() as signals, ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="seed") as pool:
-            pending, running = iter(todo), set()
-            while True:
-                while len(running) < concurrency and signals.received is None and (nxt := next(pending, None)):
-                    if not _can_fund_a_seed(ledger):
-                        skipped += 1 + sum(1 for _ in pending)  # no seed after this one could be answered either
-                        break
-                    running.add(pool.submit(run_seed, graph, context, *nxt, config))
-                if not running:
-                    break
-                finished, running = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    skipped += keep(future.result(), records, dataset, bar)
-                if bar:
-                    bar.refresh_queries()
+            skipped = deal(todo, lambda i, seed: pool.submit(run_seed, graph, context, i, seed, config),
+                           lambda future: future.result(), lambda in_flight: in_flight < concurrency,
+                           lambda: _can_fund_a_seed(ledger), signals, records, dataset, bar)
     finally:
         if bar:
             bar.close()
         if dataset:
             dataset.close()
+    conclude(records, ledger, context, started, skipped, signals, folder, reviewer_mode=res.reviewer_mode)
+    return records
+
+
+def deal(todo, start, finish, room, can_fund, signals, records: list[dict], dataset=None, bar=None) -> int:
+    """Start seeds (`start(index, seed)` -> future) while `room(in flight)` and `can_fund()` say so and
+    no signal came; keep each finished one's record (`finish(future)` -> record). Returns how many
+    seeds the cap skipped. One loop for a run in one process and one on Ray workers."""
+    pending, running, skipped = iter(todo), set(), 0
+    while True:
+        while signals.received is None and room(len(running)) and (nxt := next(pending, None)):
+            if not can_fund():
+                skipped += 1 + sum(1 for _ in pending)  # no seed after this one could be answered either
+                break
+            running.add(start(*nxt))
+        if not running:
+            return skipped
+        finished, running = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+        for future in finished:
+            skipped += keep(finish(future), records, dataset, bar)
+        if bar:
+            bar.refresh_queries()
+
+
+def conclude(records, ledger: Budget, context: Context, started: float, skipped: int, signals, folder,
+             reviewer_mode=None, extra: dict | None = None) -> dict:
+    """Summarize a finished (or interrupted) run, save its ledger and report, log one line; raises
+    `Interrupted` when a signal stopped it. Returns the report."""
     stopped = signal.Signals(signals.received).name if signals.received else None
     report = summarize(records, ledger, context, time.monotonic() - started, skipped, interrupted=stopped,
-                       reviewer_mode=res.reviewer_mode)
+                       reviewer_mode=reviewer_mode)
+    report.update(extra or {})
     if folder:
         folder.save_ledger(ledger)
         folder.finish(report)
@@ -147,7 +165,7 @@ def generate(
              f"; interrupted by {stopped}" if stopped else "")
     if signals.received:
         raise Interrupted(stopped, 128 + signals.received)
-    return records
+    return report
 
 
 def still_to_do(seeds: list[Seed], records: list[dict]) -> list[tuple[int, Seed]]:

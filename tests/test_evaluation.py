@@ -91,7 +91,7 @@ def test_evaluate_a_tiny_adapter_end_to_end(tiny_model, tmp_path):  # noqa: F811
 @pytest.mark.integration
 def test_real_model_finetune_and_eval(tmp_path):
     """The embedded 135M model: a short fine-tune moves the loss and the whole evaluation runs."""
-    run = finetune(RECORDS[:3], tmp_path, SFTRunConfig(epochs=2, batch_size=3))
+    run = finetune(RECORDS[:3], tmp_path, SFTRunConfig(epochs=2, batch_size=3, learning_rate=1e-3))  # a clear move in one step
     result = evaluate(run.adapter_dir, RECORDS[3:], RECORDS[:3], tmp_path,
                       EvalConfig(max_new_tokens=32, judge_pairs=1))
     assert run.losses[-1] < run.losses[0]

@@ -17,18 +17,15 @@ Ray Client (`ray://`) connection: the ledger actor saves ledger.json on the driv
 from __future__ import annotations
 
 import logging
-import signal
 import time
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
 
 from ..budget import Budget
 from ..context import Context
-from ..errors import InputError, Interrupted, SetupError, TeamsrlError
-from ..report import summarize
+from ..errors import InputError, SetupError, TeamsrlError
 from ..rundir import RunDir, public_url
-from ..run import Progress, _as_seeds, _Signals, keep, still_to_do
+from ..run import Progress, _as_seeds, _Signals, conclude, deal, still_to_do
 from .ledger import LedgerKeeper, RemoteBudget
 from .worker import SeedWorker
 
@@ -149,44 +146,33 @@ def _deal(ray, seeds, records, context, folder, pool, keeper, concurrency, progr
     """Deal the seeds still to do out to the workers, keep their records as they come back, write the report."""
     todo = still_to_do(seeds, records)
     bar = Progress(RemoteBudget(keeper), len(todo)) if progress else None
-    busy, running, by_worker = [0] * len(pool), {}, Counter()  # seeds in flight per worker; future -> worker
-    pending, skipped, started = iter(todo), 0, time.monotonic()
+    busy, worker_of, by_worker = [0] * len(pool), {}, Counter()  # seeds in flight per worker; future -> worker
+
+    def start(index, seed):
+        k = busy.index(min(busy))
+        future = pool[k].evolve.remote(index, seed, config).future()
+        worker_of[future], busy[k] = k, busy[k] + 1
+        return future
+
+    def finish(future):
+        k = worker_of.pop(future)
+        busy[k] -= 1
+        record = _result(future)
+        by_worker[k] += record.get("status") != "skipped_budget"
+        return record
+
+    started = time.monotonic()
     dataset = folder.open_dataset() if folder else None
     try:
         with _Signals() as signals:
-            while True:
-                while signals.received is None and min(busy) < concurrency and (nxt := next(pending, None)):
-                    if not ray.get(keeper.can_fund_a_seed.remote()):
-                        skipped += 1 + sum(1 for _ in pending)  # no seed after this one could be answered either
-                        break
-                    k = busy.index(min(busy))
-                    running[pool[k].evolve.remote(*nxt, config).future()] = k
-                    busy[k] += 1
-                if not running:
-                    break
-                finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    k = running.pop(future)
-                    busy[k] -= 1
-                    record = _result(future)
-                    by_worker[k] += record.get("status") != "skipped_budget"
-                    skipped += keep(record, records, dataset, bar)
-                if bar:
-                    bar.refresh_queries()
+            skipped = deal(todo, start, finish, lambda _: min(busy) < concurrency,
+                           lambda: ray.get(keeper.can_fund_a_seed.remote()), signals, records, dataset, bar)
     finally:
         if bar:
             bar.close()
         if dataset:
             dataset.close()
     ledger = Budget.from_state(ray.get(keeper.call.remote("state")))
-    stopped = signal.Signals(signals.received).name if signals.received else None
-    report = summarize(records, ledger, context, time.monotonic() - started, skipped, interrupted=stopped)
-    report["ray"] = {"workers": len(pool), "endpoints": endpoints, "records_by_worker": [by_worker[k] for k in range(len(pool))]}
-    if folder:
-        folder.save_ledger(ledger)
-        folder.finish(report)
-    log.info("%d records from %d Ray workers, %d queries (budget %s)%s", report["records"], len(pool), ledger.queries,
-             ledger.max_queries, f"; interrupted by {stopped}" if stopped else "")
-    if signals.received:
-        raise Interrupted(stopped, 128 + signals.received)
+    ray_block = {"workers": len(pool), "endpoints": endpoints, "records_by_worker": [by_worker[k] for k in range(len(pool))]}
+    conclude(records, ledger, context, started, skipped, signals, folder, extra={"ray": ray_block})
     return records
