@@ -77,6 +77,7 @@ def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False, p
         use_cpu=not torch.cuda.is_available(),
         seed=config.seed,
         logging_steps=config.logging_steps,
+        max_grad_norm=0.0 if getattr(config, "dp_epsilon", 0) else 1.0,  # DP-SGD clips per conversation instead
         save_strategy="no",
         eval_strategy="epoch" if validating else "no",  # the validation loss that early stopping reads
         per_device_eval_batch_size=config.batch_size,

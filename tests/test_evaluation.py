@@ -38,6 +38,19 @@ def test_rank_auc_matches_pair_counting_and_the_roc_area(positives, negatives):
     assert area == pytest.approx(auc(positives, negatives))
 
 
+@pytest.mark.parametrize("positives, negatives, inside, wide", [
+    ([1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0], (0.0, 0.0), False),  # perfectly separated: every resample says 0
+    ([float(i) for i in range(0, 60, 2)], [float(i) for i in range(1, 61, 2)], (0.45, 0.5), True),  # interleaved
+])
+def test_auc_interval_holds_the_auc_and_reflects_the_sample(positives, negatives, inside, wide):
+    from teamsrl_graph.evaluation.mia import interval
+
+    low, high = interval(positives, negatives)
+    assert low <= auc(positives, negatives) <= high and low <= inside[0] and inside[1] <= high
+    assert (high - low > 0.1) == wide  # 30 + 30 records leave the AUC uncertain by more than ±0.05
+    assert interval(positives, negatives) == (low, high)  # seeded
+
+
 def test_verdicts_and_position_swapped_outcomes():
     assert judge.parse_verdict(" B.") == "B"
     assert judge.parse_verdict(" A, because it is complete") == "A"

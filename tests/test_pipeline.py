@@ -31,5 +31,9 @@ def test_pipeline_generates_finetunes_and_evaluates(tmp_path, capsys):
     members, nonmembers = losses["train"]["finetuned"], losses["heldout"]["finetuned"]
     counted = sum((m < n) + 0.5 * (m == n) for m in members for n in nonmembers) / (len(members) * len(nonmembers))
     assert summary["mia_auc"]["loss_auc"] == pytest.approx(counted, abs=1e-3)  # the audit's AUC, counted by hand
+    low, high = summary["mia_auc"]["loss_ratio_auc_interval"]
+    assert low <= summary["mia_auc"]["loss_ratio_auc"] <= high
+    private = summary["differential_privacy"]  # DP-SGD is the main job's default
+    assert private["epsilon"] == 4.0 and 0 < private["epsilon_spent"] <= 4.0 * 1.01 and private["steps"] >= 1
     assert set(summary["ifbench_prompt_loose"]) == {"base", "finetuned"} and summary["reference_loss"]["answers"] == 24
     assert "pipeline:" in capsys.readouterr().out

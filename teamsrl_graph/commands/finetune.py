@@ -35,6 +35,11 @@ def add_arguments(parser):
                         help="also train on answers that failed their verifiable constraints (default: verified only)")
     parser.add_argument("--validation", type=float, default=c.validation_fraction,
                         help=f"share of the training part used to stop early on its loss; 0 = off (default {c.validation_fraction})")
+    parser.add_argument("--dp-epsilon", type=float, default=c.dp_epsilon,
+                        help="train with DP-SGD to this privacy budget epsilon; 0 = off (default)")
+    parser.add_argument("--dp-delta", type=float, default=c.dp_delta, help="DP-SGD delta (default 1 / (10 x records))")
+    parser.add_argument("--dp-clip", type=float, default=c.dp_clip,
+                        help=f"DP-SGD bound on each conversation's gradient norm (default {c.dp_clip})")
     parser.add_argument("--report-to", default=c.report_to,
                         help=f"trackers trl logs to, comma-separated: none, tensorboard, wandb, ... (default {c.report_to})")
 
@@ -55,7 +60,7 @@ def run(args) -> int:
                           target_modules=[m.strip() for m in args.target_modules.split(",") if m.strip()]),
         epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, max_length=args.max_length,
         gradient_checkpointing=args.gradient_checkpointing, seed=args.seed, merge=args.merge, report_to=args.report_to,
-        validation_fraction=args.validation,
+        validation_fraction=args.validation, dp_epsilon=args.dp_epsilon, dp_delta=args.dp_delta, dp_clip=args.dp_clip,
     )
     result = finetune(train, args.out, config)
     out, trained = Path(args.out), set(result.card["train_ids"])

@@ -1,7 +1,7 @@
 """`teamsrl pipeline`: the main job end to end — generate a dataset, fine-tune once, evaluate.
 
 generate (the evolution graph, query budget) -> split usable records into train / held out ->
-one LoRA fine-tuning step on the train part -> evaluation against the base model (held-out loss,
+one LoRA fine-tuning step on the train part (DP-SGD, epsilon 4, by default) -> evaluation against the base model (held-out loss,
 judged win rate, membership-inference audit). Each stage writes into its own folder under --out, and
 `summary.json` plus one printed line close the run. Each stage is also a command of its own.
 """
@@ -18,6 +18,8 @@ def add_arguments(p: argparse.ArgumentParser):
     generate_command.add_arguments(p, out="runs/pipeline", budget=300, router="policy", max_steps=3)
     p.add_argument("--heldout", type=float, default=0.25, help="fraction of records held out for evaluation")
     p.add_argument("--epochs", type=float, default=3.0, help="fine-tuning passes over the data")
+    p.add_argument("--dp-epsilon", type=float, default=4.0,
+                   help="fine-tune with DP-SGD to this privacy budget epsilon (default 4); 0 = plain LoRA")
     p.add_argument("--judge-pairs", type=int, default=12, help="held-out instructions judged base vs fine-tuned")
     p.add_argument("--ifbench", type=int, default=40, metavar="N",
                    help="IFBench prompts (a fixed subset) answered and verified, base vs fine-tuned; 0 skips it")
@@ -40,7 +42,8 @@ def run(args) -> int:
     if len(usable) < 4:
         raise InputError(f"only {len(usable)} usable records were generated; raise --budget", field="--budget")
     train, heldout = split_heldout(usable, args.heldout, args.seed)
-    tuned = finetune(train, out / "finetune", SFTRunConfig(epochs=args.epochs, seed=args.seed))
+    tuned = finetune(train, out / "finetune", SFTRunConfig(epochs=args.epochs, seed=args.seed,
+                                                                    dp_epsilon=args.dp_epsilon))
     members = [r for r in train if r["id"] in set(tuned.card["train_ids"])]  # not the early-stopping split
     report = evaluate(tuned.adapter_dir, heldout, members, out / "eval",
                       EvalConfig(judge_pairs=args.judge_pairs, ifbench=args.ifbench))
@@ -62,7 +65,8 @@ def run(args) -> int:
         "reference_loss": report.get("reference_loss"),
         "ifbench_prompt_loose": {m: round(report["ifbench"][m]["prompt_loose"]["accuracy"], 4)
                                  for m in ("base", "finetuned")} if "ifbench" in report else None,
-        "mia_auc": {k: v for k, v in report["membership_inference"].items() if k.endswith("_auc")},
+        "mia_auc": {k: v for k, v in report["membership_inference"].items() if "_auc" in k},
+        "differential_privacy": tuned.card["differential_privacy"],
         "seconds": round(time.monotonic() - started, 1),
     }
     write_json(out / "summary.json", summary)
@@ -73,6 +77,7 @@ def run(args) -> int:
           f"answers meeting their constraints {summary['compliance']}; IFBench loose {summary['ifbench_prompt_loose']}; "
           f"reference loss {(summary['reference_loss'] or {}).get('base')} -> {(summary['reference_loss'] or {}).get('finetuned')}; "
           f"win rate {summary['win_rate']}; MIA AUC loss {summary['mia_auc'].get('loss_auc')}, ratio "
-          f"{summary['mia_auc'].get('loss_ratio_auc')} (0.5 = no leak); "
+          f"{summary['mia_auc'].get('loss_ratio_auc')} (95% bootstrap {summary['mia_auc'].get('loss_ratio_auc_interval')}; "
+          f"0.5 = no leak); "
           f"{summary['seconds'] / 60:.1f} min -> {out}/summary.json")
     return 0

@@ -177,5 +177,7 @@ def table(result: dict) -> str:
                      f"{i['finetuned']['prompt_loose']['accuracy']:.3f} ± {i['finetuned']['prompt_loose']['stderr']:.3f}")
     m = result["membership_inference"]
     lines.append(f"membership inference AUC ({m['members']} members, {m['nonmembers']} non-members; 0.5 = no leak): "
-                 f"loss {m['loss_auc']}, loss ratio {m['loss_ratio_auc']}, base-model control {m['base_loss_control_auc']}")
+                 f"loss {m['loss_auc']}, loss ratio {m['loss_ratio_auc']} (95% bootstrap "
+                 f"{m['loss_ratio_auc_interval'][0]}-{m['loss_ratio_auc_interval'][1]}), "
+                 f"base-model control {m['base_loss_control_auc']}")
     return "\n".join(lines)

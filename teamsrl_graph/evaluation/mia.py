@@ -7,9 +7,13 @@ Two attacks score every record; a higher score means "more likely a member":
 Members are the training records, non-members held-out records from the same generator. Success is
 the ROC-AUC: 0.5 means the attacker does no better than chance (no leakage), 1.0 perfect leakage.
 The AUC is computed from ranks (the Mann-Whitney statistic, ties counted as half), without sklearn.
+With a few dozen records an AUC moves by ±0.1 from the luck of the split alone, so each one comes
+with a bootstrap interval (members and non-members resampled separately).
 """
 
 from __future__ import annotations
+
+import random
 
 
 def ranks(values: list[float]) -> list[float]:
@@ -48,6 +52,16 @@ def roc_curve(positives: list[float], negatives: list[float]) -> tuple[list[floa
     return fpr, tpr
 
 
+def interval(positives: list[float], negatives: list[float], rounds: int = 1000, level: float = 0.95,
+             seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the AUC, resampling positives and negatives separately."""
+    rng = random.Random(seed)
+    values = sorted(auc(rng.choices(positives, k=len(positives)), rng.choices(negatives, k=len(negatives)))
+                    for _ in range(rounds))
+    cut = int(rounds * (1 - level) / 2)
+    return values[cut], values[rounds - 1 - cut]
+
+
 def loss_attack(member_losses: list[float], nonmember_losses: list[float]) -> float:
     """AUC of the loss attack (lower loss = member)."""
     return auc([-x for x in member_losses], [-x for x in nonmember_losses])
@@ -66,5 +80,6 @@ def audit(members: dict[str, list[float]], nonmembers: dict[str, list[float]]) -
         "base_loss_control": ([-x for x in members["base"]], [-x for x in nonmembers["base"]]),
     }
     report = {f"{name}_auc": round(auc(*pair), 4) for name, pair in scores.items()}
+    report.update({f"{name}_auc_interval": [round(x, 4) for x in interval(*pair)] for name, pair in scores.items()})
     report.update(members=len(members["finetuned"]), nonmembers=len(nonmembers["finetuned"]))
     return report, scores

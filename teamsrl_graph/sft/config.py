@@ -23,6 +23,9 @@ class SFTRunConfig:
     seed: int = 0  # adapter initialisation and data order
     merge: bool = False  # also write the base model with the adapter merged in (`merged/`)
     logging_steps: int = 1  # optimizer steps between two points of the loss curve
+    dp_epsilon: float = 0.0  # DP-SGD privacy target (per-conversation clipping + Gaussian noise); 0 = off
+    dp_delta: float | None = None  # DP-SGD delta; None = 1 / (10 x conversations trained on)
+    dp_clip: float = 1.0  # DP-SGD bound on each conversation's gradient norm
     report_to: str = "none"  # trl/transformers trackers to log to: "none", "tensorboard", "wandb", ... (comma-separated)
 
     def to_dict(self) -> dict:

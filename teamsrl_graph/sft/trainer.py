@@ -16,6 +16,9 @@ and cut as usual.
   per-step losses and their smoothed curve, tokens and seconds, padded or padding-free batches;
 - `loss.png`: the training loss curve, raw and smoothed (`plots.smooth`);
 - `merged/` (with `merge=True`): the base model with the adapter merged in, a plain model folder.
+With `dp_epsilon` set, training is DP-SGD (`sft/private.py`): batches are padded, one conversation
+per row, and each conversation's gradient is clipped before the noisy sum; the run card records the
+noise multiplier and the epsilon spent.
 Everything is built in a temporary folder and moved into place at the end, so an interrupted run
 leaves the previous results (or nothing) behind, never a half-written adapter. This module does not
 evaluate; see `teamsrl_graph.evaluation`.
@@ -39,6 +42,7 @@ from . import data as sft_data
 from ..records import split_heldout
 from .config import SFTRunConfig
 from .early_stopping import KeepBestEpoch
+from .private import PrivateSFTTrainer, plan, spent
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,18 @@ def longest(trainer) -> int:
     return max(len(ids) for dataset in sets for ids in dataset["input_ids"])
 
 
+def plan_private(config: SFTRunConfig, conversations: int) -> dict | None:
+    """DP-SGD's settings for a run on `conversations` (None when `dp_epsilon` is 0)."""
+    if not config.dp_epsilon:
+        return None
+    if config.gradient_accumulation_steps != 1:
+        raise InputError("DP-SGD takes one batch per optimizer step: set gradient_accumulation_steps to 1",
+                         field="gradient_accumulation_steps")
+    if config.dp_clip <= 0:
+        raise InputError(f"dp_clip must be positive, got {config.dp_clip}", field="dp_clip")
+    return plan(conversations, config.batch_size, config.epochs, config.dp_epsilon, config.dp_delta)
+
+
 def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> FinetuneResult:
     """Fine-tune `config.base` with LoRA on `data` (graph records, a `datasets.Dataset` or a
     dataset.jsonl path) and save the adapter, run card and loss curve into `out_dir`."""
@@ -97,8 +113,12 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
     try:
         stopper = KeepBestEpoch(config.patience)
 
+        private = plan_private(config, len(conversations))
+
         def trainer_for(padding_free: bool):
-            return SFTTrainer(
+            kind, extra = (PrivateSFTTrainer, {"noise": private["noise_multiplier"], "clip": config.dp_clip,
+                                               "expected_batch": config.batch_size}) if private else (SFTTrainer, {})
+            return kind(
                 model=model,
                 args=sft_config(config, tmp / "trainer", bf16=model.dtype == torch.bfloat16,
                                 validating=bool(validation), padding_free=padding_free),
@@ -107,10 +127,11 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
                 processing_class=tokenizer,
                 peft_config=config.lora.peft_config(),
                 callbacks=[stopper] if validation else None,
+                **extra,
             )
 
-        trainer = trainer_for(config.padding_free)
-        if config.padding_free and config.max_length and longest(trainer) > config.max_length:  # some must be cut: padded batches cut them
+        trainer = trainer_for(config.padding_free and not private)  # DP-SGD needs one conversation per row
+        if config.padding_free and not private and config.max_length and longest(trainer) > config.max_length:  # some must be cut: padded batches cut them
             model, _ = local.load(folder)  # a fresh copy: the first trainer already wrapped this one
             name_base(model, folder)
             trainer = trainer_for(False)
@@ -120,6 +141,10 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
         losses = [h["loss"] for h in logged]
         smoothed = plots.smooth(losses)
         tokens, seconds = int(trainer.state.num_input_tokens_seen), float(output.metrics["train_runtime"])
+        if private:
+            private["steps"] = trainer.private_steps
+            private["epsilon_spent"] = round(spent(private["noise_multiplier"], private["delta"],
+                                                   private["sample_rate"], trainer.private_steps), 3)
 
         # embeddings are saved only when trained; peft's "auto" would ask the hub about the base model
         trainer.model.save_pretrained(tmp / "adapter", save_embedding_layers=trains_embeddings(config.lora))
@@ -136,6 +161,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
             "config": config.to_dict(),
             "steps": output.global_step,
             "padding_free": bool(trainer.args.padding_free),  # batches joined into one row, or padded
+            "differential_privacy": private,  # None, or DP-SGD's noise, sample rate, steps and epsilon spent
             "losses": losses,
             "smoothed_losses": smoothed,
             "loss": {"first": smoothed[0], "last": smoothed[-1]} if smoothed else None,  # of the smoothed curve
