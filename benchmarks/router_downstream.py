@@ -140,6 +140,13 @@ def table(rows: dict, args, n_seeds: int):
         print(f"diversity learned {learned['diversity']:.3f} vs random {random_['diversity']:.3f}; largest op share "
               f"learned {learned['top_share']:.2f}; IFBench prompt-loose learned "
               f"{learned['ifbench']['prompt_loose']['accuracy']:.3f} vs random {random_['ifbench']['prompt_loose']['accuracy']:.3f}")
+        target = random_["ifbench"]["prompt_loose"]["accuracy"]
+        reaching = sorted(b for (n, b), r in rows.items() if n == "policy" and r["ifbench"]["prompt_loose"]["accuracy"] >= target)
+        if reaching:
+            print(f"fewest queries at which the learned router's model reaches random's IFBench prompt-loose ({target:.3f}): "
+                  f"{reaching[0]} of {args.budget}, ratio {reaching[0] / args.budget:.3f} (TeaMs-RL's mark: 0.0573)")
+        else:
+            print(f"no learned budget reached random's IFBench prompt-loose ({target:.3f})")
 
 
 if __name__ == "__main__":
