@@ -110,3 +110,19 @@ def test_private_finetune_records_its_privacy(tiny_model, tmp_path):
     assert private["delta"] == pytest.approx(1 / 40)
     assert finetune(RECORDS, tmp_path / "plain", SFTRunConfig(base=str(tiny_model), epochs=1, batch_size=2,
                                                               validation_fraction=0)).card["differential_privacy"] is None
+
+
+def test_cli_private_finetune_and_a_bad_epsilon(tiny_model, tmp_path, capsys):
+    import json
+
+    from teamsrl_graph.cli import main
+    from teamsrl_graph.files import write_jsonl
+
+    data = write_jsonl(tmp_path / "dataset.jsonl", RECORDS)
+    args = ["finetune", "--data", str(data), "--base", str(tiny_model), "--epochs", "1", "--heldout", "0.25"]
+    assert main(args + ["--out", str(tmp_path / "run"), "--dp-epsilon", "2", "--dp-clip", "0.5"]) == 0
+    assert "DP-SGD: epsilon" in capsys.readouterr().out
+    card = json.loads((tmp_path / "run" / "run_card.json").read_text())
+    assert card["config"]["dp_clip"] == 0.5 and card["differential_privacy"]["epsilon"] == 2.0
+    assert main(args + ["--out", str(tmp_path / "bad"), "--dp-epsilon", "-1"]) == 2
+    assert "epsilon" in capsys.readouterr().err and not (tmp_path / "bad" / "adapter").exists()

@@ -44,6 +44,13 @@ def add_arguments(parser):
                         help=f"trackers trl logs to, comma-separated: none, tensorboard, wandb, ... (default {c.report_to})")
 
 
+def private_note(private: dict | None) -> str:
+    if not private:
+        return ""
+    return (f"; DP-SGD: epsilon {private['epsilon_spent']} spent of {private['epsilon']} (delta {private['delta']:.2g}, "
+            f"noise {private['noise_multiplier']:.2f}, {private['steps']} steps)")
+
+
 def run(args) -> int:
     from ..lora import LoraSettings
     from ..files import write_jsonl
@@ -69,5 +76,6 @@ def run(args) -> int:
     write_jsonl(out / "heldout.jsonl", heldout)
     print(f"fine-tuned on {result.card['conversations']} conversations ({len(heldout)} records held out): "
           f"smoothed loss {result.smoothed[0]:.3f} -> {result.smoothed[-1]:.3f}, {result.train_tokens} tokens in "
-          f"{result.seconds:.0f} s ({result.train_tokens / result.seconds:.0f} tok/s); adapter in {result.adapter_dir}")
+          f"{result.seconds:.0f} s ({result.train_tokens / result.seconds:.0f} tok/s); adapter in {result.adapter_dir}"
+          + private_note(result.card["differential_privacy"]))
     return 0

@@ -99,6 +99,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
     config = config or SFTRunConfig()
     conversations, source = sft_data.load(data)
     conversations, validation = split_validation(conversations, config)
+    private = plan_private(config, len(conversations))  # bad DP settings fail before anything is loaded
     folder = base_folder(config.base)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -112,8 +113,6 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
     tmp = Path(tempfile.mkdtemp(prefix=".finetune-", dir=out))
     try:
         stopper = KeepBestEpoch(config.patience)
-
-        private = plan_private(config, len(conversations))
 
         def trainer_for(padding_free: bool):
             kind, extra = (PrivateSFTTrainer, {"noise": private["noise_multiplier"], "clip": config.dp_clip,
