@@ -1,8 +1,8 @@
 """`teamsrl pipeline`: the main job end to end — generate a dataset, fine-tune once, evaluate.
 
 generate (the evolution graph, query budget) -> split usable records into train / held out ->
-one LoRA fine-tuning step on the train part (DP-SGD, epsilon 4, by default) -> evaluation against the base model (held-out loss,
-judged win rate, membership-inference audit). Each stage writes into its own folder under --out, and
+one LoRA fine-tuning step on the train part (DP-SGD at epsilon 4 by default) -> evaluation against
+the base model (held-out loss, judged win rate, membership-inference audit). Each stage writes into its own folder under --out, and
 `summary.json` plus one printed line close the run. Each stage is also a command of its own.
 """
 
@@ -42,8 +42,8 @@ def run(args) -> int:
     if len(usable) < 4:
         raise InputError(f"only {len(usable)} usable records were generated; raise --budget", field="--budget")
     train, heldout = split_heldout(usable, args.heldout, args.seed)
-    tuned = finetune(train, out / "finetune", SFTRunConfig(epochs=args.epochs, seed=args.seed,
-                                                                    dp_epsilon=args.dp_epsilon))
+    config = SFTRunConfig(epochs=args.epochs, seed=args.seed, dp_epsilon=args.dp_epsilon)
+    tuned = finetune(train, out / "finetune", config)
     members = [r for r in train if r["id"] in set(tuned.card["train_ids"])]  # not the early-stopping split
     report = evaluate(tuned.adapter_dir, heldout, members, out / "eval",
                       EvalConfig(judge_pairs=args.judge_pairs, ifbench=args.ifbench))

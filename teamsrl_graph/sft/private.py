@@ -26,18 +26,12 @@ from trl import SFTTrainer
 from ..errors import InputError
 
 
-def accountant():
-    from opacus.accountants import RDPAccountant
-    from opacus.accountants.utils import get_noise_multiplier
-
-    return RDPAccountant, get_noise_multiplier
-
-
 def noise_multiplier(epsilon: float, delta: float, sample_rate: float, steps: int) -> float:
     """The smallest noise multiplier whose (epsilon, delta) after `steps` steps is within the target."""
     if epsilon <= 0 or not 0 < delta < 1:
         raise InputError(f"DP-SGD needs epsilon > 0 and 0 < delta < 1, got {epsilon} and {delta}", field="dp_epsilon")
-    _, get_noise_multiplier = accountant()
+    from opacus.accountants.utils import get_noise_multiplier
+
     with warnings.catch_warnings():  # "optimal order is the largest alpha": the bound is looser, still valid
         warnings.simplefilter("ignore")
         return float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta, sample_rate=min(sample_rate, 1.0),
@@ -48,7 +42,8 @@ def spent(noise: float, delta: float, sample_rate: float, steps: int) -> float:
     """The epsilon spent by `steps` noisy steps (RDP accountant)."""
     if steps == 0:
         return 0.0
-    RDPAccountant, _ = accountant()
+    from opacus.accountants import RDPAccountant
+
     account = RDPAccountant()
     account.history = [(noise, min(sample_rate, 1.0), steps)]
     with warnings.catch_warnings():
