@@ -2,8 +2,9 @@
 
 generate (the evolution graph, query budget) -> split usable records into train / held out ->
 one LoRA fine-tuning step on the train part (DP-SGD at epsilon 4 by default) -> evaluation against
-the base model (held-out loss, judged win rate, membership-inference audit). Each stage writes into its own folder under --out, and
-`summary.json` plus one printed line close the run. Each stage is also a command of its own.
+the base model (held-out loss, judged win rate, membership-inference audit). Each stage writes into
+its own folder under --out, and `summary.json` plus one printed line close the run. Each stage is
+also a command of its own.
 """
 
 from __future__ import annotations
