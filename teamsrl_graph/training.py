@@ -54,7 +54,8 @@ def fingerprint(conversations: list[dict]) -> str:
     return digest.hexdigest()
 
 
-def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False, padding_free: bool = False):
+def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False, padding_free: bool = False,
+               max_grad_norm: float = 1.0):
     """The trl `SFTConfig` for `config`; checkpoints are not saved, the adapter is saved at the end.
 
     `padding_free` joins each batch's conversations into one row (positions restart at every
@@ -77,7 +78,7 @@ def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False, p
         use_cpu=not torch.cuda.is_available(),
         seed=config.seed,
         logging_steps=config.logging_steps,
-        max_grad_norm=0.0 if getattr(config, "dp_epsilon", 0) else 1.0,  # DP-SGD clips per conversation instead
+        max_grad_norm=max_grad_norm,  # 0 = no clipping of the whole gradient
         save_strategy="no",
         eval_strategy="epoch" if validating else "no",  # the validation loss that early stopping reads
         per_device_eval_batch_size=config.batch_size,

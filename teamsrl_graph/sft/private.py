@@ -1,10 +1,11 @@
 """Differentially private fine-tuning (DP-SGD) for the LoRA step: per-conversation gradients clipped
 to a norm bound, summed, and blurred with Gaussian noise before every optimizer step.
 
-One SFT step on a few dozen records lets a membership-inference attack tell the records trained on
-from others, whatever the learning rate: each record's own gradient moves its own loss most. DP-SGD
-bounds what any one record can do to the adapter (`clip`) and hides it under noise of standard
-deviation `noise * clip`; the noise multiplier is chosen from a target (epsilon, delta) by opacus'
+One plain SFT step on a few dozen records can let a membership-inference attack tell the records
+trained on from others (loss-ratio AUC 0.96 at lr 1e-3 for 3 epochs in one `make demo` run; 0.80
+at lr 2e-4 with early stopping in another). Lowering the rate shrinks every record's change alike;
+DP-SGD instead bounds what any one record can do to the adapter (`clip`) and hides it under noise
+of standard deviation `noise * clip`; the noise multiplier is chosen from a target (epsilon, delta) by opacus'
 RDP accountant (`opacus`) for the run's sample rate and largest number of steps.
 
 What this does not do: the accountant assumes each step samples every record independently with

@@ -42,7 +42,6 @@ from . import data as sft_data
 from ..records import split_heldout
 from .config import SFTRunConfig
 from .early_stopping import KeepBestEpoch
-from .private import PrivateSFTTrainer, plan, spent
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +86,8 @@ def plan_private(config: SFTRunConfig, conversations: int) -> dict | None:
                          field="gradient_accumulation_steps")
     if config.dp_clip <= 0:
         raise InputError(f"dp_clip must be positive, got {config.dp_clip}", field="dp_clip")
+    from .private import plan  # opacus and trl load only when a run trains
+
     return plan(conversations, config.batch_size, config.epochs, config.dp_epsilon, config.dp_delta)
 
 
@@ -95,6 +96,8 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
     dataset.jsonl path) and save the adapter, run card and loss curve into `out_dir`."""
     import torch
     from trl import SFTTrainer
+
+    from .private import PrivateSFTTrainer, spent
 
     config = config or SFTRunConfig()
     conversations, source = sft_data.load(data)
@@ -120,7 +123,8 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
             return kind(
                 model=model,
                 args=sft_config(config, tmp / "trainer", bf16=model.dtype == torch.bfloat16,
-                                validating=bool(validation), padding_free=padding_free),
+                                validating=bool(validation), padding_free=padding_free,
+                                max_grad_norm=0.0 if private else 1.0),  # DP-SGD clips per conversation instead
                 train_dataset=prompt_completion(conversations),
                 eval_dataset=prompt_completion(validation) if validation else None,
                 processing_class=tokenizer,
