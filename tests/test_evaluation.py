@@ -51,6 +51,54 @@ def test_auc_interval_holds_the_auc_and_reflects_the_sample(positives, negatives
     assert interval(positives, negatives) == (low, high)  # seeded
 
 
+@pytest.mark.parametrize("members, nonmembers", [(27, 11), (20, 20), (60, 60)])
+def test_chance_band_is_the_spread_of_a_leak_free_audit(members, nonmembers):
+    import math
+
+    from teamsrl_graph.evaluation.mia import chance_band
+
+    positives = [float(i) for i in range(members)]
+    negatives = [float(i) + 0.5 for i in range(nonmembers)]
+    low, high = chance_band(positives, negatives)
+    spread = 1.96 * math.sqrt((members + nonmembers + 1) / (12 * members * nonmembers))  # Mann-Whitney null
+    assert low == pytest.approx(0.5 - spread, abs=0.03) and high == pytest.approx(0.5 + spread, abs=0.03)
+    assert chance_band(positives, negatives) == (low, high)  # seeded
+    separated = [x + 1000 for x in positives]  # every member above every non-member: AUC 1, far outside
+    assert auc(separated, negatives) == 1.0 and chance_band(separated, negatives)[1] < 1.0
+
+
+def test_chance_band_depends_on_ranks_only():
+    from teamsrl_graph.evaluation.mia import chance_band
+
+    positives, negatives = [0.1, 0.4, 0.35, 0.8, 0.05], [0.3, 0.2, 0.9, 0.6]
+    assert chance_band(positives, negatives) == chance_band([x * 10 - 3 for x in positives],
+                                                            [x * 10 - 3 for x in negatives])
+
+
+def test_merged_adapter_is_the_same_model_and_unmerges(tiny_model):  # noqa: F811
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from teamsrl_graph.evaluation.evaluator import merged
+
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model),
+                           LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)).eval()
+    tokens = torch.tensor([[1, 5, 9, 42, 7]])
+    with torch.no_grad():
+        with model.disable_adapter():
+            base = model(tokens).logits
+        adapted = model(tokens).logits
+        assert not torch.allclose(base, adapted, atol=1e-4)  # the adapter does something
+        with merged(model):
+            assert all(m.merged for m in model.modules() if hasattr(m, "merged"))  # folded into the weights
+            assert torch.allclose(model(tokens).logits, adapted, atol=1e-5)
+        assert not any(m.merged for m in model.modules() if hasattr(m, "merged"))  # unmerged on the way out
+        with model.disable_adapter():
+            assert torch.allclose(model(tokens).logits, base, atol=1e-5)
+        assert torch.allclose(model(tokens).logits, adapted, atol=1e-5)
+
+
 def test_verdicts_and_position_swapped_outcomes():
     assert judge.parse_verdict(" B.") == "B"
     assert judge.parse_verdict(" A, because it is complete") == "A"

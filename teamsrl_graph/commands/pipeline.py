@@ -66,7 +66,7 @@ def run(args) -> int:
         "reference_loss": report.get("reference_loss"),
         "ifbench_prompt_loose": {m: round(report["ifbench"][m]["prompt_loose"]["accuracy"], 4)
                                  for m in ("base", "finetuned")} if "ifbench" in report else None,
-        "mia_auc": {k: v for k, v in report["membership_inference"].items() if "_auc" in k},
+        "mia_auc": {k: v for k, v in report["membership_inference"].items() if "_auc" in k or k == "chance_band"},
         "differential_privacy": tuned.card["differential_privacy"],
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -79,6 +79,6 @@ def run(args) -> int:
           f"reference loss {(summary['reference_loss'] or {}).get('base')} -> {(summary['reference_loss'] or {}).get('finetuned')}; "
           f"win rate {summary['win_rate']}; MIA AUC loss {summary['mia_auc'].get('loss_auc')}, ratio "
           f"{summary['mia_auc'].get('loss_ratio_auc')} (95% bootstrap {summary['mia_auc'].get('loss_ratio_auc_interval')}; "
-          f"0.5 = no leak); "
+          f"0.5 = no leak; no leak scores {summary['mia_auc'].get('chance_band')} at these sizes); "
           f"{summary['seconds'] / 60:.1f} min -> {out}/summary.json")
     return 0

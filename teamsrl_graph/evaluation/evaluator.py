@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from .. import plots, prompts
@@ -87,11 +88,12 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
         sample = heldout[: config.judge_pairs]
         log.info("answering %d held-out instructions with both models", len(sample))
         generator = BatchGenerator(model, tokenizer, max_batch=config.batch_size)
-        finetuned = judging.generate_answers(generator, sample, config.max_new_tokens, config.batch_size,
-                                             "answers (fine-tuned)")
         with model.disable_adapter():
             base_answers = judging.generate_answers(generator, sample, config.max_new_tokens, config.batch_size,
                                                     "answers (base)")
+        with merged(model):
+            finetuned = judging.generate_answers(generator, sample, config.max_new_tokens, config.batch_size,
+                                                 "answers (fine-tuned)")
         log.info("judging %d answer pairs twice each with %s", len(sample), config.judge)
         instructions = [c["messages"][-2]["content"] for c in sample]
         pairs = judging.judge_pairs(judge, template, instructions, finetuned, base_answers)
@@ -100,6 +102,18 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
     result["seconds"] = round(time.monotonic() - started, 1)
     _write(out, result, scores, pairs)
     return result
+
+
+@contextmanager
+def merged(model):
+    """The adapter folded into the base weights while inside: the same model, generating at the base
+    model's speed (unmerged LoRA layers made answering 1.3x slower). The base model's answers are
+    generated before this, as unmerging leaves the base weights off by rounding."""
+    model.merge_adapter()
+    try:
+        yield model
+    finally:
+        model.unmerge_adapter()
 
 
 def reference_conversations() -> list[dict]:
@@ -119,8 +133,8 @@ def yardstick(model, tokenizer, config: EvalConfig, out: Path, base: Path) -> di
     rows = ifbench.load_benchmark(config.ifbench)
     asked = [{"messages": [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": ""}]} for r in rows]
     generator = BatchGenerator(model, tokenizer, max_batch=config.batch_size)
-    answers = {"finetuned": judging.generate_answers(generator, asked, config.ifbench_tokens, config.batch_size,
-                                                     "IFBench (fine-tuned)")}
+    answers = {}
+
     def base_answers():
         with model.disable_adapter():
             return judging.generate_answers(generator, asked, config.ifbench_tokens, config.batch_size, "IFBench (base)")
@@ -130,6 +144,9 @@ def yardstick(model, tokenizer, config: EvalConfig, out: Path, base: Path) -> di
         answers["base"], _ = answer_cache.cached_answers(base, [r["prompt"] for r in rows], settings, base_answers)
     else:
         answers["base"] = base_answers()
+    with merged(model):
+        answers["finetuned"] = judging.generate_answers(generator, asked, config.ifbench_tokens, config.batch_size,
+                                                        "IFBench (fine-tuned)")
     scores = {name: ifbench.score(rows, texts) for name, texts in answers.items()}
     write_jsonl(out / "ifbench_answers.jsonl", [
         {"key": r["key"], "base": b, "finetuned": f, "base_strict": sb["strict"], "finetuned_strict": sf["strict"]}
@@ -179,5 +196,6 @@ def table(result: dict) -> str:
     lines.append(f"membership inference AUC ({m['members']} members, {m['nonmembers']} non-members; 0.5 = no leak): "
                  f"loss {m['loss_auc']}, loss ratio {m['loss_ratio_auc']} (95% bootstrap "
                  f"{m['loss_ratio_auc_interval'][0]}-{m['loss_ratio_auc_interval'][1]}), "
-                 f"base-model control {m['base_loss_control_auc']}")
+                 f"base-model control {m['base_loss_control_auc']}; a model that leaked nothing scores "
+                 f"{m['chance_band'][0]}-{m['chance_band'][1]} at these sizes (labels shuffled)")
     return "\n".join(lines)

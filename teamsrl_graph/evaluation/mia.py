@@ -9,7 +9,9 @@ the ROC-AUC: 0.5 means the attacker does no better than chance (no leakage), 1.0
 The AUC is computed from ranks (the Mann-Whitney statistic, ties counted as half), without sklearn.
 With a few dozen records the luck of the split alone moves an AUC a lot (27 members and 11
 non-members gave 95% intervals about ±0.2 wide), so each one comes with a bootstrap interval
-(members and non-members resampled separately).
+(members and non-members resampled separately) and with the chance band: the range of AUCs that
+shuffling the member/non-member labels gives, which is what a model that leaked nothing would show
+at these set sizes.
 """
 
 from __future__ import annotations
@@ -63,6 +65,21 @@ def interval(positives: list[float], negatives: list[float], rounds: int = 1000,
     return values[cut], values[rounds - 1 - cut]
 
 
+def chance_band(positives: list[float], negatives: list[float], rounds: int = 1000, level: float = 0.95,
+                seed: int = 0) -> tuple[float, float]:
+    """Central `level` range of the AUC when the labels are shuffled (a permutation test's null): an
+    AUC inside it is no evidence of leakage at these set sizes, however far from 0.5 it looks."""
+    rng = random.Random(seed)
+    pooled, p = list(positives) + list(negatives), len(positives)
+    values = []
+    for _ in range(rounds):
+        rng.shuffle(pooled)
+        values.append(auc(pooled[:p], pooled[p:]))
+    values.sort()
+    cut = int(rounds * (1 - level) / 2)
+    return values[cut], values[rounds - 1 - cut]
+
+
 def loss_attack(member_losses: list[float], nonmember_losses: list[float]) -> float:
     """AUC of the loss attack (lower loss = member)."""
     return auc([-x for x in member_losses], [-x for x in nonmember_losses])
@@ -82,5 +99,6 @@ def audit(members: dict[str, list[float]], nonmembers: dict[str, list[float]]) -
     }
     report = {f"{name}_auc": round(auc(*pair), 4) for name, pair in scores.items()}
     report.update({f"{name}_auc_interval": [round(x, 4) for x in interval(*pair)] for name, pair in scores.items()})
+    report["chance_band"] = [round(x, 4) for x in chance_band(*scores["loss_ratio"])]
     report.update(members=len(members["finetuned"]), nonmembers=len(nonmembers["finetuned"]))
     return report, scores

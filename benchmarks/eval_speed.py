@@ -1,0 +1,76 @@
+"""How fast the evaluation's fine-tuned model answers: through LoRA layers vs merged, batch 8 vs 16.
+
+The embedded model with a LoRA adapter of the fine-tune's shape (rank 8 on the attention
+projections; random weights: speed does not depend on them) answers a fixed IFBench subset greedily
+through the same engine `teamsrl eval` uses, three ways in one process:
+- "lora, 8": the adapter applied by its LoRA layers, 8 answers at a time (the old evaluation);
+- "merged, 8": the adapter merged into the weights (`evaluator.merged`);
+- "merged, 16": merged, 16 at a time (today's `EvalConfig.batch_size`).
+Prints characters/s per way and per round, the ratios to "lora, 8" (min-max over rounds), and how
+many answers the merged model left unchanged (merging changes rounding, so greedy answers can part).
+
+    python benchmarks/eval_speed.py [--prompts 16] [--tokens 128] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from teamsrl_graph.constraints import yardstick as ifbench
+from teamsrl_graph.evaluation import judge as judging
+from teamsrl_graph.evaluation.evaluator import merged
+from teamsrl_graph.lora import LoraSettings
+from teamsrl_graph.models import local
+from teamsrl_graph.models.batching import BatchGenerator
+
+
+def answer(model, tokenizer, asked, tokens: int, batch: int) -> tuple[list[str], float]:
+    generator = BatchGenerator(model, tokenizer, max_batch=batch)
+    started = time.monotonic()
+    texts = judging.generate_answers(generator, asked, tokens, batch)
+    return texts, time.monotonic() - started
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--prompts", type=int, default=16, help="IFBench prompts (a fixed subset)")
+    ap.add_argument("--tokens", type=int, default=128, help="answer length cap")
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+
+    import torch
+    from peft import get_peft_model
+
+    torch.manual_seed(0)
+    model, tokenizer = local.load(local.converted_path())
+    config = LoraSettings().peft_config()
+    config.init_lora_weights = False  # a non-zero adapter, as after training
+    model = get_peft_model(model, config).eval()
+    asked = [{"messages": [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": ""}]}
+             for r in ifbench.load_benchmark(args.prompts)]
+    ways = {"lora, 8": (False, 8), "merged, 8": (True, 8), "merged, 16": (True, 16)}
+    speed, same = {name: [] for name in ways}, []
+    for round_ in range(args.rounds):
+        order = list(ways)[round_ % len(ways):] + list(ways)[:round_ % len(ways)]  # rotate who goes first
+        texts = {}
+        for name in order:
+            fold, batch = ways[name]
+            if fold:
+                with merged(model):
+                    texts[name], seconds = answer(model, tokenizer, asked, args.tokens, batch)
+            else:
+                texts[name], seconds = answer(model, tokenizer, asked, args.tokens, batch)
+            speed[name].append(sum(map(len, texts[name])) / seconds)
+        same.append(sum(a == b for a, b in zip(texts["lora, 8"], texts["merged, 8"])))
+        print(f"round {round_ + 1}: " + ", ".join(f"{n} {speed[n][-1]:.1f} chars/s" for n in ways), flush=True)
+    print(f"\n{args.prompts} IFBench prompts, {args.tokens} tokens, {args.rounds} rounds (min-max)")
+    for name in ways:
+        ratios = [s / b for s, b in zip(speed[name], speed["lora, 8"])]
+        print(f"{name:<11} {min(speed[name]):7.1f}-{max(speed[name]):7.1f} chars/s   ÷ lora, 8: "
+              f"{min(ratios):.2f}-{max(ratios):.2f}")
+    print(f"answers the merged model left unchanged (batch 8): {min(same)}-{max(same)} of {args.prompts}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Membership inference at a size where leakage and luck can be told apart: plain LoRA vs DP-SGD.
+
+`make demo`'s audit has 27 members and 11 non-members, so an AUC anywhere in about 0.29-0.71 is
+what a model that leaked nothing would show. This benchmark generates one larger dataset the way
+the main job does (learned router, max 3 steps, checked answers) from several seed files, splits
+the usable records in half (members / non-members, a balanced audit), fine-tunes once per
+`--epsilons` value on the same members with the main job's settings (0 = plain LoRA), and audits
+each adapter: loss-ratio and loss AUC with 95% bootstrap intervals, the chance band (labels
+shuffled), the base-model control, held-out and reference-answer loss. It does not evaluate on
+IFBench (`teamsrl eval --ifbench N` on an adapter it wrote does).
+
+    python benchmarks/mia_audit.py [--budget 700] [--epsilons 0 4] [--out runs/mia_audit]
+    python benchmarks/mia_audit.py --data runs/mia_audit/generate/dataset.jsonl   # reuse a dataset
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from teamsrl_graph.context import Context
+from teamsrl_graph.evaluation import EvalConfig, evaluate
+from teamsrl_graph.files import read_jsonl
+from teamsrl_graph.records import split_heldout
+from teamsrl_graph.run import generate
+from teamsrl_graph.seeds import default_seeds_path, load_seeds
+from teamsrl_graph.sft import SFTRunConfig, finetune
+
+SEED_FILES = [default_seeds_path(), Path("examples/pit_heldout.txt"), Path("examples/unseen_seeds.txt"),
+              Path("examples/unseen_seeds_more.txt")]
+
+
+def records(args) -> list[dict]:
+    """The dataset: read from --data, or generated from the seed files under --budget queries."""
+    if args.data:
+        return read_jsonl(args.data)
+    seeds, seen = [], set()
+    for path in args.seeds or SEED_FILES:
+        for seed in load_seeds(path):
+            if seed.instruction not in seen:  # a seed in two files would put one task on both sides
+                seen.add(seed.instruction)
+                seeds.append(seed)
+    context = Context(router="policy", max_steps=3, budget=args.budget, seed=args.seed)
+    print(f"generating from {len(seeds)} seeds, {args.budget} queries")
+    return generate(seeds, out=Path(args.out) / "generate", context=context, overwrite=True)
+
+
+def audit(epsilon: float, train: list[dict], heldout: list[dict], args) -> dict:
+    out = Path(args.out) / (f"dp-{epsilon:g}" if epsilon else "plain")
+    tuned = finetune(train, out / "finetune", SFTRunConfig(epochs=3.0, seed=args.seed, dp_epsilon=epsilon))
+    members = [r for r in train if r["id"] in set(tuned.card["train_ids"])]  # not the early-stopping split
+    report = evaluate(tuned.adapter_dir, heldout, members, out / "eval", EvalConfig(judge="", ifbench=0))
+    return {"epsilon": epsilon, "privacy": tuned.card.get("differential_privacy"), "eval": report}
+
+
+def row(result: dict) -> str:
+    e, m = result["eval"], result["eval"]["membership_inference"]
+    name = f"DP-SGD, ε = {result['epsilon']:g}" if result["epsilon"] else "plain LoRA"
+    span = lambda key: f"[{m[key][0]:.2f}, {m[key][1]:.2f}]"  # noqa: E731
+    return (f"| {name} | {m['members']} / {m['nonmembers']} | {m['loss_ratio_auc']:.3f} {span('loss_ratio_auc_interval')} "
+            f"| {span('chance_band')} | {m['loss_auc']:.3f} | {m['base_loss_control_auc']:.3f} "
+            f"| {e['heldout_loss']['base']} → {e['heldout_loss']['finetuned']} "
+            f"| {e['reference_loss']['base']} → {e['reference_loss']['finetuned']} |")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", nargs="+", help="seed files (default: the shipped seeds and examples/*seeds*, pit_heldout)")
+    ap.add_argument("--data", help="a dataset.jsonl to audit on instead of generating one")
+    ap.add_argument("--budget", type=int, default=700, help="queries for the generation run (about 5.5 per seed)")
+    ap.add_argument("--epsilons", type=float, nargs="+", default=[0.0, 4.0], help="DP-SGD budgets; 0 = plain LoRA")
+    ap.add_argument("--heldout", type=float, default=0.5, help="share of usable records kept out as non-members")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="runs/mia_audit")
+    args = ap.parse_args()
+
+    usable = [r for r in records(args) if r["response_ok"] and r["response"].strip()]
+    train, heldout = split_heldout(usable, args.heldout, args.seed)
+    print(f"{len(usable)} usable records: {len(train)} to train on (validation included), {len(heldout)} held out")
+    results = [audit(epsilon, train, heldout, args) for epsilon in args.epsilons]
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / "results.json").write_text(json.dumps(results, indent=2))
+    print("\n| fine-tune | members / non-members | loss-ratio AUC [95% bootstrap] | no-leak band (labels shuffled) "
+          "| loss AUC | base-model control | held-out loss | reference-answer loss |")
+    print("|---|---|---|---|---|---|---|---|")
+    for result in results:
+        print(row(result))
+
+
+if __name__ == "__main__":
+    main()
