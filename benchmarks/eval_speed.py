@@ -6,8 +6,10 @@ through the same engine `teamsrl eval` uses, three ways in one process:
 - "lora, 8": the adapter applied by its LoRA layers, 8 answers at a time (the old evaluation);
 - "merged, 8": the adapter merged into the weights (`evaluator.merged`);
 - "merged, 16": merged, 16 at a time (today's `EvalConfig.batch_size`).
-Prints characters/s per way and per round, the ratios to "lora, 8" (min-max over rounds), and how
-many answers the merged model left unchanged (merging changes rounding, so greedy answers can part).
+Prints characters/s per way and per round, the ratios to "lora, 8" (min-max over rounds), how many
+answers the merged model left unchanged, and how far each way's logits are from the same model in
+float32 (the CPU model runs in bf16, where both ways round: merging rounds the weights, the LoRA
+layers round their outputs; greedy answers part where the top two tokens are close).
 
     python benchmarks/eval_speed.py [--prompts 16] [--tokens 128] [--rounds 2]
 """
@@ -70,6 +72,29 @@ def main():
         print(f"{name:<11} {min(speed[name]):7.1f}-{max(speed[name]):7.1f} chars/s   ÷ lora, 8: "
               f"{min(ratios):.2f}-{max(ratios):.2f}")
     print(f"answers the merged model left unchanged (batch 8): {min(same)}-{max(same)} of {args.prompts}")
+    print("mean |logit - float32 logit| over the prompts' tokens: " + fidelity(model, tokenizer, asked))
+
+
+def fidelity(model, tokenizer, asked) -> str:
+    """Mean absolute logit error of the LoRA and the merged way against a float32 copy of the model."""
+    import copy
+
+    import torch
+
+    from teamsrl_graph.models.local import chat_ids
+
+    exact = copy.deepcopy(model).float()
+    errors = {"lora": [], "merged": []}
+    with torch.no_grad():
+        for conversation in asked:
+            ids = torch.tensor([chat_ids(tokenizer, conversation["messages"][:-1], generation_prompt=True)])
+            truth = exact(ids).logits
+            errors["lora"].append(float((model(ids).logits.float() - truth).abs().mean()))
+            with merged(model):
+                errors["merged"].append(float((model(ids).logits.float() - truth).abs().mean()))
+            with exact.disable_adapter():
+                errors.setdefault("adapter's own effect", []).append(float((exact(ids).logits - truth).abs().mean()))
+    return ", ".join(f"{name} {sum(v) / len(v):.3f}" for name, v in errors.items())
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ class EvalConfig:
     prompts: str | None = None  # prompt folder holding judge_pair.txt; None = the shipped prompts
     judge_pairs: int = 16  # held-out instructions answered by both models and judged (twice each)
     max_new_tokens: int = 192  # answer length cap for both models
-    batch_size: int = 16  # answers generated together (16 answered IFBench prompts 1.3x faster than 8 on 2 cores)
+    batch_size: int = 16  # answers generated together (16: 1.2-1.5x the speed of 8 on 2 cores, benchmarks/eval_speed.py)
     max_length: int = 1024  # tokens per conversation when computing losses (longer ones are cut)
     ifbench: int = 0  # IFBench prompts answered by both models and verified (a fixed subset); 0 skips it
     ifbench_tokens: int = 256  # answer length cap on IFBench prompts

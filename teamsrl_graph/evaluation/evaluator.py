@@ -106,9 +106,10 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
 
 @contextmanager
 def merged(model):
-    """The adapter folded into the base weights while inside: the same model, generating at the base
-    model's speed (unmerged LoRA layers made answering 1.3x slower). The base model's answers are
-    generated before this, as unmerging leaves the base weights off by rounding."""
+    """The adapter folded into the base weights while inside: the same model, answering 1.1-1.3x
+    faster than through the LoRA layers (benchmarks/eval_speed.py). In bf16 both ways round (the
+    merged weights, or the LoRA layers' outputs) and are about as far from the float32 model; the
+    base model answers before this, as unmerging leaves the base weights off by rounding."""
     model.merge_adapter()
     try:
         yield model
