@@ -49,7 +49,7 @@ def records(args) -> list[dict]:
 def audit(epsilon: float, train: list[dict], heldout: list[dict], args) -> dict:
     out = Path(args.out) / (f"dp-{epsilon:g}" if epsilon else "plain")
     tuned = finetune(train, out / "finetune", SFTRunConfig(epochs=3.0, seed=args.seed, dp_epsilon=epsilon))
-    members = [r for r in train if r["id"] in set(tuned.card["train_ids"])]  # not the early-stopping split
+    members = tuned.trained_on(train)
     report = evaluate(tuned.adapter_dir, heldout, members, out / "eval", EvalConfig(judge="", ifbench=0))
     return {"epsilon": epsilon, "privacy": tuned.card.get("differential_privacy"), "eval": report}
 

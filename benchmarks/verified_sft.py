@@ -35,7 +35,7 @@ def arm(name: str, seeds, args, samples: int, verified_only: bool) -> dict:
     usable = [r for r in records if r["response"].strip() and (r["response_ok"] or (not verified_only and r.get("constraints_ok") is False))]
     train, heldout = split_heldout(usable, 0.2, args.seed)
     tuned = finetune(to_conversations(train, verified_only=verified_only), out / "finetune", SFTRunConfig(seed=args.seed))
-    members = [r for r in train if r["id"] in set(tuned.card["train_ids"])]
+    members = tuned.trained_on(train)
     report = evaluate(tuned.adapter_dir, to_conversations(heldout, verified_only=verified_only),
                       to_conversations(members, verified_only=verified_only), out / "eval",
                       EvalConfig(judge="", ifbench=args.ifbench))

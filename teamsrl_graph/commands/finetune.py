@@ -70,9 +70,9 @@ def run(args) -> int:
         validation_fraction=args.validation, dp_epsilon=args.dp_epsilon, dp_delta=args.dp_delta, dp_clip=args.dp_clip,
     )
     result = finetune(train, args.out, config)
-    out, trained = Path(args.out), set(result.card["train_ids"])
-    write_jsonl(out / "train.jsonl", [c for c in train if c["id"] in trained])  # the members `teamsrl eval` audits
-    write_jsonl(out / "validation.jsonl", [c for c in train if c["id"] not in trained])  # early stopping's split
+    out, members = Path(args.out), result.trained_on(train)
+    write_jsonl(out / "train.jsonl", members)  # the members `teamsrl eval` audits
+    write_jsonl(out / "validation.jsonl", [c for c in train if c not in members])  # early stopping's split
     write_jsonl(out / "heldout.jsonl", heldout)
     print(f"fine-tuned on {result.card['conversations']} conversations ({len(heldout)} records held out): "
           f"smoothed loss {result.smoothed[0]:.3f} -> {result.smoothed[-1]:.3f}, {result.train_tokens} tokens in "

@@ -45,7 +45,7 @@ def run(args) -> int:
     train, heldout = split_heldout(usable, args.heldout, args.seed)
     config = SFTRunConfig(epochs=args.epochs, seed=args.seed, dp_epsilon=args.dp_epsilon)
     tuned = finetune(train, out / "finetune", config)
-    members = [r for r in train if r["id"] in set(tuned.card["train_ids"])]  # not the early-stopping split
+    members = tuned.trained_on(train)
     report = evaluate(tuned.adapter_dir, heldout, members, out / "eval",
                       EvalConfig(judge_pairs=args.judge_pairs, ifbench=args.ifbench))
     with open(out / "generate" / "report.json") as f:

@@ -59,10 +59,8 @@ def interval(positives: list[float], negatives: list[float], rounds: int = 1000,
              seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of the AUC, resampling positives and negatives separately."""
     rng = random.Random(seed)
-    values = sorted(auc(rng.choices(positives, k=len(positives)), rng.choices(negatives, k=len(negatives)))
-                    for _ in range(rounds))
-    cut = int(rounds * (1 - level) / 2)
-    return values[cut], values[rounds - 1 - cut]
+    return central([auc(rng.choices(positives, k=len(positives)), rng.choices(negatives, k=len(negatives)))
+                    for _ in range(rounds)], level)
 
 
 def chance_band(positives: list[float], negatives: list[float], rounds: int = 1000, level: float = 0.95,
@@ -75,9 +73,13 @@ def chance_band(positives: list[float], negatives: list[float], rounds: int = 10
     for _ in range(rounds):
         rng.shuffle(pooled)
         values.append(auc(pooled[:p], pooled[p:]))
-    values.sort()
-    cut = int(rounds * (1 - level) / 2)
-    return values[cut], values[rounds - 1 - cut]
+    return central(values, level)
+
+
+def central(values: list[float], level: float) -> tuple[float, float]:
+    """The range holding the central `level` share of `values` (percentiles, no interpolation)."""
+    values, cut = sorted(values), int(len(values) * (1 - level) / 2)
+    return values[cut], values[len(values) - 1 - cut]
 
 
 def loss_attack(member_losses: list[float], nonmember_losses: list[float]) -> float:

@@ -56,6 +56,12 @@ class FinetuneResult:
     card: dict | None = None  # the content of run_card.json
     smoothed: list[float] | None = None  # `losses` smoothed (plots.smooth): compare its first and last
 
+    def trained_on(self, items: list[dict]) -> list[dict]:
+        """Those of `items` (records or conversations, matched by "id") that the adapter was trained on,
+        i.e. without the early-stopping split: the members a membership-inference audit uses."""
+        ids = set(self.card["train_ids"])
+        return [item for item in items if item["id"] in ids]
+
 
 def trains_embeddings(lora) -> bool:
     """Whether the adapter trains the embedding or output layer (then the adapter must carry them)."""
