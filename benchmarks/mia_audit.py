@@ -11,6 +11,7 @@ IFBench (`teamsrl eval --ifbench N` on an adapter it wrote does).
 
     python benchmarks/mia_audit.py [--budget 700] [--epsilons 0 4] [--out runs/mia_audit]
     python benchmarks/mia_audit.py --data runs/mia_audit/generate/dataset.jsonl   # reuse a dataset
+    python benchmarks/mia_audit.py --data runs/mia_audit/generate/dataset.jsonl --reuse --loss-dtype float32
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from teamsrl_graph.files import read_jsonl
 from teamsrl_graph.records import split_heldout
 from teamsrl_graph.run import generate
 from teamsrl_graph.seeds import default_seeds_path, load_seeds
-from teamsrl_graph.sft import SFTRunConfig, finetune
+from teamsrl_graph.sft import SFTRunConfig, finetune, trained_on
 
 SEED_FILES = [default_seeds_path(), Path("examples/pit_heldout.txt"), Path("examples/unseen_seeds.txt"),
               Path("examples/unseen_seeds_more.txt")]
@@ -48,10 +49,19 @@ def records(args) -> list[dict]:
 
 def audit(epsilon: float, train: list[dict], heldout: list[dict], args) -> dict:
     out = Path(args.out) / (f"dp-{epsilon:g}" if epsilon else "plain")
-    tuned = finetune(train, out / "finetune", SFTRunConfig(epochs=3.0, seed=args.seed, dp_epsilon=epsilon))
-    members = tuned.trained_on(train)
-    report = evaluate(tuned.adapter_dir, heldout, members, out / "eval", EvalConfig(judge="", ifbench=0))
-    return {"epsilon": epsilon, "privacy": tuned.card.get("differential_privacy"), "eval": report}
+    card_path = out / "finetune" / "run_card.json"
+    if args.reuse and card_path.is_file():  # the adapter an earlier run of this benchmark trained
+        adapter, card = out / "finetune" / "adapter", json.loads(card_path.read_text())
+    else:
+        tuned = finetune(train, out / "finetune", SFTRunConfig(epochs=3.0, seed=args.seed, dp_epsilon=epsilon))
+        adapter, card = tuned.adapter_dir, tuned.card
+    report = evaluate(adapter, heldout, trained_on(card, train), out / f"eval{suffix(args)}",
+                      EvalConfig(judge="", ifbench=0, loss_dtype=args.loss_dtype))
+    return {"epsilon": epsilon, "privacy": card.get("differential_privacy"), "eval": report}
+
+
+def suffix(args) -> str:
+    return "" if args.loss_dtype == "auto" else f"-{args.loss_dtype}"
 
 
 def row(result: dict) -> str:
@@ -71,6 +81,9 @@ def main():
     ap.add_argument("--budget", type=int, default=700, help="queries for the generation run (about 5.5 per seed)")
     ap.add_argument("--epsilons", type=float, nargs="+", default=[0.0, 4.0], help="DP-SGD budgets; 0 = plain LoRA")
     ap.add_argument("--heldout", type=float, default=0.5, help="share of usable records kept out as non-members")
+    ap.add_argument("--loss-dtype", choices=("auto", "float32"), default="auto",
+                    help="dtype of the audit's losses (float32: exact where bf16 rounding hides a small adapter)")
+    ap.add_argument("--reuse", action="store_true", help="audit the adapters an earlier run wrote instead of training")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/mia_audit")
     args = ap.parse_args()
@@ -80,7 +93,8 @@ def main():
     print(f"{len(usable)} usable records: {len(train)} to train on (validation included), {len(heldout)} held out")
     results = [audit(epsilon, train, heldout, args) for epsilon in args.epsilons]
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    (Path(args.out) / "results.json").write_text(json.dumps(results, indent=2))
+    (Path(args.out) / f"results{suffix(args)}.json").write_text(json.dumps(results, indent=2))
+    print(f"\nlosses in {results[0]['eval']['loss_dtype']}")
     print("\n| fine-tune | members / non-members | loss-ratio AUC [95% bootstrap] | no-leak band (labels shuffled) "
           "| loss AUC | base-model control | held-out loss | reference-answer loss |")
     print("|---|---|---|---|---|---|---|---|")

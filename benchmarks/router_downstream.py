@@ -34,7 +34,7 @@ from teamsrl_graph.files import read_jsonl, write_json
 from teamsrl_graph.records import split_heldout
 from teamsrl_graph.run import generate
 from teamsrl_graph.seeds import load_seeds
-from teamsrl_graph.sft import SFTRunConfig, finetune
+from teamsrl_graph.sft import SFTRunConfig, finetune, trained_on
 from teamsrl_graph.sft.data import to_conversations
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -81,7 +81,7 @@ def build_and_score(name: str, budget: int, seeds, args) -> dict:
     else:
         tuned = finetune(to_conversations(train), out / "finetune", SFTRunConfig(seed=args.seed))
         adapter, card = tuned.adapter_dir, tuned.card
-    members = [r for r in train if r["id"] in set(card["train_ids"])]
+    members = trained_on(card, train)
     eval_path = out / "eval" / "eval.json"
     if reuse and card_path.is_file() and eval_path.is_file():
         scores = json.loads(eval_path.read_text())["ifbench"]

@@ -149,6 +149,21 @@ def test_evaluate_a_tiny_adapter_end_to_end(tiny_model, tmp_path):  # noqa: F811
     assert "held-out perplexity" in table(result)
 
 
+def test_losses_in_float32_on_request(tiny_model, tmp_path):  # noqa: F811
+    from teamsrl_graph.errors import InputError
+    from teamsrl_graph.models.local import default_dtype
+
+    run = finetune(RECORDS[:3], tmp_path / "run", SFTRunConfig(base=str(tiny_model), epochs=1, batch_size=3))
+    results = {dtype: evaluate(run.adapter_dir, RECORDS[3:], RECORDS[:3], tmp_path / dtype,
+                               EvalConfig(judge="", loss_dtype=dtype, reference=False))
+               for dtype in ("auto", "float32")}
+    assert results["float32"]["loss_dtype"] == "float32"
+    assert results["auto"]["loss_dtype"] == str(default_dtype()).removeprefix("torch.")
+    with pytest.raises(InputError) as error:
+        evaluate(run.adapter_dir, RECORDS[3:], RECORDS[:3], tmp_path / "bad", EvalConfig(loss_dtype="float16"))
+    assert error.value.field == "loss_dtype" and not (tmp_path / "bad").exists()
+
+
 @pytest.mark.integration
 def test_real_model_finetune_and_eval(tmp_path):
     """The embedded 135M model: a short fine-tune moves the loss and the whole evaluation runs."""

@@ -22,6 +22,9 @@ def add_arguments(parser):
     parser.add_argument("--ifbench", type=int, default=c.ifbench, metavar="N",
                         help="answer N IFBench prompts (a fixed subset) with both models and verify them; 0 skips it")
     parser.add_argument("--ifbench-tokens", type=int, default=c.ifbench_tokens, help=f"answer length cap on IFBench (default {c.ifbench_tokens})")
+    parser.add_argument("--loss-dtype", choices=("auto", "float32"), default=c.loss_dtype,
+                        help="float32: losses and the membership audit from a float32 copy of the model, exact even "
+                             "where bf16 rounding hides a small (e.g. DP-SGD) adapter; auto: the model's default dtype")
 
 
 def run(args) -> int:
@@ -33,7 +36,8 @@ def run(args) -> int:
     if not (adapter / "adapter_config.json").is_file():
         raise InputError("no adapter here (adapter_config.json is missing)", path=adapter)
     config = EvalConfig(base=args.base, judge=args.judge, prompts=args.prompts, judge_pairs=args.judge_pairs,
-                        max_new_tokens=args.max_new_tokens, ifbench=args.ifbench, ifbench_tokens=args.ifbench_tokens)
+                        max_new_tokens=args.max_new_tokens, ifbench=args.ifbench, ifbench_tokens=args.ifbench_tokens,
+                        loss_dtype=args.loss_dtype)
     out = Path(args.out or run_dir)
     result = evaluate(adapter, Path(args.heldout or run_dir / "heldout.jsonl"),
                       Path(args.train or run_dir / "train.jsonl"), out, config)

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .. import plots, prompts
+from ..errors import InputError
 from ..files import atomic, write_json, write_jsonl
 from ..models import local
 from ..sft import data as sft_data
@@ -35,12 +36,15 @@ log = logging.getLogger(__name__)
 
 def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalConfig | None = None) -> dict:
     """Evaluate the adapter in `adapter_dir`; records are graph records, a Dataset or a jsonl path."""
+    import torch
     from peft import PeftConfig, PeftModel
 
     from ..models.batching import BatchGenerator
     from ..models.factory import make_chat_model
 
     config = config or EvalConfig()
+    if config.loss_dtype not in ("auto", "float32"):
+        raise InputError(f"must be 'auto' or 'float32', got {config.loss_dtype!r}", field="loss_dtype")
     started = time.monotonic()
     heldout, _ = sft_data.load(heldout_records)
     train, _ = sft_data.load(train_records)
@@ -52,16 +56,20 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
     out.mkdir(parents=True, exist_ok=True)
     model, tokenizer = local.load(base)
     model = PeftModel.from_pretrained(model, str(adapter_dir)).eval()
+    scorer = model  # the model the losses come from; answers always come from `model`
+    if config.loss_dtype == "float32" and model.dtype != torch.float32:
+        scorer = PeftModel.from_pretrained(local.load(base, dtype=torch.float32)[0], str(adapter_dir)).eval()
 
     log.info("losses of %d training and %d held-out conversations, fine-tuned and base", len(train), len(heldout))
     losses = {"finetuned": {}, "base": {}}
     for name, conversations in (("train", train), ("heldout", heldout)):
-        losses["finetuned"][name] = completion_losses(model, tokenizer, conversations, config.max_length, f"{name} (fine-tuned)")
-        with model.disable_adapter():
-            losses["base"][name] = completion_losses(model, tokenizer, conversations, config.max_length, f"{name} (base)")
+        losses["finetuned"][name] = completion_losses(scorer, tokenizer, conversations, config.max_length, f"{name} (fine-tuned)")
+        with scorer.disable_adapter():
+            losses["base"][name] = completion_losses(scorer, tokenizer, conversations, config.max_length, f"{name} (base)")
     result = {
         "adapter": str(adapter_dir),
         "base": str(base),
+        "loss_dtype": str(scorer.dtype).removeprefix("torch."),
         "records": {"train": len(train), "heldout": len(heldout)},
         "heldout_loss": {m: round(mean_loss(losses[m]["heldout"]), 4) for m in losses},
         "heldout_perplexity": {m: round(math.exp(mean_loss(losses[m]["heldout"])), 3) for m in losses},
@@ -71,10 +79,10 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
     if config.reference:  # answers written by people to instructions no run trains on
         reference = reference_conversations()
         result["reference_loss"] = {"base": None, "finetuned": round(mean_loss(completion_losses(
-            model, tokenizer, reference, config.max_length, "reference (fine-tuned)")), 4), "answers": len(reference)}
-        with model.disable_adapter():
+            scorer, tokenizer, reference, config.max_length, "reference (fine-tuned)")), 4), "answers": len(reference)}
+        with scorer.disable_adapter():
             result["reference_loss"]["base"] = round(mean_loss(completion_losses(
-                model, tokenizer, reference, config.max_length, "reference (base)")), 4)
+                scorer, tokenizer, reference, config.max_length, "reference (base)")), 4)
     if config.ifbench:
         result["ifbench"] = yardstick(model, tokenizer, config, out, base)
 

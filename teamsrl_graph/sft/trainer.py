@@ -57,10 +57,14 @@ class FinetuneResult:
     smoothed: list[float] | None = None  # `losses` smoothed (plots.smooth): compare its first and last
 
     def trained_on(self, items: list[dict]) -> list[dict]:
-        """Those of `items` (records or conversations, matched by "id") that the adapter was trained on,
-        i.e. without the early-stopping split: the members a membership-inference audit uses."""
-        ids = set(self.card["train_ids"])
-        return [item for item in items if item["id"] in ids]
+        return trained_on(self.card, items)
+
+
+def trained_on(card: dict, items: list[dict]) -> list[dict]:
+    """Those of `items` (records or conversations, matched by "id") that the run of `card` (its
+    run_card.json) trained on, i.e. without the early-stopping split: a membership audit's members."""
+    ids = set(card["train_ids"])
+    return [item for item in items if item["id"] in ids]
 
 
 def trains_embeddings(lora) -> bool:
