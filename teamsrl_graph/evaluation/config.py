@@ -18,7 +18,7 @@ class EvalConfig:
     ifbench_tokens: int = 256  # answer length cap on IFBench prompts
     cache_base: bool = True  # reuse the base model's IFBench answers from an earlier evaluation with the same settings
     reference: bool = True  # loss of both models on the shipped reference answers (written by people)
-    loss_dtype: str = "auto"  # "float32": losses (held-out, reference, audit) exact where bf16 rounding hides a small adapter; "auto": the model's default
+    loss_dtype: str = "auto"  # "auto": the model's dtype; "float32": losses and audit exact where bf16 hides a small adapter
 
     def to_dict(self) -> dict:
         return asdict(self)
