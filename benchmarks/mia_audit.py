@@ -53,7 +53,7 @@ def audit(epsilon: float, train: list[dict], heldout: list[dict], args) -> dict:
     if args.reuse and card_path.is_file():  # the adapter an earlier run of this benchmark trained
         adapter, card = out / "finetune" / "adapter", json.loads(card_path.read_text())
     else:
-        tuned = finetune(train, out / "finetune", SFTRunConfig(epochs=3.0, seed=args.seed, dp_epsilon=epsilon))
+        tuned = finetune(train, out / "finetune", SFTRunConfig(seed=args.seed, dp_epsilon=epsilon))
         adapter, card = tuned.adapter_dir, tuned.card
     report = evaluate(adapter, heldout, trained_on(card, train), out / f"eval{suffix(args)}",
                       EvalConfig(judge="", ifbench=0, loss_dtype=args.loss_dtype))

@@ -155,9 +155,10 @@ def test_losses_in_float32_on_request(tiny_model, tmp_path):  # noqa: F811
 
     run = finetune(RECORDS[:3], tmp_path / "run", SFTRunConfig(base=str(tiny_model), epochs=1, batch_size=3))
     results = {dtype: evaluate(run.adapter_dir, RECORDS[3:], RECORDS[:3], tmp_path / dtype,
-                               EvalConfig(judge="", loss_dtype=dtype, reference=False))
+                               EvalConfig(judge=f"local:{tiny_model}", judge_pairs=1, max_new_tokens=4,
+                                          loss_dtype=dtype, reference=False))
                for dtype in ("auto", "float32")}
-    assert results["float32"]["loss_dtype"] == "float32"
+    assert results["float32"]["loss_dtype"] == "float32" and results["float32"]["win_rate"]["pairs"] == 1
     assert results["auto"]["loss_dtype"] == str(default_dtype()).removeprefix("torch.")
     with pytest.raises(InputError) as error:
         evaluate(run.adapter_dir, RECORDS[3:], RECORDS[:3], tmp_path / "bad", EvalConfig(loss_dtype="float16"))

@@ -54,11 +54,16 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
         template = prompts.load("judge_pair", config.prompts)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model, tokenizer = local.load(base)
-    model = PeftModel.from_pretrained(model, str(adapter_dir)).eval()
-    scorer = model  # the model the losses come from; answers always come from `model`
-    if config.loss_dtype == "float32" and model.dtype != torch.float32:
-        scorer = PeftModel.from_pretrained(local.load(base, dtype=torch.float32)[0], str(adapter_dir)).eval()
+
+    def adapted(dtype=None):
+        loaded, tokenizer = local.load(base, dtype=dtype)
+        return PeftModel.from_pretrained(loaded, str(adapter_dir)).eval(), tokenizer
+
+    # `scorer` gives the losses; `model` the answers, in the default dtype (a second copy only when
+    # float32 losses are asked for, answers are needed and the default dtype is not float32)
+    scorer, tokenizer = adapted(torch.float32 if config.loss_dtype == "float32" else None)
+    answering = bool(config.ifbench or config.judge)
+    model = adapted()[0] if answering and scorer.dtype != local.default_dtype() else scorer
 
     log.info("losses of %d training and %d held-out conversations, fine-tuned and base", len(train), len(heldout))
     losses = {"finetuned": {}, "base": {}}
