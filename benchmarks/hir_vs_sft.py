@@ -36,7 +36,7 @@ from teamsrl_graph.hir.constrained import ConstrainedTask, constrained_instructi
 from teamsrl_graph.hir.tasks import make_task
 from teamsrl_graph.hir.trainer import HIRTrainer
 from teamsrl_graph.models import local
-from teamsrl_graph.seeds import load_seeds
+from teamsrl_graph.dataio.seeds import load_seeds
 
 log = logging.getLogger("hir_vs_sft")
 TASKS = (("object_counting", 2), ("object_counting", 4), ("word_sorting", 2), ("word_sorting", 3))

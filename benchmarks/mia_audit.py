@@ -20,12 +20,12 @@ import argparse
 import json
 from pathlib import Path
 
-from teamsrl_graph.context import Context
+from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.evaluation import EvalConfig, evaluate
-from teamsrl_graph.files import read_jsonl
-from teamsrl_graph.records import split_heldout
-from teamsrl_graph.run import generate
-from teamsrl_graph.seeds import default_seeds_path, load_seeds
+from teamsrl_graph.common.files import read_jsonl
+from teamsrl_graph.dataio.records import split_heldout
+from teamsrl_graph.running.run import generate
+from teamsrl_graph.dataio.seeds import default_seeds_path, load_seeds
 from teamsrl_graph.sft import SFTRunConfig, finetune, trained_on
 
 SEED_FILES = [default_seeds_path(), Path("examples/pit_heldout.txt"), Path("examples/unseen_seeds.txt"),

@@ -17,9 +17,9 @@ import argparse
 import json
 from pathlib import Path
 
-from teamsrl_graph.context import Context
+from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.evaluation.mia import auc
-from teamsrl_graph.steps import gain_probabilities
+from teamsrl_graph.evolve.steps import gain_probabilities
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 

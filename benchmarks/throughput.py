@@ -23,7 +23,7 @@ from collections import defaultdict
 
 from teamsrl_graph import Context, generate
 from teamsrl_graph.models.chat import LocalChatModel, engine
-from teamsrl_graph.seeds import load_seeds
+from teamsrl_graph.dataio.seeds import load_seeds
 
 
 def graph_run(gen, seeds, concurrency: int, max_steps: int) -> dict:

@@ -19,10 +19,10 @@ import argparse
 import json
 from pathlib import Path
 
-from teamsrl_graph.context import Context
+from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.evaluation import EvalConfig, evaluate
-from teamsrl_graph.records import split_heldout
-from teamsrl_graph.run import generate
+from teamsrl_graph.dataio.records import split_heldout
+from teamsrl_graph.running.run import generate
 from teamsrl_graph.sft import SFTRunConfig, finetune
 from teamsrl_graph.sft.data import to_conversations
 

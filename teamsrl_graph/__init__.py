@@ -9,17 +9,17 @@ light: `generate` (and `generate_on_ray`, the same over Ray workers), `build_gra
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "generate": "run",
+    "generate": "running.run",
     "generate_on_ray": "scale",
-    "build_graph": "graph",
-    "Context": "context",
-    "Resources": "resources",
-    "resources": "resources",
-    "bind": "resources",
-    "Budget": "budget",
+    "build_graph": "evolve.graph",
+    "Context": "evolve.context",
+    "Resources": "evolve.resources",
+    "resources": "evolve.resources",
+    "bind": "evolve.resources",
+    "Budget": "running.budget",
     "make_chat_model": "models.factory",
     "Models": "models.factory",
-    "load_seeds": "seeds",
+    "load_seeds": "dataio.seeds",
 }
 
 

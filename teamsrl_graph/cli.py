@@ -10,7 +10,7 @@ import importlib
 import logging
 import sys
 
-from .errors import Interrupted, TeamsrlError
+from .common.errors import Interrupted, TeamsrlError
 
 # subcommand -> (module under teamsrl_graph.commands, one-line help)
 COMMANDS = {

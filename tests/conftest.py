@@ -12,10 +12,10 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
-from teamsrl_graph.budget import Budget
-from teamsrl_graph.context import Context
+from teamsrl_graph.running.budget import Budget
+from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.models.factory import Models
-from teamsrl_graph.resources import bind
+from teamsrl_graph.evolve.resources import bind
 
 
 class ScriptedChat(BaseChatModel):

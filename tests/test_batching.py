@@ -202,7 +202,7 @@ def test_a_one_token_logprobs_call_is_scored_with_the_same_p_yes(tiny_model):
     from langchain_core.messages import HumanMessage
 
     from teamsrl_graph.models.chat import LocalChatModel, close_engines
-    from teamsrl_graph.review import gain_probability
+    from teamsrl_graph.evolve.review import gain_probability
 
     model = LocalChatModel(model_path=str(tiny_model))
     engine = model.engine

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from teamsrl_graph.budget import Budget, count_tokens
-from teamsrl_graph.errors import InputError
+from teamsrl_graph.running.budget import Budget, count_tokens
+from teamsrl_graph.common.errors import InputError
 
 
 def test_reserve_record_release_bookkeeping():
@@ -108,7 +108,7 @@ def test_a_restored_ledger_refuses_reservations_past_the_original_cap(tmp_path):
 
 
 def test_saving_replaces_the_file_whole(tmp_path, monkeypatch):
-    from teamsrl_graph import files
+    from teamsrl_graph.common import files
 
     path = tmp_path / "budget.json"
     Budget(max_queries=3).save(path)
@@ -143,7 +143,7 @@ def test_bad_ledger_files_name_the_field(tmp_path, content, message):
 
 
 def test_bookings_made_while_charging_an_account_are_mirrored_into_it():
-    from teamsrl_graph.budget import charging
+    from teamsrl_graph.running.budget import charging
 
     ledger, account = Budget(max_queries=10), Budget()
     ledger.reserve(1)  # before: the ledger's alone
@@ -159,7 +159,7 @@ def test_bookings_made_while_charging_an_account_are_mirrored_into_it():
 
 
 def test_a_ledger_adopts_a_thread_once_under_its_caps():
-    from teamsrl_graph.budget import charging
+    from teamsrl_graph.running.budget import charging
 
     earlier, account = Budget(max_queries=10), Budget()
     with charging(account):

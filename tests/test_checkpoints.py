@@ -11,8 +11,8 @@ import pytest
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
-from teamsrl_graph.graph import build_graph
-from teamsrl_graph.resources import resources
+from teamsrl_graph.evolve.graph import build_graph
+from teamsrl_graph.evolve.resources import resources
 
 SEED = "Explain how tides work."
 SETTINGS = {"router": "fixed", "max_steps": 3, "answer_samples": 1, "budget": 12}
@@ -24,7 +24,7 @@ import os, sqlite3, sys
 sys.path.insert(0, {tests!r})
 from conftest import ScriptedChat, context_with, default_expert, default_reviewer
 from langgraph.checkpoint.sqlite import SqliteSaver
-from teamsrl_graph.graph import build_graph
+from teamsrl_graph.evolve.graph import build_graph
 from teamsrl_graph.models.factory import Models
 
 made = 0

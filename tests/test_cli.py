@@ -46,6 +46,6 @@ def test_bad_prompt_folder_exits_2(tmp_path, capsys):
     [("http://user:secret@127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1"), ("https://api.example.com/v1", "https://api.example.com/v1"), (None, None)],
 )
 def test_server_credentials_never_reach_reports(url, public):
-    from teamsrl_graph.rundir import public_url
+    from teamsrl_graph.running.rundir import public_url
 
     assert public_url(url) == public

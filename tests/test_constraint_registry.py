@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from teamsrl_graph.constraints import CONFLICTS, TYPES, compatible, keywords, phrase, sample_constraint, startend, stated, validate
-from teamsrl_graph.errors import InputError
+from teamsrl_graph.common.errors import InputError
 
 INSTRUCTION = "Explain why the sky is blue."
 

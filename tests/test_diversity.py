@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from teamsrl_graph.embeddings import diversity
+from teamsrl_graph.common.embeddings import diversity
 
 VECTORS = {"a": [1.0, 0.0], "a again": [1.0, 0.0], "b": [0.0, 1.0], "minus a": [-1.0, 0.0]}
 

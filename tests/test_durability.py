@@ -9,9 +9,9 @@ import time
 import pytest
 from conftest import default_expert
 
-from teamsrl_graph.errors import InputError, Interrupted
-from teamsrl_graph.resources import resources
-from teamsrl_graph.run import generate
+from teamsrl_graph.common.errors import InputError, Interrupted
+from teamsrl_graph.evolve.resources import resources
+from teamsrl_graph.running.run import generate
 
 SEEDS = [f"Explain idea number {i} clearly." for i in range(6)]
 

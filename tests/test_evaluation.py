@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from teamsrl_graph import prompts
+from teamsrl_graph.common import prompts
 from teamsrl_graph.evaluation import EvalConfig, auc, evaluate, loss_attack, roc_curve, table
 from teamsrl_graph.evaluation import judge
 from teamsrl_graph.sft import SFTRunConfig, finetune
@@ -150,7 +150,7 @@ def test_evaluate_a_tiny_adapter_end_to_end(tiny_model, tmp_path):  # noqa: F811
 
 
 def test_losses_in_float32_on_request(tiny_model, tmp_path):  # noqa: F811
-    from teamsrl_graph.errors import InputError
+    from teamsrl_graph.common.errors import InputError
     from teamsrl_graph.models.local import default_dtype
 
     run = finetune(RECORDS[:3], tmp_path / "run", SFTRunConfig(base=str(tiny_model), epochs=1, batch_size=3))
@@ -178,7 +178,7 @@ def test_real_model_finetune_and_eval(tmp_path):
 
 def test_cli_finetune_then_eval(tiny_model, tmp_path, capsys):  # noqa: F811
     from teamsrl_graph.cli import main
-    from teamsrl_graph.files import write_jsonl
+    from teamsrl_graph.common.files import write_jsonl
 
     data = write_jsonl(tmp_path / "dataset.jsonl", RECORDS)
     run = tmp_path / "run"

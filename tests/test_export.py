@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from conftest import RECORDS
-from teamsrl_graph import training
+from teamsrl_graph.common import training
 from teamsrl_graph.cli import main
-from teamsrl_graph.errors import InputError
-from teamsrl_graph.export import to_dataset
-from teamsrl_graph.plots import smooth
+from teamsrl_graph.common.errors import InputError
+from teamsrl_graph.dataio.export import to_dataset
+from teamsrl_graph.common.plots import smooth
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,8 +157,8 @@ def test_export_needs_somewhere_to_go(tmp_path, capsys):
 def test_seeds_from_parquet_csv_json_and_a_saved_folder(tmp_path):
     from datasets import Dataset
 
-    from teamsrl_graph.dataset_seeds import seeds_from_dataset
-    from teamsrl_graph.seeds import Seed
+    from teamsrl_graph.dataio.dataset_seeds import seeds_from_dataset
+    from teamsrl_graph.dataio.seeds import Seed
 
     table = Dataset.from_list([{"prompt": "Name a fruit.", "context": ""},
                                {"prompt": "Summarize the text.", "context": "It rained all day."}])
@@ -175,7 +175,7 @@ def test_seeds_from_parquet_csv_json_and_a_saved_folder(tmp_path):
 def test_dataset_seed_errors_name_file_row_and_column(tmp_path):
     from datasets import Dataset
 
-    from teamsrl_graph.dataset_seeds import seeds_from_dataset
+    from teamsrl_graph.dataio.dataset_seeds import seeds_from_dataset
 
     path = tmp_path / "s.parquet"
     Dataset.from_list([{"prompt": "Name a fruit.", "n": 1}, {"prompt": "  ", "n": 2}]).to_parquet(str(path))

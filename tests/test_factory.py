@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from teamsrl_graph.errors import InputError, SetupError
+from teamsrl_graph.common.errors import InputError, SetupError
 from teamsrl_graph.models.factory import (
     is_transient,
     make_chat_model,
@@ -200,8 +200,8 @@ def test_the_rate_limiter_spaces_calls_out():
 def test_retries_book_every_request_and_honour_retry_after():
     from langchain_core.messages import HumanMessage
 
-    from teamsrl_graph.budget import Budget
-    from teamsrl_graph.calls import call
+    from teamsrl_graph.running.budget import Budget
+    from teamsrl_graph.running.calls import call
 
     ledger = Budget(max_queries=10)
     with FakeOpenAI(script=["500", "429", "reset", "ok"], retry_after=0.6) as server:
@@ -223,8 +223,8 @@ def test_retries_book_every_request_and_honour_retry_after():
 def test_retries_stop_at_the_budget_the_limit_or_a_lasting_error(script, cap, attempts, requests, kind):
     from langchain_core.messages import HumanMessage
 
-    from teamsrl_graph.budget import Budget
-    from teamsrl_graph.calls import StepFailed, call
+    from teamsrl_graph.running.budget import Budget
+    from teamsrl_graph.running.calls import StepFailed, call
 
     ledger = Budget(max_queries=cap)
     with FakeOpenAI(script=script) as server:

@@ -7,12 +7,12 @@ import pytest
 from conftest import default_expert
 from langgraph.graph import END, START, StateGraph
 
-from teamsrl_graph.errors import InputError
-from teamsrl_graph import steps
+from teamsrl_graph.common.errors import InputError
+from teamsrl_graph.evolve import steps
 from teamsrl_graph.constraints import phrase, sample_constraint, stated, verify
-from teamsrl_graph.graph import build_graph
-from teamsrl_graph.resources import resources
-from teamsrl_graph.run import generate
+from teamsrl_graph.evolve.graph import build_graph
+from teamsrl_graph.evolve.resources import resources
+from teamsrl_graph.running.run import generate
 
 SEED = "Explain how tides work."
 

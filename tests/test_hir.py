@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from teamsrl_graph import cli
-from teamsrl_graph.errors import InputError
+from teamsrl_graph.common.errors import InputError
 from teamsrl_graph.constraints import compatible, phrase
 from teamsrl_graph.hir.config import HIRConfig
 from teamsrl_graph.hir.constrained import (Constrained, ConstrainedTask, base_task, constrained_instructions,
@@ -16,7 +16,7 @@ from teamsrl_graph.hir.constrained import (Constrained, ConstrainedTask, base_ta
 from teamsrl_graph.hir.relabel import Pair, relabel, relabel_record, relabel_records, wrong
 from teamsrl_graph.hir.tasks import Instance, make_task
 from teamsrl_graph.hir.trainer import HIRTrainer, balanced_batches, contrastive_loss, sequence_logprobs
-from teamsrl_graph.lora import LoraSettings
+from teamsrl_graph.common.lora import LoraSettings
 
 
 # -- tasks and verifiers -------------------------------------------------------------------------

@@ -7,15 +7,15 @@ import shutil
 import pytest
 from conftest import ScriptedChat, context_with, default_expert
 
-from teamsrl_graph import prompts
-from teamsrl_graph.budget import Budget
+from teamsrl_graph.common import prompts
+from teamsrl_graph.running.budget import Budget
 from teamsrl_graph.cli import main
-from teamsrl_graph.context import Context
-from teamsrl_graph.errors import InputError
-from teamsrl_graph.graph import build_graph
+from teamsrl_graph.evolve.context import Context
+from teamsrl_graph.common.errors import InputError
+from teamsrl_graph.evolve.graph import build_graph
 from teamsrl_graph.models.factory import Models
-from teamsrl_graph.resources import resources
-from teamsrl_graph.run import generate
+from teamsrl_graph.evolve.resources import resources
+from teamsrl_graph.running.run import generate
 
 SEED = "Explain how tides work."
 DRAFT = default_expert("")  # what the scripted responder answers

@@ -8,9 +8,9 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from teamsrl_graph.cli import main
-from teamsrl_graph.context import Context
+from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.evaluation.mia import auc
-from teamsrl_graph.steps import gain_probabilities
+from teamsrl_graph.evolve.steps import gain_probabilities
 from teamsrl_graph.models.factory import make_chat_model
 
 pytestmark = pytest.mark.integration
@@ -80,13 +80,13 @@ def test_pit_prefs_on_the_real_model(tmp_path, capsys):
 def test_improve_loop_on_the_real_model(tmp_path, mode):
     """One improvement round through the real graph: Self-Refine with the embedded model, and PIT
     with an adapter on the embedded model (freshly initialised) plus a gap model trained on a few pairs."""
-    from teamsrl_graph.run import generate
+    from teamsrl_graph.running.run import generate
 
     pit = None
     if mode == "pit":
         from peft import get_peft_model
 
-        from teamsrl_graph.lora import LoraSettings
+        from teamsrl_graph.common.lora import LoraSettings
         from teamsrl_graph.models import local
         from teamsrl_graph.pit.gap import train_gap
         from teamsrl_graph.pit.preferences import Preference

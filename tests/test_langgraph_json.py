@@ -8,7 +8,7 @@ from pathlib import Path
 
 from langgraph.graph.state import CompiledStateGraph
 
-from teamsrl_graph.context import Context
+from teamsrl_graph.evolve.context import Context
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,7 @@ def test_the_graphs_folder_serves_the_same_graph():
     spec = importlib.util.spec_from_file_location("graphs_evolve", ROOT / "graphs" / "evolve.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.graph is importlib.import_module("teamsrl_graph.served").graph
+    assert module.graph is importlib.import_module("teamsrl_graph.evolve.served").graph
 
 
 def test_context_settings_are_plain_json_values():

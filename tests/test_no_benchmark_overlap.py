@@ -77,7 +77,7 @@ def test_reference_answers_are_kept_out_of_the_seeds():
                  (ROOT / "teamsrl_graph" / "data" / "reference_answers.jsonl").read_text().splitlines() if line.strip()]
     seeds = {normalize(t) for path in shipped_files()[:1] + sorted((ROOT / "examples").glob("*.txt")) for t in texts(path)}
     assert len(reference) >= 20 and not {normalize(r) for r in reference} & seeds
-    from teamsrl_graph.embeddings import default_embedder  # and none that asks the same in other words
+    from teamsrl_graph.common.embeddings import default_embedder  # and none that asks the same in other words
 
     embed = default_embedder()
     similarity = embed(reference) @ embed(sorted(seeds)).T

@@ -82,10 +82,10 @@ def test_the_reviewer_mode_is_detected_and_its_verdicts_are_readable(server, cap
 
     from openai import OpenAI
 
-    from teamsrl_graph.context import Context
-    from teamsrl_graph.resources import resources
-    from teamsrl_graph.review import parse_judgement
-    from teamsrl_graph.steps import ask_reviewer
+    from teamsrl_graph.evolve.context import Context
+    from teamsrl_graph.evolve.resources import resources
+    from teamsrl_graph.evolve.review import parse_judgement
+    from teamsrl_graph.evolve.steps import ask_reviewer
 
     url, folder = server
     raw = OpenAI(base_url=f"{url}/v1", api_key="not-needed").chat.completions.create(

@@ -8,10 +8,10 @@ import math
 import pytest
 import torch
 
-from teamsrl_graph.errors import InputError
+from teamsrl_graph.common.errors import InputError
 from teamsrl_graph.pit.gap import GapModel, GapSettings, ordering_loss, pairwise_accuracy, train_gap
 from teamsrl_graph.pit.preferences import Preference
-from teamsrl_graph.records import split_heldout
+from teamsrl_graph.dataio.records import split_heldout
 
 TOPICS = ["volcanoes", "honeybees", "the moon", "rainbows", "glaciers", "coral reefs", "earthquakes", "tides",
           "photosynthesis", "black holes", "the human heart", "vaccines", "bread baking", "chess openings",

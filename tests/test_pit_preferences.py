@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from teamsrl_graph.errors import InputError
+from teamsrl_graph.common.errors import InputError
 from teamsrl_graph.pit.preferences import Preference, as_preferences, read_preferences, write_preferences
 
 

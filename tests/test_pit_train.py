@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-from teamsrl_graph import prompts
-from teamsrl_graph.budget import Budget
-from teamsrl_graph.resources import resources
+from teamsrl_graph.common import prompts
+from teamsrl_graph.running.budget import Budget
+from teamsrl_graph.evolve.resources import resources
 from teamsrl_graph.cli import main
 from teamsrl_graph.pit.collect import collect_preferences, fluency
 from teamsrl_graph.pit.improver import FAILED_REWARD, gap_reward, rl_rows, sft_rows
@@ -137,7 +137,7 @@ def test_free_parts_rank_without_reviewer_calls(make_context):
 @pytest.mark.parametrize("weights", [{"reviewer": -1.0}, {"reviewer": 0.0, "relevance": 0.0, "fluency": 0.0},
                                      {"length": 1.0}])
 def test_bad_rating_weights_are_input_errors(make_context, weights):
-    from teamsrl_graph.errors import InputError
+    from teamsrl_graph.common.errors import InputError
 
     with pytest.raises(InputError, match="weights"):
         collect_preferences(RECORDS, make_context(), weights=weights, progress=False)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from teamsrl_graph.budget import Budget
+from teamsrl_graph.running.budget import Budget
 from teamsrl_graph.cli import main
 from teamsrl_graph.pit.collect import collect_preferences, compliance, ranked_pair
 

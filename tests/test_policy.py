@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from conftest import ScriptedChat, task_of
-from teamsrl_graph.budget import Budget
+from teamsrl_graph.running.budget import Budget
 from teamsrl_graph.constraints import phrase, sample_constraint
-from teamsrl_graph.context import Context
-from teamsrl_graph.errors import InputError
-from teamsrl_graph.graph import build_graph
+from teamsrl_graph.evolve.context import Context
+from teamsrl_graph.common.errors import InputError
+from teamsrl_graph.evolve.graph import build_graph
 from teamsrl_graph.models.factory import Models
 from teamsrl_graph.policy.env import EvolutionEnv
 from teamsrl_graph.policy.features import EMBED_DIM, EXTRA, feature_size, history_features, state_features
@@ -21,10 +21,10 @@ from teamsrl_graph.policy.config import PolicyTrainingConfig
 from teamsrl_graph.policy.reward import RewardWeights, step_reward
 from teamsrl_graph.policy.train import PolicyTrainer
 from teamsrl_graph.policy.trpo import Batch, conjugate_gradient, fit_value, gae, trpo_update
-from teamsrl_graph.actions import ACTIONS, OPERATIONS, STOP, Observation
-from teamsrl_graph.review import judge
-from teamsrl_graph.routers import make_router
-from teamsrl_graph.seeds import Seed
+from teamsrl_graph.evolve.actions import ACTIONS, OPERATIONS, STOP, Observation
+from teamsrl_graph.evolve.review import judge
+from teamsrl_graph.evolve.routers import make_router
+from teamsrl_graph.dataio.seeds import Seed
 
 
 # -- TRPO on its own ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from teamsrl_graph.errors import InputError
+from teamsrl_graph.common.errors import InputError
 from teamsrl_graph.sft import SFTRunConfig, finetune
 from teamsrl_graph.sft.private import clipped_sum, noise_multiplier, plan, spent
 
@@ -46,10 +46,10 @@ def test_plan_and_bad_settings():
 def _trainer(tiny_model, tmp_path, **private):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from teamsrl_graph.lora import LoraSettings
+    from teamsrl_graph.common.lora import LoraSettings
     from teamsrl_graph.sft import data as sft_data
     from teamsrl_graph.sft.private import PrivateSFTTrainer
-    from teamsrl_graph.training import prompt_completion, sft_config
+    from teamsrl_graph.common.training import prompt_completion, sft_config
 
     config = SFTRunConfig(base=str(tiny_model), batch_size=1, dp_epsilon=1.0, lora=LoraSettings(dropout=0.0))
     conversations = sft_data.to_conversations(RECORDS)
@@ -116,7 +116,7 @@ def test_cli_private_finetune_and_a_bad_epsilon(tiny_model, tmp_path, capsys):
     import json
 
     from teamsrl_graph.cli import main
-    from teamsrl_graph.files import write_jsonl
+    from teamsrl_graph.common.files import write_jsonl
 
     data = write_jsonl(tmp_path / "dataset.jsonl", RECORDS)
     args = ["finetune", "--data", str(data), "--base", str(tiny_model), "--epochs", "1", "--heldout", "0.25"]

@@ -1,7 +1,7 @@
 import pytest
 
-from teamsrl_graph import prompts
-from teamsrl_graph.errors import InputError
+from teamsrl_graph.common import prompts
+from teamsrl_graph.common.errors import InputError
 
 GOOD = "# comment\n[system]\nYou edit.\n[user]\nTask: {instruction}\n{input}\n[assistant]\n{instruction} Also"
 

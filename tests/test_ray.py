@@ -9,9 +9,9 @@ import pytest
 import ray
 
 from teamsrl_graph.cli import main
-from teamsrl_graph.context import Context
-from teamsrl_graph.errors import InputError
-from teamsrl_graph.run import generate
+from teamsrl_graph.evolve.context import Context
+from teamsrl_graph.common.errors import InputError
+from teamsrl_graph.running.run import generate
 from teamsrl_graph.scale import generate_on_ray
 from teamsrl_graph.testing.fake_openai import FakeOpenAI
 from teamsrl_graph.testing.soak import scripted_reply

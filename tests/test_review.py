@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from teamsrl_graph.budget import count_tokens
-from teamsrl_graph.review import check_answer, check_instruction, clean_rewrite, gain_probability, judge, parse_judgement
+from teamsrl_graph.running.budget import count_tokens
+from teamsrl_graph.evolve.review import check_answer, check_instruction, clean_rewrite, gain_probability, judge, parse_judgement
 
 
 @pytest.mark.parametrize(
@@ -143,8 +143,8 @@ def test_judge_scores_accepted_gains_by_new_content():
 ])
 def test_each_operation_is_judged_by_what_it_is_for(make_context, op, question):
     """Breadth is asked whether it made a new task on the topic, the in-depth operations whether they gained."""
-    from teamsrl_graph.resources import resources
-    from teamsrl_graph.steps import review
+    from teamsrl_graph.evolve.resources import resources
+    from teamsrl_graph.evolve.steps import review
 
     asked = []
     ctx = make_context(reviewer=lambda prompt: asked.append(prompt) or "Yes")

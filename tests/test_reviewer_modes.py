@@ -7,10 +7,10 @@ import logging
 
 from conftest import default_expert
 
-from teamsrl_graph.context import Context
-from teamsrl_graph.resources import resources
-from teamsrl_graph.run import generate
-from teamsrl_graph.steps import ONE_WORD
+from teamsrl_graph.evolve.context import Context
+from teamsrl_graph.evolve.resources import resources
+from teamsrl_graph.running.run import generate
+from teamsrl_graph.evolve.steps import ONE_WORD
 from teamsrl_graph.testing.fake_openai import FakeOpenAI, Reply
 
 SEEDS = ["Explain how tides work.", "Describe a volcano."]

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from teamsrl_graph.errors import InputError
-from teamsrl_graph.seeds import default_seeds_path, load_seeds
+from teamsrl_graph.common.errors import InputError
+from teamsrl_graph.dataio.seeds import default_seeds_path, load_seeds
 
 SEEDS = [("Explain tides.", ""), ("Sort these words.", "pear apple fig")]
 
@@ -88,7 +88,7 @@ def test_shipped_seeds_are_many_and_varied():
     ],
 )
 def test_python_lists_are_checked_like_files(items, message):
-    from teamsrl_graph.run import _as_seeds
+    from teamsrl_graph.running.run import _as_seeds
 
     with pytest.raises(InputError) as error:
         _as_seeds(items)
@@ -96,7 +96,7 @@ def test_python_lists_are_checked_like_files(items, message):
 
 
 def test_python_lists_drop_duplicates_and_keep_inputs():
-    from teamsrl_graph.run import _as_seeds
+    from teamsrl_graph.running.run import _as_seeds
 
     seeds = _as_seeds(["A", {"instruction": "B", "input": "x"}, "A"])
     assert [(s.instruction, s.input) for s in seeds] == [("A", ""), ("B", "x")]
@@ -124,7 +124,7 @@ def test_python_lists_drop_duplicates_and_keep_inputs():
     ],
 )
 def test_the_format_comes_from_the_content(content, suffix, fmt):
-    from teamsrl_graph.seeds import detect_format
+    from teamsrl_graph.dataio.seeds import detect_format
 
     assert detect_format(content, suffix) == fmt
 

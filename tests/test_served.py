@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from teamsrl_graph.context import Context
+from teamsrl_graph.evolve.context import Context
 
 pytest.importorskip("langgraph_api")
 sdk = pytest.importorskip("langgraph_sdk")

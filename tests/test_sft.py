@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from teamsrl_graph.errors import InputError
-from teamsrl_graph.files import write_jsonl
-from teamsrl_graph.records import split_heldout
+from teamsrl_graph.common.errors import InputError
+from teamsrl_graph.common.files import write_jsonl
+from teamsrl_graph.dataio.records import split_heldout
 from teamsrl_graph.sft import SFTRunConfig, finetune
-from teamsrl_graph.training import fingerprint
+from teamsrl_graph.common.training import fingerprint
 from teamsrl_graph.sft import data as sft_data
 
 from conftest import RECORDS
@@ -116,7 +116,7 @@ def test_padding_free_batches_train_exactly_like_padded_ones(tiny_model, tmp_pat
     """Joining a batch's conversations into one row (positions restarting at each) keeps attention
     within each conversation: the same losses step by step and the same tokens as padded batches.
     A conversation longer than max_length falls back to padded batches, which cut it."""
-    from teamsrl_graph.lora import LoraSettings
+    from teamsrl_graph.common.lora import LoraSettings
 
     records = RECORDS + [{**RECORDS[0], "id": "long", "response": " ".join(["word"] * 60)}]  # lengths differ a lot
     settings = dict(base=str(tiny_model), epochs=2, batch_size=3, learning_rate=1e-2, validation_fraction=0,

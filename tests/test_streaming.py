@@ -7,11 +7,11 @@ import json
 from conftest import ScriptedChat, default_expert
 from langchain_core.messages import AIMessageChunk
 
-from teamsrl_graph.context import Context
-from teamsrl_graph.graph import build_graph
+from teamsrl_graph.evolve.context import Context
+from teamsrl_graph.evolve.graph import build_graph
 from teamsrl_graph.models.chat import LocalChatModel
-from teamsrl_graph.resources import resources
-from teamsrl_graph.run import generate
+from teamsrl_graph.evolve.resources import resources
+from teamsrl_graph.running.run import generate
 
 SEED = "Explain how tides work."
 

@@ -6,7 +6,7 @@ from importlib import resources
 import pytest
 
 from teamsrl_graph.constraints import ifbench_offline, yardstick
-from teamsrl_graph.errors import SetupError
+from teamsrl_graph.common.errors import SetupError
 
 
 def row(key: str) -> dict:

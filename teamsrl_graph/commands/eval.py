@@ -28,7 +28,7 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from ..errors import InputError
+    from ..common.errors import InputError
     from ..evaluation import EvalConfig, evaluate, table
 
     run_dir = Path(args.run_dir)

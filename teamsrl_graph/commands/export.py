@@ -17,8 +17,8 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from ..errors import InputError
-    from ..export import push, save, to_dataset
+    from ..common.errors import InputError
+    from ..dataio.export import push, save, to_dataset
 
     if not args.out and not args.push_to_hub:
         raise InputError("nothing to do: give --out, --push-to-hub or both", field="--out")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def add_arguments(parser):
-    from ..lora import LoraSettings
+    from ..common.lora import LoraSettings
     from ..sft.config import SFTRunConfig
 
     c, lora = SFTRunConfig(), LoraSettings()
@@ -52,9 +52,9 @@ def private_note(private: dict | None) -> str:
 
 
 def run(args) -> int:
-    from ..lora import LoraSettings
-    from ..files import write_jsonl
-    from ..records import split_heldout
+    from ..common.lora import LoraSettings
+    from ..common.files import write_jsonl
+    from ..dataio.records import split_heldout
     from ..sft import data as sft_data
     from ..sft.config import SFTRunConfig
     from ..sft.trainer import finetune

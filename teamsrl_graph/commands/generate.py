@@ -15,7 +15,7 @@ from .options import add_fields, as_options, field_values
 def add_arguments(p: argparse.ArgumentParser, *, out: str | None = None, **defaults):
     """The generation options: every `Context` setting, plus where seeds come from and results go.
     `out` and `defaults` (Context fields) override defaults (out=None makes --out required)."""
-    from ..context import Context
+    from ..evolve.context import Context
 
     p.add_argument("--seeds", help="JSONL ('instruction', optional 'input'), Alpaca JSON array, or text; default: shipped seeds")
     p.add_argument("--out", required=out is None, default=out, help="output folder")
@@ -39,9 +39,9 @@ def add_arguments(p: argparse.ArgumentParser, *, out: str | None = None, **defau
 
 def settings(args):
     """(seeds, Context) from the options, validated before anything runs."""
-    from ..context import Context
-    from ..errors import InputError
-    from ..seeds import load_seeds
+    from ..evolve.context import Context
+    from ..common.errors import InputError
+    from ..dataio.seeds import load_seeds
 
     if args.concurrency < 1:
         raise InputError(f"must be positive, got {args.concurrency}", field="--concurrency")
@@ -66,7 +66,7 @@ def produce(args, seeds, context, out) -> list[dict]:
     """Generate as the options say, into the folder `out`: in this process, or on Ray workers with --ray."""
     common = dict(out=out, context=context, concurrency=args.concurrency, overwrite=args.overwrite, resume=args.resume)
     if args.ray is None:
-        from ..run import generate
+        from ..running.run import generate
 
         return generate(seeds, **common)
     from ..scale import generate_on_ray

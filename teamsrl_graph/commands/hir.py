@@ -12,7 +12,7 @@ round, with held-out accuracy), OUT/accuracy.png and OUT/config.json.
 
 from __future__ import annotations
 
-from ..errors import InputError
+from ..common.errors import InputError
 from ..hir.config import HIRConfig
 from ..hir.tasks import TASKS, make_task
 from .options import add_config_options, config_values
@@ -51,7 +51,7 @@ def add_arguments(parser):
 def run(args) -> int:
     from ..hir.trainer import HIRTrainer
     from ..models import local
-    from ..training import base_folder
+    from ..common.training import base_folder
 
     config = HIRConfig(output_dir=args.out, subspan=args.subspan, balance=args.balance, **config_values(args, OPTIONS))
     task, pairs = training_data(args.data, config)  # bad input fails before the model loads
@@ -67,10 +67,10 @@ def run(args) -> int:
 def training_data(data: str | None, config: HIRConfig):
     """(task, fixed pairs) for the trainer: the named task; constrained records as a task; or the
     reviewer-relabeled pairs of records without constraints."""
-    from ..files import read_jsonl
+    from ..common.files import read_jsonl
     from ..hir.constrained import ConstrainedTask, from_records
     from ..hir.relabel import relabel_records
-    from ..records import split_heldout
+    from ..dataio.records import split_heldout
 
     if not data:
         return make_task(config.task, config.difficulty), None

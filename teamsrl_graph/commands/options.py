@@ -42,7 +42,7 @@ def field_values(args, config_class, names=None) -> dict:
 
 def as_options(error):
     """An `InputError` about a config field, reworded to name the command-line option instead."""
-    from ..errors import InputError
+    from ..common.errors import InputError
 
     if not error.field or error.field.startswith("-"):
         return error

@@ -30,10 +30,10 @@ def run(args) -> int:
     import time
     from pathlib import Path
 
-    from ..errors import InputError
+    from ..common.errors import InputError
     from ..evaluation import EvalConfig, evaluate, table
-    from ..files import write_json
-    from ..records import split_heldout
+    from ..common.files import write_json
+    from ..dataio.records import split_heldout
     from ..sft import SFTRunConfig, finetune
 
     started, out = time.monotonic(), Path(args.out)

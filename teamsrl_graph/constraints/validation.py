@@ -7,7 +7,7 @@ a hand-written record may combine what the sampler never would.
 
 from __future__ import annotations
 
-from ..errors import InputError
+from ..common.errors import InputError
 from .base import Param
 from .registry import TYPES
 

@@ -29,7 +29,7 @@ from collections import defaultdict
 from functools import lru_cache
 from importlib import resources
 
-from ..errors import SetupError
+from ..common.errors import SetupError
 from .base import loose_variants
 from .ifbench_offline import INSTALL, NEEDS_DATA, NeedsData, instruction_classes
 

@@ -14,7 +14,7 @@ import json
 import logging
 from pathlib import Path
 
-from ..files import write_json
+from ..common.files import write_json
 from ..models.local import cache_dir
 
 log = logging.getLogger(__name__)

@@ -19,12 +19,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .. import plots, prompts
-from ..errors import InputError
-from ..files import atomic, write_json, write_jsonl
+from ..common import plots, prompts
+from ..common.errors import InputError
+from ..common.files import atomic, write_json, write_jsonl
 from ..models import local
 from ..sft import data as sft_data
-from ..training import base_folder
+from ..common.training import base_folder
 from . import answer_cache
 from . import judge as judging
 from . import mia

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .. import prompts
+from ..common import prompts
 from ..models.factory import supports_prefill
 
 VERDICT = re.compile(r"\b([AB])\b")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..lora import LoraSettings
+from ..common.lora import LoraSettings
 from .relabel import WRONG_INSTRUCTION
 
 

@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass
 
 from ..constraints import phrase, sample_constraint, stated, validate, verify
-from ..errors import InputError
-from ..review import check_answer
+from ..common.errors import InputError
+from ..evolve.review import check_answer
 from .relabel import Pair
 
 

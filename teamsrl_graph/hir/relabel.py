@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import InputError
-from ..records import prompt_of
+from ..common.errors import InputError
+from ..dataio.records import prompt_of
 
 WRONG_INSTRUCTION = "{instruction}\n\nGive a wrong answer."  # the hindsight instruction of a wrong output
 

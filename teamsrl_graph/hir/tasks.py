@@ -15,7 +15,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from ..errors import InputError
+from ..common.errors import InputError
 from .relabel import WRONG_INSTRUCTION, Pair, relabel
 
 WORDS = (

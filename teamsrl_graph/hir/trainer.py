@@ -31,12 +31,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import plots
+from ..common import plots
 from ..models import local
 from ..models.local import chat_ids
 from ..models.batching import BatchGenerator
 from ..models.offline import complete_all
-from ..files import move_into_place
+from ..common.files import move_into_place
 from .config import HIRConfig
 from .relabel import Pair
 from .tasks import make_task

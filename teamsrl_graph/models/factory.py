@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
-from ..errors import InputError, SetupError, TeamsrlError
+from ..common.errors import InputError, SetupError, TeamsrlError
 
 log = logging.getLogger("teamsrl.models")
 HTTP_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2", "openai")  # log URLs and headers at INFO/DEBUG

@@ -27,13 +27,14 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .. import prompts, steps
+from ..common import prompts
+from ..evolve import steps
 from ..constraints import verify
-from ..context import Context
-from ..errors import InputError
-from ..review import check_answer, parse_judgement
-from ..records import prompt_of
-from ..resources import resources
+from ..evolve.context import Context
+from ..common.errors import InputError
+from ..evolve.review import check_answer, parse_judgement
+from ..dataio.records import prompt_of
+from ..evolve.resources import resources
 from .preferences import Preference
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def fluency(answer: str) -> float:
 
 def relevance(instruction: str, answers: list[str]) -> list[float]:
     """Cosine similarity of each answer to the instruction (MiniLM, offline), floored at 0."""
-    from ..embeddings import default_embedder
+    from ..common.embeddings import default_embedder
 
     vectors = default_embedder()([instruction, *answers])
     return (vectors[1:] @ vectors[0]).clamp(min=0).tolist()

@@ -36,9 +36,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import InputError
-from ..embeddings import EMBED_DIM, default_embedder
-from ..weights import load_into, read_description, save
+from ..common.errors import InputError
+from ..common.embeddings import EMBED_DIM, default_embedder
+from ..common.weights import load_into, read_description, save
 from .config import GapSettings
 from .preferences import Preference
 

@@ -11,10 +11,10 @@ It does not train anything itself; `trainer.py` does.
 
 from __future__ import annotations
 
-from .. import prompts
+from ..common import prompts
 from ..models.chat import as_dicts
-from ..review import check_answer
-from ..steps import improve_values
+from ..evolve.review import check_answer
+from ..evolve.steps import improve_values
 from .preferences import Preference
 
 FAILED_REWARD = -1.0  # ceiling of the reward of an empty or refused improvement (elimination rules 2-3)

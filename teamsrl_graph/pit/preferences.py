@@ -21,9 +21,9 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
-from ..files import read_objects
-from ..files import write_jsonl
+from ..common.errors import InputError
+from ..common.files import read_objects
+from ..common.files import write_jsonl
 
 
 @dataclass(frozen=True)

@@ -25,16 +25,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import plots, prompts
-from ..errors import InputError
-from ..files import move_into_place, write_json
+from ..common import plots, prompts
+from ..common.errors import InputError
+from ..common.files import move_into_place, write_json
 from ..models import local
 from ..models.batching import BatchGenerator
 from ..models.local import chat_ids
 from ..models.offline import complete_all
 from ..sft.config import SFTRunConfig
-from ..records import split_heldout
-from ..training import base_folder, fingerprint, prompt_completion, sft_config, versions
+from ..dataio.records import split_heldout
+from ..common.training import base_folder, fingerprint, prompt_completion, sft_config, versions
 from .config import PITConfig
 from .gap import GapModel, train_gap
 from .improver import gap_reward, improver_messages, rl_rows, sft_rows
@@ -129,7 +129,7 @@ class PITTrainer:
     def own_references(self) -> list[str]:
         """The current improver's greedy rewrite of each rejected response (stage 2's references);
         a rewrite that fails elimination rules 2-3 falls back to the rejected response."""
-        from ..review import check_answer
+        from ..evolve.review import check_answer
 
         self.model.eval()
         generator = BatchGenerator(self.model, self.tokenizer, seed=self.config.seed)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..context import setting
-from ..errors import InputError
+from ..evolve.context import setting
+from ..common.errors import InputError
 
 RESUMABLE = ("updates", "budget", "patience")  # settings a resumed run may change
 

@@ -24,13 +24,13 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .. import steps
-from ..actions import CALLS_PER_EVOLUTION, STOP, Observation
-from ..budget import Budget
+from ..evolve import steps
+from ..evolve.actions import CALLS_PER_EVOLUTION, STOP, Observation
+from ..running.budget import Budget
 from ..constraints import verify
-from ..context import Context
-from ..resources import Resources, bind
-from ..seeds import Seed
+from ..evolve.context import Context
+from ..evolve.resources import Resources, bind
+from ..dataio.seeds import Seed
 from .novelty import Novelty
 from .reward import RewardWeights, step_reward
 
@@ -69,7 +69,7 @@ class EvolutionEnv:
         self.evolved: list[tuple[Seed, list]] = []  # evolved instructions waiting to start an episode
         self.novelty = None
         if self.weights.novelty > 0:
-            from ..embeddings import default_embedder
+            from ..common.embeddings import default_embedder
 
             self.novelty = Novelty(embedder or default_embedder())
         self.exhausted = False

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import torch
 
-from ..actions import OPERATIONS, Observation
-from ..embeddings import EMBED_DIM, Embedder, default_embedder
+from ..evolve.actions import OPERATIONS, Observation
+from ..common.embeddings import EMBED_DIM, Embedder, default_embedder
 
 EXTRA = 2 * len(OPERATIONS) + 5  # last op, op counts, step share, budget left, last accepted, last score, drift
 FEATURES_VERSION = 2  # bump when the layout above changes: saved policies then refuse to load

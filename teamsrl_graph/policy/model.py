@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import InputError
-from ..actions import ACTIONS
-from ..weights import load_into, read_description, save
+from ..common.errors import InputError
+from ..evolve.actions import ACTIONS
+from ..common.weights import load_into, read_description, save
 from .features import FEATURES_VERSION, feature_size
 
 FORMAT = "teamsrl-policy"

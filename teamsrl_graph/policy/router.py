@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from ..actions import Observation
+from ..evolve.actions import Observation
 from .features import Embedder, default_embedder, state_features
 from .model import ActorCritic, load_policy
 

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import torch
 
-from ..budget import Budget
-from ..errors import InputError
-from ..files import write_json, write_jsonl
-from ..plots import line_plot
-from ..actions import ACTIONS, STOP
+from ..running.budget import Budget
+from ..common.errors import InputError
+from ..common.files import write_json, write_jsonl
+from ..common.plots import line_plot
+from ..evolve.actions import ACTIONS, STOP
 from .config import RESUMABLE, PolicyTrainingConfig
 from .features import state_features
 from .model import ActorCritic, PolicyConfig, load_policy, save_policy
@@ -120,8 +120,8 @@ class PolicyTrainer:
         return RewardWeights(verify=c.verify_weight, novelty=c.novelty_weight, query_cost=c.query_cost)
 
     def _build_env(self, queries_used: int):
-        from ..context import Context
-        from ..seeds import load_seeds
+        from ..evolve.context import Context
+        from ..dataio.seeds import load_seeds
         from .env import EvolutionEnv
 
         c = self.config

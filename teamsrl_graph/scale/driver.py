@@ -21,11 +21,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ..budget import Budget
-from ..context import Context
-from ..errors import InputError, SetupError, TeamsrlError
-from ..rundir import RunDir, public_url
-from ..run import Progress, _as_seeds, _Signals, conclude, deal, still_to_do
+from ..running.budget import Budget
+from ..evolve.context import Context
+from ..common.errors import InputError, SetupError, TeamsrlError
+from ..running.rundir import RunDir, public_url
+from ..running.run import Progress, _as_seeds, _Signals, conclude, deal, still_to_do
 from .ledger import LedgerKeeper, RemoteBudget
 from .worker import SeedWorker
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..budget import Budget
-from ..run import _can_fund_a_seed
-from ..rundir import RunDir
+from ..running.budget import Budget
+from ..running.run import _can_fund_a_seed
+from ..running.rundir import RunDir
 
 METHODS = ("reserve", "release", "start", "add_tokens", "mark_failed", "record", "summary", "state")
 COUNTS = (*(name for name in Budget.__dataclass_fields__ if not name.startswith("_")), "used_tokens", "remaining_fraction")

@@ -9,12 +9,12 @@ threads, so their LLM calls meet in the local model's batcher as they do in one 
 
 from __future__ import annotations
 
-from ..context import Context
-from ..graph import build_graph
+from ..evolve.context import Context
+from ..evolve.graph import build_graph
 from ..models.factory import protect_secrets
-from ..resources import bind, resources
-from ..run import run_seed
-from ..seeds import Seed
+from ..evolve.resources import bind, resources
+from ..running.run import run_seed
+from ..dataio.seeds import Seed
 from .ledger import RemoteBudget
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import InputError
-from ..files import read_jsonl
-from ..records import prompt_of
+from ..common.errors import InputError
+from ..common.files import read_jsonl
+from ..dataio.records import prompt_of
 
 
 def to_conversations(records: list[dict], source: str | Path | None = None, verified_only: bool = True) -> list[dict]:

@@ -24,7 +24,7 @@ import warnings
 import torch
 from trl import SFTTrainer
 
-from ..errors import InputError
+from ..common.errors import InputError
 
 
 def noise_multiplier(epsilon: float, delta: float, sample_rate: float, steps: int) -> float:

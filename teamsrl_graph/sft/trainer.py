@@ -33,13 +33,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import plots
-from ..errors import InputError
-from ..files import move_into_place
+from ..common import plots
+from ..common.errors import InputError
+from ..common.files import move_into_place
 from ..models import local
-from ..training import base_folder, fingerprint, name_base, prompt_completion, sft_config, versions
+from ..common.training import base_folder, fingerprint, name_base, prompt_completion, sft_config, versions
 from . import data as sft_data
-from ..records import split_heldout
+from ..dataio.records import split_heldout
 from .config import SFTRunConfig
 from .early_stopping import KeepBestEpoch
 

@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ..records import record_id
+from ..dataio.records import record_id
 from .fake_openai import FakeOpenAI, Reply
 
 REVIEW = re.compile(r"harder|gain|more (?:specific|information)", re.IGNORECASE)

@@ -16,14 +16,14 @@ import re
 import threading
 from dataclasses import replace
 
-from . import calls
-from .budget import count_tokens
+from ..running import calls
+from ..running.budget import count_tokens
 from .context import Context
-from .errors import InputError
+from ..common.errors import InputError
 from .resources import resources
-from .constraints import phrase, sample_constraint, stated, verify
+from ..constraints import phrase, sample_constraint, stated, verify
 from .review import Verdict, check_answer, check_instruction, clean_rewrite, gain_probability, judge, parse_judgement
-from .records import prompt_of
+from ..dataio.records import prompt_of
 
 log = logging.getLogger("teamsrl.steps")
 

@@ -28,7 +28,7 @@ from langgraph.config import get_stream_writer
 from tenacity import retry_if_exception
 
 from .budget import Budget
-from .models.factory import is_transient, redact, retry_after, user_error
+from ..models.factory import is_transient, redact, retry_after, user_error
 
 
 class StepFailed(Exception):

@@ -18,9 +18,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .errors import InputError, SetupError
-from .files import move_into_place, read_objects
-from .sft.data import to_conversations
+from ..common.errors import InputError, SetupError
+from ..common.files import move_into_place, read_objects
+from ..sft.data import to_conversations
 
 FORMATS = ("messages", "prompt-completion", "alpaca")
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .budget import count_tokens
-from .errors import InputError
-from .files import lines, parse_objects, read_text
+from ..running.budget import count_tokens
+from ..common.errors import InputError
+from ..common.files import lines, parse_objects, read_text
 
 log = logging.getLogger("teamsrl.seeds")
 

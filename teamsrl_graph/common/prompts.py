@@ -21,7 +21,7 @@ from pathlib import Path
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from .actions import OPERATIONS
+from ..evolve.actions import OPERATIONS
 from .errors import InputError
 
 # template name -> (required placeholders, optional placeholders)

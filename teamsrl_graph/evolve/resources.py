@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from .actions import Router
-from .budget import Budget
+from ..running.budget import Budget
 from .context import Context
-from .errors import InputError
-from .models.factory import Models, make_chat_model, make_rate_limiter, supports_logprobs, supports_prefill
-from .prompts import GRAPH_TEMPLATES, IMPROVE_TEMPLATES, Template, load_all
+from ..common.errors import InputError
+from ..models.factory import Models, make_chat_model, make_rate_limiter, supports_logprobs, supports_prefill
+from ..common.prompts import GRAPH_TEMPLATES, IMPROVE_TEMPLATES, Template, load_all
 from .routers import make_router
 
 ROLES = ("expert", "reviewer", "responder", "improver")
@@ -79,7 +79,7 @@ def _gap(context: Context, gap: Any):
         return None
     if gap is not None:
         return gap
-    from .pit.gap import GapModel  # torch and the embedder load only for PIT runs
+    from ..pit.gap import GapModel  # torch and the embedder load only for PIT runs
 
     return GapModel.load(context.pit_part("gap", "a gap model", "gap"))
 

@@ -14,7 +14,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from .models.local import HUB_PATTERN, LOCAL_COPIES, base_folder  # noqa: F401 (re-exported for the trainers)
+from ..models.local import HUB_PATTERN, LOCAL_COPIES, base_folder  # noqa: F401 (re-exported for the trainers)
 
 
 def base_id(folder: Path) -> str:

@@ -25,9 +25,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from .budget import Budget, charging
+from ..running.budget import Budget, charging
 from .context import Context
-from .errors import InputError
+from ..common.errors import InputError
 from .resources import resources
 
 

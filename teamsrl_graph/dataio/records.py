@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from .errors import InputError
+from ..common.errors import InputError
 
 
 def record_id(seed: str, input_text: str = "") -> str:

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import InputError
-from .files import read_text, write_json
+from ..common.errors import InputError
+from ..common.files import read_text, write_json
 
 STATE_VERSION = 1  # layout of `Budget.state()`
 _ACCOUNT: ContextVar[Budget | None] = ContextVar("teamsrl_account", default=None)  # see `charging`

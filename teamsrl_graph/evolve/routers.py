@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .actions import OPERATIONS, STOP, Observation, Router
-from .errors import InputError
+from ..common.errors import InputError
 
 
 @dataclass
@@ -42,7 +42,7 @@ ROUTING = ("sample", "greedy")  # how the learned router turns its probabilities
 
 
 def _learned(seed: int = 0, policy: str | None = None, routing: str = "sample") -> Router:
-    from .policy.router import PolicyRouter  # torch and MiniLM load only when this router is used
+    from ..policy.router import PolicyRouter  # torch and MiniLM load only when this router is used
 
     return PolicyRouter(policy, seed=seed, greedy=routing == "greedy")
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from .budget import Budget
-from .errors import InputError
-from .files import read_json_file, write_json
+from ..common.errors import InputError
+from ..common.files import read_json_file, write_json
 
 log = logging.getLogger("teamsrl.generate")
 

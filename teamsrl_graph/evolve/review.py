@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from .budget import count_tokens
+from ..running.budget import count_tokens
 
 STOP_WORDS = frozenset(
     "a an the and or but if then so of to in on at by for with from as is are was were be been being it its "

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
-from .errors import InputError
-from .prompts import IMPROVE_TEMPLATES
+from ..common.errors import InputError
+from ..common.prompts import IMPROVE_TEMPLATES
 
 IMPROVE_MODES = tuple(IMPROVE_TEMPLATES)  # "none", "pit", "self-refine"
 REVIEW_MODES = ("model", "human")

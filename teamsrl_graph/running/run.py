@@ -21,14 +21,14 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from .budget import Budget
-from .context import Context
-from .errors import Interrupted
-from .graph import build_graph
-from .records import record_id
+from ..evolve.context import Context
+from ..common.errors import Interrupted
+from ..evolve.graph import build_graph
+from ..dataio.records import record_id
 from .report import summarize
-from .resources import resources
+from ..evolve.resources import resources
 from .rundir import RunDir
-from .seeds import Seed, check_seeds, load_seeds, seed_fields
+from ..dataio.seeds import Seed, check_seeds, load_seeds, seed_fields
 
 log = logging.getLogger("teamsrl.generate")
 

@@ -20,10 +20,10 @@ from langgraph.types import Command, interrupt
 
 from . import steps
 from .actions import CALLS_PER_EVOLUTION, STOP, Observation
-from .calls import StepFailed
+from ..running.calls import StepFailed
 from .context import Context
-from .errors import InputError
-from .records import record_id
+from ..common.errors import InputError
+from ..dataio.records import record_id
 from .resources import resources
 from .review import check_answer
 from .state import State

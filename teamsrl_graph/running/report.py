@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from .budget import Budget
-from .context import Context
+from ..evolve.context import Context
 from .rundir import public_url
 
 

@@ -1,0 +1,1 @@
+"""Pieces shared by the graph and the trainers: errors, files, prompts, plots, LoRA and training helpers."""

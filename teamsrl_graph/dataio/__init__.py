@@ -1,0 +1,1 @@
+"""Data in and out: seeds, records and exported datasets."""

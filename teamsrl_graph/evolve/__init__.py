@@ -1,0 +1,1 @@
+"""The evolution graph: its state, settings, nodes, steps, routers and reviewer."""
