@@ -227,3 +227,21 @@ def test_a_one_token_logprobs_call_is_scored_with_the_same_p_yes(tiny_model):
     assert model.invoke([HumanMessage("Again?")], max_tokens=2).usage_metadata["output_tokens"] >= 1
     assert engine.running  # restarted on the next call
     close_engines()
+
+
+def test_samples_of_one_prompt_share_one_prefill_and_decode_as_if_alone():
+    """k requests for the same prompt admitted together prefill it once; each row still samples
+    exactly what it would sample alone with its seed, and a greedy request beside them is untouched."""
+    engine = BatchGenerator(tiny_llama(), DigitTokenizer(), max_batch=8, window_s=0.3)
+    try:
+        prompt = [5, 6, 7]
+        futures = [engine.submit(prompt, 6, temperature=1.0, seed=100 + i) for i in range(4)]
+        futures.append(engine.submit([8, 9], 6))
+        together = [f.result() for f in futures]
+        assert engine.stats.prefill_rows == 2  # two distinct prompts, one prefill each
+        assert len({c.text for c in together[:4]}) > 1  # the samples differ
+        for i in range(4):
+            assert engine.submit(prompt, 6, temperature=1.0, seed=100 + i).result().text == together[i].text
+        assert engine.submit([8, 9], 6).result().text == together[4].text
+    finally:
+        engine.close()

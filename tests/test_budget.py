@@ -17,7 +17,7 @@ def test_reserve_record_release_bookkeeping():
     assert (b.queries, b.reserved) == (1, 1)
     b.record("reviewer", "review", 7, 1)
     s = b.summary()
-    assert s["queries"] == {"total": 2, "failed": 0, "by_role": {"expert": 1, "reviewer": 1}, "by_node": {"deepen": 1, "review": 1}}
+    assert s["queries"] == {"total": 2, "requests": 2, "failed": 0, "by_role": {"expert": 1, "reviewer": 1}, "by_node": {"deepen": 1, "review": 1}}
     assert s["tokens"]["total"] == 23 and s["tokens"]["by_role"]["expert"] == {"prompt": 10, "completion": 5}
 
 
@@ -59,6 +59,45 @@ def test_concurrent_reservations_never_exceed_the_cap(cap, wants, threads):
     for t in pool:
         t.join()
     assert b.queries <= cap and b.reserved == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(cap=st.integers(0, 60), requests=st.lists(st.integers(1, 16), min_size=1, max_size=30), threads=st.integers(2, 8))
+def test_requests_of_many_samples_never_exceed_the_cap(cap, requests, threads):
+    """A request for k answers books k calls: however many threads ask at once, the samples booked
+    never pass the cap, and requests and samples are counted apart."""
+    b = Budget(max_queries=cap)
+    barrier = threading.Barrier(threads)
+    made = []
+
+    def worker(k):
+        barrier.wait()
+        for n in requests[k::threads]:
+            while n and not b.reserve(n):  # ask for fewer samples when the cap cannot fund them all
+                n -= 1
+            if n:
+                b.start("responder", "respond", samples=n)
+                made.append(n)
+            assert b.queries + b.reserved <= cap
+
+    pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert b.queries == sum(made) <= cap and b.requests == len(made) and b.reserved == 0
+    assert b.by_role["responder"] == b.queries
+
+
+def test_a_request_needs_a_reservation_for_every_sample():
+    b = Budget(max_queries=10)
+    assert b.reserve(3)
+    with pytest.raises(RuntimeError):
+        b.start("responder", "respond", samples=4)
+    b.start("responder", "respond", samples=3)
+    assert (b.queries, b.requests, b.reserved) == (3, 1, 0)
+    again = Budget.from_state(json.loads(json.dumps(b.state())))
+    assert (again.queries, again.requests) == (3, 1)
 
 
 def test_offline_token_count():

@@ -22,7 +22,7 @@ def run_one(ctx, seed=SEED):
 
 
 def test_fixed_router_evolves_reviews_and_answers(make_context):
-    ctx = make_context(router="fixed", max_steps=3)
+    ctx = make_context(router="fixed", max_steps=3, answer_samples=3)
     out = run_one(ctx)
     assert [s["op"] for s in out["path"]] == ["breadth", "add_constraints", "deepen"]
     assert all(s["accepted"] and s["reason"] == "gained" for s in out["path"])

@@ -63,9 +63,12 @@ def charged(node):
 
     def run(state: dict, runtime: Runtime[Context], config: RunnableConfig):
         account = account_for(resources(runtime.context).budget, state, config)
+        before = account.queries
         with charging(account):
             result = node(state, runtime)
         books = {"books": account.state(), "held": account.reserved}
+        if account.queries > before:  # what the node booked, retries and every sample included
+            books["queries"] = account.queries - before
         if isinstance(result, Command):
             return replace(result, update={**(result.update or {}), **books})
         return {**result, **books}

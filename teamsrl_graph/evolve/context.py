@@ -57,8 +57,9 @@ class Context:
     review_threshold: float = setting(0.25, "P(yes) at or above which the reviewer counts a gain (benchmarks/reviewer_calibration.py)")
     answer_tokens: int = setting(256, "new-token cap of the final answer")
     max_constraints: int = setting(1, "verifiable constraints one instruction may carry; add_constraints past that adds a free-text requirement")
-    answer_samples: int = setting(3, "answers tried per instruction until one meets all its constraints (each one booked)")
-    sample_temperature: float = setting(0.7, "sampling temperature of the answers after the first")
+    answer_samples: int = setting(8, "most answers drawn for an instruction with constraints, until one meets them all (each one booked)")
+    sample_batch: int = setting(4, "answers drawn together in one request (rows sharing one prefill; OpenAI's n), per round")
+    sample_temperature: float = setting(0.7, "sampling temperature of the answers to an instruction with constraints")
     improve: str = setting("none", "answer improvement after respond: none, pit or self-refine")
     pit: str | None = setting(None, "folder of `teamsrl pit train` (improver/ adapter, gap/ model) for improve 'pit'")
     improver_model: str | None = setting(None, "improver spec; empty = {pit}/improver (pit) or the responder (self-refine)")
@@ -80,7 +81,7 @@ class Context:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise InputError(f"must be a positive whole number or empty, got {value!r}", field=name)
         for name in ("rewrite_tokens", "review_tokens", "answer_tokens", "improve_tokens", "improve_rounds", "max_attempts",
-                     "answer_samples"):
+                     "answer_samples", "sample_batch"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise InputError(f"must be at least 1, got {getattr(self, name)!r}", field=name)
         if not isinstance(self.max_constraints, int) or self.max_constraints < 0:

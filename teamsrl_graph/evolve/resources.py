@@ -38,6 +38,7 @@ class Resources:
     logprobs: dict[str, bool]  # role -> the model returns first-token log-probabilities
     on_booked: Callable[[], None] | None = None  # called after each call is booked (e.g. to save the ledger)
     reviewer_mode: str | None = None  # "logprobs" or "text": what the first reviewer reply showed (steps.ask_reviewer)
+    on_verified: Callable[[list, dict], None] | None = None  # called with (constraints, verification) of every sampled answer
 
     @classmethod
     def build(cls, context: Context, *, models: Models | None = None, router: Router | None = None,

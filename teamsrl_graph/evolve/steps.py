@@ -32,18 +32,28 @@ def ask(ctx: Context, role: str, node: str, template, values: dict, max_tokens: 
     """Render `template` (a name among the context's templates, or a `Template`), call the model of
     `role` (booked and retried by `calls.call`; `calls.StepFailed` when it fails for good); return
     (prefill used, AIMessage)."""
+    start, replies = ask_many(ctx, role, node, template, values, max_tokens, 1, **kwargs)
+    return start, replies[0]
+
+
+def ask_many(ctx: Context, role: str, node: str, template, values: dict, max_tokens: int, n: int, **kwargs):
+    """`ask` for `n` replies to the same prompt (n calls reserved; one request where the model takes
+    `n`, see `calls.sample`); returns (prefill used, [AIMessage] * n)."""
     res = resources(ctx)
     model, prefill = getattr(res.models, role), res.prefill[role]
     tpl = res.templates[template] if isinstance(template, str) else template
     messages = tpl.render(values, prefill=prefill)
-    reply = calls.call(model, messages, budget=res.budget, role=role, node=node, attempts=ctx.max_attempts,
-                       on_booked=res.on_booked, max_tokens=max_tokens, **kwargs)
-    usage = getattr(reply, "usage_metadata", None) or {}
-    prompt_tokens = usage.get("input_tokens") or sum(count_tokens(m.text) for m in messages)
-    completion_tokens = usage.get("output_tokens") or count_tokens(reply.text)
-    res.budget.add_tokens(role, prompt_tokens, completion_tokens)
-    log.debug("%s/%s: %d+%d tokens", role, node, prompt_tokens, completion_tokens)
-    return (tpl.prefill_for(values) if prefill else ""), reply
+    replies = calls.sample(model, messages, n, budget=res.budget, role=role, node=node, attempts=ctx.max_attempts,
+                           on_booked=res.on_booked, max_tokens=max_tokens, **kwargs)
+    one_request = n > 1 and calls.takes_n(model)  # its replies each carry the whole request's usage
+    for reply in replies[:1] if one_request else replies:
+        usage = getattr(reply, "usage_metadata", None) or {}
+        prompt_tokens = usage.get("input_tokens") or sum(count_tokens(m.text) for m in messages)
+        completion_tokens = usage.get("output_tokens") or sum(count_tokens(r.text) for r in
+                                                              (replies if one_request else [reply]))
+        res.budget.add_tokens(role, prompt_tokens, completion_tokens)
+        log.debug("%s/%s: %d+%d tokens", role, node, prompt_tokens, completion_tokens)
+    return (tpl.prefill_for(values) if prefill else ""), replies
 
 
 def reply_text(ctx: Context, role: str, node: str, template, values: dict, max_tokens: int, **kwargs) -> str:
@@ -178,32 +188,58 @@ def gain_probabilities(ctx: Context, pairs: list[dict], concurrency: int = 8) ->
 
 def answer(ctx: Context, instruction: str, input_text: str = "", **kwargs) -> tuple[str, str | None]:
     """Answer through the responder; returns the answer and why it fails rules 2-3 (None if usable)."""
-    text = reply_text(ctx, "responder", "respond", "responder", {"instruction": instruction, "input": input_text},
-                      ctx.answer_tokens, **kwargs)
-    return text, check_answer(text, ctx.answer_tokens)
+    return answers(ctx, instruction, input_text, 1, **kwargs)[0]
+
+
+def answers(ctx: Context, instruction: str, input_text: str = "", n: int = 1, **kwargs) -> list[tuple[str, str | None]]:
+    """`n` answers to one instruction (n calls reserved), each with why it fails rules 2-3 (None if usable)."""
+    start, replies = ask_many(ctx, "responder", "respond", "responder", {"instruction": instruction, "input": input_text},
+                              ctx.answer_tokens, n, **kwargs)
+    texts = [(start + reply.text).strip() for reply in replies]
+    return [(text, check_answer(text, ctx.answer_tokens)) for text in texts]
+
+
+def reserve_up_to(budget, n: int) -> int:
+    """Reserve as many of `n` calls as the budget funds (0 when none); returns how many."""
+    while n > 0 and not budget.reserve(n):
+        n -= 1
+    return max(n, 0)
 
 
 def checked_answer(ctx: Context, instruction: str, constraints: list[dict], input_text: str = ""):
-    """An answer whose constraints are verified: the first of up to `answer_samples` answers that
-    passes the rules and every constraint (strict), later samples drawn at `sample_temperature`; each
-    sample after the first is reserved here and stops when the budget cannot fund it.
+    """An answer whose constraints are verified, sampled adaptively (the caller reserved one call).
 
-    Returns (answer, rule failure or None, verification or None, samples made). Without constraints
-    it is `answer`. When no sample passes, the first usable one is returned with its verification."""
-    text, failure = answer(ctx, instruction, input_text)
+    Without constraints: one answer at the run's temperature (`answer`). With constraints: rounds of
+    `sample_batch` answers at `sample_temperature`, drawn in one request where the responder takes `n`
+    (one at a time where it does not), until an answer passes the rules and every constraint
+    (strict), or `answer_samples` answers were drawn, or the budget funds no more. Every answer is
+    booked and verified; each verification is reported to the run's `on_verified` hook (the type
+    draw learns pass rates from it). Ties: the first passing answer in sampling order is kept. When
+    none passes, the first usable answer is returned with its verification.
+
+    Returns (answer, rule failure or None, verification or None, samples made)."""
     if not constraints:
+        text, failure = answer(ctx, instruction, input_text)
         return text, failure, None, 1
-    first = (text, failure, verify(text, constraints) if failure is None else None)
-    samples, best = 1, first
-    while (best[1] is not None or not best[2]["strict"]) and samples < ctx.answer_samples \
-            and resources(ctx).budget.reserve(1):
-        text, failure = answer(ctx, instruction, input_text, temperature=ctx.sample_temperature)
-        samples += 1
-        if failure is None:
-            candidate = (text, None, verify(text, constraints))
-            if best[1] is not None or candidate[2]["strict"]:
-                best = candidate
-    return *best, samples
+    res = resources(ctx)
+    batch = ctx.sample_batch if calls.takes_n(res.models.responder) else 1
+    width = 1 + reserve_up_to(res.budget, min(batch, ctx.answer_samples) - 1)
+    first = best = None
+    samples = 0
+    while width:
+        drawn = answers(ctx, instruction, input_text, width, temperature=ctx.sample_temperature)
+        samples += width
+        for text, failure in drawn:
+            verification = verify(text, constraints) if failure is None else None
+            if res.on_verified and verification is not None:
+                res.on_verified(constraints, verification)
+            first = first or (text, failure, verification)
+            if failure is None and (best is None or (verification["strict"] and not best[2]["strict"])):
+                best = (text, None, verification)
+        if best is not None and best[2]["strict"]:
+            break
+        width = reserve_up_to(res.budget, min(batch, ctx.answer_samples - samples))
+    return *(best or first), samples
 
 
 def improve_values(instruction: str, response: str, input_text: str = "") -> dict:

@@ -47,6 +47,7 @@ class Stats:
     completion_tokens: int = 0  # new tokens of finished requests (1 per scoring request)
     decode_steps: int = 0  # decode forward passes
     decode_rows: int = 0  # rows summed over decode passes (occupancy = decode_rows / decode_steps)
+    prefill_rows: int = 0  # prompts prefilled (requests with the same prompt, admitted together, share one)
 
     @property
     def occupancy(self) -> float:
@@ -327,11 +328,20 @@ class _DecodeBatch:
             for r in requests:  # one static run each, as correct as it is slow
                 r.future.set_result(engine.run_batch([r.prompt_ids], r.max_new_tokens, r.temperature)[0])
             return
-        ids, mask, positions = _left_pad([r.prompt_ids for r in requests], engine.tokenizer.pad_token_id)
+        # requests with the same prompt (the samples of one call) share one prefill: the prompt runs
+        # once and its cache row is copied to each of them
+        prompts = list(dict.fromkeys(tuple(r.prompt_ids) for r in requests))
+        ids, mask, positions = _left_pad([list(p) for p in prompts], engine.tokenizer.pad_token_id)
         with torch.inference_mode():
             out = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
                         past_key_values=cache, use_cache=True, logits_to_keep=1)
         logits = out.logits[:, -1, :].float()
+        engine.stats.prefill_rows += len(prompts)
+        if len(prompts) < len(requests):
+            where = {p: i for i, p in enumerate(prompts)}
+            index = torch.tensor([where[tuple(r.prompt_ids)] for r in requests], dtype=torch.long)
+            cache.batch_select_indices(index.to(device))
+            logits, mask = logits[index.to(logits.device)], mask[index]
         vocab = logits.shape[-1]
         seen = torch.zeros((len(requests), vocab), dtype=torch.bool, device=device)
         for i, r in enumerate(requests):

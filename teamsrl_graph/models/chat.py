@@ -31,7 +31,7 @@ _ENGINES_LOCK = threading.Lock()
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "user"}
 
 
-def engine(path: str | None = None, max_batch: int = 8, window_s: float = 0.01) -> BatchGenerator:
+def engine(path: str | None = None, max_batch: int = 32, window_s: float = 0.01) -> BatchGenerator:
     """The shared engine for the model at `path` (None: the embedded default), loaded once per process."""
     key = (str(path or local.converted_path()), max_batch, window_s)
     with _ENGINES_LOCK:
@@ -65,7 +65,8 @@ class LocalChatModel(BaseChatModel):
     model_path: str | None = None  # HF folder; None = the embedded SmolLM2-135M-Instruct
     max_new_tokens: int = 256  # completion length cap per call
     temperature: float = 0.0  # 0 = greedy (reproducible); > 0 samples
-    max_batch: int = 8  # most requests decoded together
+    max_batch: int = 32  # most rows decoded together (a request for n samples takes n rows)
+    n: int = 1  # answers per request (a call may ask for more with n=k): k rows that share one prefill
     batch_window_s: float = 0.01  # an idle engine waits this long for company before starting
     _engine: BatchGenerator | None = PrivateAttr(default=None)
 
@@ -121,12 +122,25 @@ class LocalChatModel(BaseChatModel):
         return text, usage, metadata
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        """One reply, or with n=k, k replies to the same prompt decoded side by side (their rows share
+        one prefill). As with OpenAI's `n`, every reply carries the usage of the whole request."""
         ids, max_new, temperature, scoring = self._prepare(messages, kwargs)
-        seed = kwargs.get("seed")  # sampling seed of this call; None = the engine numbers calls
-        done = self.engine.score(ids) if scoring else self.engine.generate(ids, max_new, temperature, seed)
-        text, usage, metadata = self._reply(done, stop, kwargs)
-        message = AIMessage(content=text, usage_metadata=usage, response_metadata=metadata)
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        n = int(kwargs.get("n") or self.n)
+        if n < 1:
+            raise InputError(f"must be at least 1, got {n}", field="n")
+        seed = kwargs.get("seed")  # sampling seed of this call (row i: seed + i); None = the engine numbers rows
+        if scoring:
+            done = [self.engine.score(ids)] * n
+        else:
+            futures = [self.engine.submit(ids, max_new, temperature, None if seed is None else seed + i) for i in range(n)]
+            done = [f.result() for f in futures]
+        replies = [self._reply(d, stop, kwargs) for d in done]
+        completion = sum(d.completion_tokens for d in done)
+        usage = {"input_tokens": done[0].prompt_tokens, "output_tokens": completion,
+                 "total_tokens": done[0].prompt_tokens + completion}
+        return ChatResult(generations=[
+            ChatGeneration(message=AIMessage(content=text, usage_metadata=usage if n > 1 else own, response_metadata=metadata))
+            for text, own, metadata in replies])
 
     def _stream(self, messages, stop=None, run_manager=None, **kwargs) -> Iterator[ChatGenerationChunk]:
         """The reply piece by piece as the engine picks its tokens (batched like any other call); the

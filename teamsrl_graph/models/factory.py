@@ -46,7 +46,7 @@ def make_chat_model(
     temperature: float = 0.0,
     max_tokens: int = 256,
     base_url: str | None = None,
-    max_batch: int = 8,
+    max_batch: int = 32,
     timeout: float = 60.0,
     max_retries: int = 0,
     rate_limiter=None,

@@ -56,7 +56,8 @@ class Budget:
     max_queries: int | None = None  # hard cap on LLM calls for the whole run; None = no cap
     max_tokens: int | None = None  # optional hard cap on prompt + completion tokens
     call_tokens: int = 1536  # worst case of one call (prompt + new tokens) held back under a token cap
-    queries: int = 0  # calls made so far
+    queries: int = 0  # calls made so far, counted in samples (a request for k answers at once is k calls)
+    requests: int = 0  # requests sent: a request may carry several samples (`start(..., samples=k)`)
     reserved: int = 0  # calls promised to branches but not yet made
     prompt_tokens: int = 0  # prompt tokens of the calls made
     completion_tokens: int = 0  # completion tokens of the calls made
@@ -94,19 +95,21 @@ class Budget:
         if account := self._account():
             account.release(queries)
 
-    def start(self, role: str, node: str):
-        """Book one call as it is sent, under an earlier reservation (its tokens come later, `add_tokens`).
+    def start(self, role: str, node: str, samples: int = 1):
+        """Book one request as it is sent, under an earlier reservation of its `samples` calls (a
+        request for k answers at once books k); its tokens come later (`add_tokens`).
 
         Booking before sending means a call in flight when the process dies is already counted."""
         with self._lock:
-            if self.reserved <= 0:
-                raise RuntimeError("an LLM call was made without a reservation")
-            self.reserved -= 1
-            self.queries += 1
-            self.by_role[role] += 1
-            self.by_node[node] += 1
+            if samples < 1 or self.reserved < samples:
+                raise RuntimeError(f"an LLM request of {samples} samples was made without a reservation for them")
+            self.reserved -= samples
+            self.queries += samples
+            self.requests += 1
+            self.by_role[role] += samples
+            self.by_node[node] += samples
         if account := self._account():
-            account.start(role, node)
+            account.start(role, node, samples)
 
     def add_tokens(self, role: str, prompt_tokens: int, completion_tokens: int):
         """Add the tokens of a call booked with `start`."""
@@ -142,6 +145,7 @@ class Budget:
                 raise InputError(f"the thread being resumed has made {account.queries} calls and holds {held} more; "
                                  "the budget cannot take them on", field="budget")
             self.queries += account.queries
+            self.requests += account.requests
             self.failed += account.failed
             self.reserved += held
             self.prompt_tokens += account.prompt_tokens
@@ -177,7 +181,7 @@ class Budget:
             return {
                 "budget": self.max_queries,
                 "token_budget": self.max_tokens,
-                "queries": {"total": self.queries, "failed": self.failed, "by_role": dict(self.by_role), "by_node": dict(self.by_node)},
+                "queries": {"total": self.queries, "requests": self.requests, "failed": self.failed, "by_role": dict(self.by_role), "by_node": dict(self.by_node)},
                 "tokens": {
                     "prompt": self.prompt_tokens,
                     "completion": self.completion_tokens,
@@ -196,6 +200,7 @@ class Budget:
                 "max_tokens": self.max_tokens,
                 "call_tokens": self.call_tokens,
                 "queries": self.queries,
+                "requests": self.requests,
                 "failed": self.failed,
                 "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens,
@@ -234,6 +239,7 @@ class Budget:
             max_tokens=count("max_tokens", state.get("max_tokens"), optional=True),
             call_tokens=count("call_tokens", state.get("call_tokens", cls.call_tokens)),
             queries=count("queries", state["queries"]),
+            requests=count("requests", state.get("requests", state["queries"])),  # older books: one sample a request
             failed=count("failed", state.get("failed", 0)),
             prompt_tokens=count("prompt_tokens", state["prompt_tokens"]),
             completion_tokens=count("completion_tokens", state["completion_tokens"]),

@@ -22,6 +22,7 @@ import threading
 import time
 
 from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
+from langchain_core.runnables import RunnableLambda
 from langchain_core.runnables.config import ensure_config
 from langchain_core.runnables.retry import RunnableRetry
 from langgraph.config import get_stream_writer
@@ -36,7 +37,7 @@ class StepFailed(Exception):
 
     def __init__(self, node: str, error: BaseException, attempts: int):
         self.node, self.type, self.message = node, type(error).__name__, redact(str(error))[:500]
-        self.attempts = attempts  # calls sent (and booked) before giving up
+        self.attempts = attempts  # calls booked before giving up (a request of k samples books k)
         super().__init__(f"{node}: {self.type}: {self.message}")
 
     def as_dict(self) -> dict:
@@ -52,16 +53,17 @@ class _Booking(BaseCallbackHandler):
 
     raise_error = True  # a retry the cap cannot fund must stop the call, not be logged and ignored
 
-    def __init__(self, budget: Budget, role: str, node: str, on_booked=None, max_wait: float = 60.0):
+    def __init__(self, budget: Budget, role: str, node: str, on_booked=None, max_wait: float = 60.0, samples: int = 1):
         self.budget, self.role, self.node, self.on_booked, self.max_wait = budget, role, node, on_booked, max_wait
+        self.samples = samples  # calls one attempt books (a request for k answers at once books k)
         self.attempts = 0
         self.lock = threading.Lock()
 
     def on_chat_model_start(self, serialized, messages, **kwargs):
         with self.lock:
-            if self.attempts and not self.budget.reserve(1):
+            if self.attempts and not self.budget.reserve(self.samples):
                 raise BudgetSpent(f"the query cap cannot fund retry {self.attempts}")
-            self.budget.start(self.role, self.node)
+            self.budget.start(self.role, self.node, self.samples)
             self.attempts += 1  # calls sent
         if self.on_booked:
             self.on_booked()
@@ -109,18 +111,55 @@ def call(model, messages, *, budget: Budget, role: str, node: str, attempts: int
          backoff: float = 0.5, **kwargs):
     """Invoke `model` on `messages` (a reservation held), booking and retrying as above; the reply, or
     `StepFailed`."""
-    booking = _Booking(budget, role, node, on_booked)
-    runnable = _TransientRetry(bound=model.bind(**kwargs), max_attempt_number=max(1, attempts),
-                               wait_exponential_jitter=True,
+    return _invoke(model.bind(**kwargs), messages, _Booking(budget, role, node, on_booked), attempts, backoff)
+
+
+def sample(model, messages, n: int, *, budget: Budget, role: str, node: str, attempts: int = 3, on_booked=None,
+           backoff: float = 0.5, **kwargs) -> list:
+    """`n` replies to the same `messages` (n calls reserved), booked and retried like `call`.
+
+    A model that takes `n` (the in-process model, whose rows then share one prefill; OpenAI-compatible
+    servers) gets one request for all of them, booked as `n` calls; any other model gets `n` requests
+    of one, one after the other. Returns the replies (AIMessages), or raises `StepFailed`; each request
+    of several samples carries the usage of the whole request on every reply, as OpenAI reports it."""
+    if n == 1 or not takes_n(model):
+        replies = []
+        for i in range(n):
+            try:
+                replies.append(call(model, messages, budget=budget, role=role, node=node, attempts=attempts,
+                                    on_booked=on_booked, backoff=backoff, **kwargs))
+            except StepFailed as failure:
+                budget.release(n - 1 - i)  # the samples not asked for
+                failure.attempts += i  # the calls of the samples before it count too
+                raise
+        return replies
+
+    def generate(messages, config):
+        result = model.generate([messages], callbacks=config.get("callbacks"), n=n, **kwargs)
+        return [g.message for g in result.generations[0]]
+
+    return _invoke(RunnableLambda(generate), messages, _Booking(budget, role, node, on_booked, samples=n),
+                   attempts, backoff)
+
+
+def takes_n(model) -> bool:
+    """Whether `model` answers one request with several samples (a field `n`, as ChatOpenAI and the
+    in-process model have)."""
+    return "n" in getattr(type(model), "model_fields", {})
+
+
+def _invoke(runnable, messages, booking: _Booking, attempts: int, backoff: float):
+    retrying = _TransientRetry(bound=runnable, max_attempt_number=max(1, attempts), wait_exponential_jitter=True,
                                exponential_jitter_params={"initial": backoff, "max": 30.0})
+    budget, node = booking.budget, booking.node
     try:
-        return runnable.invoke(messages, config={"callbacks": with_handler(booking)})
+        return retrying.invoke(messages, config={"callbacks": with_handler(booking)})
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as error:  # noqa: BLE001 - every failure of a call is the record's, not the run's ...
         if booking.attempts == 0:  # nothing was sent: the reservation is still held; give it back
-            budget.release(1)
+            budget.release(booking.samples)
         lasting = user_error(error)  # ... except a refused key or an unknown model, which every call would meet
         if lasting is not None:
             raise lasting from None
-        raise StepFailed(node, error, booking.attempts) from error
+        raise StepFailed(node, error, booking.attempts * booking.samples) from error

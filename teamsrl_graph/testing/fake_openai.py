@@ -159,15 +159,28 @@ class FakeOpenAI:
             self.counts[seen.outcome] += 1
 
     def completion(self, body: dict) -> dict:
-        """The chat.completion object for `body` (usage counted in whitespace words)."""
+        """The chat.completion object for `body`: `n` choices (default 1), each from its own call of
+        `reply` (usage counted in whitespace words, over all choices)."""
+        prompt = " ".join(str(m.get("content") or "") for m in body.get("messages") or [])
+        choices, n_out = [], 0
+        for index in range(max(1, int(body.get("n") or 1))):
+            choice, words = self._choice(body, index)
+            choices.append(choice)
+            n_out += words
+        n_prompt = len(prompt.split())
+        return {"id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model", self.model), "choices": choices,
+                "usage": {"prompt_tokens": n_prompt, "completion_tokens": n_out, "total_tokens": n_prompt + n_out}}
+
+    def _choice(self, body: dict, index: int) -> tuple[dict, int]:
+        """One choice of a completion and its length in words."""
         answer = self.reply(body)
         answer = answer if isinstance(answer, Reply) else Reply(str(answer))
-        prompt = " ".join(str(m.get("content") or "") for m in body.get("messages") or [])
         words = answer.text.split()
         if body.get("max_tokens") or body.get("max_completion_tokens"):
             words = words[: body.get("max_completion_tokens") or body["max_tokens"]]
         text = answer.text if len(words) == len(answer.text.split()) else " ".join(words)
-        choice = {"index": 0, "message": {"role": "assistant", "content": text},
+        choice = {"index": index, "message": {"role": "assistant", "content": text},
                   "finish_reason": "stop" if len(words) == len(answer.text.split()) else "length"}
         if body.get("logprobs"):
             k = int(body.get("top_logprobs") or 0)
@@ -179,10 +192,7 @@ class FakeOpenAI:
                 content.append({"token": token, "logprob": top[0][1] if top[0][0] == token else 0.0,
                                 "bytes": list(token.encode()), "top_logprobs": entries})
             choice["logprobs"] = {"content": content}
-        n_prompt, n_out = len(prompt.split()), len(words)
-        return {"id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": int(time.time()),
-                "model": body.get("model", self.model), "choices": [choice],
-                "usage": {"prompt_tokens": n_prompt, "completion_tokens": n_out, "total_tokens": n_prompt + n_out}}
+        return choice, len(words)
 
 
 class _QuietServer(ThreadingHTTPServer):
