@@ -136,7 +136,7 @@ def respond(state: State, runtime: Runtime[Context]) -> Command:
         return Command(goto=END, update={"response": "", "response_ok": False, "status": "failed",
                                          "errors": [error.as_dict()], "queries": error.attempts})
     verified = None if verification is None else verification["strict"]
-    update = {"response": answer, "response_ok": failure is None and verified is not False, "queries": samples,
+    update = {"response": answer, "response_ok": failure is None and verified is not False, "queries": samples, "samples": samples,
               "status": "done", "constraints": constraints, "verification": verification,
               "constraints_ok": verified}
     accepted = [i for i, s in enumerate(state["path"]) if s["accepted"]]

@@ -51,6 +51,7 @@ class State(InputState, total=False):
     constraints: list[dict]  # the verifiable constraints the final instruction states
     verification: dict | None  # the answer checked against them: {"strict", "loose", "results"}; None without
     constraints_ok: bool | None  # the answer meets every constraint (strict); None without constraints
+    samples: int  # answers drawn for the final instruction (all verified, each one booked)
     draft: str  # the answer before improvement (only with an improve mode)
     improvements: list[Improvement]  # every improvement round with its outcome
     improve_stop: str  # why improvement ended: a round's reason, "max_rounds" or "budget"
@@ -71,6 +72,7 @@ class OutputState(TypedDict, total=False):
     constraints: list[dict]
     verification: dict | None
     constraints_ok: bool | None
+    samples: int
     path: list[Step]
     draft: str
     improvements: list[Improvement]

@@ -47,6 +47,7 @@ def summarize(records: list[dict], budget: Budget, context: Context, seconds: fl
         actions=dict(Counter(s["op"] for s in steps).most_common()),
         records=len(records),
         responses_ok=sum(r["response_ok"] for r in records),
+        answer_samples=sum(r.get("samples", 0) for r in records),  # answers drawn (queries.requests: requests sent)
         skipped_for_budget=skipped,
         failed=sum(r.get("status") == "failed" for r in records),
         errors_by_type=dict(Counter(f"{e['node']}:{e['type']}" for r in records for e in r.get("errors", [])).most_common()),
