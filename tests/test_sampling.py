@@ -4,10 +4,10 @@ cap holds when it cannot fund a whole round."""
 
 import pytest
 
-from teamsrl_graph import steps
-from teamsrl_graph.graph import build_graph
+from teamsrl_graph.evolve import steps
+from teamsrl_graph.evolve.graph import build_graph
 from teamsrl_graph.models.factory import Models, make_chat_model
-from teamsrl_graph.resources import resources
+from teamsrl_graph.evolve.resources import resources
 from teamsrl_graph.testing.fake_openai import FakeOpenAI
 
 from conftest import ScriptedChat, context_with, default_expert, default_reviewer
