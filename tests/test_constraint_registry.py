@@ -5,7 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from teamsrl_graph.constraints import CONFLICTS, TYPES, compatible, keywords, phrase, sample_constraint, startend, stated, validate
+from teamsrl_graph.constraints import (
+    CONFLICTS, TYPES, compatible, keywords, phrase, phrasings, sample_constraint, startend, stated, validate,
+)
 from teamsrl_graph.common.errors import InputError
 
 INSTRUCTION = "Explain why the sky is blue."
@@ -161,15 +163,17 @@ def test_no_phrasing_reuses_benchmark_wording():
     for type_id, constraint_type in sorted(TYPES.items()):
         for seed in range(5):
             kwargs = constraint_type.sample(random.Random(f"guard:{type_id}:{seed}"), INSTRUCTION)
-            for variant in range(len(constraint_type.phrasings)):
-                text = phrase({"id": type_id, "kwargs": kwargs}, variant)
-                assert benchmark_wording_in(text) == [], text
+            for split in ("train", "heldout"):
+                for variant in range(len(phrasings(type_id, split))):
+                    text = phrase({"id": type_id, "kwargs": kwargs}, variant, split)
+                    assert benchmark_wording_in(text) == [], text
     assert [p for p in startend.END_PHRASES if benchmark_wording_in(p)] == []
 
 
 def test_phrase_variants_wrap_around():
     constraint = {"id": "punctuation:no_comma", "kwargs": {}}
-    assert phrase(constraint, 0) != phrase(constraint, 1) and phrase(constraint, 2) == phrase(constraint, 0)
+    count = len(TYPES[constraint["id"]].phrasings)
+    assert phrase(constraint, 0) != phrase(constraint, 1) and phrase(constraint, count) == phrase(constraint, 0)
 
 
 def test_a_plain_instruction_states_no_constraint():

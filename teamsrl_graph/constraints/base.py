@@ -15,11 +15,25 @@ from typing import Callable
 
 RELATIONS = ("at least", "at most", "exactly")
 # how an instruction may word each relation (for `stated`); lenient on purpose
+# (word-bounded, and "no more than" is not read as "more than", nor "no fewer than" as "fewer than")
 RELATION_CUES = {
-    "at least": r"at least|or more|no (?:fewer|less) than|minimum|more than|over",
-    "at most": r"at most|or (?:fewer|less)|no more than|not more than|maximum|up to|(?:fewer|less) than|under|not exceed",
-    "exactly": r"exactly|precisely",
+    "at least": r"\bat least\b|\bor more\b|\bno (?:fewer|less) than\b|\bminimum\b|(?<!no )(?<!not )\bmore than\b|\bover\b",
+    "at most": r"\bat most\b|\bor (?:fewer|less)\b|\bnot? more than\b|\bmaximum\b|\bup to\b"
+    r"|(?<!no )(?<!not )\b(?:fewer|less) than\b|\bunder\b|\bexceed",
+    "exactly": r"\bexactly\b|\bprecisely\b",
 }
+# ways to write "<relation> <n> <unit>s" (style index -> template per relation), for varied phrasings
+AMOUNT_STYLES = {
+    "at least": ("at least {n} {u}", "{n} {u} or more", "no fewer than {n} {u}", "a minimum of {n} {u}"),
+    "at most": ("at most {n} {u}", "{n} {u} or fewer", "no more than {n} {u}", "a maximum of {n} {u}"),
+    "exactly": ("exactly {n} {u}", "precisely {n} {u}", "exactly {n} {u}", "precisely {n} {u}"),
+}
+# how a phrasing may join a task sentence when woven into it (see `compose`)
+FORMS = (
+    "verb",  # an imperative ("Use ..."): may follow the task after ", and " or " — ", first letter lowered
+    "sentence",  # a full sentence with its own subject ("Your reply ..."): may follow the task after " — "
+    "label",  # noun-first or number-first ("Length: ...", "150 words at least"): stands alone only
+)
 NUMBER_WORDS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty".split()
@@ -35,14 +49,38 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Phrasing:
+    """One way to say a constraint: kwargs -> a sentence, and how that sentence may join a task."""
+
+    say: Callable[[dict], str]  # kwargs -> the sentence, ending in punctuation
+    form: str = "sentence"  # one of FORMS
+
+    def __call__(self, kwargs: dict) -> str:
+        return self.say(kwargs)
+
+
+def verb(say: Callable[[dict], str]) -> Phrasing:
+    return Phrasing(say, "verb")
+
+
+def sentence(say: Callable[[dict], str]) -> Phrasing:
+    return Phrasing(say, "sentence")
+
+
+def label(say: Callable[[dict], str]) -> Phrasing:
+    return Phrasing(say, "label")
+
+
+@dataclass(frozen=True)
 class ConstraintType:
     id: str  # IFEval-style id, "family:name"
     params: dict[str, Param]  # kwarg name -> what it may hold
     sample: Callable[[random.Random, str], dict | None]  # kwargs from a seeded generator and the instruction
-    phrasings: tuple[Callable[[dict], str], ...]  # kwargs -> a sentence stating the constraint
+    phrasings: tuple[Phrasing, ...]  # training phrasings: kwargs -> a sentence stating the constraint
     check: Callable[..., bool]  # strict verifier: check(response, **kwargs)
     cues: Callable[[dict], list[str]]  # regexes an instruction must all match to still state it
     conflicts: frozenset[str] = field(default_factory=frozenset)  # ids it cannot be combined with
+    heldout: tuple[Phrasing, ...] = ()  # phrasings kept for evaluation only, never used to build training data
 
 
 def compare(count: int, relation: str, target: int) -> bool:
@@ -68,6 +106,17 @@ def text_cue(value: str) -> str:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def amount(relation: str, n: int, word: str, style: int = 0) -> str:
+    """"at least 150 words" (style 0), "150 words or more" (1), "no fewer than 150 words" (2), ..."""
+    unit = word if n == 1 else word + "s"
+    return AMOUNT_STYLES[relation][style].format(n=n, u=unit)
+
+
+def times(n: int) -> str:
+    """"once", "twice", "3 times"."""
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 def quoted_list(items: list[str]) -> str:

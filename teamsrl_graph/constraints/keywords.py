@@ -8,7 +8,10 @@ words that the instruction itself uses are not drawn (the answer may need to rep
 
 from __future__ import annotations
 
-from .base import RELATION_CUES, ConstraintType, Param, compare, count_word, number_cue, plural, quoted_list, text_cue
+from .base import (
+    RELATION_CUES, ConstraintType, Param, amount, compare, count_word, label, number_cue, plural, quoted_list, sentence, text_cue, times,
+    verb,
+)
 from .text import words
 
 KEYWORDS = (
@@ -61,8 +64,16 @@ EXISTENCE = ConstraintType(
     params={"keywords": Param(list, 1, 10)},
     sample=_existence,
     phrasings=(
-        lambda k: f"Work {the_words(k['keywords'])} into your reply.",
-        lambda k: f"Be sure your reply uses {the_words(k['keywords'])} somewhere.",
+        verb(lambda k: f"Work {the_words(k['keywords'])} into your reply."),
+        verb(lambda k: f"Be sure your reply uses {the_words(k['keywords'])} somewhere."),
+        verb(lambda k: f"Please mention {quoted_list(k['keywords'])} at least once each, as whole words."),
+        sentence(lambda k: f"Your answer should contain {the_words(k['keywords'])}."),
+        label(lambda k: f"Required {'keyword' if len(k['keywords']) == 1 else 'keywords'}: {quoted_list(k['keywords'])}."),
+        sentence(lambda k: f"I need to see {the_words(k['keywords'])} in what you write."),
+    ),
+    heldout=(
+        label(lambda k: f"{quoted_list(k['keywords'])}: {'this word has' if len(k['keywords']) == 1 else 'each of these words has'} to appear in the reply."),
+        verb(lambda k: f"Somewhere in the text, use {the_words(k['keywords'])}."),
     ),
     check=lambda response, keywords: all(count_word(response, w) for w in keywords),
     cues=lambda k: [text_cue(w) for w in k["keywords"]],
@@ -73,11 +84,19 @@ FORBIDDEN_WORDS = ConstraintType(
     params={"forbidden_words": Param(list, 1, 10)},
     sample=_forbidden,
     phrasings=(
-        lambda k: f"Never write {the_words(k['forbidden_words'])} anywhere in your reply.",
-        lambda k: f"Your reply must not contain {the_words(k['forbidden_words'])}.",
+        verb(lambda k: f"Never write {the_words(k['forbidden_words'])} anywhere in your reply."),
+        sentence(lambda k: f"Your reply must not contain {the_words(k['forbidden_words'])}."),
+        verb(lambda k: f"Please avoid {the_words(k['forbidden_words'])} completely."),
+        label(lambda k: f"Banned {'word' if len(k['forbidden_words']) == 1 else 'words'}: {quoted_list(k['forbidden_words'])}; do not use them in any form of capitalization."),
+        sentence(lambda k: f"I don't want to see {the_words(k['forbidden_words'])} in the answer."),
+        verb(lambda k: f"Write the reply without {the_words(k['forbidden_words'])}."),
+    ),
+    heldout=(
+        label(lambda k: f"{quoted_list(k['forbidden_words'])}: {'this word is' if len(k['forbidden_words']) == 1 else 'these words are'} off-limits, so leave {'it' if len(k['forbidden_words']) == 1 else 'them'} out."),
+        sentence(lambda k: f"The text may not use {the_words(k['forbidden_words'])} even once."),
     ),
     check=lambda response, forbidden_words: not any(count_word(response, w) for w in forbidden_words),
-    cues=lambda k: [r"\b(?:not|never|avoid|without|forbidden|exclude|no)\b|n't"] + [text_cue(w) for w in k["forbidden_words"]],
+    cues=lambda k: [r"\b(?:not|never|avoid|without|forbidden|exclude|no|banned|off-limits)\b|n't"] + [text_cue(w) for w in k["forbidden_words"]],
 )
 
 FREQUENCY = ConstraintType(
@@ -85,8 +104,16 @@ FREQUENCY = ConstraintType(
     params={"keyword": Param(str), "relation": Param(str, choices=("at least", "at most", "exactly")), "frequency": Param(int, 0, 100)},
     sample=_frequency,
     phrasings=(
-        lambda k: f"The word '{k['keyword']}' has to show up {k['relation']} {plural(k['frequency'], 'time')} in your reply.",
-        lambda k: f"Write the word '{k['keyword']}' {k['relation']} {plural(k['frequency'], 'time')} in total.",
+        sentence(lambda k: f"The word '{k['keyword']}' has to show up {k['relation']} {plural(k['frequency'], 'time')} in your reply."),
+        verb(lambda k: f"Write the word '{k['keyword']}' {k['relation']} {plural(k['frequency'], 'time')} in total."),
+        verb(lambda k: f"Please use '{k['keyword']}' {k['relation']} {times(k['frequency'])}."),
+        sentence(lambda k: f"Your answer should include the word '{k['keyword']}' {amount(k['relation'], k['frequency'], 'time', 2)}."),
+        label(lambda k: f"Occurrences of '{k['keyword']}': {amount(k['relation'], k['frequency'], 'time', 3).rsplit(' ', 1)[0]}."),
+        sentence(lambda k: f"I need the word '{k['keyword']}' to appear {amount(k['relation'], k['frequency'], 'time', 1)}."),
+    ),
+    heldout=(
+        label(lambda k: f"{amount(k['relation'], k['frequency'], 'time', 2).capitalize()}: that is how often '{k['keyword']}' should be used."),
+        verb(lambda k: f"Repeat the word '{k['keyword']}' {amount(k['relation'], k['frequency'], 'time', 3)} across the whole text."),
     ),
     check=lambda response, keyword, relation, frequency: compare(count_word(response, keyword), relation, frequency),
     cues=lambda k: [text_cue(k["keyword"]), RELATION_CUES[k["relation"]], number_cue(k["frequency"]) + ONCE_TWICE.get(k["frequency"], "")],
@@ -98,8 +125,16 @@ LETTER_FREQUENCY = ConstraintType(
             "let_relation": Param(str, choices=("at least", "at most", "exactly")), "let_frequency": Param(int, 0, 1000)},
     sample=_letter,
     phrasings=(
-        lambda k: f"The letter '{k['letter']}', in either case, must occur {k['let_relation']} {plural(k['let_frequency'], 'time')} in your reply.",
-        lambda k: f"Counting capitals too, write the letter '{k['letter']}' {k['let_relation']} {plural(k['let_frequency'], 'time')} in the reply.",
+        sentence(lambda k: f"The letter '{k['letter']}', in either case, must occur {k['let_relation']} {plural(k['let_frequency'], 'time')} in your reply."),
+        verb(lambda k: f"Counting capitals too, write the letter '{k['letter']}' {k['let_relation']} {plural(k['let_frequency'], 'time')} in the reply."),
+        verb(lambda k: f"Please use the letter '{k['letter']}' {amount(k['let_relation'], k['let_frequency'], 'time', 1)}, upper and lower case together."),
+        sentence(lambda k: f"Your answer should contain the letter '{k['letter']}' {amount(k['let_relation'], k['let_frequency'], 'time', 2)} (capital or small, all count)."),
+        label(lambda k: f"Letter '{k['letter']}': {amount(k['let_relation'], k['let_frequency'], 'occurrence', 3)} in the whole reply, in any case."),
+        sentence(lambda k: f"I need the letter '{k['letter']}' to appear {k['let_relation']} {plural(k['let_frequency'], 'time')}, whether capitalized or not."),
+    ),
+    heldout=(
+        label(lambda k: f"{amount(k['let_relation'], k['let_frequency'], 'time', 1).capitalize()}: that is how often the letter '{k['letter']}' should appear, ignoring case."),
+        verb(lambda k: f"Keep the count of the letter '{k['letter']}' (either case) at {amount(k['let_relation'], k['let_frequency'], 'occurrence', 2)}."),
     ),
     check=lambda response, letter, let_relation, let_frequency: compare(response.lower().count(letter), let_relation, let_frequency),
     cues=lambda k: [_letter_cue(k["letter"]), RELATION_CUES[k["let_relation"]], number_cue(k["let_frequency"])],

@@ -4,7 +4,8 @@ A constraint is a plain dict `{"id": "length_constraints:number_words", "kwargs"
 records carry it. This module only reads and checks text; it makes no LLM calls.
 
   sample_constraint(existing, seed, index, step, instruction="") -> dict | None
-  phrase(constraint, variant=0) -> str
+  phrase(constraint, variant=0, split="train") -> str   (in `wording`)
+  sample_constraints(rng, instruction, count, draw=None) -> list[dict]   (1..count of them)
   stated(instruction, constraint) -> bool
   verify(response, constraints) -> dict
   validate(constraints, path=None, line=None) -> None   (raises InputError)
@@ -50,10 +51,30 @@ def sample_constraint(existing: list[dict], seed: int, index: int, step: int, in
     return None
 
 
-def phrase(constraint: dict, variant: int = 0) -> str:
-    """The registry's sentence for `constraint`; `variant` picks among its phrasings (wrapping around)."""
-    phrasings = TYPES[constraint["id"]].phrasings
-    return phrasings[variant % len(phrasings)](constraint.get("kwargs") or {})
+def sample_constraints(rng: random.Random, instruction: str, count: int, draw=None) -> list[dict]:
+    """Between 1 and `count` compatible constraints for `instruction` (how many: uniform in 1..count).
+
+    Each type is chosen among the types compatible with those already drawn, by `draw.pick(rng,
+    allowed)` when a `draw` is given (e.g. a `drawing.TypeDraw`), else uniformly; its kwargs come
+    from the type's own sampler. A type whose sampler finds nothing to draw (repeat_prompt without
+    an instruction) is skipped; fewer come back only when no compatible type is left.
+    """
+    if count < 1:
+        raise ValueError(f"count must be at least 1, not {count}")
+    wanted = rng.randint(1, count)
+    found: list[dict] = []
+    while len(found) < wanted:
+        allowed = [type_id for type_id in sorted(TYPES) if compatible(type_id, found)]
+        while allowed:
+            type_id = draw.pick(rng, allowed) if draw is not None else rng.choice(allowed)
+            kwargs = TYPES[type_id].sample(rng, instruction)
+            if kwargs is not None:
+                found.append({"id": type_id, "kwargs": kwargs})
+                break
+            allowed.remove(type_id)
+        if not allowed:
+            break
+    return found
 
 
 def stated(instruction: str, constraint: dict) -> bool:

@@ -1,0 +1,39 @@
+"""Instruction sets worded for a split: held-out evaluation items and training instructions.
+
+`heldout_instructions` draws constraints uniformly and words them with held-out phrasings only, so
+an evaluation on it measures whether a model follows requirements it was never shown in these words.
+Training data goes through `training_instruction` (training phrasings only). Neither answers nor
+verifies anything.
+"""
+
+from __future__ import annotations
+
+import random
+
+from .compose import compose
+from .registry import sample_constraints
+
+MAX_CONSTRAINTS = 3  # constraints per held-out item: 1 to this many
+
+
+def heldout_instructions(tasks: list[str], n: int, seed: int) -> list[dict]:
+    """`n` items {"prompt", "constraints"}: the tasks in a seeded order (cycling when n > len(tasks)),
+    each with 1-3 uniformly drawn compatible constraints, composed with held-out phrasings.
+
+    Deterministic in (tasks, n, seed)."""
+    tasks = [t.strip() for t in tasks if t and t.strip()]
+    if not tasks:
+        raise ValueError("no task text to build held-out instructions from")
+    rng = random.Random(f"heldout:{seed}")
+    order = rng.sample(tasks, len(tasks))
+    items = []
+    for index in range(n):
+        task = order[index % len(order)]
+        constraints = sample_constraints(rng, task, MAX_CONSTRAINTS)
+        items.append({"prompt": compose(task, constraints, rng, split="heldout"), "constraints": constraints})
+    return items
+
+
+def training_instruction(task: str, constraints: list[dict], rng: random.Random) -> str:
+    """`task` with `constraints` stated in training phrasings only (`compose(..., split="train")`)."""
+    return compose(task, constraints, rng, split="train")
