@@ -9,7 +9,7 @@ from langgraph.graph import END, START, StateGraph
 
 from teamsrl_graph.common.errors import InputError
 from teamsrl_graph.evolve import steps
-from teamsrl_graph.constraints import phrase, sample_constraint, stated, verify
+from teamsrl_graph.constraints import TYPES, stated, verify
 from teamsrl_graph.evolve.graph import build_graph
 from teamsrl_graph.evolve.resources import resources
 from teamsrl_graph.running.run import generate
@@ -28,7 +28,7 @@ def test_fixed_router_evolves_reviews_and_answers(make_context):
     assert all(s["accepted"] and s["reason"] == "gained" for s in out["path"])
     assert out["instruction"] == out["path"][-1]["candidate"] != SEED
     drawn = out["path"][1]["constraint"]
-    assert drawn == sample_constraint([], 0, 0, 1, out["path"][0]["candidate"]) and not out["path"][1]["fallback"]
+    assert drawn["id"] in TYPES and not out["path"][1]["fallback"]
     assert out["constraints"] == [drawn] and stated(out["instruction"], drawn)
     # the scripted answer is checked against the constraint; answers are tried until one passes (3 at most)
     assert out["verification"] == verify(out["response"], [drawn]) and out["constraints_ok"] is out["verification"]["strict"]
@@ -42,17 +42,17 @@ LOWERCASE = {"id": "change_case:english_lowercase", "kwargs": {}}
 
 
 def test_answers_are_sampled_until_one_meets_the_constraints(make_context, monkeypatch):
-    monkeypatch.setattr(steps, "sample_constraint", lambda *args: LOWERCASE)
+    monkeypatch.setattr(steps, "draw_constraint", lambda *args: LOWERCASE)
     answers = iter(["Tides Rise Twice.", "Sorry, I cannot help with that.", "tides rise twice a day.", "unused."])
     ctx = make_context(responder=lambda p: next(answers), router="fixed", max_steps=2, answer_samples=4)
     out = run_one(ctx)
-    assert out["constraints"] == [LOWERCASE] and out["instruction"].endswith(phrase(LOWERCASE))
+    assert out["constraints"] == [LOWERCASE] and stated(out["instruction"], LOWERCASE)
     assert out["response"] == "tides rise twice a day." and out["response_ok"] and out["constraints_ok"]
     assert out["queries"] == 2 * 2 + 3 and resources(ctx).budget.reserved == 0  # the fourth sample was not needed
 
 
 def test_no_sample_meeting_the_constraints_fails_the_record(make_context, monkeypatch):
-    monkeypatch.setattr(steps, "sample_constraint", lambda *args: LOWERCASE)
+    monkeypatch.setattr(steps, "draw_constraint", lambda *args: LOWERCASE)
     ctx = make_context(responder=lambda p: "Tides Rise.", router="fixed", max_steps=2, answer_samples=2)
     out = run_one(ctx)
     assert out["response"] == "Tides Rise." and not out["response_ok"] and out["constraints_ok"] is False
@@ -66,16 +66,18 @@ def test_a_rewrite_that_drops_the_requirement_falls_back_to_the_registry(make_co
     out = run_one(ctx)
     drawn = out["path"][1]["constraint"]
     assert out["path"][1]["fallback"] and out["path"][1]["accepted"]
-    assert out["instruction"] == f"{SEED} {phrase(drawn)}" and out["constraints"] == [drawn]
+    # the requirement is stated in one of the training phrasings, around the unchanged task
+    assert stated(out["instruction"], drawn) and SEED.rstrip(".")[1:] in out["instruction"] and out["constraints"] == [drawn]
 
 
 def test_an_operation_that_drops_a_constraint_gets_it_back(make_context, monkeypatch):
-    monkeypatch.setattr(steps, "sample_constraint", lambda *args: LOWERCASE)
+    monkeypatch.setattr(steps, "draw_constraint", lambda *args: LOWERCASE)
     expert = lambda p: "Explain in depth how tides work on every coast." if "Requirement" not in p else default_expert(p)
     ctx = make_context(expert=expert, router="fixed", max_steps=3, answer_samples=1)  # breadth, add_constraints, deepen
     out = run_one(ctx)
     assert out["path"][2]["accepted"] and not stated(out["path"][2]["candidate"], LOWERCASE)
-    assert out["instruction"] == f"{out['path'][2]['candidate']} {phrase(LOWERCASE)}" and out["constraints"] == [LOWERCASE]
+    assert stated(out["instruction"], LOWERCASE) and out["constraints"] == [LOWERCASE]
+    assert out["path"][2]["candidate"].rstrip(".")[1:] in out["instruction"]
 
 
 def test_no_gain_rolls_back_every_step(make_context):

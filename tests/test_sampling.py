@@ -36,7 +36,7 @@ def respond_requests(server):
 
 @pytest.fixture(autouse=True)
 def lowercase(monkeypatch):
-    monkeypatch.setattr(steps, "sample_constraint", lambda *args: LOWERCASE)
+    monkeypatch.setattr(steps, "draw_constraint", lambda *args: LOWERCASE)
 
 
 def test_one_request_carries_a_round_of_samples_and_the_first_passing_one_is_kept():

@@ -51,8 +51,9 @@ def sample_constraint(existing: list[dict], seed: int, index: int, step: int, in
     return None
 
 
-def sample_constraints(rng: random.Random, instruction: str, count: int, draw=None) -> list[dict]:
-    """Between 1 and `count` compatible constraints for `instruction` (how many: uniform in 1..count).
+def sample_constraints(rng: random.Random, instruction: str, count: int, draw=None, existing=()) -> list[dict]:
+    """Between 1 and `count` compatible constraints for `instruction` (how many: uniform in 1..count),
+    none of them clashing with the `existing` constraints the instruction already carries.
 
     Each type is chosen among the types compatible with those already drawn, by `draw.pick(rng,
     allowed)` when a `draw` is given (e.g. a `drawing.TypeDraw`), else uniformly; its kwargs come
@@ -64,7 +65,7 @@ def sample_constraints(rng: random.Random, instruction: str, count: int, draw=No
     wanted = rng.randint(1, count)
     found: list[dict] = []
     while len(found) < wanted:
-        allowed = [type_id for type_id in sorted(TYPES) if compatible(type_id, found)]
+        allowed = [type_id for type_id in sorted(TYPES) if compatible(type_id, [*existing, *found])]
         while allowed:
             type_id = draw.pick(rng, allowed) if draw is not None else rng.choice(allowed)
             kwargs = TYPES[type_id].sample(rng, instruction)

@@ -56,7 +56,9 @@ class Context:
                                    "pauses with interrupt() until resumed with Command(resume=True or False); needs a checkpointer)")
     review_threshold: float = setting(0.25, "P(yes) at or above which the reviewer counts a gain (benchmarks/reviewer_calibration.py)")
     answer_tokens: int = setting(256, "new-token cap of the final answer")
-    max_constraints: int = setting(1, "verifiable constraints one instruction may carry; add_constraints past that adds a free-text requirement")
+    max_constraints: int = setting(1, "verifiable constraints add_constraints may draw for one instruction; past that it adds a free-text requirement")
+    constraints_per_instruction: int = setting(0, "each answered instruction carries 1 to this many verifiable constraints: those "
+                                                  "the evolution did not add are drawn and stated before answering; 0 = only add_constraints'")
     answer_samples: int = setting(8, "most answers drawn for an instruction with constraints, until one meets them all (each one booked)")
     sample_batch: int = setting(4, "answers drawn together in one request (rows sharing one prefill; OpenAI's n), per round")
     sample_temperature: float = setting(0.7, "sampling temperature of the answers to an instruction with constraints")
@@ -84,8 +86,9 @@ class Context:
                      "answer_samples", "sample_batch"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise InputError(f"must be at least 1, got {getattr(self, name)!r}", field=name)
-        if not isinstance(self.max_constraints, int) or self.max_constraints < 0:
-            raise InputError(f"must be 0 or more, got {self.max_constraints!r}", field="max_constraints")
+        for name in ("max_constraints", "constraints_per_instruction"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise InputError(f"must be 0 or more, got {getattr(self, name)!r}", field=name)
         if not isinstance(self.max_steps, int) or self.max_steps < 0:
             raise InputError(f"must be 0 or more, got {self.max_steps!r}", field="max_steps")
         for name in ("temperature", "sample_temperature"):

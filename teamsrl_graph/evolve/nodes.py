@@ -129,14 +129,16 @@ def respond(state: State, runtime: Runtime[Context]) -> Command:
     """Answer the final instruction; a refused or empty answer rolls the last evolution back and
     answers again. With an improve mode, a usable answer becomes the draft that `improve` works on."""
     ctx, constraints = runtime.context, constraints_of(state["path"])
+    instruction, added = steps.required_constraints(ctx, state["instruction"], constraints, state.get("index", 0))
+    constraints = constraints + added
     try:
-        answer, failure, verification, samples = steps.checked_answer(ctx, state["instruction"], constraints,
+        answer, failure, verification, samples = steps.checked_answer(ctx, instruction, constraints,
                                                                        state.get("input", ""))
     except StepFailed as error:
         return Command(goto=END, update={"response": "", "response_ok": False, "status": "failed",
                                          "errors": [error.as_dict()], "queries": error.attempts})
     verified = None if verification is None else verification["strict"]
-    update = {"response": answer, "response_ok": failure is None and verified is not False, "queries": samples, "samples": samples,
+    update = {"instruction": instruction, "response": answer, "response_ok": failure is None and verified is not False, "queries": samples, "samples": samples,
               "status": "done", "constraints": constraints, "verification": verification,
               "constraints_ok": verified}
     accepted = [i for i, s in enumerate(state["path"]) if s["accepted"]]

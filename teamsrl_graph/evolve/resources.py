@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from .actions import Router
+from ..constraints import TypeDraw
 from ..running.budget import Budget
 from .context import Context
 from ..common.errors import InputError
@@ -38,6 +39,7 @@ class Resources:
     logprobs: dict[str, bool]  # role -> the model returns first-token log-probabilities
     on_booked: Callable[[], None] | None = None  # called after each call is booked (e.g. to save the ledger)
     reviewer_mode: str | None = None  # "logprobs" or "text": what the first reviewer reply showed (steps.ask_reviewer)
+    draw: Any = None  # the run's constraint-type draw (`constraints.TypeDraw`), learning pass rates from verified answers
     on_verified: Callable[[list, dict], None] | None = None  # called with (constraints, verification) of every sampled answer
 
     @classmethod
@@ -55,6 +57,7 @@ class Resources:
             gap=_gap(context, gap),
             prefill={role: supports_prefill(model) for role, model in present.items()},
             logprobs={role: supports_logprobs(model) for role, model in present.items()},
+            draw=TypeDraw(),
         )
 
 

@@ -12,6 +12,7 @@ already decide), one for an answer, one for a PIT improvement, two for critique 
 from __future__ import annotations
 
 import logging
+import random
 import re
 import threading
 from dataclasses import replace
@@ -21,7 +22,7 @@ from ..running.budget import count_tokens
 from .context import Context
 from ..common.errors import InputError
 from .resources import resources
-from ..constraints import phrase, sample_constraint, stated, verify
+from ..constraints import compose, phrase, sample_constraints, stated, verify
 from .review import Verdict, check_answer, check_instruction, clean_rewrite, gain_probability, judge, parse_judgement
 from ..dataio.records import prompt_of
 
@@ -73,39 +74,69 @@ def rewrite(ctx: Context, op: str, instruction: str, input_text: str = "") -> st
     return clean_rewrite(reply.text, prefill=start)
 
 
-def constrain(ctx: Context, instruction: str, constraint: dict, input_text: str = "") -> tuple[str, bool]:
+def constrain(ctx: Context, instruction: str, constraint: dict, input_text: str = "", rng=None) -> tuple[str, bool]:
     """add_constraints with a drawn verifiable `constraint`: the expert works its requirement into the
     task. Returns (candidate, fell back): a rewrite that does not state the requirement (dropped or
-    garbled) is replaced by the instruction with the registry's phrasing appended."""
-    values = {"instruction": instruction, "input": input_text, "requirement": phrase(constraint)}
+    garbled) is replaced by the instruction with the requirement stated in one of the training
+    phrasings, before, after or woven into the task (`constraints.compose`, drawn from `rng`)."""
+    rng = rng or random.Random(f"constrain:{ctx.seed}:{instruction}")
+    values = {"instruction": instruction, "input": input_text, "requirement": phrase(constraint, rng.randrange(64))}
     start, reply = ask(ctx, "expert", "add_constraints", "add_constraints", values, ctx.rewrite_tokens)
     candidate = clean_rewrite(reply.text, prefill=start)
     if stated(candidate, constraint):
         return candidate, False
-    return f"{instruction.rstrip()} {phrase(constraint)}", True
+    return compose(instruction, [constraint], rng), True
+
+
+def draw_constraint(ctx: Context, existing: list[dict], index: int, step: int, instruction: str) -> dict | None:
+    """One new verifiable constraint compatible with `existing`, its type picked by the run's learned
+    type draw (`Resources.draw`: Thompson sampling on the pass rates seen so far, with a floor) from a
+    generator seeded by (run seed, instruction index, step); None when no type fits."""
+    rng = random.Random(f"constraint:{ctx.seed}:{index}:{step}")
+    found = sample_constraints(rng, instruction, 1, draw=resources(ctx).draw, existing=existing)
+    return found[0] if found else None
 
 
 def propose(ctx: Context, op: str, instruction: str, constraints: list[dict], index: int, step: int,
             input_text: str = "") -> dict:
     """One evolution's rewrite (one expert call): {"op", "candidate", "constraint", "fallback"}.
-    add_constraints draws a verifiable constraint the instruction does not have yet (the same for the
-    same run seed, instruction index and step) and has the expert work it in (`constrain`), up to
-    `max_constraints` per instruction."""
+    add_constraints draws a verifiable constraint the instruction does not have yet (`draw_constraint`)
+    and has the expert work it in (`constrain`), up to `max_constraints` per instruction."""
     drawn = None
     if op == "add_constraints" and len(constraints) < ctx.max_constraints:  # past the limit: a free-text requirement
-        drawn = sample_constraint(constraints, ctx.seed, index, step, instruction)
+        drawn = draw_constraint(ctx, constraints, index, step, instruction)
     if drawn:
-        candidate, fell_back = constrain(ctx, instruction, drawn, input_text)
+        rng = random.Random(f"constrain:{ctx.seed}:{index}:{step}")
+        candidate, fell_back = constrain(ctx, instruction, drawn, input_text, rng)
     else:
         candidate, fell_back = rewrite(ctx, op, instruction, input_text), False
     return {"op": op, "candidate": candidate, "constraint": drawn, "fallback": fell_back}
 
 
+def required_constraints(ctx: Context, instruction: str, constraints: list[dict], index: int) -> tuple[str, list[dict]]:
+    """With `constraints_per_instruction` N > 0, the instruction to answer carries between 1 and N
+    verifiable constraints (how many: uniform, seeded by run seed and index): those it lacks are drawn
+    (`draw_constraint`) and stated in training phrasings (`compose`). Returns (instruction, the
+    constraints added). No LLM call."""
+    if ctx.constraints_per_instruction < 1:
+        return instruction, []
+    rng = random.Random(f"required:{ctx.seed}:{index}")
+    target = rng.randint(1, ctx.constraints_per_instruction)
+    added = []
+    while len(constraints) + len(added) < target:
+        drawn = draw_constraint(ctx, [*constraints, *added], index, -1 - len(added), instruction)
+        if drawn is None:
+            break
+        added.append(drawn)
+    return (compose(instruction, added, rng) if added else instruction), added
+
+
 def restate(instruction: str, constraints: list[dict]) -> str:
-    """`instruction` with the phrasing of every constraint it no longer states appended (a rewrite by
-    another operation may drop one: a record's constraints are always the ones its instruction states)."""
-    missing = [phrase(c) for c in constraints if not stated(instruction, c)]
-    return " ".join([instruction.rstrip(), *missing]) if missing else instruction
+    """`instruction` with every constraint it no longer states stated again in a training phrasing (a
+    rewrite by another operation may drop one: a record's constraints are always the ones its
+    instruction states)."""
+    missing = [c for c in constraints if not stated(instruction, c)]
+    return compose(instruction, missing, random.Random(f"restate:{instruction}")) if missing else instruction
 
 
 def reviewer_template(op: str) -> str:
@@ -231,8 +262,11 @@ def checked_answer(ctx: Context, instruction: str, constraints: list[dict], inpu
         samples += width
         for text, failure in drawn:
             verification = verify(text, constraints) if failure is None else None
-            if res.on_verified and verification is not None:
-                res.on_verified(constraints, verification)
+            if verification is not None:
+                for constraint, result in zip(constraints, verification["results"]):
+                    res.draw.update(constraint["id"], result["strict"])  # the type draw learns pass rates
+                if res.on_verified:
+                    res.on_verified(constraints, verification)
             first = first or (text, failure, verification)
             if failure is None and (best is None or (verification["strict"] and not best[2]["strict"])):
                 best = (text, None, verification)

@@ -1,0 +1,56 @@
+"""Every answered instruction carries 1..N verifiable constraints (constraints_per_instruction), drawn
+by the run's learned type draw and stated in training phrasings; the draw learns from every sample."""
+
+from collections import Counter
+
+import pytest
+
+from teamsrl_graph.constraints import TYPES, compatible, stated
+from teamsrl_graph.constraints.wording import phrasings
+from teamsrl_graph.evolve.resources import resources
+from teamsrl_graph.running.run import generate
+
+SEEDS = [f"Describe a walk through town number {i}." for i in range(24)]
+
+
+def run(make_context, **settings):
+    ctx = make_context(responder=lambda p: "a short walk past the old mill and the river.", router="fixed",
+                       max_steps=0, **settings)
+    return generate(SEEDS, context=ctx, concurrency=4, progress=False), resources(ctx)
+
+
+def test_each_answered_instruction_carries_one_to_n_stated_compatible_constraints(make_context):
+    records, res = run(make_context, constraints_per_instruction=3, answer_samples=2)
+    counts = Counter(len(r["constraints"]) for r in records)
+    assert set(counts) <= {1, 2, 3} and len(counts) >= 2  # how many varies between instructions
+    for r in records:
+        assert all(stated(r["instruction"], c) for c in r["constraints"])
+        assert all(compatible(c["id"], [o for o in r["constraints"] if o is not c]) for c in r["constraints"])
+        assert r["verification"]["results"] and r["samples"] >= 1
+
+
+def test_the_type_draw_learns_from_every_verified_sample(make_context):
+    records, res = run(make_context, constraints_per_instruction=1, answer_samples=2)
+    results = Counter()
+    for r in records:  # samples x constraints verifications, each one recorded in the draw
+        results.update(c["id"] for c in r["constraints"] for _ in range(r["samples"]))
+    learned = {t: sum(res.draw.posterior(t)) - 2 for t in TYPES}
+    assert {t: n for t, n in learned.items() if n} == dict(results)
+    lowercase = res.draw.posterior("change_case:english_lowercase")
+    assert lowercase[1] == 1 or "change_case:english_lowercase" not in results  # an all-lowercase answer never fails it
+
+
+def test_without_the_setting_no_constraint_is_added(make_context):
+    records, _ = run(make_context, constraints_per_instruction=0)
+    assert all(not r["constraints"] and r["verification"] is None and r["instruction"] == r["seed"] for r in records)
+
+
+def test_added_requirements_use_training_phrasings_only(make_context):
+    records, _ = run(make_context, constraints_per_instruction=2, answer_samples=1)
+    for r in records:
+        text = r["instruction"].lower()
+        for c in r["constraints"]:
+            said = [p(c["kwargs"]).lower().rstrip(".!") for p in phrasings(c["id"], "train")]
+            unsaid = [p(c["kwargs"]).lower().rstrip(".!") for p in phrasings(c["id"], "heldout")]
+            assert not any(u in text for u in unsaid if u not in said)
+            assert any(s[1:] in text for s in said) or any(s.split(" ", 1)[-1] in text for s in said)
