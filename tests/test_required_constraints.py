@@ -54,3 +54,21 @@ def test_added_requirements_use_training_phrasings_only(make_context):
             unsaid = [p(c["kwargs"]).lower().rstrip(".!") for p in phrasings(c["id"], "heldout")]
             assert not any(u in text for u in unsaid if u not in said)
             assert any(s[1:] in text for s in said) or any(s.split(" ", 1)[-1] in text for s in said)
+
+
+def test_the_report_gives_the_type_mix_and_its_entropy(make_context, tmp_path):
+    import json
+    import math
+
+    ctx = make_context(responder=lambda p: "a short walk past the old mill.", router="fixed", max_steps=0,
+                       constraints_per_instruction=2, answer_samples=1)
+    records = generate(SEEDS, context=ctx, concurrency=4, progress=False, out=tmp_path / "run")
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    counts = Counter(c["id"] for r in records for c in r["constraints"])
+    mix = report["verification"]["type_mix"]
+    assert mix["counts"] == dict(counts)
+    total = sum(counts.values())
+    assert mix["entropy_bits"] == pytest.approx(-sum(n / total * math.log2(n / total) for n in counts.values()), abs=1e-3)
+    assert report["answer_samples"] == sum(r["samples"] for r in records) and report["queries"]["requests"] >= 1
+    assert set(report["type_draw"]) and report["verification"]["verified_records"] == sum(
+        bool(r["constraints_ok"]) and r["response_ok"] for r in records)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ..constraints import type_mix
+
 from .budget import Budget
 from ..evolve.context import Context
 from .rundir import public_url
@@ -12,8 +14,8 @@ from .rundir import public_url
 
 def compliance(records: list[dict]) -> dict:
     """How the answers of records with constraints fared: prompt-level (every constraint) strict and
-    loose rates, per-constraint pass rates by id, and how often add_constraints fell back to the
-    registry's phrasing."""
+    loose rates, per-constraint pass rates by id, how often add_constraints fell back to
+    a composed training phrasing; which constraint types the records carry and the entropy of that mix."""
     checked = [r for r in records if r.get("verification")]
     results = [x for r in checked for x in r["verification"]["results"]]
     drawn = [s for r in records for s in r.get("path", []) if s.get("constraint")]
@@ -28,6 +30,8 @@ def compliance(records: list[dict]) -> dict:
         "by_constraint": {k: {"checked": n, "strict": rate(passed[k], n)} for k, n in sorted(by_id.items())},
         "constraints_drawn": len(drawn),
         "fallback_rate": rate(sum(bool(s.get("fallback")) for s in drawn), len(drawn)),
+        "type_mix": type_mix([r["constraints"] for r in checked]),
+        "verified_records": sum(bool(r["verification"]["strict"]) and bool(r.get("response_ok")) for r in checked),
     }
 
 

@@ -125,7 +125,8 @@ def generate(
             bar.close()
         if dataset:
             dataset.close()
-    conclude(records, ledger, context, started, skipped, signals, folder, reviewer_mode=res.reviewer_mode)
+    conclude(records, ledger, context, started, skipped, signals, folder, reviewer_mode=res.reviewer_mode,
+             extra={"type_draw": res.draw.state()})
     return records
 
 
