@@ -217,3 +217,39 @@ def test_cli_eval_rejects_a_bad_ifbench_size(value, capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["eval", "--run", "r", "--ifbench", value])
     assert "--ifbench" in capsys.readouterr().err
+
+
+class LengthTokenizer:
+    """A stand-in tokenizer: a conversation's prompt ids are one id per character of its user turn."""
+
+    def apply_chat_template(self, messages, add_generation_prompt=True, continue_final_message=False, tokenize=True):
+        return [7] * len(messages[-1]["content"])
+
+
+class EchoGenerator:
+    """Answers each prompt with its length and records the rows of every batch."""
+
+    tokenizer = LengthTokenizer()
+    max_batch = 32
+
+    def __init__(self):
+        self.batches = []
+
+    def run_batch(self, prompts, max_new_tokens, temperature=0.0):
+        from types import SimpleNamespace
+
+        self.batches.append([len(p) for p in prompts])
+        return [SimpleNamespace(text=f" {len(p)} ") for p in prompts]
+
+
+def test_answers_come_in_full_batches_of_similar_length_and_in_the_given_order():
+    from teamsrl_graph.evaluation.judge import generate_answers
+
+    lengths = [(i * 37) % 90 + 1 for i in range(70)]  # 70 prompts of scattered lengths
+    asked = [{"messages": [{"role": "user", "content": "x" * n}, {"role": "assistant", "content": ""}]} for n in lengths]
+    generator = EchoGenerator()
+    answers = generate_answers(generator, asked, 8, 32)
+    assert answers == [str(n) for n in lengths]  # each answer back in its prompt's place
+    assert [len(b) for b in generator.batches] == [32, 32, 6]  # as wide as the work allows
+    flat = [n for batch in generator.batches for n in batch]
+    assert flat == sorted(lengths, reverse=True)  # similar lengths together: little left padding
