@@ -84,10 +84,10 @@ def build_and_score(name: str, budget: int, seeds, args) -> dict:
     members = trained_on(card, train)
     eval_path = out / "eval" / "eval.json"
     if reuse and card_path.is_file() and eval_path.is_file():
-        scores = json.loads(eval_path.read_text())["ifbench"]
+        scores = json.loads(eval_path.read_text())["ifbench"]["scores"]
     else:
         scores = evaluate(adapter, to_conversations(heldout), to_conversations(members), out / "eval",
-                          EvalConfig(judge="", ifbench=args.ifbench, reference=False))["ifbench"]
+                          EvalConfig(judge="", ifbench=args.ifbench, reference=False))["ifbench"]["scores"]
     row.update(trained_on=len(members), ifbench=scores["finetuned"], base=scores["base"])
     print(f"{name} @ {budget}: {json.dumps({k: v for k, v in row.items() if k not in ('ifbench', 'base')})}", flush=True)
     return row

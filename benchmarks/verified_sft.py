@@ -63,7 +63,7 @@ def main():
     results = {"verified": arm("verified", args.seeds, args, args.samples, True),
                "unverified": arm("unverified", args.seeds, args, 1, False)}
     (Path(args.out) / "results.json").write_text(json.dumps(results, indent=2))
-    base = results["verified"]["eval"]["ifbench"]["base"]
+    base = results["verified"]["eval"]["ifbench"]["scores"]["base"]
     print(f"\nIFBench, {base['prompts']} prompts; budget {args.budget} queries per run\n")
     print("| model | prompt loose | prompt strict | instruction loose | instruction strict | data |")
     print("|---|---|---|---|---|---|")
@@ -72,7 +72,7 @@ def main():
         e = r["eval"]
         extra = (f"{r['trained_on']} records ({r['queries']} queries); reference loss {e['reference_loss']['finetuned']} "
                  f"(base {e['reference_loss']['base']}); MIA AUC {e['membership_inference']['loss_ratio_auc']}")
-        print(row(f"fine-tuned, {name}", e["ifbench"]["finetuned"], extra))
+        print(row(f"fine-tuned, {name}", e["ifbench"]["scores"]["finetuned"], extra))
 
 
 if __name__ == "__main__":

@@ -31,11 +31,14 @@ def test_answers_are_made_once_then_read_back(base):
     assert len(calls) == 1
 
 
-@pytest.mark.parametrize("change", ["prompts", "settings", "weights"])
+@pytest.mark.parametrize("change", ["prompts", "settings", "weights", "chat template"])
 def test_any_change_of_what_answers_depend_on_misses(base, change):
     prompts, settings = ["p1"], {"max_new_tokens": 8}
+    (base / "chat_template.jinja").write_text("{{ messages }}")
     before = answer_cache.key(base, prompts, settings)
-    if change == "prompts":
+    if change == "chat template":
+        (base / "chat_template.jinja").write_text("{{ messages | reverse }}")
+    elif change == "prompts":
         prompts = ["p1 "]
     elif change == "settings":
         settings = {"max_new_tokens": 9}

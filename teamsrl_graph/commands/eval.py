@@ -1,8 +1,23 @@
-"""`teamsrl eval`: evaluate a `teamsrl finetune` output folder (loss, win rate, membership inference)."""
+"""`teamsrl eval`: evaluate a `teamsrl finetune` output folder (loss, win rate, membership inference,
+paired comparisons on held-out constrained prompts and IFBench)."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
+
+
+def prompt_count(text: str) -> int:
+    """--ifbench's value: a number of prompts, 0 for none, -1 or "all" for every offline-verifiable one."""
+    if text.strip().lower() == "all":
+        return -1
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of prompts or 'all', got {text!r}") from None
+    if count < -1:
+        raise argparse.ArgumentTypeError(f"expected a number of prompts, -1 or 'all', got {count}")
+    return count
 
 
 def add_arguments(parser):
@@ -19,9 +34,17 @@ def add_arguments(parser):
     parser.add_argument("--prompts", help="prompt folder with judge_pair.txt (default: shipped prompts)")
     parser.add_argument("--judge-pairs", type=int, default=c.judge_pairs, help=f"held-out instructions judged (default {c.judge_pairs})")
     parser.add_argument("--max-new-tokens", type=int, default=c.max_new_tokens, help=f"answer length cap (default {c.max_new_tokens})")
-    parser.add_argument("--ifbench", type=int, default=c.ifbench, metavar="N",
-                        help="answer N IFBench prompts (a fixed subset) with both models and verify them; 0 skips it")
+    parser.add_argument("--ifbench", type=prompt_count, default=c.ifbench, metavar="N",
+                        help="answer N IFBench prompts (a fixed subset) with both models and verify them; "
+                             "-1 or 'all': every offline-verifiable prompt; 0 skips it")
     parser.add_argument("--ifbench-tokens", type=int, default=c.ifbench_tokens, help=f"answer length cap on IFBench (default {c.ifbench_tokens})")
+    parser.add_argument("--constrained", metavar="FILE",
+                        help="JSONL of held-out constrained prompts ({\"prompt\", \"constraints\"} per line) answered "
+                             "by both models and verified")
+    parser.add_argument("--answer-tokens", type=int, default=c.answer_tokens,
+                        help=f"answer length cap on the constrained prompts (default {c.answer_tokens})")
+    parser.add_argument("--batch-size", type=int, default=c.batch_size,
+                        help=f"answers generated together (default {c.batch_size})")
     parser.add_argument("--loss-dtype", choices=("auto", "float32"), default=c.loss_dtype,
                         help="float32: losses and the membership audit from a float32 copy of the model, exact even "
                              "where bf16 rounding hides a small (e.g. DP-SGD) adapter; auto: the model's default dtype")
@@ -37,6 +60,7 @@ def run(args) -> int:
         raise InputError("no adapter here (adapter_config.json is missing)", path=adapter)
     config = EvalConfig(base=args.base, judge=args.judge, prompts=args.prompts, judge_pairs=args.judge_pairs,
                         max_new_tokens=args.max_new_tokens, ifbench=args.ifbench, ifbench_tokens=args.ifbench_tokens,
+                        constrained=args.constrained, answer_tokens=args.answer_tokens, batch_size=args.batch_size,
                         loss_dtype=args.loss_dtype)
     out = Path(args.out or run_dir)
     result = evaluate(adapter, Path(args.heldout or run_dir / "heldout.jsonl"),

@@ -64,7 +64,7 @@ def run(args) -> int:
         "win_rate": (report.get("win_rate") or {}).get("win_rate"),
         "compliance": generation["verification"]["prompt_strict"],
         "reference_loss": report.get("reference_loss"),
-        "ifbench_prompt_loose": {m: round(report["ifbench"][m]["prompt_loose"]["accuracy"], 4)
+        "ifbench_prompt_loose": {m: report["ifbench"][m]
                                  for m in ("base", "finetuned")} if "ifbench" in report else None,
         "mia_auc": {k: v for k, v in report["membership_inference"].items() if "_auc" in k or k == "chance_band"},
         "differential_privacy": tuned.card["differential_privacy"],

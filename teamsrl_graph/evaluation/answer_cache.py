@@ -1,8 +1,9 @@
 """A cache of a base model's greedy answers, so that evaluating several adapters of one base model
 answers the same benchmark prompts with the base model once.
 
-The key covers everything the answers depend on: the base model's weight files (name, size and
-modification time), the prompts, the generation settings and the library versions. An entry is
+The key covers everything the answers depend on: the base model's folder and its weight,
+configuration and tokenizer files (name, size and modification time; the chat template among them),
+the prompts, the generation settings and the library versions. An entry is
 one JSON file under `<cache dir>/answers/`, written atomically; a damaged entry is ignored and
 rewritten. It caches base-model answers only: an adapter's answers are never reused.
 """
@@ -18,6 +19,7 @@ from ..common.files import write_json
 from ..models.local import cache_dir
 
 log = logging.getLogger(__name__)
+MODEL_FILES = (".safetensors", ".bin", ".json", ".jinja", ".txt", ".model")  # weights, configs, tokenizer, chat template
 
 
 def key(base: Path, prompts: list[str], settings: dict) -> str:
@@ -26,7 +28,7 @@ def key(base: Path, prompts: list[str], settings: dict) -> str:
     import transformers
 
     weights = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
-                     for p in Path(base).iterdir() if p.suffix in (".safetensors", ".json", ".bin"))
+                     for p in Path(base).iterdir() if p.suffix in MODEL_FILES)
     material = {"base": str(Path(base).resolve()), "weights": weights, "prompts": prompts, "settings": settings,
                 "versions": [torch.__version__, transformers.__version__]}
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode("utf-8")).hexdigest()

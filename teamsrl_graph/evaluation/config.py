@@ -12,13 +12,20 @@ class EvalConfig:
     prompts: str | None = None  # prompt folder holding judge_pair.txt; None = the shipped prompts
     judge_pairs: int = 16  # held-out instructions answered by both models and judged (twice each)
     max_new_tokens: int = 192  # answer length cap for both models
-    batch_size: int = 16  # answers generated together (16: 1.2-1.5x the speed of 8 on 2 cores, benchmarks/eval_speed.py)
+    batch_size: int = 32  # answers generated together, prompts of similar length in one batch (left-padded)
     max_length: int = 1024  # tokens per conversation when computing losses (longer ones are cut)
-    ifbench: int = 0  # IFBench prompts answered by both models and verified (a fixed subset); 0 skips it
+    ifbench: int = 0  # IFBench prompts answered by both models and verified (a fixed subset); -1 = all offline-verifiable; 0 skips it
     ifbench_tokens: int = 256  # answer length cap on IFBench prompts
-    cache_base: bool = True  # reuse the base model's IFBench answers from an earlier evaluation with the same settings
+    constrained: str | list | None = None  # held-out constrained prompts: a JSONL file or a list of {"prompt", "constraints"}; None skips them
+    answer_tokens: int = 256  # answer length cap on the constrained prompts (the responder's default cap)
+    cache_base: bool = True  # reuse the base model's IFBench and constrained answers from an earlier evaluation with the same settings
     reference: bool = True  # loss of both models on the shipped reference answers (written by people)
     loss_dtype: str = "auto"  # "auto": the model's dtype; "float32": losses and audit exact where bf16 hides a small adapter
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if isinstance(self.constrained, list):  # the items themselves are in the answers file
+            out["constrained"] = f"<{len(self.constrained)} items>"
+        elif self.constrained is not None:
+            out["constrained"] = str(self.constrained)
+        return out

@@ -6,9 +6,15 @@ model) and measures:
 2. the win rate of fine-tuned over base answers on held-out instructions, judged by the reviewer
    role with positions swapped (`judge.py`);
 3. a membership-inference audit: loss and loss-ratio attacks, training records as members and
-   held-out records as non-members (`mia.py`).
-It writes `eval.json`, `roc.png` and `answers.jsonl` into `out_dir` (temporary names, renamed at the
-end) and returns the content of `eval.json`. It does not train.
+   held-out records as non-members (`mia.py`);
+4. optionally, held-out constrained prompts (`constrained.py`, prompt-level strict) and IFBench
+   (prompt-level loose), both models answering the same prompts greedily, compared pairwise
+   (`paired.py`: McNemar p-value, bootstrap interval); base answers come from `answer_cache`;
+5. the loss of both models on the shipped reference answers.
+It writes `eval.json`, `roc.png`, `answers.jsonl` (judged pairs), `constrained_answers.jsonl` and
+`ifbench_answers.jsonl` into `out_dir` (each under a temporary name, renamed when complete) and
+returns the content of `eval.json`; `headline` picks the comparison numbers a summary keeps. It
+does not train.
 """
 
 from __future__ import annotations
@@ -26,10 +32,12 @@ from ..models import local
 from ..sft import data as sft_data
 from ..common.training import base_folder
 from . import answer_cache
+from . import constrained as constrained_items
 from . import judge as judging
 from . import mia
 from .config import EvalConfig
 from .losses import completion_losses, mean_loss
+from .paired import brief, paired
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +53,13 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
     config = config or EvalConfig()
     if config.loss_dtype not in ("auto", "float32"):
         raise InputError(f"must be 'auto' or 'float32', got {config.loss_dtype!r}", field="loss_dtype")
+    if config.ifbench < -1:
+        raise InputError(f"must be a number of prompts, -1 (all) or 0 (none), got {config.ifbench}", field="ifbench")
+    if config.batch_size < 1:
+        raise InputError(f"must be at least 1, got {config.batch_size}", field="batch_size")
     started = time.monotonic()
+    items = constrained_items.load(config.constrained) if config.constrained else []  # bad items fail before any model loads
+    rows = ifbench_rows(config.ifbench)
     heldout, _ = sft_data.load(heldout_records)
     train, _ = sft_data.load(train_records)
     base = base_folder(config.base or PeftConfig.from_pretrained(str(adapter_dir)).base_model_name_or_path)
@@ -62,7 +76,7 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
     # `scorer` gives the losses; `model` the answers, in the default dtype (a second copy only when
     # float32 losses are asked for, answers are needed and the default dtype is not float32)
     scorer, tokenizer = adapted(torch.float32 if config.loss_dtype == "float32" else None)
-    answering = bool(config.ifbench or config.judge)
+    answering = bool(config.ifbench or config.judge or items)
     model = adapted()[0] if answering and scorer.dtype != local.default_dtype() else scorer
 
     log.info("losses of %d training and %d held-out conversations, fine-tuned and base", len(train), len(heldout))
@@ -88,8 +102,17 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
         with scorer.disable_adapter():
             result["reference_loss"]["base"] = round(mean_loss(completion_losses(
                 scorer, tokenizer, reference, config.max_length, "reference (base)")), 4)
-    if config.ifbench:
-        result["ifbench"] = yardstick(model, tokenizer, config, out, base)
+    sets = {}  # prompt sets both models answer: name -> (prompts, answer length cap)
+    if items:
+        sets["heldout_constrained"] = ([item["prompt"] for item in items], config.answer_tokens)
+    if rows:
+        sets["ifbench"] = ([row["prompt"] for row in rows], config.ifbench_tokens)
+    answers = answer_both(model, tokenizer, sets, config, base) if sets else {}
+    if items:
+        result["heldout_constrained"], answer_rows = constrained_items.score(items, answers["heldout_constrained"])
+        write_jsonl(out / "constrained_answers.jsonl", answer_rows)
+    if rows:
+        result["ifbench"] = yardstick(rows, answers["ifbench"], out)
 
     scored = {name: [i for i, (_, n) in enumerate(losses["base"][name]) if n] for name in ("train", "heldout")}
     per_record = {name: {m: [losses[m][name][i][0] for i in scored[name]] for m in losses} for name in scored}
@@ -137,36 +160,64 @@ def reference_conversations() -> list[dict]:
     return sft_data.load(Path(str(resources.files("teamsrl_graph") / "data" / "reference_answers.jsonl")))[0]
 
 
-def yardstick(model, tokenizer, config: EvalConfig, out: Path, base: Path) -> dict:
-    """IFBench: a fixed subset of `config.ifbench` prompts answered greedily by the fine-tuned and
-    the base model, verified by the benchmark's own checks; the answers go to ifbench_answers.jsonl. The base model's
-    answers come from `answer_cache` when an evaluation with the same settings made them before."""
+def ifbench_rows(count: int) -> list[dict]:
+    """The IFBench rows an evaluation answers: `count` of a fixed shuffle, all offline-verifiable ones for -1, none for 0."""
+    if not count:
+        return []
     from ..constraints import yardstick as ifbench
+
+    return ifbench.load_benchmark(None if count == -1 else count)
+
+
+def answer_both(model, tokenizer, sets: dict, config: EvalConfig, base: Path) -> dict:
+    """{name: {"base": answers, "finetuned": answers}} for `sets` ({name: (prompts, max_new_tokens)}):
+    each prompt one user turn (the responder's format), answered greedily, `config.batch_size` at a
+    time. The base model answers every set first (from `answer_cache` when an evaluation with the
+    same model, prompts and settings made them before), then the adapter is merged once for the rest."""
     from ..models.batching import BatchGenerator
 
-    rows = ifbench.load_benchmark(config.ifbench)
-    asked = [{"messages": [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": ""}]} for r in rows]
     generator = BatchGenerator(model, tokenizer, max_batch=config.batch_size)
-    answers = {}
+    answers = {name: {} for name in sets}
 
-    def base_answers():
-        with model.disable_adapter():
-            return judging.generate_answers(generator, asked, config.ifbench_tokens, config.batch_size, "IFBench (base)")
+    def answer(name: str, side: str) -> list[str]:
+        prompts, tokens = sets[name]
+        asked = [{"messages": [{"role": "user", "content": p}, {"role": "assistant", "content": ""}]} for p in prompts]
+        return judging.generate_answers(generator, asked, tokens, config.batch_size, f"{name} ({side})")
 
-    if config.cache_base:
-        settings = {"max_new_tokens": config.ifbench_tokens, "batch_size": config.batch_size, "dtype": str(model.dtype)}
-        answers["base"], _ = answer_cache.cached_answers(base, [r["prompt"] for r in rows], settings, base_answers)
-    else:
-        answers["base"] = base_answers()
+    with model.disable_adapter():
+        for name, (prompts, tokens) in sets.items():
+            if config.cache_base:
+                settings = {"format": "user turn", "order": "longest first", "max_new_tokens": tokens,
+                            "temperature": 0.0, "repetition_penalty": generator.repetition_penalty,
+                            "batch_size": config.batch_size, "dtype": str(model.dtype), "device": model.device.type}
+                answers[name]["base"], _ = answer_cache.cached_answers(base, prompts, settings,
+                                                                       lambda: answer(name, "base"))
+            else:
+                answers[name]["base"] = answer(name, "base")
     with merged(model):
-        answers["finetuned"] = judging.generate_answers(generator, asked, config.ifbench_tokens, config.batch_size,
-                                                        "IFBench (fine-tuned)")
+        for name in sets:
+            answers[name]["finetuned"] = answer(name, "fine-tuned")
+    return answers
+
+
+def yardstick(rows: list[dict], answers: dict, out: Path) -> dict:
+    """IFBench, verified by the benchmark's own checks: `paired` on prompt-level loose accuracy (the
+    headline), with "strict" (paired, prompt-level strict) and each model's full "scores" beside it;
+    the answers go to ifbench_answers.jsonl."""
+    from ..constraints import yardstick as ifbench
+
     scores = {name: ifbench.score(rows, texts) for name, texts in answers.items()}
+    passed = {mode: {name: [all(r[mode]) for r in s["results"]] for name, s in scores.items()}
+              for mode in ("strict", "loose")}
     write_jsonl(out / "ifbench_answers.jsonl", [
-        {"key": r["key"], "base": b, "finetuned": f, "base_strict": sb["strict"], "finetuned_strict": sf["strict"]}
-        for r, b, f, sb, sf in zip(rows, answers["base"], answers["finetuned"], scores["base"]["results"],
-                                   scores["finetuned"]["results"])])
-    return {name: {k: v for k, v in s.items() if k not in ("results", "by_type")} for name, s in scores.items()}
+        {"key": r["key"], "base": b, "finetuned": f, "base_strict": bs, "finetuned_strict": fs,
+         "base_loose": bl, "finetuned_loose": fl}
+        for r, b, f, bs, fs, bl, fl in zip(rows, answers["base"], answers["finetuned"], passed["strict"]["base"],
+                                           passed["strict"]["finetuned"], passed["loose"]["base"],
+                                           passed["loose"]["finetuned"])])
+    return {**paired(passed["loose"]["base"], passed["loose"]["finetuned"]),
+            "strict": paired(passed["strict"]["base"], passed["strict"]["finetuned"]),
+            "scores": {name: {k: v for k, v in s.items() if k not in ("results", "by_type")} for name, s in scores.items()}}
 
 
 def _write(out: Path, result: dict, scores: dict, pairs: list[dict]):
@@ -201,11 +252,10 @@ def table(result: dict) -> str:
     if "reference_loss" in result:
         r = result["reference_loss"]
         lines.append(f"{'reference-answer loss':<22}{r['base']!s:>12}{r['finetuned']!s:>12}   ({r['answers']} answers written by people)")
-    if "ifbench" in result:
-        i = result["ifbench"]
-        lines.append(f"IFBench ({i['base']['prompts']} prompts) prompt-level loose accuracy: base "
-                     f"{i['base']['prompt_loose']['accuracy']:.3f} ± {i['base']['prompt_loose']['stderr']:.3f}, fine-tuned "
-                     f"{i['finetuned']['prompt_loose']['accuracy']:.3f} ± {i['finetuned']['prompt_loose']['stderr']:.3f}")
+    for key, label in (("heldout_constrained", "held-out constrained, prompt-level strict"),
+                       ("ifbench", "IFBench, prompt-level loose")):
+        if key in result:
+            lines.append(comparison_line(label, result[key]))
     m = result["membership_inference"]
     lines.append(f"membership inference AUC ({m['members']} members, {m['nonmembers']} non-members; 0.5 = no leak): "
                  f"loss {m['loss_auc']}, loss ratio {m['loss_ratio_auc']} (95% bootstrap "
@@ -213,3 +263,22 @@ def table(result: dict) -> str:
                  f"base-model control {m['base_loss_control_auc']}; a model that leaked nothing scores "
                  f"{m['chance_band'][0]}-{m['chance_band'][1]} at these sizes (labels shuffled)")
     return "\n".join(lines)
+
+
+def comparison_line(label: str, stats: dict) -> str:
+    """One line of a `paired` result: both accuracies, the difference with its interval, the
+    discordant counts and the McNemar p-value."""
+    low, high = stats["interval"]
+    return (f"{label} ({stats['n']} prompts): base {stats['base']:.3f}, fine-tuned {stats['finetuned']:.3f}, "
+            f"difference {stats['finetuned'] - stats['base']:+.3f} (95% paired bootstrap {low:+.3f} to {high:+.3f}); "
+            f"{stats['gained']} gained, {stats['lost']} lost, McNemar p = {stats['p_value']:.4g}")
+
+
+def headline(result: dict) -> dict:
+    """The comparison numbers a run summary keeps: {"heldout_constrained", "ifbench"} as {"n", "base",
+    "finetuned", "p_value", "interval", "gained", "lost"} and "reference_loss" as {"base", "finetuned"};
+    a part the evaluation skipped is None."""
+    reference = result.get("reference_loss")
+    return {"heldout_constrained": brief(result.get("heldout_constrained")),
+            "ifbench": brief(result.get("ifbench")),
+            "reference_loss": None if reference is None else {m: reference[m] for m in ("base", "finetuned")}}

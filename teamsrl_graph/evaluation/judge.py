@@ -18,12 +18,19 @@ VERDICT = re.compile(r"\b([AB])\b")
 
 def generate_answers(generator, conversations: list[dict], max_new_tokens: int, batch_size: int,
                      desc: str = "answers") -> list[str]:
-    """Greedy answers to each conversation's prompt turns, `batch_size` at a time."""
+    """Greedy answers to each conversation's prompt turns, `batch_size` at a time, in the given order.
+    Prompts of similar length share a batch (longest first), so left padding wastes little and a
+    batch too big for memory fails at once rather than at the end."""
     from ..models.local import chat_ids
     from ..models.offline import complete_all
 
     prompts_ids = [chat_ids(generator.tokenizer, c["messages"][:-1], generation_prompt=True) for c in conversations]
-    return complete_all(generator, prompts_ids, max_new_tokens, 0.0, batch_size, desc)
+    order = sorted(range(len(prompts_ids)), key=lambda i: -len(prompts_ids[i]))
+    texts = complete_all(generator, [prompts_ids[i] for i in order], max_new_tokens, 0.0, batch_size, desc)
+    answers = [""] * len(texts)
+    for i, text in zip(order, texts):
+        answers[i] = text
+    return answers
 
 
 def parse_verdict(text: str) -> str | None:
