@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from teamsrl_graph.errors import InputError
+from teamsrl_graph.common.errors import InputError
 from teamsrl_graph.evaluation import constrained, paired
 from teamsrl_graph.evaluation.paired import mcnemar
 
@@ -137,7 +137,7 @@ ITEMS = [
 def test_evaluate_compares_on_constrained_prompts_and_ifbench_and_caches_base_answers(tiny_model, tmp_path, monkeypatch):
     from teamsrl_graph.constraints import verify
     from teamsrl_graph.evaluation import EvalConfig, answer_cache, evaluate, headline, judge, table
-    from teamsrl_graph.files import write_jsonl
+    from teamsrl_graph.common.files import write_jsonl
     from teamsrl_graph.sft import SFTRunConfig, finetune
 
     from conftest import RECORDS

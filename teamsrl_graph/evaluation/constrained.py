@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..constraints import validate, verify
-from ..errors import InputError
-from ..files import read_objects
+from ..common.errors import InputError
+from ..common.files import read_objects
 from .paired import paired
 
 
