@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from teamsrl_graph.seeds import load_seeds
+from teamsrl_graph.dataio.seeds import load_seeds
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "teamsrl_graph" / "data"
