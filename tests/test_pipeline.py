@@ -20,7 +20,7 @@ def test_pipeline_generates_finetunes_and_evaluates(tmp_path, capsys):
     out = tmp_path / "run"
     code = main(["pipeline", "--seeds", str(seeds), "--out", str(out), "--budget", "24", "--router", "fixed",
                  "--max-steps", "1", "--epochs", "1", "--judge-pairs", "1", "--heldout", "0.25", "--ifbench", "2",
-                 "--answer-tokens", "96"])
+                 "--constrained", "4", "--answer-tokens", "96", "--answer-samples", "2"])
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["queries"] <= 24 and summary["records"] == 8
@@ -33,7 +33,13 @@ def test_pipeline_generates_finetunes_and_evaluates(tmp_path, capsys):
     assert summary["mia_auc"]["loss_auc"] == pytest.approx(counted, abs=1e-3)  # the audit's AUC, counted by hand
     low, high = summary["mia_auc"]["loss_ratio_auc_interval"]
     assert low <= summary["mia_auc"]["loss_ratio_auc"] <= high
-    private = summary["differential_privacy"]  # DP-SGD is the main job's default
-    assert private["epsilon"] == 4.0 and 0 < private["epsilon_spent"] <= 4.0 * 1.01 and private["steps"] >= 1
-    assert set(summary["ifbench_prompt_loose"]) == {"base", "finetuned"} and summary["reference_loss"]["answers"] == 24
+    assert not (summary["differential_privacy"] or {}).get("epsilon")  # plain LoRA is the main job's default
+    records = [json.loads(line) for line in (out / "generate" / "dataset.jsonl").read_text().splitlines()]
+    assert all(1 <= len(r["constraints"]) <= 3 for r in records if r["status"] == "done")  # every answer is checked
+    assert summary["verified_records"] == sum(bool(r["constraints_ok"]) for r in records)
+    assert 0 <= summary["verified_trained_on"] <= min(summary["train_records"], summary["verified_records"])
+    for name, n in (("heldout_constrained", 4), ("ifbench", 2)):
+        figures = summary[name]
+        assert figures["n"] == n and 0 <= figures["base"] <= 1 and 0 <= figures["finetuned"] <= 1 and 0 < figures["p_value"] <= 1
+    assert set(summary["reference_loss"]) == {"base", "finetuned"}
     assert "pipeline:" in capsys.readouterr().out

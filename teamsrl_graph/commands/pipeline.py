@@ -1,10 +1,13 @@
 """`teamsrl pipeline`: the main job end to end — generate a dataset, fine-tune once, evaluate.
 
-generate (the evolution graph, query budget) -> split usable records into train / held out ->
-one LoRA fine-tuning step on the train part (DP-SGD at epsilon 4 by default) -> evaluation against
-the base model (held-out loss, judged win rate, membership-inference audit). Each stage writes into
-its own folder under --out, and `summary.json` plus one printed line close the run. Each stage is
-also a command of its own.
+generate (the evolution graph, query budget; every answered instruction carries 1-3 verifiable
+constraints and its answers are sampled until one verifies) -> split usable records into train /
+held out -> one LoRA fine-tuning step on the train part (plain LoRA with early stopping on a
+validation share by default; DP-SGD with --dp-epsilon) -> evaluation against the base model:
+held-out constrained instructions (the shipped held-out tasks with constraints in held-out wordings,
+never trained on), IFBench, reference-answer loss, each base vs fine-tuned with a paired test, and
+the membership-inference audit. Each stage writes into its own folder under --out, and
+`summary.json` plus one printed line close the run. Each stage is also a command of its own.
 """
 
 from __future__ import annotations
@@ -14,16 +17,38 @@ import json
 
 from . import generate as generate_command
 
+HELDOUT_SEED_OFFSET = 1000  # the held-out instructions draw their constraints under another seed than the run's
+
 
 def add_arguments(p: argparse.ArgumentParser):
-    generate_command.add_arguments(p, out="runs/pipeline", budget=300, router="policy", max_steps=3)
-    p.add_argument("--heldout", type=float, default=0.25, help="fraction of records held out for evaluation")
-    p.add_argument("--epochs", type=float, default=3.0, help="fine-tuning passes over the data")
-    p.add_argument("--dp-epsilon", type=float, default=4.0,
-                   help="fine-tune with DP-SGD to this privacy budget epsilon (default 4); 0 = plain LoRA")
-    p.add_argument("--judge-pairs", type=int, default=12, help="held-out instructions judged base vs fine-tuned")
-    p.add_argument("--ifbench", type=int, default=40, metavar="N",
-                   help="IFBench prompts (a fixed subset) answered and verified, base vs fine-tuned; 0 skips it")
+    generate_command.add_arguments(p, out="runs/pipeline", budget=3000, router="policy", max_steps=2,
+                                   constraints_per_instruction=3, sample_batch=2, answer_samples=8, answer_tokens=192)
+    p.add_argument("--heldout", type=float, default=0.15,
+                   help="fraction of records held out (not trained on: held-out loss, membership-inference non-members)")
+    p.add_argument("--epochs", type=float, default=3.0, help="most fine-tuning passes over the data (early stopping ends sooner)")
+    p.add_argument("--lr", type=float, default=1e-3, help="LoRA learning rate (default 1e-3)")
+    p.add_argument("--dp-epsilon", type=float, default=0.0,
+                   help="fine-tune with DP-SGD to this privacy budget epsilon; 0 (default) = plain LoRA")
+    p.add_argument("--judge-pairs", type=int, default=0, help="held-out instructions judged base vs fine-tuned (0 skips)")
+    p.add_argument("--constrained", type=int, default=200, metavar="N",
+                   help="held-out constrained instructions answered and verified, base vs fine-tuned (0 skips)")
+    p.add_argument("--ifbench", type=int, default=-1, metavar="N",
+                   help="IFBench prompts answered and verified, base vs fine-tuned; -1 (default) = all offline-verifiable; 0 skips")
+
+
+def heldout_constrained(n: int, seed: int) -> list[dict]:
+    """`n` evaluation items {"prompt", "constraints"}: the shipped held-out tasks (never trained on)
+    with 1-3 constraints drawn under `seed` and worded in held-out phrasings only."""
+    from ..constraints import heldout_instructions
+    from ..dataio.seeds import load_seeds, shipped_tasks_path
+
+    tasks = [s.instruction for s in load_seeds(shipped_tasks_path("heldout_tasks"))]
+    return heldout_instructions(tasks, n, seed)
+
+
+def verified(records: list[dict]) -> int:
+    """Records with at least one constraint whose answer met every one of them."""
+    return sum(bool(r.get("constraints")) and r.get("constraints_ok") is True for r in records)
 
 
 def run(args) -> int:
@@ -31,9 +56,9 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..common.errors import InputError
-    from ..evaluation import EvalConfig, evaluate, table
-    from ..common.files import write_json
+    from ..common.files import write_json, write_jsonl
     from ..dataio.records import split_heldout
+    from ..evaluation import EvalConfig, evaluate, headline, table
     from ..sft import SFTRunConfig, finetune
 
     started, out = time.monotonic(), Path(args.out)
@@ -43,42 +68,70 @@ def run(args) -> int:
     if len(usable) < 4:
         raise InputError(f"only {len(usable)} usable records were generated; raise --budget", field="--budget")
     train, heldout = split_heldout(usable, args.heldout, args.seed)
-    config = SFTRunConfig(epochs=args.epochs, seed=args.seed, dp_epsilon=args.dp_epsilon)
+    config = SFTRunConfig(epochs=args.epochs, learning_rate=args.lr, seed=args.seed, dp_epsilon=args.dp_epsilon)
     tuned = finetune(train, out / "finetune", config)
     members = tuned.trained_on(train)
+    constrained = None
+    if args.constrained:
+        constrained = out / "eval" / "heldout_constrained.jsonl"
+        constrained.parent.mkdir(parents=True, exist_ok=True)
+        write_jsonl(constrained, heldout_constrained(args.constrained, args.seed + HELDOUT_SEED_OFFSET))
     report = evaluate(tuned.adapter_dir, heldout, members, out / "eval",
-                      EvalConfig(judge_pairs=args.judge_pairs, ifbench=args.ifbench))
+                      EvalConfig(judge=("local" if args.judge_pairs else ""), judge_pairs=args.judge_pairs,
+                                 ifbench=args.ifbench, constrained=str(constrained) if constrained else None,
+                                 answer_tokens=args.answer_tokens))
     with open(out / "generate" / "report.json") as f:
         generation = json.load(f)
 
+    figures = headline(report)
     summary = {
         "queries": generation["queries"]["total"],
+        "requests": generation["queries"].get("requests"),
         "budget": args.budget,
         "records": len(records),
+        "verified_records": verified(records),
         "train_records": len(members),
+        "verified_trained_on": verified(members),
         "validation_records": len(train) - len(members),
         "heldout_records": len(heldout),
         "accepted_evolutions": generation["accepted"],
         "eliminated_evolutions": generation["eliminated"],
-        "loss": {"first": tuned.smoothed[0], "last": tuned.smoothed[-1], "smoothed": True},
-        "win_rate": (report.get("win_rate") or {}).get("win_rate"),
+        "answer_samples": generation.get("answer_samples"),
         "compliance": generation["verification"]["prompt_strict"],
-        "reference_loss": report.get("reference_loss"),
-        "ifbench_prompt_loose": {m: report["ifbench"][m]
-                                 for m in ("base", "finetuned")} if "ifbench" in report else None,
+        "constraint_types": generation["verification"].get("type_mix"),
+        "completion_tokens_per_second": generation.get("completion_tokens_per_second"),
+        "generation_seconds": generation.get("seconds"),
+        "loss": {"first": tuned.smoothed[0], "last": tuned.smoothed[-1], "smoothed": True},
+        "learning_rate": args.lr,
+        "heldout_constrained": figures["heldout_constrained"],
+        "ifbench": figures["ifbench"],
+        "reference_loss": figures["reference_loss"],
+        "win_rate": (report.get("win_rate") or {}).get("win_rate"),
         "mia_auc": {k: v for k, v in report["membership_inference"].items() if "_auc" in k or k == "chance_band"},
         "differential_privacy": tuned.card["differential_privacy"],
         "seconds": round(time.monotonic() - started, 1),
     }
     write_json(out / "summary.json", summary)
     print(table(report))
-    print(f"pipeline: {summary['queries']}/{args.budget} queries -> {len(records)} records "
-          f"({summary['accepted_evolutions']} evolutions accepted, {summary['eliminated_evolutions']} eliminated); "
-          f"fine-tuned on {len(members)}, smoothed loss {tuned.smoothed[0]:.3f} -> {tuned.smoothed[-1]:.3f}; "
-          f"answers meeting their constraints {summary['compliance']}; IFBench loose {summary['ifbench_prompt_loose']}; "
-          f"reference loss {(summary['reference_loss'] or {}).get('base')} -> {(summary['reference_loss'] or {}).get('finetuned')}; "
-          f"win rate {summary['win_rate']}; MIA AUC loss {summary['mia_auc'].get('loss_auc')}, ratio "
-          f"{summary['mia_auc'].get('loss_ratio_auc')} (95% bootstrap {summary['mia_auc'].get('loss_ratio_auc_interval')}; "
-          f"0.5 = no leak; no leak scores {summary['mia_auc'].get('chance_band')} at these sizes); "
-          f"{summary['seconds'] / 60:.1f} min -> {out}/summary.json")
+    print(line(summary, out))
     return 0
+
+
+def comparison(figures: dict | None) -> str:
+    """"base -> fine-tuned (n, p)" of one paired comparison, or "skipped"."""
+    if not figures:
+        return "skipped"
+    return f"{figures['base']:.3f} -> {figures['finetuned']:.3f} (n={figures['n']}, McNemar p={figures['p_value']:.3g})"
+
+
+def line(summary: dict, out) -> str:
+    """The run in one printed line (the same figures as summary.json)."""
+    mia, reference = summary["mia_auc"], summary["reference_loss"] or {}
+    return (f"pipeline: {summary['queries']}/{summary['budget']} queries ({summary['requests']} requests) -> "
+            f"{summary['records']} records, {summary['verified_records']} verified; fine-tuned on {summary['train_records']} "
+            f"({summary['verified_trained_on']} verified), smoothed loss {summary['loss']['first']:.3f} -> "
+            f"{summary['loss']['last']:.3f}; held-out constrained {comparison(summary['heldout_constrained'])}; "
+            f"IFBench loose {comparison(summary['ifbench'])}; reference loss {reference.get('base')} -> "
+            f"{reference.get('finetuned')}; MIA loss-ratio AUC {mia.get('loss_ratio_auc')} (95% bootstrap "
+            f"{mia.get('loss_ratio_auc_interval')}; no leak scores {mia.get('chance_band')} at these sizes); "
+            f"{summary['seconds'] / 60:.1f} min -> {out}/summary.json")

@@ -32,9 +32,21 @@ class Seed:
     line: int = 0  # where it came from (1-based line, or item number for JSON arrays)
 
 
+SHIPPED_TASKS = ("seeds", "validation_tasks", "heldout_tasks")  # training seeds; tasks to choose settings on; evaluation tasks
+
+
 def default_seeds_path() -> Path:
     """The seed instructions shipped with the package."""
-    return Path(str(resources.files("teamsrl_graph") / "data" / "seeds.jsonl"))
+    return shipped_tasks_path("seeds")
+
+
+def shipped_tasks_path(name: str) -> Path:
+    """A task file shipped with the package: "seeds" (what the main job evolves and trains on),
+    "validation_tasks" (for choosing training settings) or "heldout_tasks" (evaluation only, never
+    trained on). The three share no task."""
+    if name not in SHIPPED_TASKS:
+        raise ValueError(f"unknown task file {name!r}; expected one of {SHIPPED_TASKS}")
+    return Path(str(resources.files("teamsrl_graph") / "data" / f"{name}.jsonl"))
 
 
 def seed_fields(obj, path, line) -> tuple[str, str]:

@@ -1,0 +1,60 @@
+"""The main job's parts that need no model: its held-out constrained instructions and its counts."""
+
+import pytest
+
+from teamsrl_graph.cli import build_parser
+from teamsrl_graph.commands.pipeline import HELDOUT_SEED_OFFSET, comparison, heldout_constrained, verified
+from teamsrl_graph.constraints import phrasings, stated
+from teamsrl_graph.dataio.seeds import load_seeds, shipped_tasks_path
+
+
+@pytest.fixture(scope="module")
+def items():
+    return heldout_constrained(200, HELDOUT_SEED_OFFSET)
+
+
+def test_heldout_instructions_come_from_tasks_never_trained_on(items):
+    training = {s.instruction for s in load_seeds(shipped_tasks_path("seeds"))}
+    heldout = [s.instruction for s in load_seeds(shipped_tasks_path("heldout_tasks"))]
+    assert len(items) == 200 and len({i["prompt"] for i in items}) == 200
+    for item in items:
+        assert 1 <= len(item["constraints"]) <= 3 and all(stated(item["prompt"], c) for c in item["constraints"])
+        assert not any(t in item["prompt"] for t in training if len(t) > 25)
+    used = sum(any(t.rstrip(".?!")[1:] in i["prompt"] for t in heldout) for i in items)
+    assert used >= 190  # the task inside each item is a held-out one (a woven task may be reworded at its edge)
+
+
+def test_heldout_instructions_use_heldout_phrasings_only(items):
+    for item in items:
+        text = item["prompt"].lower()
+        for c in item["constraints"]:
+            train = [p(c["kwargs"]).lower().rstrip(".!") for p in phrasings(c["id"], "train")]
+            heldout = [p(c["kwargs"]).lower().rstrip(".!") for p in phrasings(c["id"], "heldout")]
+            assert not any(t in text for t in train if t not in heldout)
+
+
+def test_heldout_instructions_are_reproducible_and_depend_on_the_seed(items):
+    assert heldout_constrained(200, HELDOUT_SEED_OFFSET) == items
+    assert heldout_constrained(200, HELDOUT_SEED_OFFSET + 1) != items
+
+
+@pytest.mark.parametrize("records, count", [
+    ([], 0),
+    ([{"constraints": [{"id": "x"}], "constraints_ok": True}], 1),
+    ([{"constraints": [{"id": "x"}], "constraints_ok": False}, {"constraints": [], "constraints_ok": None}], 0),
+    ([{"constraints": [{"id": "x"}, {"id": "y"}], "constraints_ok": True}, {"constraints": None}], 1),
+])
+def test_verified_counts_records_whose_answers_met_every_constraint(records, count):
+    assert verified(records) == count
+
+
+def test_the_main_job_defaults_are_the_measured_recipe():
+    args = build_parser().parse_args(["pipeline"])
+    assert (args.constraints_per_instruction, args.dp_epsilon, args.ifbench, args.constrained) == (3, 0.0, -1, 200)
+    assert args.answer_samples >= 8 and args.sample_batch >= 2 and args.budget >= 3000
+
+
+def test_comparison_reads_one_paired_result():
+    assert comparison(None) == "skipped"
+    assert comparison({"base": 0.2, "finetuned": 0.45, "n": 200, "p_value": 0.0001}) == \
+        "0.200 -> 0.450 (n=200, McNemar p=0.0001)"
