@@ -58,10 +58,22 @@ def account_for(ledger: Budget, state: dict, config: RunnableConfig | None) -> B
     return account
 
 
+def check_seed(state: dict):
+    """An InputError unless the state holds a usable seed instruction (a string with some text)."""
+    seed = state.get("seed") if isinstance(state, dict) else None
+    if not isinstance(seed, str) or not seed.strip():
+        what = ("no 'seed'" if seed is None else "an empty 'seed'" if isinstance(seed, str)
+                else f"a 'seed' of type {type(seed).__name__}")
+        raise InputError(f"the input has {what}: give the seed instruction as text, e.g. {{'seed': 'Write a haiku.'}}",
+                         field="seed")
+
+
 def charged(node):
     """`node` run against its instruction's books; its update carries them (`books`, `held`)."""
 
     def run(state: dict, runtime: Runtime[Context], config: RunnableConfig):
+        Context.of(runtime.context)
+        check_seed(state)
         account = account_for(resources(runtime.context).budget, state, config)
         with charging(account):
             result = node(state, runtime)

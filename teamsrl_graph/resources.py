@@ -101,6 +101,7 @@ def _attach(context: Context, res: Resources) -> Resources:
 
 def bind(context: Context, **ready) -> Resources:
     """Build `context`'s resources with the ready-made parts (models, router, budget, gap) and bind them."""
+    context = Context.of(context)
     with _LOCK:
         if _lookup(context) is not None:
             raise InputError("this Context already has its resources; bind ready-made parts before the first run")
@@ -109,5 +110,6 @@ def bind(context: Context, **ready) -> Resources:
 
 def resources(context: Context) -> Resources:
     """The resources bound to `context`, built from its settings (once) if none are."""
+    context = Context.of(context)
     with _LOCK:  # held while building: parallel branches must not load the models twice
         return _lookup(context) or _attach(context, Resources.build(context))
