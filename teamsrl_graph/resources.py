@@ -20,7 +20,8 @@ from .actions import Router
 from .budget import Budget
 from .context import Context
 from .errors import InputError
-from .models.factory import Models, make_chat_model, make_rate_limiter, supports_logprobs, supports_prefill
+from .models.factory import (Models, make_chat_model, make_rate_limiter, supports_logprobs, supports_prefill,
+                             without_own_retries)
 from .prompts import GRAPH_TEMPLATES, IMPROVE_TEMPLATES, Template, load_all
 from .routers import make_router
 
@@ -65,12 +66,26 @@ def _models(context: Context, models: Models | None) -> Models:
     if models is None:
         return Models.from_specs(context.model, context.reviewer_model, context.responder_model,
                                  improver=context.improver_spec(), **kwargs)
+    models = _no_own_retries(models)
     if context.improve == "none" or models.improver is not None:
         return models
     spec = context.improver_spec()
     # Self-Refine's default improver is the responder itself (the same instance)
     improver = models.responder if spec == (context.responder_model or context.model) else make_chat_model(spec, **kwargs)
     return replace(models, improver=improver)
+
+
+def _no_own_retries(models: Models) -> Models:
+    """`models` with every role's model free of hidden retries (`without_own_retries`); roles that
+    shared an instance share its copy."""
+    copies: dict[int, Any] = {}
+    for role in ROLES:
+        model = getattr(models, role)
+        if model is not None and id(model) not in copies:
+            copies[id(model)] = without_own_retries(model)
+    if all(copies[id(getattr(models, r))] is getattr(models, r) for r in ROLES if getattr(models, r) is not None):
+        return models
+    return replace(models, **{r: copies[id(getattr(models, r))] for r in ROLES if getattr(models, r) is not None})
 
 
 def _gap(context: Context, gap: Any):
