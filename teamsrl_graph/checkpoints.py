@@ -75,9 +75,11 @@ def charged(node):
         Context.of(runtime.context)
         check_seed(state)
         account = account_for(resources(runtime.context).budget, state, config)
+        before = account.queries
         with charging(account):
             result = node(state, runtime)
-        books = {"books": account.state(), "held": account.reserved}
+        # `queries` is what the node booked, retries included: the record counts what the provider saw
+        books = {"books": account.state(), "held": account.reserved, "queries": account.queries - before}
         if isinstance(result, Command):
             return replace(result, update={**(result.update or {}), **books})
         return {**result, **books}

@@ -59,7 +59,7 @@ class State(InputState, total=False):
     improve_stop: str  # why improvement ended: a round's reason, "max_rounds" or "budget"
     status: str  # "done"; "failed" when the answer could not be had; "skipped_budget" when the budget could not fund even the answer
     errors: Annotated[list[dict], operator.add]  # LLM calls that failed for good: {"node", "type", "message"}
-    queries: Annotated[int, operator.add]  # LLM calls this instruction used (failed attempts included)
+    queries: Annotated[int, operator.add]  # LLM requests sent for this instruction, every retry included
     books: dict  # this instruction's own ledger (`Budget.state()`): what a resumed thread brings along
     held: int  # calls promised to this instruction and not yet made (checkpoints.py)
 
@@ -82,6 +82,6 @@ class OutputState(TypedDict, total=False):
     draft: _out(str, "the answer before improvement (only with an improve mode)")
     improvements: _out(list[Improvement], "every improvement round with its outcome")
     improve_stop: _out(str, "why improvement ended: a round's reason, max_rounds or budget")
-    queries: _out(int, "LLM calls this instruction used, failed attempts included")
+    queries: _out(int, "LLM requests sent for this instruction, every retry included")
     status: _out(str, "done; failed when no answer could be had; skipped_budget when the budget could not fund one")
     errors: _out(list[dict], "LLM calls that failed for good: {node, type, message}")

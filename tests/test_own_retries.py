@@ -39,7 +39,7 @@ def test_booked_calls_are_the_requests_the_server_saw(given, kwargs):
         out = build_graph().invoke({"seed": "Name a fruit."}, context=context)
         booked = resources(context).budget.queries
         assert out["status"] == "done" and out["response"].startswith("Answer to:")
-        assert booked == server.total == 3
+        assert booked == server.total == 3 and out["queries"] == 3  # the record counts them too
     assert model.max_retries == kwargs.get("max_retries") and model.root_client.max_retries == kwargs.get("max_retries", 2)
 
 
