@@ -8,9 +8,8 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from teamsrl_graph.context import Context
+from teamsrl_graph import Context, build_graph
 from teamsrl_graph.errors import InputError
-from teamsrl_graph.graph import build_graph
 
 SEED = {"seed": "Explain how tides work."}
 

@@ -6,11 +6,8 @@ import pytest
 from langchain_openai import ChatOpenAI
 
 from conftest import ScriptedChat
-from teamsrl_graph.context import Context
+from teamsrl_graph import Context, Models, bind, build_graph, resources
 from teamsrl_graph.errors import InputError
-from teamsrl_graph.graph import build_graph
-from teamsrl_graph.models.factory import Models
-from teamsrl_graph.resources import bind, resources
 from teamsrl_graph.testing.fake_openai import FakeOpenAI
 
 SETTINGS = {"max_steps": 0, "answer_samples": 1, "max_attempts": 3, "budget": 10}

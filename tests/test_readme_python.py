@@ -20,12 +20,12 @@ def python_example(section: str) -> str:
 
 
 def test_from_teamsrl_graph_import_resources_gives_the_function():
-    import teamsrl_graph.nodes  # noqa: F401 - loads the submodule named `resources` first
-    from teamsrl_graph import resources
-    from teamsrl_graph.resources import Resources
+    from teamsrl_graph import build_graph
 
-    assert callable(resources) and resources.__module__ == "teamsrl_graph.resources"
-    assert Resources.__module__ == "teamsrl_graph.resources"
+    build_graph()  # loads the graph's modules, the one that defines `resources` among them
+    from teamsrl_graph import Resources, resources
+
+    assert callable(resources) and resources.__name__ == "resources" and resources.__module__ == Resources.__module__
 
 
 def test_the_python_example_runs(tmp_path, monkeypatch, capsys):
