@@ -1,6 +1,9 @@
 """The `teamsrl` command line. Each subcommand lives in its own module with two functions:
 `add_arguments(parser)` and `run(args) -> int`; this file only registers them and turns user-facing
-errors into one clear line and exit code 2. Heavy imports happen inside `run`, so `--help` is fast.
+errors into one clear line and exit code 2. Heavy imports happen inside `run`, so `--help` is fast
+(benchmarks/cli_startup.py measures it; building the parser loads no torch, transformers, peft, trl,
+datasets or LangChain). The global options (-v/--verbose, -q/--quiet) work before or after the
+subcommand.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import importlib
 import logging
 import sys
 
+from . import __version__
 from .common.errors import Interrupted, TeamsrlError
 
 # subcommand -> (module under teamsrl_graph.commands, one-line help)
@@ -25,24 +29,47 @@ COMMANDS = {
 }
 
 
+def global_options() -> argparse.ArgumentParser:
+    """The options every command takes, given to the main parser and to each subparser. Their
+    defaults are SUPPRESS, so a subparser that was not given one does not overwrite the value the main
+    parser read (`teamsrl -v generate` and `teamsrl generate -v` are the same)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log every LLM call")
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="only warnings and errors; no progress bar")
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
+    common = global_options()
     parser = argparse.ArgumentParser(
-        prog="teamsrl", description="Build instruction datasets with reinforcement learning and train models on them."
+        prog="teamsrl", description="Build instruction datasets with reinforcement learning and train models on them.",
+        parents=[common],
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every LLM call")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module, help_text) in COMMANDS.items():
         command = importlib.import_module(f"teamsrl_graph.commands.{module}")
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
         command.add_arguments(p)
         p.set_defaults(run=command.run)
     return parser
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The parsed command line, with `verbose` and `quiet` always set (False when not given)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.verbose, args.quiet = getattr(args, "verbose", False), getattr(args, "quiet", False)
+    if args.verbose and args.quiet:
+        parser.error("-v/--verbose and -q/--quiet cannot be used together")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )

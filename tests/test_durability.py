@@ -97,7 +97,7 @@ def test_transient_failures_are_retried_and_every_attempt_is_booked(make_context
     assert record["response_ok"] and record["path"][0]["accepted"] and not record.get("errors")
     # rewrite and answer each failed once before succeeding: 2 extra attempts, booked and counted
     assert ledger.by_role["expert"] + ledger.by_role["responder"] == sum(expert.seen.values()) == 4  # one model, two roles
-    assert record["queries"] == ledger.queries and ledger.reserved == 0  # the record counts its retries too
+    assert record["queries"] == ledger.queries == 5 and ledger.reserved == 0  # the record counts the retries too
 
 
 def test_a_call_that_keeps_failing_costs_its_record_not_the_run(make_context, tmp_path):

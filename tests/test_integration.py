@@ -68,7 +68,7 @@ def test_pit_prefs_on_the_real_model(tmp_path, capsys):
     data = tmp_path / "instructions.jsonl"
     data.write_text("".join(json.dumps({"instruction": t}) + "\n" for t in ("Name a fruit.", "Describe the sea.")))
     out = tmp_path / "prefs.jsonl"
-    code = main(["pit", "prefs", "--data", str(data), "--out", str(out), "--samples", "2", "--tokens", "24",
+    code = main(["pit", "prefs", "--data", str(data), "--out", str(out), "--samples", "2", "--answer-tokens", "24",
                  "--min-margin", "0", "--budget", "8"])
     assert code == 0, capsys.readouterr().err
     rows = [json.loads(line) for line in out.read_text().splitlines()]

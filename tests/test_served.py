@@ -140,9 +140,22 @@ def test_a_served_run_streams_and_keeps_its_own_query_cap(client, assistant_id):
         assert 2 <= final["queries"] <= SMALL_RUN["budget"]
 
 
-def test_a_bad_setting_fails_the_run_as_an_input_error(client, assistant_id):
+@pytest.mark.parametrize("settings, field, reason", [
+    ({"budget": -1}, "budget", "must be a positive whole number or empty, got -1"),
+    ({"max_steps": "many"}, "max_steps", "must be 0 or more"),
+])
+def test_a_bad_setting_reaches_the_client_with_its_field_and_reason(client, assistant_id, settings, field, reason):
     thread = client.threads.create()
     parts = list(client.runs.stream(thread["thread_id"], "evolve", input={"seed": "Name a fruit."},
-                                    context={"max_steps": -1}, stream_mode="values"))
-    errors = [p.data for p in parts if p.event == "error"]
-    assert [e["error"] for e in errors] == ["InputError"]  # the server hides the message itself
+                                    context=settings, stream_mode="values"))
+    [error] = [p.data for p in parts if p.event == "error"]
+    assert error["error"] == "InputError"
+    assert f"field '{field}'" in error["message"] and reason in error["message"], error
+
+
+def test_a_run_without_a_seed_reaches_the_client_as_an_input_error(client, assistant_id):
+    thread = client.threads.create()
+    parts = list(client.runs.stream(thread["thread_id"], "evolve", input={"seed": "   "}, context=SMALL_RUN,
+                                    stream_mode="values"))
+    [error] = [p.data for p in parts if p.event == "error"]
+    assert error["error"] == "InputError" and "field 'seed'" in error["message"], error

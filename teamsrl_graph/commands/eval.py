@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .options import Renamed
+
 
 def prompt_count(text: str) -> int:
     """--ifbench's value: a number of prompts, 0 for none, -1 or "all" for every offline-verifiable one."""
@@ -27,13 +29,16 @@ def add_arguments(parser):
     parser.add_argument("--run", dest="run_dir", required=True, help="the folder `teamsrl finetune --out` wrote")
     parser.add_argument("--adapter", help="adapter folder (default RUN/adapter)")
     parser.add_argument("--train", help="records trained on (default RUN/train.jsonl)")
-    parser.add_argument("--heldout", help="records not trained on (default RUN/heldout.jsonl)")
+    parser.add_argument("--heldout-records", "--heldout", dest="heldout", action=Renamed, metavar="FILE",
+                        help="records not trained on (default RUN/heldout.jsonl; --heldout is the old name)")
     parser.add_argument("--out", help="where eval.json, roc.png and answers.jsonl go (default RUN)")
     parser.add_argument("--base", help="base model folder (default: the one the adapter names)")
     parser.add_argument("--judge", default=c.judge, help="reviewer-role model spec for the win rate; '' skips it")
     parser.add_argument("--prompts", help="prompt folder with judge_pair.txt (default: shipped prompts)")
     parser.add_argument("--judge-pairs", type=int, default=c.judge_pairs, help=f"held-out instructions judged (default {c.judge_pairs})")
-    parser.add_argument("--max-new-tokens", type=int, default=c.max_new_tokens, help=f"answer length cap (default {c.max_new_tokens})")
+    parser.add_argument("--judge-tokens", "--max-new-tokens", dest="max_new_tokens", action=Renamed, type=int,
+                        default=c.max_new_tokens, metavar="N",
+                        help=f"new-token cap of a judged answer (default {c.max_new_tokens}; --max-new-tokens is the old name)")
     parser.add_argument("--ifbench", type=prompt_count, default=c.ifbench, metavar="N",
                         help="answer N IFBench prompts (a fixed subset) with both models and verify them; "
                              "-1 or 'all': every offline-verifiable prompt; 0 skips it")

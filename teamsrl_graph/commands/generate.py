@@ -64,7 +64,8 @@ def settings(args):
 
 def produce(args, seeds, context, out) -> list[dict]:
     """Generate as the options say, into the folder `out`: in this process, or on Ray workers with --ray."""
-    common = dict(out=out, context=context, concurrency=args.concurrency, overwrite=args.overwrite, resume=args.resume)
+    common = dict(out=out, context=context, concurrency=args.concurrency, overwrite=args.overwrite, resume=args.resume,
+                  progress=not getattr(args, "quiet", False))
     if args.ray is None:
         from ..running.run import generate
 

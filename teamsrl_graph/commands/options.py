@@ -4,11 +4,15 @@ the dataclass.
 `add_fields` makes one `--field-name` option per field, with the field's type, default and the
 description in its metadata (`context.setting`); `field_values` reads them back. `add_config_options`
 does the same from a table of renamed flags (flag -> field, type, help) for configs whose option
-names differ from their fields.
+names differ from their fields. `Renamed` keeps an option's old spellings working as deprecated
+aliases (one name for one meaning across the commands: `--answer-tokens` for an answer's new-token
+cap, `--heldout` for a fraction held out, `--heldout-records` for a file of held-out records).
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 from dataclasses import MISSING, fields
 
 TYPES = {"int": int, "float": float, "str": str}
@@ -60,3 +64,15 @@ def add_config_options(parser, table: dict, config_class):
 def config_values(args, table: dict) -> dict:
     """{field name: parsed value} for every table entry, to build the config with."""
     return {name: getattr(args, name) for name, *_ in table.values()}
+
+
+class Renamed(argparse.Action):
+    """Stores the value like the default action; an option string other than the first (the current
+    name) is an old spelling that still works, with a warning on stderr naming the current one.
+    Use: `parser.add_argument("--answer-tokens", "--max-new-tokens", action=Renamed, type=int, ...)`."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string and option_string != self.option_strings[0]:
+            print(f"{parser.prog}: warning: {option_string} is deprecated; use {self.option_strings[0]}",
+                  file=sys.stderr)
+        setattr(namespace, self.dest, values)

@@ -13,7 +13,7 @@ file) and writes OUT/gap, OUT/improver, OUT/run_card.json and plots; `teamsrl ge
 from __future__ import annotations
 
 from ..pit.config import PITConfig
-from .options import add_config_options, config_values
+from .options import Renamed, add_config_options, config_values
 
 # flag -> (PITConfig field, type, help); defaults come from PITConfig
 TRAIN_OPTIONS = {
@@ -38,7 +38,8 @@ def add_arguments(parser):
     p.add_argument("--out", required=True, help="preference file to write (JSON lines: prompt, chosen, rejected)")
     p.add_argument("--samples", type=int, default=3, help="answers sampled per instruction (default: 3)")
     p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default: 0.8)")
-    p.add_argument("--tokens", type=int, default=256, help="new-token cap of a sampled answer (default: 256)")
+    p.add_argument("--answer-tokens", "--tokens", dest="tokens", action=Renamed, type=int, default=256, metavar="N",
+                   help="new-token cap of a sampled answer (default: 256; --tokens is the old name)")
     p.add_argument("--min-margin", type=float, default=0.05, help="least rating gap between chosen and rejected (default: 0.05)")
     for part in ("reviewer", "relevance", "fluency"):
         p.add_argument(f"--{part}-weight", type=float, default=1.0, help=f"weight of the {part} part of a rating (default: 1)")

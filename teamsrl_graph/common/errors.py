@@ -11,8 +11,12 @@ class SetupError(TeamsrlError):
     """Something is missing from the installation (a wheel, a model folder)."""
 
 
-class InputError(TeamsrlError):
-    """Bad user input, located as precisely as possible: file, line, field."""
+class InputError(TeamsrlError, ValueError):
+    """Bad user input, located as precisely as possible: file, line, field.
+
+    It is a ValueError too: the LangGraph API server passes a ValueError's message on to its
+    clients (other exceptions reach them as "An internal error occurred"), so a served run with a
+    bad setting tells the client which field is wrong and why."""
 
     def __init__(self, message: str, *, path=None, line: int | None = None, field: str | None = None):
         self.message, self.path, self.line, self.field = message, path, line, field
@@ -20,8 +24,6 @@ class InputError(TeamsrlError):
         if field:
             where = f"{where} field '{field}'" if where else f"field '{field}'"
         super().__init__(f"{where}: {message}" if where else message)
-
-
 
 
 class Interrupted(TeamsrlError):

@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from typing import TYPE_CHECKING
 
 from ..evolve.actions import OPERATIONS
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
 
 # template name -> (required placeholders, optional placeholders)
 SCHEMAS: dict[str, tuple[frozenset, frozenset]] = {
@@ -59,6 +62,8 @@ class Template:
 
     def render(self, values: dict[str, str], prefill: bool = True) -> list[BaseMessage]:
         """Messages for a chat model. With prefill=False the assistant section becomes a hint."""
+        from langchain_core.messages import AIMessage, HumanMessage, SystemMessage  # loaded with the graph, not the CLI
+
         text = {k: _substitute(v, values).strip() for k, v in self.sections.items()}
         messages: list[BaseMessage] = []
         if "system" in text:

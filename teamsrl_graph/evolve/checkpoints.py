@@ -58,17 +58,28 @@ def account_for(ledger: Budget, state: dict, config: RunnableConfig | None) -> B
     return account
 
 
+def check_seed(state: dict):
+    """An InputError unless the state holds a usable seed instruction (a string with some text)."""
+    seed = state.get("seed") if isinstance(state, dict) else None
+    if not isinstance(seed, str) or not seed.strip():
+        what = ("no 'seed'" if seed is None else "an empty 'seed'" if isinstance(seed, str)
+                else f"a 'seed' of type {type(seed).__name__}")
+        raise InputError(f"the input has {what}: give the seed instruction as text, e.g. {{'seed': 'Write a haiku.'}}",
+                         field="seed")
+
+
 def charged(node):
     """`node` run against its instruction's books; its update carries them (`books`, `held`)."""
 
     def run(state: dict, runtime: Runtime[Context], config: RunnableConfig):
+        Context.of(runtime.context)
+        check_seed(state)
         account = account_for(resources(runtime.context).budget, state, config)
         before = account.queries
         with charging(account):
             result = node(state, runtime)
-        books = {"books": account.state(), "held": account.reserved}
-        if account.queries > before:  # what the node booked, retries and every sample included
-            books["queries"] = account.queries - before
+        # `queries` is what the node booked, retries included: the record counts what the provider saw
+        books = {"books": account.state(), "held": account.reserved, "queries": account.queries - before}
         if isinstance(result, Command):
             return replace(result, update={**(result.update or {}), **books})
         return {**result, **books}

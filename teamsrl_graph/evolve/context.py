@@ -11,6 +11,7 @@ instruction then goes through an improvement loop: "pit" (a trained improver and
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field, fields
 
@@ -32,8 +33,22 @@ def setting(default, description: str):
     return field(default=default, metadata={"description": description})
 
 
+class _CheckedNames(type):
+    """Makes `Context(**settings)` (and so `dataclasses.replace` and LangGraph's `context=` dict) refuse
+    a name that is no field with an InputError naming it and the closest field, not a TypeError."""
+
+    def __call__(cls, *args, **kwargs):
+        known = [f.name for f in fields(cls)]
+        for name in kwargs:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; known settings: {', '.join(known)}"
+                raise InputError(f"unknown setting{hint}", field=name)
+        return super().__call__(*args, **kwargs)
+
+
 @dataclass
-class Context:
+class Context(metaclass=_CheckedNames):
     model: str = setting("local", "expert model: 'local', 'local:/folder' or 'provider:model'")
     reviewer_model: str | None = setting(None, "reviewer model spec; empty = the expert's")
     responder_model: str | None = setting(None, "responder model spec; empty = the expert's")
@@ -99,6 +114,16 @@ class Context:
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise InputError(f"must be a positive number, got {value!r}", field=name)
+
+    @classmethod
+    def of(cls, context) -> "Context":
+        """`context` if it is a Context; an InputError saying what is missing otherwise (a graph run or a
+        resumed one started without `context=`)."""
+        if isinstance(context, cls):
+            return context
+        got = "no context" if context is None else f"a {type(context).__name__}"
+        raise InputError(f"the evolution graph runs with a Context, got {got}: pass context=Context(...) (or a dict of "
+                         "its settings) to invoke/stream, and again when resuming a thread", field="context")
 
     def settings(self) -> dict:
         """The settings as a JSON-able dict (what reports and resumed runs compare); a chat model

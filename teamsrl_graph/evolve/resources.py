@@ -21,7 +21,8 @@ from ..constraints import TypeDraw
 from ..running.budget import Budget
 from .context import Context
 from ..common.errors import InputError
-from ..models.factory import Models, make_chat_model, make_rate_limiter, supports_logprobs, supports_prefill
+from ..models.factory import (Models, make_chat_model, make_rate_limiter, supports_logprobs, supports_prefill,
+                              without_own_retries)
 from ..common.prompts import GRAPH_TEMPLATES, IMPROVE_TEMPLATES, Template, load_all
 from .routers import make_router
 
@@ -69,12 +70,26 @@ def _models(context: Context, models: Models | None) -> Models:
     if models is None:
         return Models.from_specs(context.model, context.reviewer_model, context.responder_model,
                                  improver=context.improver_spec(), **kwargs)
+    models = _no_own_retries(models)
     if context.improve == "none" or models.improver is not None:
         return models
     spec = context.improver_spec()
     # Self-Refine's default improver is the responder itself (the same instance)
     improver = models.responder if spec == (context.responder_model or context.model) else make_chat_model(spec, **kwargs)
     return replace(models, improver=improver)
+
+
+def _no_own_retries(models: Models) -> Models:
+    """`models` with every role's model free of hidden retries (`without_own_retries`); roles that
+    shared an instance share its copy."""
+    copies: dict[int, Any] = {}
+    for role in ROLES:
+        model = getattr(models, role)
+        if model is not None and id(model) not in copies:
+            copies[id(model)] = without_own_retries(model)
+    if all(copies[id(getattr(models, r))] is getattr(models, r) for r in ROLES if getattr(models, r) is not None):
+        return models
+    return replace(models, **{r: copies[id(getattr(models, r))] for r in ROLES if getattr(models, r) is not None})
 
 
 def _gap(context: Context, gap: Any):
@@ -105,6 +120,7 @@ def _attach(context: Context, res: Resources) -> Resources:
 
 def bind(context: Context, **ready) -> Resources:
     """Build `context`'s resources with the ready-made parts (models, router, budget, gap) and bind them."""
+    context = Context.of(context)
     with _LOCK:
         if _lookup(context) is not None:
             raise InputError("this Context already has its resources; bind ready-made parts before the first run")
@@ -113,5 +129,6 @@ def bind(context: Context, **ready) -> Resources:
 
 def resources(context: Context) -> Resources:
     """The resources bound to `context`, built from its settings (once) if none are."""
+    context = Context.of(context)
     with _LOCK:  # held while building: parallel branches must not load the models twice
         return _lookup(context) or _attach(context, Resources.build(context))

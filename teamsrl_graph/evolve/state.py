@@ -1,7 +1,9 @@
 """The typed state one instruction carries through the evolution graph.
 
 Everything here is plain JSON, so a checkpointer can persist it and `langgraph dev` can show it.
-Where the graph goes next is not state: each node returns it as a `Command`.
+Where the graph goes next is not state: each node returns it as a `Command`. The input and output
+fields carry descriptions (pydantic `Field` in `Annotated`), which LangGraph puts into the graph's
+JSON schemas (`graph.get_input_jsonschema()`, the served assistant's schemas, LangGraph Studio's form).
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import operator
 from typing import Annotated
 
-from typing_extensions import TypedDict  # langgraph dev's schemas need it on Python 3.11
+from pydantic import Field
+from typing_extensions import Required, TypedDict  # langgraph dev's schemas need it on Python 3.11
 
 
 class Step(TypedDict):
@@ -33,10 +36,10 @@ class Improvement(TypedDict):
 
 
 class InputState(TypedDict, total=False):
-    seed: str  # the seed instruction (required)
-    input: str  # optional input the instruction works on (Alpaca's "input")
-    id: str  # stable record id; derived from the seed when absent
-    index: int  # position in the run, for reproducible routing
+    seed: Required[Annotated[str, Field(description="the seed instruction to evolve (required, not empty)")]]
+    input: Annotated[str, Field(description="optional input the instruction works on (Alpaca's 'input')")]
+    id: Annotated[str, Field(description="stable record id; derived from the seed and input when absent")]
+    index: Annotated[int, Field(description="position in the run, for reproducible routing")]
 
 
 class State(InputState, total=False):
@@ -57,26 +60,30 @@ class State(InputState, total=False):
     improve_stop: str  # why improvement ended: a round's reason, "max_rounds" or "budget"
     status: str  # "done"; "failed" when the answer could not be had; "skipped_budget" when the budget could not fund even the answer
     errors: Annotated[list[dict], operator.add]  # LLM calls that failed for good: {"node", "type", "message"}
-    queries: Annotated[int, operator.add]  # LLM calls this instruction used (failed attempts included)
+    queries: Annotated[int, operator.add]  # LLM requests sent for this instruction, every retry included
     books: dict  # this instruction's own ledger (`Budget.state()`): what a resumed thread brings along
     held: int  # calls promised to this instruction and not yet made (checkpoints.py)
 
 
+def _out(kind, text: str):
+    return Annotated[kind, Field(description=text)]
+
+
 class OutputState(TypedDict, total=False):
-    id: str
-    seed: str
-    input: str
-    instruction: str
-    response: str
-    response_ok: bool
-    constraints: list[dict]
-    verification: dict | None
-    constraints_ok: bool | None
-    samples: int
-    path: list[Step]
-    draft: str
-    improvements: list[Improvement]
-    improve_stop: str
-    queries: int
-    status: str
-    errors: list[dict]
+    id: _out(str, "stable record id")
+    seed: _out(str, "the seed instruction")
+    input: _out(str, "the input the instruction works on ('' when none)")
+    instruction: _out(str, "the final instruction: the last accepted evolution, or the seed")
+    response: _out(str, "the answer to the final instruction")
+    response_ok: _out(bool, "the answer passed the elimination rules and meets every constraint")
+    constraints: _out(list[dict], "the verifiable constraints the final instruction states")
+    verification: _out(dict | None, "the answer checked against them: {strict, loose, results}; null without constraints")
+    constraints_ok: _out(bool | None, "the answer meets every constraint (strict); null without constraints")
+    samples: _out(int, "answers drawn for the final instruction (each verified and booked)")
+    path: _out(list[Step], "every evolution step with its verdict")
+    draft: _out(str, "the answer before improvement (only with an improve mode)")
+    improvements: _out(list[Improvement], "every improvement round with its outcome")
+    improve_stop: _out(str, "why improvement ended: a round's reason, max_rounds or budget")
+    queries: _out(int, "LLM calls booked for this instruction (a request of k answers counts k), every retry included")
+    status: _out(str, "done; failed when no answer could be had; skipped_budget when the budget could not fund one")
+    errors: _out(list[dict], "LLM calls that failed for good: {node, type, message}")

@@ -1,20 +1,23 @@
 """Hindsight Instruction Relabeling (HIR): verifiable tasks, relabeling (by exact answers or by
 verifiable constraints), and a LoRA trainer.
 
-`HIRTrainer` (which needs torch) is imported on first use, so the CLI starts fast.
+Everything here is imported on first use (`HIRTrainer` needs torch; the constrained relabeling loads
+the constraint registry), so the CLI starts fast.
 """
 
-from .config import HIRConfig
-from .constrained import Constrained, ConstrainedTask, relabel_constrained
-from .relabel import Pair, relabel, relabel_records
-from .tasks import TASKS, make_task
+_EXPORTS = {
+    "HIRConfig": "config", "HIRTrainer": "trainer",
+    "Constrained": "constrained", "ConstrainedTask": "constrained", "relabel_constrained": "constrained",
+    "Pair": "relabel", "relabel": "relabel", "relabel_records": "relabel",
+    "TASKS": "tasks", "make_task": "tasks",
+}
 
-__all__ = ["Constrained", "ConstrainedTask", "HIRConfig", "HIRTrainer", "Pair", "relabel", "relabel_records", "TASKS", "make_task", "relabel_constrained"]
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name):
-    if name == "HIRTrainer":
-        from .trainer import HIRTrainer
+    if name in _EXPORTS:
+        import importlib
 
-        return HIRTrainer
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,10 @@ talking to servers over HTTP.
   With ``base_url`` it talks to any OpenAI-compatible server (vLLM, ``transformers serve``, llama.cpp).
 
 Provider models get a request timeout and no hidden retries of their own (``max_retries=0``): the
-project retries failed calls itself, so that every HTTP request is booked in the run's budget.
+project retries failed calls itself, so that every HTTP request is booked in the run's budget. A chat
+model instance the caller passes gets the same treatment (`without_own_retries`): an OpenAI-style
+model is used as a copy whose clients make no retries; another model that would retry on its own is
+refused with what to do.
 `is_transient` and `retry_after` tell a retry policy which failures are worth another attempt and
 how long a server asked to wait. API keys and passwords never reach the logs: the HTTP loggers are
 quietened and a redacting filter sees every log record (`protect_secrets`).
@@ -66,7 +69,7 @@ def make_chat_model(
     the same rules).
     """
     if isinstance(spec, BaseChatModel):
-        return spec
+        return without_own_retries(spec)
     if spec == "local" or spec.startswith("local:"):
         from .chat import LocalChatModel
 
@@ -111,6 +114,36 @@ def make_chat_model(
         if type(error).__module__.split(".")[0] in ("openai", "anthropic", "langchain_openai", "langchain_anthropic"):
             raise SetupError(f"model {spec!r}: {redact(one_line(error))}") from None
         raise
+
+
+def without_own_retries(model: BaseChatModel) -> BaseChatModel:
+    """`model` if it makes no hidden retries; else a copy whose provider clients make none (OpenAI-style
+    models: the SDK would otherwise send up to `max_retries` more requests per call, unbooked), so
+    that the run's own retries, each one booked, are the only ones. A model that retries by itself
+    and cannot be copied without that is an InputError. The given instance is never changed."""
+    if "max_retries" not in type(model).model_fields:
+        return model  # in-process and fake models: nothing retries behind the ledger's back
+    try:
+        from langchain_openai.chat_models.base import BaseChatOpenAI
+    except ImportError:  # pragma: no cover - langchain-openai is a dependency
+        BaseChatOpenAI = ()
+    if isinstance(model, BaseChatOpenAI):
+        clients = [(root, derived) for root, derived in (("root_client", "client"), ("root_async_client", "async_client"))
+                   if getattr(model, derived, None) is not None]
+        if all(getattr(model, root, None) is not None for root, _ in clients):
+            if model.max_retries == 0 and all(getattr(model, root).max_retries == 0 for root, _ in clients):
+                return model
+            copy = model.model_copy(update={"max_retries": 0})
+            for root, derived in clients:  # the clients were built with the old setting: rebuild them
+                fresh = getattr(model, root).with_options(max_retries=0)
+                setattr(copy, root, fresh)
+                setattr(copy, derived, fresh.chat.completions)
+            return copy
+    elif model.max_retries == 0:
+        return model
+    raise InputError(f"this {type(model).__name__} would retry failed requests itself (max_retries="
+                     f"{model.max_retries}), behind the query ledger: build it with max_retries=0 (the run retries, "
+                     "booking each attempt, up to the max_attempts setting)", field="model")
 
 
 def one_line(error: BaseException) -> str:

@@ -2,8 +2,9 @@
 transient, and turned into a `StepFailed` when it still fails.
 
 - Booking: a callback books every attempt in the ledger the moment the model starts it, so the
-  ledger counts exactly the requests a provider sees (the SDK's own retries are off), including one
-  still in flight when the process dies. The first attempt uses the caller's reservation; each
+  ledger counts exactly the requests a provider sees (the SDK's own retries are off, on a chat
+  model the caller passed too: `factory.without_own_retries`), including one still in flight when
+  the process dies. The first attempt uses the caller's reservation; each
   retry must reserve one more call, and when the cap forbids it the call fails instead of retrying.
 - Retrying: LangChain's `with_retry` (exponential back-off with jitter) on errors that
   `is_transient` accepts (rate limits, server errors, time-outs, broken connections, malformed

@@ -110,11 +110,12 @@ def generate(
         if saved:  # the cap spans the whole run: go on counting from the earlier attempts, under today's caps
             saved.max_queries, saved.max_tokens = context.budget, context.token_budget
             res.budget = saved
-        res.on_booked = lambda: folder.save_ledger(res.budget)
         dataset = folder.open_dataset()
     ledger, todo = res.budget, still_to_do(seeds, records)
     graph, started = build_graph(), time.monotonic()
     bar = Progress(ledger, len(todo)) if progress else None
+    hooks = ([lambda: folder.save_ledger(res.budget)] if folder else []) + ([bar.booked] if bar else [])
+    res.on_booked = (lambda: [hook() for hook in hooks]) if hooks else None  # after each booked call
     try:
         with _Signals() as signals, ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="seed") as pool:
             skipped = deal(todo, lambda i, seed: pool.submit(run_seed, graph, context, i, seed, config),
@@ -198,12 +199,16 @@ def keep(record: dict, records: list[dict], dataset=None, bar: Progress | None =
 
 
 class Progress:
-    """A bar over queries spent against the cap (or seeds, without a cap), with seeds done alongside."""
+    """A bar over queries spent against the cap (or seeds, without a cap), with seeds done alongside.
+    It counts booked calls (requests sent), never reserved ones: `booked` moves it as each call is
+    booked (the resources' `on_booked` hook); `refresh_queries` catches up with a ledger in another
+    process (Ray)."""
 
     def __init__(self, ledger: Budget, seeds: int):
         from tqdm.auto import tqdm
 
         self.ledger, self.seeds, self.done, self.accepted = ledger, seeds, 0, 0
+        self.lock = threading.Lock()  # calls are booked from the seeds' threads
         self.start = ledger.queries
         capped = ledger.max_queries is not None
         self.bar = tqdm(total=(ledger.max_queries - ledger.queries) if capped else None, unit="query", desc="generate")
@@ -212,10 +217,16 @@ class Progress:
         self.done += 1
         self.accepted += sum(s["accepted"] for s in record.get("path", []))
 
+    def booked(self):
+        """One more call booked: the bar shows the ledger's count (drawn at tqdm's own pace)."""
+        with self.lock:
+            self.bar.update(self.ledger.queries - self.start - self.bar.n)
+
     def refresh_queries(self):
-        self.bar.n = self.ledger.queries - self.start
-        self.bar.set_postfix(seeds=f"{self.done}/{self.seeds}", accepted=self.accepted, refresh=False)
-        self.bar.refresh()
+        with self.lock:
+            self.bar.n = self.ledger.queries - self.start
+            self.bar.set_postfix(seeds=f"{self.done}/{self.seeds}", accepted=self.accepted, refresh=False)
+            self.bar.refresh()
 
     def close(self):
         self.refresh_queries()
