@@ -61,7 +61,7 @@ def test_verbose_and_quiet_together_are_refused(capsys):
 
 
 @pytest.mark.parametrize("command, new, old, dest, value", [
-    (["eval", "--run", "r"], "--answer-tokens", "--max-new-tokens", "max_new_tokens", 77),
+    (["eval", "--run", "r"], "--judge-tokens", "--max-new-tokens", "max_new_tokens", 77),
     (["eval", "--run", "r"], "--heldout-records", "--heldout", "heldout", "held.jsonl"),
     (["pit", "prefs", "--data", "d", "--out", "o"], "--answer-tokens", "--tokens", "tokens", 33),
 ])
