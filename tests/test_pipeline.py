@@ -16,14 +16,16 @@ def test_pipeline_generates_finetunes_and_evaluates(tmp_path, capsys):
         "List three ways to save water at home.", "What is the boiling point of water at sea level?",
         "Describe a cat to someone who has never seen one.", "Give one tip for learning to cook.",
         "Explain what a noun is.", "Name two planets and one fact about each.",
+        "Describe the smell of fresh bread.", "Tell me how a bicycle pump works.",
     ]) + "\n")
     out = tmp_path / "run"
-    code = main(["pipeline", "--seeds", str(seeds), "--out", str(out), "--budget", "24", "--router", "fixed",
+    code = main(["pipeline", "--seeds", str(seeds), "--out", str(out), "--budget", "60", "--router", "fixed",
                  "--max-steps", "1", "--epochs", "1", "--judge-pairs", "1", "--heldout", "0.25", "--ifbench", "2",
-                 "--constrained", "4", "--answer-tokens", "96", "--answer-samples", "2"])
+                 "--constrained", "4", "--answer-tokens", "96", "--answer-samples", "4",
+                 "--constraints-per-instruction", "1"])
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["queries"] <= 24 and summary["records"] == 8
+    assert summary["queries"] <= 60 and summary["records"] == 10
     assert summary["train_records"] + summary["heldout_records"] <= summary["records"]
     assert (out / "finetune" / "adapter" / "adapter_model.safetensors").is_file()
     assert (out / "eval" / "roc.png").is_file() and (out / "generate" / "report.json").is_file()
@@ -35,7 +37,7 @@ def test_pipeline_generates_finetunes_and_evaluates(tmp_path, capsys):
     assert low <= summary["mia_auc"]["loss_ratio_auc"] <= high
     assert not (summary["differential_privacy"] or {}).get("epsilon")  # plain LoRA is the main job's default
     records = [json.loads(line) for line in (out / "generate" / "dataset.jsonl").read_text().splitlines()]
-    assert all(1 <= len(r["constraints"]) <= 3 for r in records if r["status"] == "done")  # every answer is checked
+    assert all(len(r["constraints"]) == 1 for r in records if r["status"] == "done")  # every answer is checked
     assert summary["verified_records"] == sum(bool(r["constraints_ok"]) for r in records)
     assert 0 <= summary["verified_trained_on"] <= min(summary["train_records"], summary["verified_records"])
     for name, n in (("heldout_constrained", 4), ("ifbench", 2)):
