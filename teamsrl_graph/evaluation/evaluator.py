@@ -8,7 +8,8 @@ model) and measures:
 3. a membership-inference audit: loss and loss-ratio attacks, training records as members and
    held-out records as non-members (`mia.py`).
 It writes `eval.json`, `roc.png` and `answers.jsonl` into `out_dir` (temporary names, renamed at the
-end) and returns the content of `eval.json`. It does not train.
+end), adds the figures to the adapter's model card when the adapter has its fine-tune's run card
+beside it, and returns the content of `eval.json`. It does not train.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..errors import InputError
 from ..files import atomic, write_json, write_jsonl
 from ..models import local
 from ..sft import data as sft_data
+from ..sft.model_card import update_with_evaluation
 from ..training import base_folder
 from . import answer_cache
 from . import judge as judging
@@ -114,6 +116,7 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
     result["config"] = config.to_dict()
     result["seconds"] = round(time.monotonic() - started, 1)
     _write(out, result, scores, pairs)
+    update_with_evaluation(adapter_dir, result)
     return result
 
 
