@@ -145,17 +145,23 @@ def target_of(out: str | Path, to: str | None = None) -> str:
     return to
 
 
-def write(dataset, out: str | Path, to: str | None = None, *, overwrite: bool = False) -> Path:
-    """Write `dataset` to `out` as JSON lines, Parquet or a `save_to_disk` folder (`target_of`), under a
-    temporary name renamed into place at the end. An existing `out` is refused unless `overwrite`; even
-    then, only a file, or a folder that is a saved dataset, is replaced (never some other folder)."""
-    out, to = Path(out), target_of(out, to)
+def check_out(out: str | Path, overwrite: bool = False):
+    """Refuse an existing `out` unless `overwrite`; even then, refuse a folder that is not a saved dataset."""
+    out = Path(out)
     if out.exists() or out.is_symlink():
         if not overwrite:
             raise InputError("already exists; pass --overwrite to replace it, or choose another name", path=out, field="out")
         if out.is_dir() and any(out.iterdir()) and not (out / "dataset_info.json").is_file():
             raise InputError("is a folder that is not a saved dataset; it is not replaced, choose another name",
                              path=out, field="out")
+
+
+def write(dataset, out: str | Path, to: str | None = None, *, overwrite: bool = False) -> Path:
+    """Write `dataset` to `out` as JSON lines, Parquet or a `save_to_disk` folder (`target_of`), under a
+    temporary name renamed into place at the end. An existing `out` is refused unless `overwrite`; even
+    then, only a file, or a folder that is a saved dataset, is replaced (never some other folder)."""
+    out, to = Path(out), target_of(out, to)
+    check_out(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     if to == "disk":
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
@@ -167,13 +173,13 @@ def write(dataset, out: str | Path, to: str | None = None, *, overwrite: bool = 
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return out
-    if out.is_dir():
-        shutil.rmtree(out)  # an earlier saved dataset, replaced by a file as asked
     with atomic(out) as tmp:
         if to == "jsonl":
             dataset.to_json(str(tmp), lines=True, force_ascii=False)
         else:
             dataset.to_parquet(str(tmp))
+        if out.is_dir():
+            shutil.rmtree(out)  # an earlier saved dataset, replaced by the finished file as asked
     return out
 
 

@@ -71,7 +71,7 @@ def test_every_format_loads_back_from_every_kind_of_output(tmp_path, capsys, fmt
 
 
 @pytest.mark.parametrize("name, existing", [("out.jsonl", "file"), ("out.parquet", "file"), ("out", "dataset"),
-                                            ("out", "empty folder")])
+                                            ("out", "empty folder"), ("out", "file"), ("out.jsonl", "dataset")])
 def test_an_existing_output_is_replaced_only_with_overwrite(tmp_path, capsys, name, existing):
     from datasets import Dataset
 

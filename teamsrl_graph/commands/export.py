@@ -23,15 +23,13 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from pathlib import Path
-
     from ..errors import InputError
-    from ..export import push, target_of, to_dataset, write
+    from ..export import check_out, push, target_of, to_dataset, write
 
     if not args.out and not args.push_to_hub:
         raise InputError("nothing to do: give --out, --push-to-hub or both", field="--out")
-    if args.out and Path(args.out).exists() and not args.overwrite:  # before the data is read: nothing is written
-        raise InputError("already exists; pass --overwrite to replace it, or choose another name", path=args.out, field="out")
+    if args.out:
+        check_out(args.out, args.overwrite)  # before the data is read: a refused output costs nothing
     dataset = to_dataset(args.data, args.format, keep_failed=args.keep_failed)  # bad data fails before any output
     done = []
     if args.out:
