@@ -76,3 +76,25 @@ def test_the_card_names_the_data_settings_and_results_then_the_evaluation(finetu
     assert "| IFBench prompt-level loose accuracy (10 prompts) | 0.2 | 0.3 |" in text
     assert "win rate of the fine-tuned over the base model: 0.75 over 4" in text and "sk-secret" not in text
     assert "| differential privacy | DP-SGD, epsilon 7.9 spent of 8.0" in text and "- dp-sgd" in text
+
+
+@pytest.mark.parametrize("given, verification", [
+    (DATA, {"with_constraints": 2, "verified": 1, "rate": 0.5}),  # records in memory: c1 meets, c2 fails
+    ([{"id": r["id"], "messages": []} for r in DATA], None),  # conversations alone do not say
+    (RECORDS, {"with_constraints": 0, "verified": 0, "rate": None}),
+])
+def test_the_verification_rate_counts_the_trained_on_records(given, verification):
+    from teamsrl_graph.sft.model_card import provenance
+
+    facts = provenance(given, None, ["r1", "c1", "c2"], validation=1, heldout=2)
+    assert facts == {"data_file": None, "records": {"trained": 3, "validation": 1, "heldout": 2}, "verification": verification}
+    text = model_card_text(facts)
+    assert ("verification: not known" in text) == (verification is None)
+    assert "/somewhere" not in text and "base_model:" not in text and "`tiny`" in text  # a folder: only its name
+
+
+def model_card_text(facts: dict) -> str:
+    config = {"lora": {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj"]}, "learning_rate": 1e-4,
+              "epochs": 1.0, "batch_size": 2, "max_length": 64, "dp_clip": 1.0, "seed": 0}
+    return model_card({"base": "/somewhere/tiny", "data_sha256": "0" * 64, "conversations": 3, "config": config,
+                       "loss": None, "steps": 1, "train_tokens": 10, "seconds": 1.0, **facts})

@@ -40,7 +40,8 @@ def provenance(data, data_file, train_ids: list[str], validation: int, heldout: 
         "data_file": {"name": Path(data_file).name, "sha256": file_sha256(data_file)} if data_file else None,
         "records": {"trained": len(train_ids), "validation": validation, "heldout": heldout},
         "verification": {"with_constraints": len(checked), "verified": sum(map(bool, checked)),
-                         "rate": round(sum(map(bool, checked)) / len(checked), 4) if checked else None},
+                         "rate": round(sum(map(bool, checked)) / len(checked), 4) if checked else None}
+        if any("instruction" in r for r in by_id.values()) else None,  # conversations or a Dataset alone: not known
     }
 
 
@@ -58,14 +59,16 @@ def base_name(base: str) -> str:
 
 
 def data_section(card: dict) -> list[str]:
-    f, counts, check = card.get("data_file"), card.get("records") or {}, card.get("verification") or {}
+    f, counts, check = card.get("data_file"), card.get("records") or {}, card.get("verification")
     lines = ["## Training data", ""]
     lines.append(f"- data file: `{f['name']}`, sha256 `{f['sha256']}`" if f else "- data file: none (records given in memory)")
     lines.append(f"- conversations trained on, sha256 of their text: `{card['data_sha256']}`")
     lines.append(f"- records: {counts.get('trained', card['conversations'])} trained on, "
                  f"{counts.get('validation', len(card.get('validation_ids', [])))} validation (early stopping), "
                  f"{counts.get('heldout', 0)} held out for evaluation")
-    if check.get("with_constraints"):
+    if check is None:
+        lines.append("- verification: not known (trained on conversations given without their records)")
+    elif check["with_constraints"]:
         lines.append(f"- verification: {check['verified']} of the {check['with_constraints']} trained-on records with "
                      f"verifiable constraints meet them all (rate {check['rate']})")
     else:
