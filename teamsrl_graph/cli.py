@@ -25,7 +25,7 @@ COMMANDS = {
     "hir": ("hir", "train a LoRA adapter with hindsight instruction relabeling on a verifiable task or graph records"),
     "train-policy": ("train_policy", "train the learned router (TRPO on the reviewer's reward)"),
     "pit": ("pit", "PIT: rank sampled answers into preference pairs, train a gap reward model and an improver"),
-    "export": ("export", "save the graph's dataset.jsonl as a Hugging Face dataset (messages, prompt-completion, alpaca)"),
+    "export": ("export", "save the graph's dataset.jsonl as a Hugging Face dataset (messages, prompt-completion, alpaca, rlvr)"),
 }
 
 

@@ -29,11 +29,13 @@ USER = {
     "r4": "Give two synonyms for 'happy' and use each in a short sentence.",
 }
 ANSWER = {r["id"]: r["response"] for r in RECORDS}
+UNCHECKED = {"constraints": [], "verification": None, "constraints_ok": None}  # records without constraints
 META = {
-    "r1": {"seed": "Name three primary colors.", "evolution": "concretize", "eliminated": 0, "queries": 3, "response_ok": True},
-    "r2": {"seed": "Summarize the text.", "evolution": "", "eliminated": 0, "queries": 2, "response_ok": True},
-    "r3": {"seed": "What is 7 times 8?", "evolution": "", "eliminated": 0, "queries": 2, "response_ok": True},
-    "r4": {"seed": "Give a synonym for happy.", "evolution": "", "eliminated": 0, "queries": 2, "response_ok": True},
+    "r1": {"seed": "Name three primary colors.", "evolution": ["concretize"], "eliminated": 0, "queries": 3,
+           "response_ok": True, **UNCHECKED},
+    "r2": {"seed": "Summarize the text.", "evolution": [], "eliminated": 0, "queries": 2, "response_ok": True, **UNCHECKED},
+    "r3": {"seed": "What is 7 times 8?", "evolution": [], "eliminated": 0, "queries": 2, "response_ok": True, **UNCHECKED},
+    "r4": {"seed": "Give a synonym for happy.", "evolution": [], "eliminated": 0, "queries": 2, "response_ok": True, **UNCHECKED},
 }
 
 
@@ -67,7 +69,7 @@ def test_the_evolution_summary_counts_accepted_and_eliminated_steps():
              {"op": "deepen", "candidate": "...", "accepted": True, "reason": "gained", "score": 0.8},
              {"op": "add_constraints", "candidate": "...", "accepted": True, "reason": "gained", "score": 1.0}]
     [row] = to_dataset([{**RECORDS[0], "path": steps, "queries": 7}], "alpaca").to_list()
-    assert (row["evolution"], row["eliminated"], row["queries"]) == ("deepen > add_constraints", 1, 7)
+    assert (row["evolution"], row["eliminated"], row["queries"]) == (["deepen", "add_constraints"], 1, 7)
 
 
 def test_failed_answers_are_left_out_unless_asked_for():
@@ -90,7 +92,7 @@ def test_cli_writes_a_dataset_that_loads(tmp_path, capsys):
         assert loaded.num_rows == 4 and column in loaded.column_names and loaded[0]["id"] == "r1"
         assert loaded.to_list() == to_dataset(RECORDS, fmt).to_list()
     assert "4 rows" in capsys.readouterr().out
-    assert main(["export", "--data", str(data), "--out", str(tmp_path / "messages")]) == 0  # replaces its own export
+    assert main(["export", "--data", str(data), "--out", str(tmp_path / "messages"), "--overwrite"]) == 0
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left behind
 
 
@@ -99,8 +101,8 @@ def test_cli_refuses_to_replace_a_folder_that_is_not_a_dataset(tmp_path, capsys)
     run = tmp_path / "run"
     run.mkdir()
     (run / "report.json").write_text("{}")
-    assert main(["export", "--data", str(data), "--out", str(run)]) == 2
-    assert "is not a saved dataset" in capsys.readouterr().err and (run / "report.json").exists()
+    assert main(["export", "--data", str(data), "--out", str(run), "--overwrite"]) == 2
+    assert "is a folder that is not a saved dataset" in capsys.readouterr().err and (run / "report.json").exists()
 
 
 @pytest.mark.parametrize("line, expected", [

@@ -69,7 +69,7 @@ def run(args) -> int:
         gradient_checkpointing=args.gradient_checkpointing, seed=args.seed, merge=args.merge, report_to=args.report_to,
         validation_fraction=args.validation, dp_epsilon=args.dp_epsilon, dp_delta=args.dp_delta, dp_clip=args.dp_clip,
     )
-    result = finetune(train, args.out, config)
+    result = finetune(train, args.out, config, data_file=args.data, heldout=len(heldout))
     out, members = Path(args.out), result.trained_on(train)
     write_jsonl(out / "train.jsonl", members)  # the members `teamsrl eval` audits
     write_jsonl(out / "validation.jsonl", [c for c in train if c not in members])  # early stopping's split

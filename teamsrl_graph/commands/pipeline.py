@@ -69,7 +69,9 @@ def run(args) -> int:
         raise InputError(f"only {len(usable)} usable records were generated; raise --budget", field="--budget")
     train, heldout = split_heldout(usable, args.heldout, args.seed)
     config = SFTRunConfig(epochs=args.epochs, learning_rate=args.lr, seed=args.seed, dp_epsilon=args.dp_epsilon)
-    tuned = finetune(train, out / "finetune", config)
+    dataset = out / "generate" / "dataset.jsonl"  # named and hashed in the adapter's model card
+    tuned = finetune(train, out / "finetune", config, data_file=dataset if dataset.is_file() else None,
+                     heldout=len(heldout))
     members = tuned.trained_on(train)
     constrained = None
     if args.constrained:

@@ -12,8 +12,9 @@ model) and measures:
    (`paired.py`: McNemar p-value, bootstrap interval); base answers come from `answer_cache`;
 5. the loss of both models on the shipped reference answers.
 It writes `eval.json`, `roc.png`, `answers.jsonl` (judged pairs), `constrained_answers.jsonl` and
-`ifbench_answers.jsonl` into `out_dir` (each under a temporary name, renamed when complete) and
-returns the content of `eval.json`; `headline` picks the comparison numbers a summary keeps. It
+`ifbench_answers.jsonl` into `out_dir` (each under a temporary name, renamed when complete), adds
+the figures to the adapter's model card when the adapter has its fine-tune's run card beside it,
+and returns the content of `eval.json`; `headline` picks the comparison numbers a summary keeps. It
 does not train.
 """
 
@@ -30,6 +31,7 @@ from ..common.errors import InputError
 from ..common.files import atomic, write_json, write_jsonl
 from ..models import local
 from ..sft import data as sft_data
+from ..sft.model_card import update_with_evaluation
 from ..common.training import base_folder
 from . import answer_cache
 from . import constrained as constrained_items
@@ -137,6 +139,7 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
     result["config"] = config.to_dict()
     result["seconds"] = round(time.monotonic() - started, 1)
     _write(out, result, scores, pairs)
+    update_with_evaluation(adapter_dir, result)
     return result
 
 

@@ -12,8 +12,11 @@ and cut as usual.
 
 `finetune` writes into `out_dir`:
 - `adapter/`: the LoRA adapter (safetensors); it loads with plain `peft.PeftModel.from_pretrained`;
-- `run_card.json`: base model (its hub id, so the adapter loads elsewhere), data sha256, config,
-  per-step losses and their smoothed curve, tokens and seconds, padded or padding-free batches;
+- `run_card.json`: base model (its hub id, so the adapter loads elsewhere), data sha256 (of the
+  conversations, and of the data file when there is one), record counts and the verification rate
+  of the trained-on records, config, per-step losses and their smoothed curve, tokens and seconds,
+  padded or padding-free batches;
+- `adapter/README.md`: the model card made from the run card (`model_card.py`);
 - `loss.png`: the training loss curve, raw and smoothed (`plots.smooth`);
 - `merged/` (with `merge=True`): the base model with the adapter merged in, a plain model folder.
 With `dp_epsilon` set, training is DP-SGD (`sft/private.py`): batches are padded, one conversation
@@ -42,6 +45,7 @@ from . import data as sft_data
 from ..dataio.records import split_heldout
 from .config import SFTRunConfig
 from .early_stopping import KeepBestEpoch
+from .model_card import provenance, write_model_card
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +105,14 @@ def plan_private(config: SFTRunConfig, conversations: int) -> dict | None:
     return plan(conversations, config.batch_size, config.epochs, config.dp_epsilon, config.dp_delta)
 
 
-def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> FinetuneResult:
+def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None, *, data_file: str | Path | None = None,
+             heldout: int = 0) -> FinetuneResult:
     """Fine-tune `config.base` with LoRA on `data` (graph records, a `datasets.Dataset` or a
-    dataset.jsonl path) and save the adapter, run card and loss curve into `out_dir`."""
+    dataset.jsonl path) and save the adapter, its model card, run card and loss curve into `out_dir`.
+
+    `data_file` is the dataset.jsonl `data` was taken from (default: `data` when it is a path): the
+    cards record its sha256 and read the trained-on records' verification from it; `heldout` is the
+    number of records the caller kept out for evaluation, for the cards' counts."""
     import torch
     from trl import SFTTrainer
 
@@ -167,6 +176,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
             "data_source": source,
             "data_sha256": fingerprint(conversations),
             "conversations": len(conversations),
+            **provenance(data, data_file, [c["id"] for c in conversations], len(validation), heldout),
             "train_ids": [c["id"] for c in conversations],
             "validation_ids": [c["id"] for c in validation],
             "validation": {"history": stopper.history, "best_epoch": stopper.best_epoch,
@@ -184,6 +194,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None) -> F
             "versions": versions(),
         }
         (tmp / "run_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
+        write_model_card(tmp / "adapter", card)  # replaces peft's empty template
         plots.loss_plot(tmp / "loss.png", losses, x=[h["step"] for h in logged], name="train loss",
                         xlabel="optimizer step", ylabel="loss on the completions", title=f"LoRA SFT of {base}")
         if config.merge:
