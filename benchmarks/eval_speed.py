@@ -1,17 +1,19 @@
-"""How fast the evaluation's fine-tuned model answers: through LoRA layers vs merged, batch 8 vs 16.
+"""How fast the evaluation's fine-tuned model answers: through LoRA layers vs merged, batch 8, 16, 32.
 
 The embedded model with a LoRA adapter of the fine-tune's shape (rank 8 on the attention
 projections; random weights: speed does not depend on them) answers a fixed IFBench subset greedily
 through the same engine `teamsrl eval` uses, three ways in one process:
 - "lora, 8": the adapter applied by its LoRA layers, 8 answers at a time (the old evaluation);
 - "merged, 8": the adapter merged into the weights (`evaluator.merged`);
-- "merged, 16": merged, 16 at a time (today's `EvalConfig.batch_size`).
+- "merged, 16": merged, 16 at a time;
+- "merged, 32": merged, 32 at a time (today's `EvalConfig.batch_size`; with --prompts below 32 it
+  is one batch as wide as the prompts).
 Prints characters/s per way and per round, the ratios to "lora, 8" (min-max over rounds), how many
 answers the merged model left unchanged, and how far each way's logits are from the same model in
 float32 (the CPU model runs in bf16, where both ways round: merging rounds the weights, the LoRA
 layers round their outputs; greedy answers part where the top two tokens are close).
 
-    python benchmarks/eval_speed.py [--prompts 16] [--tokens 128] [--rounds 2]
+    python benchmarks/eval_speed.py [--prompts 32] [--tokens 128] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def answer(model, tokenizer, asked, tokens: int, batch: int) -> tuple[list[str],
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--prompts", type=int, default=16, help="IFBench prompts (a fixed subset)")
+    ap.add_argument("--prompts", type=int, default=32, help="IFBench prompts (a fixed subset)")
     ap.add_argument("--tokens", type=int, default=128, help="answer length cap")
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
@@ -51,7 +53,7 @@ def main():
     model = get_peft_model(model, config).eval()
     asked = [{"messages": [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": ""}]}
              for r in ifbench.load_benchmark(args.prompts)]
-    ways = {"lora, 8": (False, 8), "merged, 8": (True, 8), "merged, 16": (True, 16)}
+    ways = {"lora, 8": (False, 8), "merged, 8": (True, 8), "merged, 16": (True, 16), "merged, 32": (True, 32)}
     speed, same = {name: [] for name in ways}, []
     for round_ in range(args.rounds):
         order = list(ways)[round_ % len(ways):] + list(ways)[:round_ % len(ways)]  # rotate who goes first
