@@ -66,14 +66,14 @@ def test_the_card_names_the_data_settings_and_results_then_the_evaluation(finetu
     assert f"membership inference AUC (0.5 = no leak): loss {result['membership_inference']['loss_auc']}" in readme
 
     # the figures an evaluation with a judge and IFBench adds, and a DP-SGD run's privacy
-    accuracy = lambda p: {"accuracy": p, "stderr": 0.1}  # noqa: E731
-    ifbench = {m: {"prompts": 10, **{k: accuracy(p) for k in ("prompt_strict", "prompt_loose", "instruction_strict",
-                                                              "instruction_loose")}} for m, p in (("base", 0.2), ("finetuned", 0.3))}
-    judged = {**result, "ifbench": ifbench, "win_rate": {"judge": "openai:gpt-4o-mini?api_key=sk-secret", "win_rate": 0.75,
+    ifbench = {"n": 10, "base": 0.2, "finetuned": 0.3, "p_value": 0.625, "gained": 2, "lost": 1}
+    constrained = {"n": 200, "base": 0.21, "finetuned": 0.4, "p_value": 0.0001, "gained": 50, "lost": 12}
+    judged = {**result, "ifbench": ifbench, "heldout_constrained": constrained, "win_rate": {"judge": "openai:gpt-4o-mini?api_key=sk-secret", "win_rate": 0.75,
                                                         "pairs": 4, "wins": 3, "losses": 1, "ties": 0}}
     private = {**card, "differential_privacy": {"epsilon": 8.0, "epsilon_spent": 7.9, "delta": 1e-3, "noise_multiplier": 0.9}}
     text = model_card(private, judged)
-    assert "| IFBench prompt-level loose accuracy (10 prompts) | 0.2 | 0.3 |" in text
+    assert "| IFBench, prompt-level loose accuracy (10 prompts; McNemar p = 0.625) | 0.200 | 0.300 |" in text
+    assert "| held-out constrained instructions, prompt-level strict accuracy (200 prompts; McNemar p = 0.0001) | 0.210 | 0.400 |" in text
     assert "win rate of the fine-tuned over the base model: 0.75 over 4" in text and "sk-secret" not in text
     assert "| differential privacy | DP-SGD, epsilon 7.9 spent of 8.0" in text and "- dp-sgd" in text
 

@@ -113,12 +113,13 @@ def eval_section(result: dict) -> list[str]:
              pair("training-set loss", result["train_loss"])]
     if "reference_loss" in result:
         lines.append(pair(f"reference-answer loss ({result['reference_loss']['answers']} answers)", result["reference_loss"]))
-    if "ifbench" in result:
-        i = result["ifbench"]
-        for level in ("prompt_strict", "prompt_loose", "instruction_strict", "instruction_loose"):
-            if level in i["base"]:
-                lines.append(f"| IFBench {level.replace('_', '-level ')} accuracy ({i['base']['prompts']} prompts) | "
-                             f"{i['base'][level]['accuracy']} | {i['finetuned'][level]['accuracy']} |")
+    labels = {"heldout_constrained": "held-out constrained instructions, prompt-level strict accuracy",
+              "ifbench": "IFBench, prompt-level loose accuracy"}
+    for name, label in labels.items():
+        if result.get(name):
+            c = result[name]
+            lines.append(f"| {label} ({c['n']} prompts; McNemar p = {c['p_value']:.3g}) | {c['base']:.3f} | "
+                         f"{c['finetuned']:.3f} |")
     lines.append("")
     if "win_rate" in result:
         w = result["win_rate"]
