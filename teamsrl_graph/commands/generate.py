@@ -21,7 +21,8 @@ def add_arguments(p: argparse.ArgumentParser, *, out: str | None = None, **defau
     p.add_argument("--out", required=out is None, default=out, help="output folder")
     add_fields(p, Context, defaults=defaults)
     p.add_argument("--concurrency", type=int, default=16,
-                   help="instructions evolved in parallel; twice the model's batch keeps its batch full (default: 16)")
+                   help="instructions evolved in parallel; with the in-process model, instructions x sample_batch near its "
+                        "batch of 32 keeps it full (default: %(default)s)")
     p.add_argument("--max-seed-tokens", type=int, default=1024, help="longest seed accepted (tokens)")
     p.add_argument("--skip-invalid", action="store_true", help="skip empty or over-long seeds with a warning instead of failing")
     p.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in --out")

@@ -23,6 +23,7 @@ HELDOUT_SEED_OFFSET = 1000  # the held-out instructions draw their constraints u
 def add_arguments(p: argparse.ArgumentParser):
     generate_command.add_arguments(p, out="runs/pipeline", budget=3000, router="policy", max_steps=2,
                                    constraints_per_instruction=3, sample_batch=2, answer_samples=8, answer_tokens=192)
+    p.set_defaults(concurrency=32)  # with two answers to a request, 32 instructions keep the engine's 32 rows busy
     p.add_argument("--heldout", type=float, default=0.15,
                    help="fraction of records held out (not trained on: held-out loss, membership-inference non-members)")
     p.add_argument("--epochs", type=float, default=3.0, help="most fine-tuning passes over the data (early stopping ends sooner)")
