@@ -2,19 +2,20 @@
 the order of its page, unless an HTML comment `<!-- not-run: REASON -->` right before it says why not.
 
 Python blocks of one page share one namespace; bash blocks run in a shell with `teamsrl` on the PATH.
-Each page runs in a folder of its own (with `examples/` linked in), with `OPENAI_BASE_URL` pointing
-at the fake OpenAI-compatible server on loopback and a dummy `OPENAI_API_KEY`, so an example that
-names an OpenAI model talks to that server. A block without a language, or in a language this file
-does not know, fails, so that nothing escapes by its fence. A block after `<!-- embedded-model -->`
-runs the real embedded model (with a budget of a few queries): its page is marked `integration`.
-The count of blocks run is reported at
-the end of the session (see conftest.py).
+Each page runs in a folder of its own (with copies of `examples/` and `prompts/`), with
+`OPENAI_BASE_URL` pointing at the fake OpenAI-compatible server on loopback and a dummy
+`OPENAI_API_KEY`, so an example that names an OpenAI model talks to that server. A block after
+`<!-- embedded-model -->` runs the real embedded model (with a budget of a few queries): its page is
+marked `integration`. A block without a language, or in a language this file does not know, fails, so
+that nothing escapes by its fence. The count of blocks run is reported at the end of the session
+(conftest.py). It does not check what examples print.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -124,7 +125,8 @@ def run_pages() -> list:
 
 @pytest.mark.parametrize("page", run_pages())
 def test_page_examples_run(page, server, tmp_path, monkeypatch, record_property):
-    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    for folder in ("examples", "prompts"):  # copies: an example may edit them
+        shutil.copytree(ROOT / folder, tmp_path / folder)
     env = page_env(server)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
