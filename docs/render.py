@@ -30,6 +30,10 @@ Measurements of this project, rendered from the JSON files in `results/` by `pyt
 (a test fails when this page is out of date). Each says how it was measured: the command, the commit,
 the date and the machine. Small runs on a few CPU cores: read the intervals and the notes before the
 figures. Superseded runs stay in `results/` as history and are not shown.
+
+The scripts in `benchmarks/` print ratios against a baseline measured in the same run; a script
+records its figures with `teamsrl_graph.common.results.write_result` (as `benchmarks/fault_soak.py`
+does), and `python -m docs.render` puts them here.
 """
 
 
