@@ -33,15 +33,14 @@ figures. Superseded runs stay in `results/` as history and are not shown.
 
 The scripts in `benchmarks/` print ratios against a baseline measured in the same run; a script
 records its figures with `teamsrl_graph.common.results.write_result` (as `benchmarks/fault_soak.py`
-does), and `python -m docs.render` puts them here.
+does), and `python -m docs.render` puts them here. Results measured before this page existed carry
+the commit that first recorded their figures.
 """
 
 
 def cell(value) -> str:
     """A value as table text (pipes escaped, lists joined)."""
-    if isinstance(value, float):
-        text = f"{value:g}"
-    elif isinstance(value, list):
+    if isinstance(value, list):
         text = ", ".join(cell(v) for v in value)
     elif value is None:
         text = ""
@@ -56,8 +55,11 @@ def table(columns: list, rows: list) -> list[str]:
 
 
 def machine(info: dict) -> str:
-    parts = [f"{info['cores']} cores"] + [f"{key} {cell(value)}" for key, value in info.items() if key != "cores"]
-    return ", ".join(parts)
+    """"2 cores, x86_64, Linux, load 1.2 (idle)": the cores first, a free-text note last."""
+    names = {"load_1min": "load "}
+    parts = [f"{info['cores']} cores"] + [f"{names.get(key, '')}{cell(value)}" for key, value in info.items()
+                                         if key not in ("cores", "note")]
+    return ", ".join(parts) + (f" ({cell(info['note'])})" if info.get("note") else "")
 
 
 def section(name: str, result: dict) -> list[str]:
