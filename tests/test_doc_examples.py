@@ -143,3 +143,11 @@ def test_page_examples_run(page, server, tmp_path, monkeypatch, record_property)
             ran += 1
     finally:
         record_property("doc_examples_run", ran)
+
+
+def test_readme_command_line_is_the_one_getting_started_runs():
+    """The README's command line example is not run on its own: docs/getting-started.md runs it."""
+    readme = next(b for b in blocks(ROOT / "README.md") if b.code.startswith("teamsrl generate"))
+    started = next(b for b in blocks(ROOT / "docs" / "getting-started.md") if b.code.startswith("teamsrl generate"))
+    assert readme.not_run and started.not_run is None
+    assert readme.code.replace("--out runs/small", "--out runs/first") == started.code
