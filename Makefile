@@ -1,12 +1,13 @@
 # Set-up and the two everyday jobs. `make demo` runs the main job, `make test` the tests; both
-# create .venv on first use. TORCH_SPEC picks the torch build: the default is the CPU wheel this
+# create .venv on first use. `make docs` builds the documentation site into site/ (strict: a broken
+# link or reference fails it). TORCH_SPEC picks the torch build: the default is the CPU wheel this
 # project is developed with; on a GPU machine use `make TORCH_SPEC=torch install` (or any CUDA build).
 PYTHON ?= python3
 TORCH_SPEC ?= torch==2.13.0
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test demo clean
+.PHONY: install test demo docs clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -26,5 +27,12 @@ test: install
 demo: install
 	$(BIN)/teamsrl pipeline --out runs/demo --overwrite
 
+$(VENV)/.docs: $(VENV)/.installed
+	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs site

@@ -7,6 +7,9 @@ the chat requests the server saw (they must be equal: every attempt is booked be
 whether the cap held, and tracebacks seen. The seeds are generated; no model runs.
 
     python benchmarks/fault_soak.py [--seeds 200] [--faults 0.1] [--kills 3] [--out runs/soak]
+                                    [--result results/fault_soak.json]
+
+The figures also go to a result file (`--result`, empty to skip) that `python -m docs.render` shows.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import shutil
 from pathlib import Path
 
+from teamsrl_graph.common.results import write_result
 from teamsrl_graph.testing.soak import soak
 
 
@@ -28,6 +32,7 @@ def main():
     ap.add_argument("--max-steps", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/soak")
+    ap.add_argument("--result", default="results/fault_soak.json", help="result file for the docs; empty = none")
     args = ap.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
     result = soak(Path(args.out), seeds=args.seeds, budget=args.budget, fault_rate=args.faults, kills=args.kills,
@@ -39,6 +44,23 @@ def main():
           f"({'equal' if result['queries_booked'] == result['http_requests'] else 'DIFFERENT'}); budget "
           f"{result['budget']} {'held' if result['budget_held'] else 'EXCEEDED'}; {result['kills']} kills; "
           f"tracebacks {result['tracebacks']}; {result['seconds']} s")
+    if args.result:
+        record(args, result)
+
+
+def record(args, result: dict):
+    lost = f"records lost ({args.seeds} seeds, {args.faults:.0%} faults, {args.kills} SIGKILLs)"
+    write_result(args.result, "Fault soak: faults, kills and resume", headline=[lost], summary=(
+        f"`teamsrl generate` as a process against the fake OpenAI-compatible server with {args.faults:.0%} mixed "
+        f"faults (429, 500, malformed JSON, hangs past the 1 s client timeout, connection resets), {args.seeds} "
+        f"seeds, {args.kills} SIGKILLs at random points, each followed by `--resume`. Booking comes before "
+        "sending, so the count can never fall short of what the server saw."), figures={
+        "records completed": f"{result['completed']}/{result['seeds']}", "records duplicated": result["duplicated"],
+        lost: result["lost"], "queries booked": result["queries_booked"],
+        "chat requests the server saw": result["http_requests"],
+        f"budget ({result['budget']}) held": "yes" if result["budget_held"] else "no",
+        "tracebacks": result["tracebacks"], "wall time (s)": result["seconds"]})
+    print(f"wrote {args.result}; python -m docs.render puts it into docs/results.md")
 
 
 if __name__ == "__main__":

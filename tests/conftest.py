@@ -129,3 +129,16 @@ def tiny_model(tmp_path_factory):
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Report how many README/docs examples test_doc_examples.py ran, and how many are marked not-run."""
+    reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, []) if r.when == "call"]
+    totals = {}
+    for report in reports:
+        for name, value in report.user_properties:
+            if name.startswith("doc_examples_"):
+                totals[name] = totals.get(name, 0) + value
+    if totals:
+        terminalreporter.write_line(f"doc examples executed: {totals.get('doc_examples_run', 0)}; "
+                                    f"marked not-run: {totals.get('doc_examples_not_run', 0)}")

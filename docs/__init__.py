@@ -1,0 +1,1 @@
+"""Tools that build the documentation: the results renderer (`python -m docs.render`) and the mkdocs hook."""
