@@ -59,3 +59,22 @@ def test_comparison_reads_one_paired_result():
     assert comparison(None) == "skipped"
     assert comparison({"base": 0.2, "finetuned": 0.45, "n": 200, "p_value": 0.0001}) == \
         "0.200 -> 0.450 (n=200, McNemar p=0.0001)"
+
+
+def test_a_run_summary_becomes_a_result_file(tmp_path):
+    from teamsrl_graph.commands.pipeline import result_of
+    from teamsrl_graph.common.results import load_result, write_result
+
+    summary = {"seconds": 1500.0, "queries": 3000, "records": 420, "verified_trained_on": 310,
+               "completion_tokens_per_second": 160.5,
+               "heldout_constrained": {"n": 200, "base": 0.2, "finetuned": 0.41, "p_value": 1e-6, "gained": 50,
+                                       "lost": 8, "interval": [0.14, 0.28]},
+               "ifbench": {"n": 276, "base": 0.15, "finetuned": 0.16, "p_value": 0.7, "gained": 10, "lost": 8,
+                           "interval": [-0.03, 0.05]},
+               "reference_loss": {"base": 2.79, "finetuned": 2.8},
+               "mia_auc": {"loss_ratio_auc": 0.55, "loss_ratio_auc_interval": [0.45, 0.65], "chance_band": [0.4, 0.6]}}
+    path = write_result(tmp_path / "demo.json", "demo", **result_of(summary))
+    result = load_result(path)
+    assert result["figures"]["heldout_constrained_gain"] == 0.21 and result["figures"]["verified_trained_on"] == 310
+    assert result["rows"][0][:4] == ["held-out constrained instructions (prompt-level strict)", 200, 0.2, 0.41]
+    assert result["rows"][1][4] == "+10 / -8" and result["command"] == "make demo"
