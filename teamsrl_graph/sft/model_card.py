@@ -136,7 +136,7 @@ def model_card(card: dict, evaluation: dict | None = None) -> str:
     name = base_name(card["base"])
     lines = [header(card), "", f"# LoRA adapter for {name}", "",
              "A LoRA adapter fine-tuned with trl's SFTTrainer on instructions evolved by teamsrl-graph and "
-             f"answers checked against their verifiable constraints; the loss covers the answers only.", ""]
+             "answers checked against their verifiable constraints; the loss covers the answers only.", ""]
     for section in (data_section(card), settings_section(card), results_section(card),
                     eval_section(evaluation) if evaluation else ["## Evaluation", "", "Not evaluated yet (`teamsrl eval`)."]):
         lines += section + [""]
