@@ -43,7 +43,7 @@ REPEAT_PROMPT = ConstraintType(
     ),
     heldout=(
         label(lambda k: "Request first, answer second: repeat the instruction above exactly, except for this sentence, then reply to it."),
-        verb(lambda k: "Copy out the question above word for word, not including this sentence, as the start of your reply, and answer it afterwards."),
+        verb(lambda k: "Copy out the prompt above word for word, not including this sentence, as the start of your reply, and answer it afterwards."),
     ),
     check=repeats,
     cues=lambda k: [r"\brepeat|\brestat|\bcopy", r"request|question|prompt|instruction"],

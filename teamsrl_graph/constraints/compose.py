@@ -23,9 +23,12 @@ ENDINGS = tuple(".!?:;\"'”’)>*]")
 
 
 def finished(text: str) -> str:
-    """`text` stripped, with a period added when it ends without punctuation."""
+    """`text` stripped, starting with a capital and ending with punctuation (a period when it had none)."""
     text = text.strip()
-    return text if not text or text.endswith(ENDINGS) else text + "."
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith(ENDINGS) else text + "."
 
 
 def lower_first(text: str) -> str:

@@ -47,7 +47,7 @@ WORD_COUNT = ConstraintType(
     phrasings=(
         verb(lambda k: f"Make your reply {k['relation']} {plural(k['num_words'], 'word')} long."),
         sentence(lambda k: f"The length of the reply must be {k['relation']} {plural(k['num_words'], 'word')}."),
-        verb(lambda k: f"Please keep the reply to {amount(k['relation'], k['num_words'], 'word', 1)}."),
+        verb(lambda k: f"Please write {amount(k['relation'], k['num_words'], 'word', 1)} in the reply."),
         sentence(lambda k: f"Your answer should run {amount(k['relation'], k['num_words'], 'word', 2)}."),
         label(lambda k: f"Word count: {amount(k['relation'], k['num_words'], 'word', 3)}."),
         sentence(lambda k: f"I need {amount(k['relation'], k['num_words'], 'word')} in the reply, counted as whole words."),

@@ -89,7 +89,7 @@ FIRST_WORD = ConstraintType(
     ),
     heldout=(
         label(lambda k: f"\"{k['first_word']}\": that word must start the response."),
-        verb(lambda k: f"Make {k['first_word']} the word your text begins with."),
+        verb(lambda k: f"Make \"{k['first_word']}\" the word your text begins with."),
     ),
     check=starts_with,
     cues=lambda k: [r"\bfirst\b|\bstart|\bbegin|\bopen", text_cue(k["first_word"])],

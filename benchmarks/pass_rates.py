@@ -1,0 +1,146 @@
+"""Pass rate of the embedded model's sampled answers, per verifiable constraint type.
+
+For every type (or those named), `--prompts` seed tasks get one constraint of that type, stated in a
+training phrasing and placed as `compose` places it; the model answers each through the responder
+template `--samples` times (one `generate` call with num_return_sequences per batch of prompts, left
+padding, bf16 on CPU where supported), and `verify` checks each answer strictly. Writes a JSON
+(command, commit, date, cores, settings, per type samples / passes / rate / prompts with a pass) and
+prints a markdown table sorted by rate. This is a measurement, not a test: it asserts nothing.
+
+    python benchmarks/pass_rates.py [--out pass_rates.json] [--prompts 4] [--samples 8] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import random
+import subprocess
+import sys
+import time
+
+from teamsrl_graph.constraints import TYPES, compose, verify
+from teamsrl_graph.common.files import write_json
+from teamsrl_graph.models.chat import as_dicts
+from teamsrl_graph.models.local import chat_ids, load
+from teamsrl_graph.common.prompts import load as load_template
+from teamsrl_graph.dataio.seeds import load_seeds
+
+QUICK_TYPES = ("detectable_format:title", "punctuation:no_comma", "length_constraints:number_sentences")
+
+
+def items_for(type_id: str, seeds, prompts: int, rng: random.Random) -> list[dict]:
+    """`prompts` seed tasks, each with one constraint of `type_id` composed in a training phrasing."""
+    items = []
+    for seed in rng.sample(seeds, prompts):
+        kwargs = TYPES[type_id].sample(rng, seed.instruction)
+        constraint = {"id": type_id, "kwargs": kwargs}
+        items.append({"type": type_id, "input": seed.input, "constraint": constraint,
+                      "instruction": compose(seed.instruction, [constraint], rng, split="train")})
+    return items
+
+
+def answer(model, tokenizer, template, batch: list[dict], args) -> list[list[str]]:
+    """`args.samples` sampled answers for each item of `batch`."""
+    import torch
+
+    prompts = [chat_ids(tokenizer, as_dicts(template.render({"instruction": i["instruction"], "input": i["input"]})))
+               for i in batch]
+    width = max(len(p) for p in prompts)
+    pad = tokenizer.pad_token_id
+    ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+    with torch.no_grad():
+        out = model.generate(input_ids=ids.to(model.device), attention_mask=mask.to(model.device), do_sample=True,
+                             temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
+                             num_return_sequences=args.samples, pad_token_id=pad)
+    texts = tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
+    return [texts[i * args.samples:(i + 1) * args.samples] for i in range(len(batch))]
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def table(per_type: dict) -> str:
+    rows = ["| type | samples | passes | rate | prompts with a pass |", "|---|---:|---:|---:|---:|"]
+    for type_id, r in sorted(per_type.items(), key=lambda kv: (-kv[1]["rate"], kv[0])):
+        rows.append(f"| {type_id} | {r['samples']} | {r['passes']} | {r['rate']:.3f} | {r['prompts_passed']}/{r['prompts']} |")
+    return "\n".join(rows)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="pass_rates.json", help="where the JSON goes")
+    ap.add_argument("--types", nargs="*", help="type ids (default: all)")
+    ap.add_argument("--prompts", type=int, default=4, help="prompts per type")
+    ap.add_argument("--samples", type=int, default=8, help="answers per prompt")
+    ap.add_argument("--rows", type=int, default=32, help="rows (prompts x samples) per generate call")
+    ap.add_argument("--temperature", type=float, default=0.7)
+    ap.add_argument("--top-p", type=float, default=0.95)
+    ap.add_argument("--max-new-tokens", type=int, default=160)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true", help=f"smoke check: {len(QUICK_TYPES)} types, 1 prompt, 4 samples")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.types, args.prompts, args.samples = list(QUICK_TYPES), 1, 4
+    types = args.types or sorted(TYPES)
+    unknown = [t for t in types if t not in TYPES]
+    if unknown:
+        ap.error(f"unknown constraint types: {unknown}")
+
+    import torch
+
+    torch.manual_seed(args.seed)
+    rng = random.Random(f"pass_rates:{args.seed}")
+    seeds = load_seeds()
+    by_type = [items_for(type_id, seeds, args.prompts, rng) for type_id in types]
+    items = [mine[k] for k in range(args.prompts) for mine in by_type]  # round-robin: every batch spans the types
+    template = load_template("responder")
+    started = time.perf_counter()
+    model, tokenizer = load()
+    per_batch = max(1, args.rows // args.samples)
+    for start in range(0, len(items), per_batch):
+        batch = items[start:start + per_batch]
+        for item, answers in zip(batch, answer(model, tokenizer, template, batch, args)):
+            item["passes"] = sum(verify(a, [item["constraint"]])["strict"] for a in answers)
+        print(f"{min(start + per_batch, len(items))}/{len(items)} prompts, {time.perf_counter() - started:.0f} s",
+              file=sys.stderr, flush=True)
+        report = summary(items, types, args, model, started)
+        write_json(args.out, report)  # after every batch, so a stopped run still leaves its numbers
+    print(table(report["per_type"]))
+    overall = report["overall"]
+    print(f"\noverall {overall['passes']}/{overall['samples']} = {overall['rate']:.3f}; {report['seconds']} s; wrote {args.out}")
+
+
+def summary(items: list[dict], types: list[str], args, model, started: float) -> dict:
+    """The JSON report over the items answered so far."""
+    import torch
+
+    done = [i for i in items if "passes" in i]
+    per_type = {}
+    for type_id in types:
+        mine = [i for i in done if i["type"] == type_id]
+        passes, samples = sum(i["passes"] for i in mine), len(mine) * args.samples
+        per_type[type_id] = {"samples": samples, "passes": passes, "rate": round(passes / samples, 4) if samples else 0.0,
+                             "prompts": len(mine), "prompts_passed": sum(1 for i in mine if i["passes"])}
+    total = sum(r["samples"] for r in per_type.values())
+    return {
+        "command": " ".join([os.path.basename(sys.executable), *sys.argv]), "commit": commit(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "dtype": str(model.dtype),
+        "settings": {k: getattr(args, k) for k in ("prompts", "samples", "rows", "temperature", "top_p", "max_new_tokens", "seed")},
+        "seconds": round(time.perf_counter() - started, 1), "complete": len(done) == len(items),
+        "overall": {"samples": total, "passes": sum(r["passes"] for r in per_type.values()),
+                    "rate": round(sum(r["passes"] for r in per_type.values()) / total, 4) if total else 0.0},
+        "per_type": per_type,
+        "prompts": [{"instruction": i["instruction"], "constraint": i["constraint"], "passes": i["passes"]} for i in done],
+    }
+
+
+if __name__ == "__main__":
+    main()
