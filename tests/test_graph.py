@@ -175,10 +175,10 @@ def test_the_graph_works_as_a_subgraph_of_an_app(make_context):
     assert out["instruction"] != SEED and out["summary"].startswith(out["instruction"])
 
 
-def test_readme_shows_the_current_graph():
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    block = re.search(r"```mermaid\n(.*?)```", readme, re.S)
-    assert block, "README.md has no mermaid block"
+def test_the_docs_show_the_current_graph():
+    page = (Path(__file__).parents[1] / "docs" / "concepts" / "graph.md").read_text()
+    block = re.search(r"```mermaid\n(.*?)```", page, re.S)
+    assert block, "docs/concepts/graph.md has no mermaid block"
     assert block.group(1).strip() == build_graph().get_graph().draw_mermaid().strip()
 
 
