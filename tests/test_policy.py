@@ -8,7 +8,7 @@ import torch
 
 from conftest import ScriptedChat, task_of
 from teamsrl_graph.running.budget import Budget
-from teamsrl_graph.constraints import phrase, sample_constraint
+from teamsrl_graph.constraints import TYPES, stated
 from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.common.errors import InputError
 from teamsrl_graph.evolve.graph import build_graph
@@ -210,10 +210,10 @@ def test_env_steps_episodes_in_parallel_and_books_queries():
     obs = env.reset()
     assert [o.instruction for o in obs] == [env.episodes[i].seed.instruction for i in range(3)]
     first = env.episodes[0]
-    drawn = sample_constraint([], 0, first.index, 0, first.seed.instruction)
     obs, rewards, dones = env.step(["add_constraints", "deepen", STOP])
-    assert obs[0].history[0]["accepted"] and obs[0].instruction == f"{first.seed.instruction} {phrase(drawn)}"
-    assert first.history[0]["constraint"] == drawn and first.constraints == [drawn]
+    drawn = first.history[0]["constraint"]
+    assert obs[0].history[0]["accepted"] and drawn["id"] in TYPES and stated(obs[0].instruction, drawn)
+    assert first.seed.instruction.rstrip(".")[1:] in obs[0].instruction and first.constraints == [drawn]
     assert rewards[0] == pytest.approx(judge(first.seed.instruction, obs[0].instruction, True).score - 0.2)  # 2 queries
     assert rewards[1] == pytest.approx(-0.1)  # unchanged: eliminated by the free check, 1 query
     assert rewards[2] == 0.0 and dones == [False, False, True]
