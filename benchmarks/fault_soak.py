@@ -40,8 +40,8 @@ def main():
     print(json.dumps(result, indent=2))
     print(f"\nrecords completed / seeds: {result['completed']}/{result['seeds']} ({result['records']} written, "
           f"{result['failed_records']} ended failed); duplicated {result['duplicated']}, lost {result['lost']}; "
-          f"queries booked {result['queries_booked']} vs HTTP chat requests {result['http_requests']} "
-          f"({'equal' if result['queries_booked'] == result['http_requests'] else 'DIFFERENT'}); budget "
+          f"requests booked {result['requests_booked']} ({result['queries_booked']} queries) vs HTTP chat requests "
+          f"{result['http_requests']} ({'equal' if result['requests_booked'] == result['http_requests'] else 'DIFFERENT'}); budget "
           f"{result['budget']} {'held' if result['budget_held'] else 'EXCEEDED'}; {result['kills']} kills; "
           f"tracebacks {result['tracebacks']}; {result['seconds']} s")
     if args.result:
@@ -56,7 +56,7 @@ def record(args, result: dict):
         f"seeds, {args.kills} SIGKILLs at random points, each followed by `--resume`. Booking comes before "
         "sending, so the count can never fall short of what the server saw."), figures={
         "records completed": f"{result['completed']}/{result['seeds']}", "records duplicated": result["duplicated"],
-        lost: result["lost"], "queries booked": result["queries_booked"],
+        lost: result["lost"], "requests booked": result["requests_booked"], "queries booked": result["queries_booked"],
         "chat requests the server saw": result["http_requests"],
         f"budget ({result['budget']}) held": "yes" if result["budget_held"] else "no",
         "tracebacks": result["tracebacks"], "wall time (s)": result["seconds"]})

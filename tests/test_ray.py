@@ -34,11 +34,13 @@ def servers():
 
 def settings(**values) -> Context:
     """The fixed router and no sampling: each record depends on its seed (and position) alone."""
-    return Context(model="openai:fake-model", router="fixed", max_steps=2, **values)
+    # uniform type draws: a learned draw depends on the order answers are verified in, which no two runs share
+    return Context(model="openai:fake-model", router="fixed", max_steps=2, type_draw="uniform", **values)
 
 
 def chats(server) -> int:
-    return sum(seen.path.endswith("/chat/completions") for seen in server.requests)
+    """Answers the server was asked for (a request for n answers counts n)."""
+    return sum(int((seen.body or {}).get("n") or 1) for seen in server.requests if seen.path.endswith("/chat/completions"))
 
 
 def lines(path):
@@ -73,7 +75,7 @@ def test_records_are_those_of_a_run_in_one_process(cluster, servers, tmp_path):
 
 
 def test_each_worker_runs_its_own_local_model(cluster, tiny_model, tmp_path):
-    context = Context(model=f"local:{tiny_model}", router="fixed", max_steps=1, rewrite_tokens=8, answer_tokens=8,
+    context = Context(model=f"local:{tiny_model}", router="fixed", max_steps=1, type_draw="uniform", rewrite_tokens=8, answer_tokens=8,
                       answer_samples=1)
     records = generate_on_ray(SEEDS[:2], out=tmp_path, context=context, workers=2, concurrency=1, progress=False)
     report = json.loads((tmp_path / "report.json").read_text())
@@ -89,7 +91,7 @@ def test_resume_from_the_command_line_runs_only_the_seeds_not_done(cluster, serv
     (tmp_path / "seeds.txt").write_text("\n".join(SEEDS) + "\n")
     before = sum(chats(s) for s in servers)
     code = main(["generate", "--seeds", str(tmp_path / "seeds.txt"), "--out", str(out), "--model", "openai:fake-model",
-                 "--router", "fixed", "--max-steps", "2", "--budget", "500", "--concurrency", "4", "--resume",
+                 "--router", "fixed", "--max-steps", "2", "--type-draw", "uniform", "--budget", "500", "--concurrency", "4", "--resume",
                  "--ray", "--worker-base-url", urls[1]])  # resumed by one worker instead of two
     assert code == 0 and f"{len(SEEDS)} records" in capsys.readouterr().out
     written = lines(out / "dataset.jsonl")

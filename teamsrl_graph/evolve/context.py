@@ -20,6 +20,7 @@ from ..common.prompts import IMPROVE_TEMPLATES
 
 IMPROVE_MODES = tuple(IMPROVE_TEMPLATES)  # "none", "pit", "self-refine"
 REVIEW_MODES = ("model", "human")
+TYPE_DRAWS = ("learned", "uniform")
 MODEL_FIELDS = ("model", "reviewer_model", "responder_model", "improver_model")  # a spec, or a chat model instance
 
 
@@ -72,6 +73,9 @@ class Context(metaclass=_CheckedNames):
     review_threshold: float = setting(0.25, "P(yes) at or above which the reviewer counts a gain (benchmarks/reviewer_calibration.py)")
     answer_tokens: int = setting(256, "new-token cap of the final answer")
     max_constraints: int = setting(1, "verifiable constraints add_constraints may draw for one instruction; past that it adds a free-text requirement")
+    type_draw: str = setting("learned", "how constraint types are drawn: learned (Thompson sampling on the pass rates this run "
+                                        "has verified, each type kept at half its uniform share or more) or uniform "
+                                        "(the same types for the same run seed, instruction and step)")
     constraints_per_instruction: int = setting(0, "each answered instruction carries 1 to this many verifiable constraints: those "
                                                   "the evolution did not add are drawn and stated before answering; 0 = only add_constraints'")
     answer_samples: int = setting(8, "most answers drawn for an instruction with constraints, until one meets them all (each one booked)")
@@ -91,6 +95,8 @@ class Context(metaclass=_CheckedNames):
             raise InputError(f"unknown mode {self.improve!r}; expected one of {', '.join(IMPROVE_MODES)}", field="improve")
         if self.review not in REVIEW_MODES:
             raise InputError(f"unknown mode {self.review!r}; expected one of {', '.join(REVIEW_MODES)}", field="review")
+        if self.type_draw not in TYPE_DRAWS:
+            raise InputError(f"unknown draw {self.type_draw!r}; expected one of {', '.join(TYPE_DRAWS)}", field="type_draw")
         if self.router not in ROUTERS:
             raise InputError(f"unknown router {self.router!r}; choose one of {sorted(ROUTERS)}", field="router")
         for name in ("budget", "token_budget"):

@@ -90,10 +90,12 @@ def constrain(ctx: Context, instruction: str, constraint: dict, input_text: str 
 
 def draw_constraint(ctx: Context, existing: list[dict], index: int, step: int, instruction: str) -> dict | None:
     """One new verifiable constraint compatible with `existing`, its type picked by the run's learned
-    type draw (`Resources.draw`: Thompson sampling on the pass rates seen so far, with a floor) from a
-    generator seeded by (run seed, instruction index, step); None when no type fits."""
+    type draw (`Resources.draw`: Thompson sampling on the pass rates seen so far, with a floor; or
+    uniformly with `type_draw="uniform"`) from a generator seeded by (run seed, instruction index,
+    step); None when no type fits."""
     rng = random.Random(f"constraint:{ctx.seed}:{index}:{step}")
-    found = sample_constraints(rng, instruction, 1, draw=resources(ctx).draw, existing=existing)
+    draw = resources(ctx).draw if ctx.type_draw == "learned" else None
+    found = sample_constraints(rng, instruction, 1, draw=draw, existing=existing)
     return found[0] if found else None
 
 

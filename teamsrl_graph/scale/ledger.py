@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..running.budget import Budget
+from ..running.budget import _ACCOUNT, Budget
 from ..running.run import _can_fund_a_seed
 from ..running.rundir import RunDir
 
 METHODS = ("reserve", "release", "start", "add_tokens", "mark_failed", "record", "summary", "state")
 COUNTS = (*(name for name in Budget.__dataclass_fields__ if not name.startswith("_")), "used_tokens", "remaining_fraction")
 BOOKINGS = ("start", "record")  # the methods that book a call: the ledger file is saved after each
+MIRRORED = ("reserve", "release", "start", "add_tokens", "mark_failed", "record")  # also booked in the instruction's own books
 
 
 class LedgerKeeper:
@@ -50,7 +51,9 @@ class LedgerKeeper:
 
 class RemoteBudget:
     """A Budget's methods (`METHODS`) and counts (`COUNTS`: `queries`, `max_queries`,
-    `remaining_fraction`, ...) over a `LedgerKeeper` actor; each use waits for the actor's answer."""
+    `remaining_fraction`, ...) over a `LedgerKeeper` actor; each use waits for the actor's answer.
+    What it books is mirrored into the account of the graph node charging it (`budget.charging`),
+    here in the worker, as a Budget does."""
 
     def __init__(self, keeper):
         self.keeper = keeper
@@ -60,9 +63,16 @@ class RemoteBudget:
 
         return ray.get(getattr(self.keeper, what).remote(name, *args))
 
+    def _call(self, name: str, *args):
+        result = self._ask("call", name, *args)
+        account = _ACCOUNT.get()
+        if account is not None and name in MIRRORED and (name != "reserve" or result):
+            getattr(account, name)(*args)
+        return result
+
     def __getattr__(self, name: str):
         if name in METHODS:
-            return partial(self._ask, "call", name)
+            return partial(self._call, name)
         if name in COUNTS:
             return self._ask("read", name)
         raise AttributeError(name)

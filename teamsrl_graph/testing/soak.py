@@ -2,7 +2,8 @@
 injects faults, and the run is killed (SIGKILL) at random moments and resumed until it finishes.
 
 `soak` returns what a user would check afterwards: records completed against seeds, duplicated and
-lost records, the queries the ledger booked against the chat requests the server saw, whether the
+lost records, the requests the ledger booked against the chat requests the server saw (a request for
+k answers books k queries, so queries and requests are given apart), whether the
 cap held, and whether any attempt printed a traceback. The test suite runs it small; the benchmark
 `benchmarks/fault_soak.py` runs it at size.
 """
@@ -95,6 +96,7 @@ def soak(out: str | Path, seeds: int = 200, budget: int = 2000, fault_rate: floa
         "lost": len(expected - set(ids)) - report.get("skipped_for_budget", 0),
         "skipped_for_budget": report.get("skipped_for_budget", 0),
         "queries_booked": ledger["queries"],
+        "requests_booked": ledger.get("requests", ledger["queries"]),
         "http_requests": chat_requests,
         "budget": budget,
         "budget_held": ledger["queries"] <= budget,
