@@ -1,5 +1,5 @@
 """The evolution graph for apps that import it by file; `langgraph dev` serves the same object
-from `teamsrl_graph.evolve.served` (see langgraph.json)."""
+through the factory in `teamsrl_graph.evolve.served` (see langgraph.json)."""
 
 from teamsrl_graph.evolve.served import graph
 

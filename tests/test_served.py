@@ -140,17 +140,39 @@ def test_a_served_run_streams_and_keeps_its_own_query_cap(client, assistant_id):
         assert 2 <= final["queries"] <= SMALL_RUN["budget"]
 
 
+def failed_run(client, thread_id: str, settings: dict) -> dict:
+    """The error event of a run of `settings` on the thread, after checking it is the run's only event
+    and the run failed before it started (the thread holds no checkpoint)."""
+    parts = list(client.runs.stream(thread_id, "evolve", input={"seed": "Name a fruit."}, context=settings,
+                                    stream_mode="values"))
+    [error] = [p.data for p in parts if p.event == "error"]
+    assert [p.event for p in parts if p.event != "metadata"] == ["error"], parts
+    assert client.threads.get_history(thread_id) == []  # not even the input was checkpointed
+    return error
+
+
 @pytest.mark.parametrize("settings, field, reason", [
     ({"budget": -1}, "budget", "must be a positive whole number or empty, got -1"),
     ({"max_steps": "many"}, "max_steps", "must be 0 or more"),
+    # the server drops a key its context schema lacks; the served factory sees the run's raw context
+    ({"budgett": 3}, "budgett", "unknown setting; did you mean 'budget'?"),
+    ({**SMALL_RUN, "max_step": 1}, "max_step", "unknown setting; did you mean 'max_steps'?"),
 ])
 def test_a_bad_setting_reaches_the_client_with_its_field_and_reason(client, assistant_id, settings, field, reason):
-    thread = client.threads.create()
-    parts = list(client.runs.stream(thread["thread_id"], "evolve", input={"seed": "Name a fruit."},
-                                    context=settings, stream_mode="values"))
-    [error] = [p.data for p in parts if p.event == "error"]
+    error = failed_run(client, client.threads.create()["thread_id"], settings)
     assert error["error"] == "InputError"
     assert f"field '{field}'" in error["message"] and reason in error["message"], error
+
+
+def test_a_thread_refused_an_unknown_key_runs_with_a_valid_context(client, assistant_id):
+    thread_id = client.threads.create()["thread_id"]
+    error = failed_run(client, thread_id, {"budgett": 3})
+    assert "budgett" in error["message"] and "'budget'" in error["message"], error
+    parts = list(client.runs.stream(thread_id, "evolve", input={"seed": "Name a fruit."}, context=SMALL_RUN,
+                                    stream_mode="values"))
+    assert not [p.data for p in parts if p.event == "error"]
+    final = client.threads.get_state(thread_id)["values"]
+    assert final["status"] == "done" and 2 <= final["queries"] <= SMALL_RUN["budget"]
 
 
 def test_a_run_without_a_seed_reaches_the_client_as_an_input_error(client, assistant_id):
