@@ -101,7 +101,7 @@ def main(argv=None):
     by_type = [items_for(type_id, seeds, args.prompts, rng) for type_id in types]
     items = [mine[k] for k in range(args.prompts) for mine in by_type]  # round-robin: every batch spans the types
     template = load_template("responder")
-    started = time.perf_counter()
+    started, head = time.perf_counter(), commit()  # the code measured is the code at the start
     model, tokenizer = load()
     per_batch = max(1, args.rows // args.samples)
     for start in range(0, len(items), per_batch):
@@ -110,14 +110,14 @@ def main(argv=None):
             item["passes"] = sum(verify(a, [item["constraint"]])["strict"] for a in answers)
         print(f"{min(start + per_batch, len(items))}/{len(items)} prompts, {time.perf_counter() - started:.0f} s",
               file=sys.stderr, flush=True)
-        report = summary(items, types, args, model, started)
+        report = summary(items, types, args, model, started, head)
         write_json(args.out, report)  # after every batch, so a stopped run still leaves its numbers
     print(table(report["per_type"]))
     overall = report["overall"]
     print(f"\noverall {overall['passes']}/{overall['samples']} = {overall['rate']:.3f}; {report['seconds']} s; wrote {args.out}")
 
 
-def summary(items: list[dict], types: list[str], args, model, started: float) -> dict:
+def summary(items: list[dict], types: list[str], args, model, started: float, head: str) -> dict:
     """The JSON report over the items answered so far."""
     import torch
 
@@ -130,7 +130,7 @@ def summary(items: list[dict], types: list[str], args, model, started: float) ->
                              "prompts": len(mine), "prompts_passed": sum(1 for i in mine if i["passes"])}
     total = sum(r["samples"] for r in per_type.values())
     return {
-        "command": " ".join([os.path.basename(sys.executable), *sys.argv]), "commit": commit(),
+        "command": " ".join([os.path.basename(sys.executable), *sys.argv]), "commit": head,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "dtype": str(model.dtype),
         "settings": {k: getattr(args, k) for k in ("prompts", "samples", "rows", "temperature", "top_p", "max_new_tokens", "seed")},
