@@ -21,13 +21,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from teamsrl_graph.common import prompts
 from teamsrl_graph.common.results import record, result_option
+from teamsrl_graph.dataio.seeds import load_seeds
+from teamsrl_graph.evaluation.mia import auc
 from teamsrl_graph.evolve import steps
 from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.evolve.resources import resources
-from teamsrl_graph.evaluation.mia import auc
 from teamsrl_graph.hir.tasks import make_task
 from teamsrl_graph.pit.collect import fluency, rate, relevance
-from teamsrl_graph.dataio.seeds import load_seeds
 
 
 def labelled(instances: int, seed: int) -> dict[str, list[tuple[str, str, int]]]:

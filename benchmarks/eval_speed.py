@@ -22,11 +22,11 @@ from __future__ import annotations
 import argparse
 import time
 
+from teamsrl_graph.common.lora import LoraSettings
+from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.constraints import yardstick as ifbench
 from teamsrl_graph.evaluation import judge as judging
 from teamsrl_graph.evaluation.evaluator import merged
-from teamsrl_graph.common.lora import LoraSettings
-from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.models import local
 from teamsrl_graph.models.batching import BatchGenerator
 

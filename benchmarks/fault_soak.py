@@ -50,16 +50,16 @@ def main():
 def result_of(args, result: dict) -> dict:
     """write_result's arguments: the soak's counts as figures, the records lost as headline."""
     lost = f"records lost ({args.seeds} seeds, {args.faults:.0%} faults, {args.kills} SIGKILLs)"
-    return dict(title="Fault soak: faults, kills and resume", headline=[lost], summary=(
+    return {"title": "Fault soak: faults, kills and resume", "headline": [lost], "summary": (
         f"`teamsrl generate` as a process against the fake OpenAI-compatible server with {args.faults:.0%} mixed "
         f"faults (429, 500, malformed JSON, hangs past the 1 s client timeout, connection resets), {args.seeds} "
         f"seeds, {args.kills} SIGKILLs at random points, each followed by `--resume`. Booking comes before "
-        "sending, so the count can never fall short of what the server saw."), figures={
+        "sending, so the count can never fall short of what the server saw."), "figures": {
         "records completed": f"{result['completed']}/{result['seeds']}", "records duplicated": result["duplicated"],
         lost: result["lost"], "requests booked": result["requests_booked"], "queries booked": result["queries_booked"],
         "chat requests the server saw": result["http_requests"],
         f"budget ({result['budget']}) held": "yes" if result["budget_held"] else "no",
-        "tracebacks": result["tracebacks"], "wall time (s)": result["seconds"]})
+        "tracebacks": result["tracebacks"], "wall time (s)": result["seconds"]}}
 
 
 if __name__ == "__main__":

@@ -32,13 +32,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from teamsrl_graph.common.results import record, result_option
+from teamsrl_graph.dataio.seeds import load_seeds
 from teamsrl_graph.hir.config import HIRConfig
 from teamsrl_graph.hir.constrained import ConstrainedTask, constrained_instructions
 from teamsrl_graph.hir.tasks import make_task
 from teamsrl_graph.hir.trainer import HIRTrainer
 from teamsrl_graph.models import local
-from teamsrl_graph.common.results import record, result_option
-from teamsrl_graph.dataio.seeds import load_seeds
 
 log = logging.getLogger("hir_vs_sft")
 TASKS = (("object_counting", 2), ("object_counting", 4), ("word_sorting", 2), ("word_sorting", 3))

@@ -21,13 +21,13 @@ import argparse
 import json
 from pathlib import Path
 
-from teamsrl_graph.evolve.context import Context
-from teamsrl_graph.evaluation import EvalConfig, evaluate
 from teamsrl_graph.common.files import read_jsonl
 from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.dataio.records import split_heldout
-from teamsrl_graph.running.run import generate
 from teamsrl_graph.dataio.seeds import default_seeds_path, load_seeds
+from teamsrl_graph.evaluation import EvalConfig, evaluate
+from teamsrl_graph.evolve.context import Context
+from teamsrl_graph.running.run import generate
 from teamsrl_graph.sft import SFTRunConfig, finetune, trained_on
 
 SEED_FILES = [default_seeds_path(), Path("examples/pit_heldout.txt"), Path("examples/unseen_seeds.txt"),
@@ -74,7 +74,7 @@ def cells(result: dict) -> list[str]:
     """One adapter's row of the table (COLUMNS)."""
     e, m = result["eval"], result["eval"]["membership_inference"]
     name = f"DP-SGD, ε = {result['epsilon']:g}" if result["epsilon"] else "plain LoRA"
-    span = lambda key: f"[{m[key][0]:.2f}, {m[key][1]:.2f}]"  # noqa: E731
+    span = lambda key: f"[{m[key][0]:.2f}, {m[key][1]:.2f}]"
     return [name, f"{m['members']} / {m['nonmembers']}", f"{m['loss_ratio_auc']:.3f} {span('loss_ratio_auc_interval')}",
             span("chance_band"), f"{m['loss_auc']:.3f}", f"{m['base_loss_control_auc']:.3f}",
             f"{e['heldout_loss']['base']} → {e['heldout_loss']['finetuned']}",

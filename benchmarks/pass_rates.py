@@ -23,13 +23,13 @@ import subprocess
 import sys
 import time
 
-from teamsrl_graph.constraints import TYPES, compose, verify
 from teamsrl_graph.common.files import write_json
+from teamsrl_graph.common.prompts import load as load_template
 from teamsrl_graph.common.results import record, result_option
+from teamsrl_graph.constraints import TYPES, compose, verify
+from teamsrl_graph.dataio.seeds import load_seeds
 from teamsrl_graph.models.chat import as_dicts
 from teamsrl_graph.models.local import chat_ids, load
-from teamsrl_graph.common.prompts import load as load_template
-from teamsrl_graph.dataio.seeds import load_seeds
 
 QUICK_TYPES = ("detectable_format:title", "punctuation:no_comma", "length_constraints:number_sentences")
 

@@ -42,9 +42,11 @@ from pathlib import Path
 from teamsrl_graph.common import plots, prompts
 from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.constraints import verify
+from teamsrl_graph.dataio.records import prompt_of
+from teamsrl_graph.dataio.seeds import Seed, load_seeds
+from teamsrl_graph.evaluation.judge import judge_pairs, win_rate
 from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.hir.constrained import constrained_instructions
-from teamsrl_graph.evaluation.judge import judge_pairs, win_rate
 from teamsrl_graph.models.factory import make_chat_model
 from teamsrl_graph.pit.collect import collect_preferences
 from teamsrl_graph.pit.config import PITConfig
@@ -52,8 +54,6 @@ from teamsrl_graph.pit.gap import GapModel, pairwise_accuracy, train_gap
 from teamsrl_graph.pit.preferences import read_preferences, write_preferences
 from teamsrl_graph.pit.trainer import PITTrainer
 from teamsrl_graph.running.run import generate
-from teamsrl_graph.dataio.seeds import Seed, load_seeds
-from teamsrl_graph.dataio.records import prompt_of
 
 log = logging.getLogger("pit_vs_selfrefine")
 

@@ -25,14 +25,14 @@ from pathlib import Path
 
 import torch
 
-from teamsrl_graph.running.budget import Budget
-from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.common.embeddings import diversity
 from teamsrl_graph.common.results import record, result_option
+from teamsrl_graph.dataio.seeds import load_seeds
+from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.evolve.resources import bind
 from teamsrl_graph.evolve.review import words
+from teamsrl_graph.running.budget import Budget
 from teamsrl_graph.running.run import generate
-from teamsrl_graph.dataio.seeds import load_seeds
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 COLUMNS = ["queries", "expert", "records", "accepted", "q/accepted", "expert q/accepted", "evolved", "q/evolved", "score",

@@ -18,9 +18,9 @@ import argparse
 import json
 from pathlib import Path
 
-from teamsrl_graph.evolve.context import Context
-from teamsrl_graph.evaluation.mia import auc
 from teamsrl_graph.common.results import record, result_option
+from teamsrl_graph.evaluation.mia import auc
+from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.evolve.steps import gain_probabilities
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
@@ -61,7 +61,7 @@ def main():
     ap.add_argument("--prompts")
     result_option(ap, "results/reviewer_calibration.json")
     args = ap.parse_args()
-    read = lambda name: [json.loads(line) for line in (DATA / name).read_text().splitlines()]  # noqa: E731
+    read = lambda name: [json.loads(line) for line in (DATA / name).read_text().splitlines()]
     depth, breadth = read("review_pairs.jsonl"), read("review_pairs_breadth.jsonl")
     as_gain = [{**p, "op": "deepen"} for p in breadth]
     scores = gain_probabilities(Context(model=args.model, prompts=args.prompts), depth + breadth + as_gain)

@@ -18,14 +18,14 @@ import json
 import random
 from pathlib import Path
 
-from teamsrl_graph.evolve.actions import OPERATIONS
-from teamsrl_graph.running.budget import Budget
-from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.common.results import record, result_option
+from teamsrl_graph.dataio.seeds import load_seeds
+from teamsrl_graph.evolve.actions import OPERATIONS
+from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.policy.env import EvolutionEnv
 from teamsrl_graph.policy.reward import RewardWeights, step_reward
 from teamsrl_graph.policy.train import split_seeds, step_terms
-from teamsrl_graph.dataio.seeds import load_seeds
+from teamsrl_graph.running.budget import Budget
 
 GRID = [round(0.1 * i, 1) for i in range(11)]
 

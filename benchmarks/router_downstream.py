@@ -29,14 +29,14 @@ import math
 from collections import Counter
 from pathlib import Path
 
-from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.common.embeddings import diversity
-from teamsrl_graph.evaluation import EvalConfig, evaluate
 from teamsrl_graph.common.files import read_jsonl, write_json
 from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.dataio.records import split_heldout
-from teamsrl_graph.running.run import generate
 from teamsrl_graph.dataio.seeds import load_seeds
+from teamsrl_graph.evaluation import EvalConfig, evaluate
+from teamsrl_graph.evolve.context import Context
+from teamsrl_graph.running.run import generate
 from teamsrl_graph.sft import SFTRunConfig, finetune, trained_on
 from teamsrl_graph.sft.data import to_conversations
 

@@ -28,11 +28,11 @@ import math
 import tempfile
 import time
 
+from teamsrl_graph.common.results import record, result_option
+from teamsrl_graph.common.training import base_folder
 from teamsrl_graph.sft import SFTRunConfig, finetune
 from teamsrl_graph.sft import data as sft_data
 from teamsrl_graph.sft.trainer import split_validation
-from teamsrl_graph.common.training import base_folder
-from teamsrl_graph.common.results import record, result_option
 
 
 def plain_trl(conversations: list[dict], folder, config: SFTRunConfig, dtype) -> tuple[int, float]:

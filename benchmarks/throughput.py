@@ -24,9 +24,9 @@ import time
 from collections import defaultdict
 
 from teamsrl_graph import Context, generate
-from teamsrl_graph.models.chat import LocalChatModel, engine
 from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.dataio.seeds import load_seeds
+from teamsrl_graph.models.chat import LocalChatModel, engine
 
 
 def graph_run(gen, seeds, concurrency: int, max_steps: int) -> dict:

@@ -21,9 +21,9 @@ import json
 from pathlib import Path
 
 from teamsrl_graph.common.results import record, result_option
-from teamsrl_graph.evolve.context import Context
-from teamsrl_graph.evaluation import EvalConfig, evaluate
 from teamsrl_graph.dataio.records import split_heldout
+from teamsrl_graph.evaluation import EvalConfig, evaluate
+from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.running.run import generate
 from teamsrl_graph.sft import SFTRunConfig, finetune
 from teamsrl_graph.sft.data import to_conversations

@@ -49,14 +49,14 @@ def hir_args(**extra) -> dict:
 
 
 def hir_constrained(m):
-    method = lambda p, loose: {"accuracy": p, "n": 24, "ifbench": ifbench(loose), "rounds": []}  # noqa: E731
+    method = lambda p, loose: {"accuracy": p, "n": 24, "ifbench": ifbench(loose), "rounds": []}
     return m.result_of("constrained", {"train": 24, "heldout": 24, "args": hir_args(),
                                        "base": {"accuracy": 0.125, "n": 24, "ifbench": ifbench(0.3)},
                                        "methods": {"SFT on verified": method(0.2, 0.15), "HIR": method(0.25, 0.2)}})
 
 
 def hir_tasks(m):
-    cells = lambda b, s, h: {"base": {"accuracy": b, "n": 40}, "SFT on verified": {"accuracy": s, "n": 40},  # noqa: E731
+    cells = lambda b, s, h: {"base": {"accuracy": b, "n": 40}, "SFT on verified": {"accuracy": s, "n": 40},
                              "HIR": {"accuracy": h, "n": 40}}
     return m.result_of("tasks", {"args": hir_args(), "sweep": {"chosen": "HIR balanced"},
                                  "tasks": {"object_counting-2": cells(0.375, 0.425, 0.375), "word_sorting-3": cells(0.1, 0.2, 0.15)}})
@@ -74,7 +74,7 @@ def mia_audit(m):
 
 
 def pit_vs_selfrefine(m):
-    judged = lambda rate, w, l, t: {"win_rate": rate, "wins": w, "losses": l, "ties": t}  # noqa: E731
+    judged = lambda rate, w, l, t: {"win_rate": rate, "wins": w, "losses": l, "ties": t}
     compliance = {"prompt": score(0.267, 0.081, 30), "constraint": score(0.3, 0.08, 30)}
     return m.result_of({"settings": {"constraints": 1, "rounds": 2, "budget": None}, "fold_a": 16, "fold_b": 8,
                         "compliance": {"original": compliance, "PIT": compliance, "Self-Refine": compliance},
@@ -89,7 +89,7 @@ def query_efficiency(m):
 
 
 def ray_scaling(m):
-    run = lambda workers, qps: {"workers": workers, "records": 48, "queries": 300, "s": 300 / qps,  # noqa: E731
+    run = lambda workers, qps: {"workers": workers, "records": 48, "queries": 300, "s": 300 / qps,
                                 "records/s": 48 * qps / 300, "queries/s": qps}
     return m.result_of([(run(1, 10.0), run(2, 19.6)), (run(1, 10.0), run(2, 19.2))],
                        Namespace(cpus=2, seeds=48, max_steps=2, concurrency=4, latency=0.2))
@@ -130,7 +130,7 @@ def router_downstream(m):
                 "entropy": 2.57, "top_share": 0.19, "ended_at": [0, 2, 2, 53], "trained_on": 34,
                 "ifbench": {"prompt_loose": score(loose), "prompt_strict": score(loose / 2)},
                 "base": {"prompts": 40, "prompt_loose": score(0.175), "prompt_strict": score(0.125)}}
-    rows = {("random", 360): row(40.0, 0.15), ("policy", 360): row(120.0, 0.1), ("policy", 180): row(90.0, 0.175)}
+    rows = {("random", 360): row(40.0, 0.15), ("policy", 360): row(120.0, 0.1), ("policy", 180): row(90.0, 0.15)}
     return m.result_of(rows, Namespace(budget=360, max_steps=3), 64)
 
 
