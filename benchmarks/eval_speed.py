@@ -11,9 +11,10 @@ through the same engine `teamsrl eval` uses, three ways in one process:
 Prints characters/s per way and per round, the ratios to "lora, 8" (min-max over rounds), how many
 answers the merged model left unchanged, and how far each way's logits are from the same model in
 float32 (the CPU model runs in bf16, where both ways round: merging rounds the weights, the LoRA
-layers round their outputs; greedy answers part where the top two tokens are close).
+layers round their outputs; greedy answers part where the top two tokens are close). The figures
+also go to a result file for the docs (`--result`, empty to skip).
 
-    python benchmarks/eval_speed.py [--prompts 32] [--tokens 128] [--rounds 2]
+    python benchmarks/eval_speed.py [--prompts 32] [--tokens 128] [--rounds 2] [--result results/eval_speed.json]
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from __future__ import annotations
 import argparse
 import time
 
+from teamsrl_graph.common.lora import LoraSettings
+from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.constraints import yardstick as ifbench
 from teamsrl_graph.evaluation import judge as judging
 from teamsrl_graph.evaluation.evaluator import merged
-from teamsrl_graph.common.lora import LoraSettings
 from teamsrl_graph.models import local
 from teamsrl_graph.models.batching import BatchGenerator
 
@@ -41,6 +43,7 @@ def main():
     ap.add_argument("--prompts", type=int, default=32, help="IFBench prompts (a fixed subset)")
     ap.add_argument("--tokens", type=int, default=128, help="answer length cap")
     ap.add_argument("--rounds", type=int, default=2)
+    result_option(ap, "results/eval_speed.json")
     args = ap.parse_args()
 
     import torch
@@ -74,10 +77,31 @@ def main():
         print(f"{name:<11} {min(speed[name]):7.1f}-{max(speed[name]):7.1f} chars/s   ÷ lora, 8: "
               f"{min(ratios):.2f}-{max(ratios):.2f}")
     print(f"answers the merged model left unchanged (batch 8): {min(same)}-{max(same)} of {args.prompts}")
-    print("mean |logit - float32 logit| over the prompts' tokens: " + fidelity(model, tokenizer, asked))
+    errors = fidelity(model, tokenizer, asked)
+    print("mean |logit - float32 logit| over the prompts' tokens: " + ", ".join(f"{n} {e:.3f}" for n, e in errors.items()))
+    record(args.result, result_of(speed, same, errors, args.prompts, args.tokens))
 
 
-def fidelity(model, tokenizer, asked) -> str:
+def span(values: list[float], digits: int) -> str:
+    return f"{min(values):.{digits}f}-{max(values):.{digits}f}"
+
+
+def result_of(speed: dict[str, list[float]], same: list[int], errors: dict[str, float], prompts: int, tokens: int) -> dict:
+    """write_result's arguments: chars/s and the ratio to "lora, 8" per way (min-max over rounds), as a
+    table; answers left unchanged and the logit errors as figures."""
+    ratios = {name: [s / b for s, b in zip(values, speed["lora, 8"])] for name, values in speed.items()}
+    return {"title": "Evaluation answers: merged adapter against LoRA layers", "summary": (
+        f"Characters/s of the fine-tuned model's greedy answers to {prompts} IFBench prompts ({tokens} tokens at "
+        f"most) through the engine `teamsrl eval` uses, {len(same)} round(s) (min-max): the adapter applied by "
+        "its LoRA layers against merged into the weights, at batch 8, 16 and 32; and the mean absolute logit "
+        "error of each way against a float32 copy of the same model (bf16 rounds either way)."),
+        "columns": ["way, batch", "chars/s", "÷ lora, 8"],
+        "rows": [[name, span(speed[name], 1), span(ratios[name], 2)] for name in speed],
+        "figures": {"answers the merged model left unchanged (batch 8)": f"{min(same)}-{max(same)} of {prompts}",
+                    **{f"mean absolute logit error, {name}": round(e, 3) for name, e in errors.items()}}}
+
+
+def fidelity(model, tokenizer, asked) -> dict[str, float]:
     """Mean absolute logit error of the LoRA and the merged way against a float32 copy of the model."""
     import copy
 
@@ -96,7 +120,7 @@ def fidelity(model, tokenizer, asked) -> str:
                 errors["merged"].append(float((model(ids).logits.float() - truth).abs().mean()))
             with exact.disable_adapter():
                 errors.setdefault("adapter's own effect", []).append(float((exact(ids).logits - truth).abs().mean()))
-    return ", ".join(f"{name} {sum(v) / len(v):.3f}" for name, v in errors.items())
+    return {name: sum(v) / len(v) for name, v in errors.items()}
 
 
 if __name__ == "__main__":

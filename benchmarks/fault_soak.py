@@ -19,7 +19,7 @@ import json
 import shutil
 from pathlib import Path
 
-from teamsrl_graph.common.results import write_result
+from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.testing.soak import soak
 
 
@@ -32,7 +32,7 @@ def main():
     ap.add_argument("--max-steps", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/soak")
-    ap.add_argument("--result", default="results/fault_soak.json", help="result file for the docs; empty = none")
+    result_option(ap, "results/fault_soak.json")
     args = ap.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
     result = soak(Path(args.out), seeds=args.seeds, budget=args.budget, fault_rate=args.faults, kills=args.kills,
@@ -44,23 +44,22 @@ def main():
           f"{result['http_requests']} ({'equal' if result['requests_booked'] == result['http_requests'] else 'DIFFERENT'}); budget "
           f"{result['budget']} {'held' if result['budget_held'] else 'EXCEEDED'}; {result['kills']} kills; "
           f"tracebacks {result['tracebacks']}; {result['seconds']} s")
-    if args.result:
-        record(args, result)
+    record(args.result, result_of(args, result))
 
 
-def record(args, result: dict):
+def result_of(args, result: dict) -> dict:
+    """write_result's arguments: the soak's counts as figures, the records lost as headline."""
     lost = f"records lost ({args.seeds} seeds, {args.faults:.0%} faults, {args.kills} SIGKILLs)"
-    write_result(args.result, "Fault soak: faults, kills and resume", headline=[lost], summary=(
+    return {"title": "Fault soak: faults, kills and resume", "headline": [lost], "summary": (
         f"`teamsrl generate` as a process against the fake OpenAI-compatible server with {args.faults:.0%} mixed "
         f"faults (429, 500, malformed JSON, hangs past the 1 s client timeout, connection resets), {args.seeds} "
         f"seeds, {args.kills} SIGKILLs at random points, each followed by `--resume`. Booking comes before "
-        "sending, so the count can never fall short of what the server saw."), figures={
+        "sending, so the count can never fall short of what the server saw."), "figures": {
         "records completed": f"{result['completed']}/{result['seeds']}", "records duplicated": result["duplicated"],
         lost: result["lost"], "requests booked": result["requests_booked"], "queries booked": result["queries_booked"],
         "chat requests the server saw": result["http_requests"],
         f"budget ({result['budget']}) held": "yes" if result["budget_held"] else "no",
-        "tracebacks": result["tracebacks"], "wall time (s)": result["seconds"]})
-    print(f"wrote {args.result}; python -m docs.render puts it into docs/results.md")
+        "tracebacks": result["tracebacks"], "wall time (s)": result["seconds"]}}
 
 
 if __name__ == "__main__":

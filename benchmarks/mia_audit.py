@@ -7,7 +7,8 @@ the usable records in half (members / non-members, a balanced audit), fine-tunes
 `--epsilons` value on the same members with the main job's settings (0 = plain LoRA), and audits
 each adapter: loss-ratio and loss AUC with 95% bootstrap intervals, the chance band (labels
 shuffled), the base-model control, held-out and reference-answer loss. It does not evaluate on
-IFBench (`teamsrl eval --ifbench N` on an adapter it wrote does).
+IFBench (`teamsrl eval --ifbench N` on an adapter it wrote does). The table also goes to a result
+file for the docs (`--result`, empty to skip).
 
     python benchmarks/mia_audit.py [--budget 700] [--epsilons 0 4] [--out runs/mia_audit]
     python benchmarks/mia_audit.py --data runs/mia_audit/generate/dataset.jsonl   # reuse a dataset
@@ -20,12 +21,13 @@ import argparse
 import json
 from pathlib import Path
 
-from teamsrl_graph.evolve.context import Context
-from teamsrl_graph.evaluation import EvalConfig, evaluate
 from teamsrl_graph.common.files import read_jsonl
+from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.dataio.records import split_heldout
-from teamsrl_graph.running.run import generate
 from teamsrl_graph.dataio.seeds import default_seeds_path, load_seeds
+from teamsrl_graph.evaluation import EvalConfig, evaluate
+from teamsrl_graph.evolve.context import Context
+from teamsrl_graph.running.run import generate
 from teamsrl_graph.sft import SFTRunConfig, finetune, trained_on
 
 SEED_FILES = [default_seeds_path(), Path("examples/pit_heldout.txt"), Path("examples/unseen_seeds.txt"),
@@ -64,14 +66,30 @@ def suffix(args) -> str:
     return "" if args.loss_dtype == "auto" else f"-{args.loss_dtype}"
 
 
-def row(result: dict) -> str:
+COLUMNS = ["fine-tune", "members / non-members", "loss-ratio AUC [95% bootstrap]", "no-leak band (labels shuffled)",
+           "loss AUC", "base-model control", "held-out loss", "reference-answer loss"]
+
+
+def cells(result: dict) -> list[str]:
+    """One adapter's row of the table (COLUMNS)."""
     e, m = result["eval"], result["eval"]["membership_inference"]
     name = f"DP-SGD, ε = {result['epsilon']:g}" if result["epsilon"] else "plain LoRA"
-    span = lambda key: f"[{m[key][0]:.2f}, {m[key][1]:.2f}]"  # noqa: E731
-    return (f"| {name} | {m['members']} / {m['nonmembers']} | {m['loss_ratio_auc']:.3f} {span('loss_ratio_auc_interval')} "
-            f"| {span('chance_band')} | {m['loss_auc']:.3f} | {m['base_loss_control_auc']:.3f} "
-            f"| {e['heldout_loss']['base']} → {e['heldout_loss']['finetuned']} "
-            f"| {e['reference_loss']['base']} → {e['reference_loss']['finetuned']} |")
+    span = lambda key: f"[{m[key][0]:.2f}, {m[key][1]:.2f}]"
+    return [name, f"{m['members']} / {m['nonmembers']}", f"{m['loss_ratio_auc']:.3f} {span('loss_ratio_auc_interval')}",
+            span("chance_band"), f"{m['loss_auc']:.3f}", f"{m['base_loss_control_auc']:.3f}",
+            f"{e['heldout_loss']['base']} → {e['heldout_loss']['finetuned']}",
+            f"{e['reference_loss']['base']} → {e['reference_loss']['finetuned']}"]
+
+
+def result_of(results: list[dict], usable: int) -> dict:
+    """write_result's arguments: the printed table, a row per audited adapter."""
+    return {"title": "Membership inference: plain LoRA against DP-SGD", "summary": (
+        f"One dataset made the way the main job makes it ({usable} usable records), split into members and "
+        "non-members; the members fine-tuned once per setting (plain LoRA, DP-SGD at the given ε) with the main "
+        "job's settings, and each adapter audited: loss-ratio and loss AUC with 95% bootstrap intervals, the band "
+        "a model that leaked nothing shows (labels shuffled), the base-model control, held-out and reference-answer "
+        f"loss (base → fine-tuned; losses in {results[0]['eval']['loss_dtype']})."),
+        "columns": COLUMNS, "rows": [cells(r) for r in results]}
 
 
 def main():
@@ -86,6 +104,7 @@ def main():
     ap.add_argument("--reuse", action="store_true", help="audit the adapters an earlier run wrote instead of training")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/mia_audit")
+    result_option(ap, "results/mia_audit.json")
     args = ap.parse_args()
 
     usable = [r for r in records(args) if r["response_ok"] and r["response"].strip()]
@@ -95,11 +114,10 @@ def main():
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / f"results{suffix(args)}.json").write_text(json.dumps(results, indent=2))
     print(f"\nlosses in {results[0]['eval']['loss_dtype']}")
-    print("\n| fine-tune | members / non-members | loss-ratio AUC [95% bootstrap] | no-leak band (labels shuffled) "
-          "| loss AUC | base-model control | held-out loss | reference-answer loss |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| " + " | ".join(COLUMNS) + " |\n" + "|---" * len(COLUMNS) + "|")
     for result in results:
-        print(row(result))
+        print("| " + " | ".join(cells(result)) + " |")
+    record(args.result, result_of(results, len(usable)))
 
 
 if __name__ == "__main__":

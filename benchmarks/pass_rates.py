@@ -5,9 +5,12 @@ training phrasing and placed as `compose` places it; the model answers each thro
 template `--samples` times (one `generate` call with num_return_sequences per batch of prompts, left
 padding, bf16 on CPU where supported), and `verify` checks each answer strictly. Writes a JSON
 (command, commit, date, cores, settings, per type samples / passes / rate / prompts with a pass) and
-prints a markdown table sorted by rate. This is a measurement, not a test: it asserts nothing.
+prints a markdown table sorted by rate; the table and the overall rate also go to a result file for
+the docs (`--result`, empty to skip), which `result_of` can also make from an earlier run's JSON. This
+is a measurement, not a test: it asserts nothing.
 
     python benchmarks/pass_rates.py [--out pass_rates.json] [--prompts 4] [--samples 8] [--quick]
+                                    [--result results/pass_rates.json]
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ import subprocess
 import sys
 import time
 
-from teamsrl_graph.constraints import TYPES, compose, verify
 from teamsrl_graph.common.files import write_json
+from teamsrl_graph.common.prompts import load as load_template
+from teamsrl_graph.common.results import record, result_option
+from teamsrl_graph.constraints import TYPES, compose, verify
+from teamsrl_graph.dataio.seeds import load_seeds
 from teamsrl_graph.models.chat import as_dicts
 from teamsrl_graph.models.local import chat_ids, load
-from teamsrl_graph.common.prompts import load as load_template
-from teamsrl_graph.dataio.seeds import load_seeds
 
 QUICK_TYPES = ("detectable_format:title", "punctuation:no_comma", "length_constraints:number_sentences")
 
@@ -66,11 +70,37 @@ def commit() -> str:
         return "unknown"
 
 
+COLUMNS = ["type", "samples", "passes", "pass rate", "prompts with a pass"]
+
+
+def ranked(per_type: dict) -> list[list]:
+    """A row per type (COLUMNS), highest pass rate first (ties by name)."""
+    return [[type_id, r["samples"], r["passes"], r["rate"], f"{r['prompts_passed']}/{r['prompts']}"]
+            for type_id, r in sorted(per_type.items(), key=lambda kv: (-kv[1]["rate"], kv[0]))]
+
+
 def table(per_type: dict) -> str:
-    rows = ["| type | samples | passes | rate | prompts with a pass |", "|---|---:|---:|---:|---:|"]
-    for type_id, r in sorted(per_type.items(), key=lambda kv: (-kv[1]["rate"], kv[0])):
-        rows.append(f"| {type_id} | {r['samples']} | {r['passes']} | {r['rate']:.3f} | {r['prompts_passed']}/{r['prompts']} |")
+    rows = ["| " + " | ".join(COLUMNS) + " |", "|---|---:|---:|---:|---:|"]
+    rows += [f"| {t} | {samples} | {passes} | {rate:.3f} | {prompts} |" for t, samples, passes, rate, prompts in ranked(per_type)]
     return "\n".join(rows)
+
+
+def result_of(report: dict) -> dict:
+    """write_result's arguments from this script's JSON report (`summary`), keeping the run's own command,
+    commit, date and cores: the per-type table sorted by rate, the overall rate as a figure."""
+    s, overall = report["settings"], report["overall"]
+    partial = "" if report["complete"] else " The run did not finish (complete: false): the figures cover the prompts answered before it stopped."
+    return {"title": "Pass rate of sampled answers per constraint type", "summary": (
+        f"For every verifiable constraint type, {s['prompts']} seed tasks each get one constraint of that type in a "
+        f"training phrasing; the embedded model ({report['dtype'].removeprefix('torch.')}) answers each {s['samples']} "
+        f"times through the responder template (temperature {s['temperature']}, top-p {s['top_p']}, at most "
+        f"{s['max_new_tokens']} new tokens), and each answer is verified strictly. The rate says how often sampling "
+        "alone meets a type: where it is near 0, resampling rarely yields a verified answer of that type." + partial),
+        "columns": COLUMNS, "rows": ranked(report["per_type"]),
+        "figures": {"overall pass rate": overall["rate"], "passes / samples": f"{overall['passes']}/{overall['samples']}",
+                    "wall time (s)": report["seconds"]},
+        "command": report["command"], "commit": report["commit"], "date": report["date"],
+        "machine": {"cores": report["cores"], "note": f"{report['torch_threads']} torch threads"}}
 
 
 def main(argv=None):
@@ -85,9 +115,11 @@ def main(argv=None):
     ap.add_argument("--max-new-tokens", type=int, default=160)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help=f"smoke check: {len(QUICK_TYPES)} types, 1 prompt, 4 samples")
+    result_option(ap, "results/pass_rates.json")
     args = ap.parse_args(argv)
-    if args.quick:
+    if args.quick:  # a smoke check replaces no result file unless --result names one
         args.types, args.prompts, args.samples = list(QUICK_TYPES), 1, 4
+        args.result = "" if args.result == ap.get_default("result") else args.result
     types = args.types or sorted(TYPES)
     unknown = [t for t in types if t not in TYPES]
     if unknown:
@@ -115,6 +147,7 @@ def main(argv=None):
     print(table(report["per_type"]))
     overall = report["overall"]
     print(f"\noverall {overall['passes']}/{overall['samples']} = {overall['rate']:.3f}; {report['seconds']} s; wrote {args.out}")
+    record(args.result, result_of(report))
 
 
 def summary(items: list[dict], types: list[str], args, model, started: float, head: str) -> dict:

@@ -25,7 +25,8 @@ the held-out ones), stated in the instruction by the registry's phrasing.
     python benchmarks/pit_vs_selfrefine.py --out runs/pit_vs_selfrefine
 
 Prints a compliance table and a table of win rates (0.5 = no preference) and writes OUT/results.json, OUT/win_rates.png,
-OUT/preferences.jsonl, OUT/pit/ (the trained PIT), OUT/judge_gap/ and the two graph runs' records.
+OUT/preferences.jsonl, OUT/pit/ (the trained PIT), OUT/judge_gap/ and the two graph runs' records; the
+compliance table and the win rates also go to a result file for the docs (`--result`, empty to skip).
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ import time
 from pathlib import Path
 
 from teamsrl_graph.common import plots, prompts
+from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.constraints import verify
+from teamsrl_graph.dataio.records import prompt_of
+from teamsrl_graph.dataio.seeds import Seed, load_seeds
+from teamsrl_graph.evaluation.judge import judge_pairs, win_rate
 from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.hir.constrained import constrained_instructions
-from teamsrl_graph.evaluation.judge import judge_pairs, win_rate
 from teamsrl_graph.models.factory import make_chat_model
 from teamsrl_graph.pit.collect import collect_preferences
 from teamsrl_graph.pit.config import PITConfig
@@ -50,8 +54,6 @@ from teamsrl_graph.pit.gap import GapModel, pairwise_accuracy, train_gap
 from teamsrl_graph.pit.preferences import read_preferences, write_preferences
 from teamsrl_graph.pit.trainer import PITTrainer
 from teamsrl_graph.running.run import generate
-from teamsrl_graph.dataio.seeds import Seed, load_seeds
-from teamsrl_graph.dataio.records import prompt_of
 
 log = logging.getLogger("pit_vs_selfrefine")
 
@@ -124,6 +126,7 @@ def main() -> None:
     parser.add_argument("--rl-steps", type=int, nargs=2, default=[8, 8])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/pit_vs_selfrefine")
+    result_option(parser, "results/pit_vs_selfrefine.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     out = Path(args.out)
@@ -229,6 +232,28 @@ def main() -> None:
         print(f"{name:<26}{rv['win_rate']:>10.3f} ({rv['wins']}-{rv['losses']}-{rv['ties']}){gp['win_rate']:>10.3f} "
               f"({gp['wins']}-{gp['losses']}-{gp['ties']})")
     print(f"accepted improvement rounds: {report['accepted_rounds']}; seconds: {seconds}")
+    record(args.result, result_of(report))
+
+
+def result_of(report: dict) -> dict:
+    """write_result's arguments from the report OUT/results.json holds: the compliance table, and each
+    comparison's win rate (wins-losses-ties) per judge as figures."""
+    s, compliance_ = report["settings"], report["compliance"]
+    n = compliance_["original"]["prompt"]["n"]
+    judges = {"reviewer": "reviewer", "gap_fold_b": "fold-B gap model"}
+    figures = {f"{label} win rate, {name}": f"{r[key]['win_rate']:.3f} ({r[key]['wins']}-{r[key]['losses']}-{r[key]['ties']})"
+               for key, label in judges.items() for name, r in report["results"].items()}
+    return {"title": "PIT against Self-Refine", "summary": (
+        f"PIT trained on fold A ({report['fold_a']} preference pairs) of pairs the graph's own models made on the "
+        f"training instructions; {n} held-out instructions with {s['constraints']} registry constraint(s) each, "
+        f"answered and improved for at most {s['rounds']} rounds by PIT and by Self-Refine through the graph "
+        f"(query cap {s['budget'] or 'none'} per run). Prompt-level (every constraint, strict) and constraint-level "
+        "compliance by the verifiers, with standard errors; win rates (0.5 = no preference, identical answers tie) "
+        f"by the reviewer asked in both orders and by a gap model trained on fold B ({report['fold_b']} pairs)."),
+        "columns": [f"answers ({n} held-out instructions)", "prompt-level compliance (strict)", "constraint-level"],
+        "rows": [[name, *(f"{c[k]['accuracy']:.3f} ± {c[k]['stderr']:.3f}" for k in ("prompt", "constraint"))]
+                 for name, c in compliance_.items()],
+        "figures": figures}
 
 
 if __name__ == "__main__":

@@ -12,25 +12,32 @@ examples/unseen_seeds_more.txt), with the same model, depth and query budget for
 - diversity: mean pairwise cosine distance of the final instructions' MiniLM embeddings;
 - complexity: mean words of the final instructions.
 
-It ends with learned / random queries-per-accepted ratios (target <= 0.5).
+It ends with learned / random queries-per-accepted ratios (target <= 0.5), and writes the table and
+the ratios to a result file for the docs (`--result`, empty to skip).
 
     python benchmarks/query_efficiency.py [--budget 150] [--max-steps 3] [--policy PATH] [--greedy] [--out DIR]
+                                          [--result results/query_efficiency.json]
 """
 
 import argparse
+import math
 from pathlib import Path
 
 import torch
 
-from teamsrl_graph.running.budget import Budget
-from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.common.embeddings import diversity
+from teamsrl_graph.common.results import record, result_option
+from teamsrl_graph.dataio.seeds import load_seeds
+from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.evolve.resources import bind
 from teamsrl_graph.evolve.review import words
+from teamsrl_graph.running.budget import Budget
 from teamsrl_graph.running.run import generate
-from teamsrl_graph.dataio.seeds import load_seeds
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+COLUMNS = ["queries", "expert", "records", "accepted", "q/accepted", "expert q/accepted", "evolved", "q/evolved", "score",
+           "diversity", "words", "steps"]
+RATIOS = ("expert q/accepted", "q/accepted", "q/evolved")
 
 
 def measure(records: list[dict], ledger: Budget) -> dict:
@@ -66,6 +73,7 @@ def main():
     ap.add_argument("--greedy", action="store_true", help="the learned router takes its most likely action instead of sampling one")
     ap.add_argument("--routers", nargs="+", default=["policy", "random", "fixed"])
     ap.add_argument("--out", help="folder for each router's dataset (OUT/ROUTER/dataset.jsonl), to read the instructions")
+    result_option(ap, "results/query_efficiency.json")
     args = ap.parse_args()
 
     torch.manual_seed(0)
@@ -85,15 +93,36 @@ def main():
         print(f"{name}: {rows[name]} actions={actions}", flush=True)
 
     print(f"\n{len(seeds)} unseen seeds, budget {args.budget} queries per router, max {args.max_steps} steps\n")
-    cols = ["queries", "expert", "records", "accepted", "q/accepted", "expert q/accepted", "evolved", "q/evolved", "score", "diversity", "words", "steps"]
-    print("| router | " + " | ".join(cols) + " |")
-    print("|---" * (len(cols) + 1) + "|")
+    print("| router | " + " | ".join(COLUMNS) + " |")
+    print("|---" * (len(COLUMNS) + 1) + "|")
     for name, row in rows.items():
-        print(f"| {name} | " + " | ".join(f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in cols) + " |")
-    if "policy" in rows and "random" in rows:
-        for metric in ("expert q/accepted", "q/accepted", "q/evolved"):
-            ratio = rows["policy"][metric] / rows["random"][metric]
-            print(f"learned / random {metric}: {ratio:.3f} (target <= 0.5: {'met' if ratio <= 0.5 else 'missed'})")
+        print(f"| {name} | " + " | ".join(f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in COLUMNS) + " |")
+    for metric, ratio in ratios(rows).items():
+        print(f"learned / random {metric}: {ratio:.3f} (target <= 0.5: {'met' if ratio <= 0.5 else 'missed'})")
+    record(args.result, result_of(rows, len(seeds), args.budget, args.max_steps))
+
+
+def ratios(rows: dict) -> dict[str, float]:
+    """learned / random per queries-per-X measure, when both routers ran."""
+    if "policy" not in rows or "random" not in rows:
+        return {}
+    return {metric: rows["policy"][metric] / rows["random"][metric] for metric in RATIOS}
+
+
+def result_of(rows: dict, seeds: int, budget: int, max_steps: int) -> dict:
+    """write_result's arguments: the printed table (a row per router) and the learned / random ratios."""
+    def number(value):  # JSON has no infinity: a router with nothing accepted shows "inf", as printed
+        return value if not isinstance(value, float) else round(value, 3) if math.isfinite(value) else "inf"
+
+    result = {"title": "Query efficiency: learned router against random and fixed", "summary": (
+        f"Each router evolves the same {seeds} unseen seeds with the same model, at most {max_steps} steps and a cap "
+        f"of {budget} queries: queries (all, and the expert model's: rewrites and answers) per accepted evolution "
+        "and per evolved instruction, the mean reviewer score of a step, diversity (mean pairwise MiniLM cosine "
+        "distance of the final instructions), mean words and steps per record. Target: learned / random at most 0.5."),
+        "columns": ["router", *COLUMNS], "rows": [[name, *(number(row[c]) for c in COLUMNS)] for name, row in rows.items()]}
+    if ratios(rows):
+        result["figures"] = {f"learned ÷ random {metric}": number(ratio) for metric, ratio in ratios(rows).items()}
+    return result
 
 
 if __name__ == "__main__":

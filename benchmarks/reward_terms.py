@@ -6,9 +6,11 @@ mean reviewer score, verified share, novelty and queries of a step. It then pick
 and novelty weights (a grid of 0-1 in steps of 0.1) that make the operations' mean rewards closest
 to one another (smallest max - min; ties: the smaller weights), so that no operation is worth more
 than another before the policy has looked at the instruction: what it learns is then where each
-operation pays, not which one pays everywhere. Writes the choice to OUT/weights.json.
+operation pays, not which one pays everywhere. Writes the choice to OUT/weights.json, and the table
+and the choice to a result file for the docs (`--result`, empty to skip).
 
     python benchmarks/reward_terms.py [--episodes 24] [--max-steps 3] [--budget 200] [--out runs/reward_terms]
+                                      [--result results/reward_terms.json]
 """
 
 import argparse
@@ -16,13 +18,14 @@ import json
 import random
 from pathlib import Path
 
+from teamsrl_graph.common.results import record, result_option
+from teamsrl_graph.dataio.seeds import load_seeds
 from teamsrl_graph.evolve.actions import OPERATIONS
-from teamsrl_graph.running.budget import Budget
 from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.policy.env import EvolutionEnv
 from teamsrl_graph.policy.reward import RewardWeights, step_reward
 from teamsrl_graph.policy.train import split_seeds, step_terms
-from teamsrl_graph.dataio.seeds import load_seeds
+from teamsrl_graph.running.budget import Budget
 
 GRID = [round(0.1 * i, 1) for i in range(11)]
 
@@ -48,6 +51,7 @@ def main():
     ap.add_argument("--query-cost", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/reward_terms")
+    result_option(ap, "results/reward_terms.json")
     args = ap.parse_args()
     train, _ = split_seeds(load_seeds())
     draw = random.Random(args.seed)
@@ -69,6 +73,21 @@ def main():
     print(f"\nchosen: verify_weight {v}, novelty_weight {n} (spread of per-operation mean reward {spread:.3f})")
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "weights.json").write_text(json.dumps({"verify_weight": v, "novelty_weight": n, "terms": terms}))
+    record(args.result, result_of(terms, (v, n, spread), len(steps), env.budget.queries, len(train)))
+
+
+def result_of(terms: dict, choice: tuple[float, float, float], steps: int, queries: int, seeds: int) -> dict:
+    """write_result's arguments: the per-operation terms as a table, the chosen weights as figures."""
+    v, n, spread = choice
+    return {"title": "Reward terms per operation under a random router", "summary": (
+        f"{seeds} training seeds evolved with operations drawn uniformly at random through the policy's training "
+        f"environment ({steps} steps, {queries} queries): per operation the mean reviewer score, verified share, "
+        "novelty and queries of a step; then the verification and novelty weights (0-1 in steps of 0.1) that make "
+        "the operations' mean rewards closest to one another, so that no operation pays everywhere."),
+        "columns": ["operation", "steps", "mean score", "verified", "novelty", "queries"],
+        "rows": [[op, t["n"], round(t["score"], 3), round(t["verified"], 3), round(t["novelty"], 3), round(t["queries"], 2)]
+                 for op, t in terms.items()],
+        "figures": {"verify weight": v, "novelty weight": n, "spread of the per-operation mean reward": round(spread, 3)}}
 
 
 if __name__ == "__main__":

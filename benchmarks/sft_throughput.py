@@ -14,9 +14,11 @@ Both sides do the same job on the same records with the same settings:
 
 Tokens/s = the conversations' tokens (prompt and completion, no padding) / seconds in the training
 loop (trl's `train_runtime`). The sides alternate (their order rotates every round) and the best
-round of each counts, which cancels most of the noise of a shared machine. Target: ratio >= 1.0.
+round of each counts, which cancels most of the noise of a shared machine. Target: ratio >= 1.0. The
+figures also go to a result file for the docs (`--result`, empty to skip).
 
     python benchmarks/sft_throughput.py --data runs/demo/generate/dataset.jsonl [--records 40] [--rounds 2]
+                                        [--result results/sft_throughput.json]
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ import math
 import tempfile
 import time
 
+from teamsrl_graph.common.results import record, result_option
+from teamsrl_graph.common.training import base_folder
 from teamsrl_graph.sft import SFTRunConfig, finetune
 from teamsrl_graph.sft import data as sft_data
 from teamsrl_graph.sft.trainer import split_validation
-from teamsrl_graph.common.training import base_folder
 
 
 def plain_trl(conversations: list[dict], folder, config: SFTRunConfig, dtype) -> tuple[int, float]:
@@ -79,6 +82,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=2, help="rounds of all sides, in rotating order")
     parser.add_argument("--ours-padded", action="store_true", help="also time ours with padded batches")
     parser.add_argument("--base", default="local")
+    result_option(parser, "results/sft_throughput.json")
     args = parser.parse_args()
 
     from teamsrl_graph.models import local
@@ -113,6 +117,21 @@ def main():
         print(f"ratio {name} / plain trl = {best[name] / best['plain trl']:.3f}"
               + (" (target >= 1.0)" if name == "teamsrl" else ""))
     print(f"benchmark wall time {time.monotonic() - started:.0f} s")
+    record(args.result, result_of(rates, len(train), len(validation), args.epochs))
+
+
+def result_of(rates: dict[str, list[float]], trained: int, validated: int, epochs: float) -> dict:
+    """write_result's arguments: each side's best tokens/s and tokens/s per round, and the ratios of the best."""
+    best = {name: max(values) for name, values in rates.items()}
+    figures = {f"{name}, best (tokens/s)": round(value, 1) for name, value in best.items()}
+    figures.update({f"ratio {name} / plain trl": round(best[name] / best["plain trl"], 3) for name in best if name != "plain trl"})
+    figures.update({f"{name}, per round (tokens/s)": ", ".join(f"{v:.1f}" for v in values) for name, values in rates.items()})
+    return {"title": "Fine-tuning throughput against a plain trl script", "summary": (
+        f"The same job on both sides: {trained} conversations trained on, {validated} validated after every epoch, "
+        f"{epochs:g} epoch(s), the same LoRA settings and seed; `finetune` as the pipeline calls it against a script "
+        "written directly against trl/peft/transformers. Tokens/s = the conversations' tokens (no padding) / seconds "
+        "in the training loop; the sides rotate every round and each side's best round counts. Target: ratio ≥ 1.0."),
+        "figures": figures}
 
 
 if __name__ == "__main__":

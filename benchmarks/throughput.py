@@ -12,9 +12,11 @@ Each round, on the embedded model:
 
 It prints completion tokens/s and the ratios graph / static (target >= 0.95) and engine / static
 (goal >= 2), per round and their spread. All figures of a round come from the same minutes, so the
-ratios hold up on a shared machine better than the raw tok/s do.
+ratios hold up on a shared machine better than the raw tok/s do. The ratios also go to a result file
+for the docs (`--result`, empty to skip).
 
     python benchmarks/throughput.py [--seeds 16] [--concurrency 8 16] [--max-steps 2] [--rounds 2] [--engine-batch 16]
+                                    [--result results/throughput.json]
 """
 
 import argparse
@@ -22,8 +24,9 @@ import time
 from collections import defaultdict
 
 from teamsrl_graph import Context, generate
-from teamsrl_graph.models.chat import LocalChatModel, engine
+from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.dataio.seeds import load_seeds
+from teamsrl_graph.models.chat import LocalChatModel, engine
 
 
 def graph_run(gen, seeds, concurrency: int, max_steps: int) -> dict:
@@ -80,6 +83,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--engine-batch", type=int, nargs="+", default=[],
                     help="also replay the requests through the engine at these max_batch sizes")
+    result_option(ap, "results/throughput.json")
     args = ap.parse_args()
 
     max_batch = LocalChatModel.model_fields["max_batch"].default  # what the graph's models use
@@ -117,6 +121,18 @@ def main():
     print(f"over {args.rounds} rounds (max batch {max_batch}, {args.seeds} seeds, {args.max_steps} steps):")
     for name, values in ratios.items():
         print(f"  {name}: {spread(values)}")
+    record(args.result, result_of(ratios, args, max_batch))
+
+
+def result_of(ratios: dict[str, list[float]], args, max_batch: int) -> dict:
+    """write_result's arguments: a row per ratio (or occupancy) with its mean, min and max over the rounds."""
+    return {"title": "Local model: continuous batching against static batches", "summary": (
+        f"Completion tokens/s on the embedded model: `generate` on {args.seeds} shipped seeds (random router, at most "
+        f"{args.max_steps} steps) and the very requests it made replayed through the continuous-batching engine, each "
+        f"against the same requests in static batches of {max_batch} through `model.generate`; {args.rounds} round(s), "
+        "every figure of a round from the same minutes. Targets: graph / static ≥ 0.95, engine / static ≥ 2."),
+        "columns": ["what", "mean", "min", "max"],
+        "rows": [[name, round(sum(v) / len(v), 3), round(min(v), 3), round(max(v), 3)] for name, v in ratios.items()]}
 
 
 if __name__ == "__main__":

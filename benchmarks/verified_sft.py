@@ -8,9 +8,10 @@ Two generation runs over the same seeds with the same cap on queries:
 Each dataset gets one LoRA fine-tune with identical settings; base and both adapters answer the same
 fixed IFBench subset (prompts no run saw) and the benchmark's own verifiers score them. Prints
 prompt-level and instruction-level accuracy (loose and strict) with standard errors, the reference-
-answer loss and the membership-inference AUCs.
+answer loss and the membership-inference AUCs, and writes the table to a result file for the docs
+(`--result`, empty to skip).
 
-    python benchmarks/verified_sft.py [--budget 300] [--ifbench 60] [--out runs/verified_sft]
+    python benchmarks/verified_sft.py [--budget 300] [--ifbench 60] [--out runs/verified_sft] [--result results/verified_sft.json]
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import argparse
 import json
 from pathlib import Path
 
-from teamsrl_graph.evolve.context import Context
-from teamsrl_graph.evaluation import EvalConfig, evaluate
+from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.dataio.records import split_heldout
+from teamsrl_graph.evaluation import EvalConfig, evaluate
+from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.running.run import generate
 from teamsrl_graph.sft import SFTRunConfig, finetune
 from teamsrl_graph.sft.data import to_conversations
@@ -43,10 +45,33 @@ def arm(name: str, seeds, args, samples: int, verified_only: bool) -> dict:
     return {"records": len(records), "trained_on": len(members), "queries": queries, "eval": report}
 
 
-def row(name: str, scores: dict, extra: str = "") -> str:
-    cells = [f"{scores[k]['accuracy']:.3f} ± {scores[k]['stderr']:.3f}"
-             for k in ("prompt_loose", "prompt_strict", "instruction_loose", "instruction_strict")]
-    return f"| {name} | " + " | ".join(cells) + f" | {extra} |"
+COLUMNS = ["model", "prompt loose", "prompt strict", "instruction loose", "instruction strict", "data"]
+
+
+def rows_of(results: dict) -> list[list[str]]:
+    """The table (COLUMNS): the base model, then each arm's fine-tuned model with what it trained on."""
+    def row(name: str, scores: dict, data: str) -> list[str]:
+        return [name, *(f"{scores[k]['accuracy']:.3f} ± {scores[k]['stderr']:.3f}"
+                        for k in ("prompt_loose", "prompt_strict", "instruction_loose", "instruction_strict")), data]
+
+    rows = [row("base", results["verified"]["eval"]["ifbench"]["scores"]["base"], "none")]
+    for name, r in results.items():
+        e = r["eval"]
+        data = (f"{r['trained_on']} records ({r['queries']} queries); reference loss {e['reference_loss']['finetuned']} "
+                f"(base {e['reference_loss']['base']}); MIA AUC {e['membership_inference']['loss_ratio_auc']}")
+        rows.append(row(f"fine-tuned, {name}", e["ifbench"]["scores"]["finetuned"], data))
+    return rows
+
+
+def result_of(results: dict, budget: int) -> dict:
+    """write_result's arguments: the printed table."""
+    prompts = results["verified"]["eval"]["ifbench"]["scores"]["base"]["prompts"]
+    return {"title": "Fine-tuning on verified against unverified data", "summary": (
+        f"Two generation runs over the same seeds with the same cap of {budget} queries: one tries several answers "
+        "per instruction and keeps only records whose answer met its constraints, the other keeps one answer per "
+        f"instruction whatever the checks say. One LoRA fine-tune each with identical settings; base and both "
+        f"adapters answer the same {prompts} IFBench prompts, scored by the benchmark's own verifiers (accuracy ± "
+        "standard error)."), "columns": COLUMNS, "rows": rows_of(results)}
 
 
 def main():
@@ -59,20 +84,17 @@ def main():
     ap.add_argument("--ifbench", type=int, default=60, help="IFBench prompts (fixed subset)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/verified_sft")
+    result_option(ap, "results/verified_sft.json")
     args = ap.parse_args()
     results = {"verified": arm("verified", args.seeds, args, args.samples, True),
                "unverified": arm("unverified", args.seeds, args, 1, False)}
     (Path(args.out) / "results.json").write_text(json.dumps(results, indent=2))
     base = results["verified"]["eval"]["ifbench"]["scores"]["base"]
     print(f"\nIFBench, {base['prompts']} prompts; budget {args.budget} queries per run\n")
-    print("| model | prompt loose | prompt strict | instruction loose | instruction strict | data |")
-    print("|---|---|---|---|---|---|")
-    print(row("base", base, "none"))
-    for name, r in results.items():
-        e = r["eval"]
-        extra = (f"{r['trained_on']} records ({r['queries']} queries); reference loss {e['reference_loss']['finetuned']} "
-                 f"(base {e['reference_loss']['base']}); MIA AUC {e['membership_inference']['loss_ratio_auc']}")
-        print(row(f"fine-tuned, {name}", e["ifbench"]["scores"]["finetuned"], extra))
+    print("| " + " | ".join(COLUMNS) + " |\n" + "|---" * len(COLUMNS) + "|")
+    for cells in rows_of(results):
+        print("| " + " | ".join(cells) + " |")
+    record(args.result, result_of(results, args.budget))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ what came out, as a `figures` dict (name -> value), a table (`columns` and `rows
 keys: `summary` (one paragraph: what it measures and what the figures mean), `headline` (names of
 figures the README shows), `superseded_by` (the file that replaces it: kept as history, left out of
 the docs). `write_result` writes such a file atomically; `load_result` checks one and names the
-file and field of whatever is wrong. It does not render anything (docs/render.py does).
+file and field of whatever is wrong; `result_option` and `record` are the `--result FILE` option and
+the final write every script in benchmarks/ shares. It does not render anything (docs/render.py does).
 """
 
 from __future__ import annotations
@@ -45,20 +46,37 @@ def this_machine() -> dict:
 
 def write_result(path: str | Path, title: str, *, figures: dict | None = None, columns: list | None = None,
                  rows: list | None = None, summary: str | None = None, headline: list | None = None,
-                 command: str | None = None) -> Path:
-    """Write one result file; `command` defaults to the command line of this process."""
+                 command: str | None = None, commit: str | None = None, date: str | None = None,
+                 machine: dict | None = None) -> Path:
+    """Write one result file. `command`, `commit`, `date` and `machine` default to this process's command
+    line, checkout, clock and machine; pass them to record a run measured elsewhere or earlier."""
     result = {
         "title": title,
         "command": command or " ".join(["python", *sys.argv]),
-        "commit": current_commit(Path(__file__).resolve().parent),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": this_machine(),
+        "commit": commit or current_commit(Path(__file__).resolve().parent),
+        "date": date or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": machine or this_machine(),
     }
     extra = {"summary": summary, "figures": figures, "columns": columns, "rows": rows, "headline": headline}
     result.update({key: value for key, value in extra.items() if value is not None})
     check(result, path)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return write_json(path, result)
+
+
+def result_option(parser, default: str) -> None:
+    """Add `--result FILE` to a benchmark's argument parser (empty: write no result)."""
+    parser.add_argument("--result", default=default,
+                        help=f"result file for the docs (default {default}; empty = none)")
+
+
+def record(path: str | Path | None, result: dict) -> Path | None:
+    """Write `result` (write_result's keyword arguments, title included) to `path`, unless `path` is empty."""
+    if not path:
+        return None
+    written = write_result(path, **result)
+    print(f"wrote {written}; python -m docs.render puts it into docs/results.md")
+    return written
 
 
 def check(result, source) -> dict:

@@ -1,0 +1,214 @@
+"""Every benchmark script turns its in-memory results into a result file: each script's `result_of`,
+fed small inputs shaped like a real run's, gives write_result's arguments; the file written from them
+passes `load_result` and holds the figures and cells the script prints. No benchmark or model runs."""
+
+from __future__ import annotations
+
+import importlib.util
+from argparse import Namespace
+from pathlib import Path
+
+import pytest
+
+from teamsrl_graph.common.results import load_result, record, write_result
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def script(name: str):
+    """benchmarks/<name>.py as a module (the folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def score(accuracy: float, stderr: float = 0.05, prompts: int = 20) -> dict:
+    return {"accuracy": accuracy, "stderr": stderr, "n": prompts}
+
+
+def ifbench(loose: float, prompts: int = 20) -> dict:
+    return {"prompts": prompts, "prompt_loose": score(loose), "prompt_strict": score(loose / 2),
+            "instruction_loose": score(loose + 0.1), "instruction_strict": score(loose)}
+
+
+def answer_rating(m):
+    parts = {"reviewer": 0.38, "relevance": 0.5, "fluency": 0.61, "rating (equal weights)": 0.52}
+    return m.result_of({"verifiable": parts, "off-topic": {k: round(v + 0.1, 2) for k, v in parts.items()}},
+                       {"verifiable": 60, "off-topic": 30})
+
+
+def eval_speed(m):
+    speed = {"lora, 8": [10.0, 12.0], "merged, 8": [12.0, 15.0], "merged, 16": [14.0, 18.0], "merged, 32": [15.0, 19.0]}
+    return m.result_of(speed, [30, 31], {"lora": 0.1667, "merged": 0.15, "adapter's own effect": 0.9}, 32, 128)
+
+
+def hir_args(**extra) -> dict:
+    return {"rounds": 2, "prompts": 16, "samples": 4, "steps": 8, "batch_size": 8, "constraints": 1,
+            "eval_instances": 40, **extra}
+
+
+def hir_constrained(m):
+    method = lambda p, loose: {"accuracy": p, "n": 24, "ifbench": ifbench(loose), "rounds": []}
+    return m.result_of("constrained", {"train": 24, "heldout": 24, "args": hir_args(),
+                                       "base": {"accuracy": 0.125, "n": 24, "ifbench": ifbench(0.3)},
+                                       "methods": {"SFT on verified": method(0.2, 0.15), "HIR": method(0.25, 0.2)}})
+
+
+def hir_tasks(m):
+    cells = lambda b, s, h: {"base": {"accuracy": b, "n": 40}, "SFT on verified": {"accuracy": s, "n": 40},
+                             "HIR": {"accuracy": h, "n": 40}}
+    return m.result_of("tasks", {"args": hir_args(), "sweep": {"chosen": "HIR balanced"},
+                                 "tasks": {"object_counting-2": cells(0.375, 0.425, 0.375), "word_sorting-3": cells(0.1, 0.2, 0.15)}})
+
+
+def mia_audit(m):
+    def audit(epsilon, ratio_auc):
+        return {"epsilon": epsilon, "privacy": None, "eval": {
+            "loss_dtype": "bfloat16", "heldout_loss": {"base": 1.004, "finetuned": 0.941},
+            "reference_loss": {"base": 2.786, "finetuned": 2.884},
+            "membership_inference": {"members": 37, "nonmembers": 43, "loss_ratio_auc": ratio_auc,
+                                     "loss_ratio_auc_interval": [0.66, 0.87], "chance_band": [0.36, 0.64],
+                                     "loss_auc": 0.518, "base_loss_control_auc": 0.48}}}
+    return m.result_of([audit(0.0, 0.771), audit(4.0, 0.5)], 80)
+
+
+def pit_vs_selfrefine(m):
+    judged = lambda rate, w, l, t: {"win_rate": rate, "wins": w, "losses": l, "ties": t}
+    compliance = {"prompt": score(0.267, 0.081, 30), "constraint": score(0.3, 0.08, 30)}
+    return m.result_of({"settings": {"constraints": 1, "rounds": 2, "budget": None}, "fold_a": 16, "fold_b": 8,
+                        "compliance": {"original": compliance, "PIT": compliance, "Self-Refine": compliance},
+                        "results": {"PIT vs original": {"reviewer": judged(0.533, 2, 0, 28), "gap_fold_b": judged(0.5, 1, 1, 28)}}})
+
+
+def query_efficiency(m):
+    def row(expert_per_accepted):
+        measured = {c: 1.0 for c in m.COLUMNS}
+        return {**measured, "queries": 150, "expert q/accepted": expert_per_accepted}
+    return m.result_of({"policy": row(2.0), "random": row(4.0), "fixed": row(float("inf"))}, 24, 150, 3)
+
+
+def ray_scaling(m):
+    run = lambda workers, qps: {"workers": workers, "records": 48, "queries": 300, "s": 300 / qps,
+                                "records/s": 48 * qps / 300, "queries/s": qps}
+    return m.result_of([(run(1, 10.0), run(2, 19.6)), (run(1, 10.0), run(2, 19.2))],
+                       Namespace(cpus=2, seeds=48, max_steps=2, concurrency=4, latency=0.2))
+
+
+def reviewer_calibration(m):
+    pairs = [{"gain": True}, {"gain": True}, {"gain": False}, {"gain": False}]
+    return m.result_of({"in-depth": m.calibration(pairs, [0.6, 0.3, 0.2, 0.1]),
+                        "breadth": m.calibration(pairs, [0.1, 0.2, 0.3, 0.6])}, "local")
+
+
+def reward_terms(m):
+    terms = {"deepen": {"n": 10, "score": 0.5, "verified": 0.3, "novelty": 0.2, "queries": 2.5},
+             "breadth": {"n": 8, "score": 0.4, "verified": 0.5, "novelty": 0.6, "queries": 2.0}}
+    return m.result_of(terms, (0.3, 0.5, 0.01234), 18, 45, 40)
+
+
+def sft_throughput(m):
+    return m.result_of({"plain trl": [100.0, 115.8], "teamsrl": [120.0, 130.2]}, 34, 6, 1.0)
+
+
+def throughput(m):
+    return m.result_of({"engine/static": [2.0, 2.2], "graph/static at concurrency 8": [1.12, 1.29]},
+                       Namespace(seeds=16, max_steps=2, rounds=2), 8)
+
+
+def verified_sft(m):
+    def arm(loose):
+        return {"records": 30, "trained_on": 20, "queries": 240, "eval": {
+            "ifbench": {"scores": {"base": ifbench(0.1, 40), "finetuned": ifbench(loose, 40)}},
+            "reference_loss": {"base": 2.8, "finetuned": 2.7}, "membership_inference": {"loss_ratio_auc": 0.6}}}
+    return m.result_of({"verified": arm(0.15), "unverified": arm(0.125)}, 240)
+
+
+def router_downstream(m):
+    def row(expert_per_good, loose):
+        return {"queries": 360, "expert_per_good": expert_per_good, "accepted_verified": 6, "diversity": 0.89,
+                "entropy": 2.57, "top_share": 0.19, "ended_at": [0, 2, 2, 53], "trained_on": 34,
+                "ifbench": {"prompt_loose": score(loose), "prompt_strict": score(loose / 2)},
+                "base": {"prompts": 40, "prompt_loose": score(0.175), "prompt_strict": score(0.125)}}
+    rows = {("random", 360): row(40.0, 0.15), ("policy", 360): row(120.0, 0.1), ("policy", 180): row(90.0, 0.15)}
+    return m.result_of(rows, Namespace(budget=360, max_steps=3), 64)
+
+
+def pass_rates(m, complete=True):
+    per_type = {"punctuation:no_comma": {"samples": 32, "passes": 2, "rate": 0.0625, "prompts": 4, "prompts_passed": 1},
+                "detectable_format:title": {"samples": 32, "passes": 30, "rate": 0.9375, "prompts": 4, "prompts_passed": 4},
+                "startend:quotation": {"samples": 32, "passes": 0, "rate": 0.0, "prompts": 4, "prompts_passed": 0}}
+    return m.result_of({"command": "python benchmarks/pass_rates.py --rows 384", "commit": "0594276", "cores": 2,
+                        "date": "2026-12-04T05:34:52+00:00", "torch_threads": 2, "dtype": "torch.bfloat16",
+                        "settings": {"prompts": 4, "samples": 8, "temperature": 0.7, "top_p": 0.95, "max_new_tokens": 160},
+                        "seconds": 1348.3, "complete": complete, "per_type": per_type,
+                        "overall": {"samples": 96, "passes": 32, "rate": 0.3333}})
+
+
+def fault_soak(m):
+    return m.result_of(Namespace(seeds=200, faults=0.1, kills=3), {
+        "completed": 200, "seeds": 200, "duplicated": 0, "lost": 0, "requests_booked": 1310, "queries_booked": 1310,
+        "http_requests": 1310, "budget": 3000, "budget_held": True, "tracebacks": 0, "seconds": 72})
+
+
+# script, inputs, then what the written file must hold: figures, rows by index, text in the summary
+CASES = [
+    ("answer_rating", answer_rating, {}, {0: ["reviewer", 0.38, 0.48]}, "ROC-AUC"),
+    ("eval_speed", eval_speed, {"answers the merged model left unchanged (batch 8)": "30-31 of 32",
+                                "mean absolute logit error, lora": 0.167},
+     {1: ["merged, 8", "12.0-15.0", "1.20-1.25"]}, "32 IFBench prompts"),
+    ("hir_vs_sft", hir_constrained, {}, {0: ["base", "0.125 ± 0.068", "0.300 ± 0.050", "0.150 ± 0.050", "0.400 ± 0.050"]},
+     "24 held-out"),
+    ("hir_vs_sft", hir_tasks, {}, {0: ["object counting", 2, "0.375 ± 0.077", "0.425 ± 0.078", "0.375 ± 0.077"]},
+     "HIR balanced"),
+    ("mia_audit", mia_audit, {}, {0: ["plain LoRA", "37 / 43", "0.771 [0.66, 0.87]", "[0.36, 0.64]", "0.518", "0.480",
+                                      "1.004 → 0.941", "2.786 → 2.884"], 1: ["DP-SGD, ε = 4"]}, "80 usable records"),
+    ("pit_vs_selfrefine", pit_vs_selfrefine, {"reviewer win rate, PIT vs original": "0.533 (2-0-28)",
+                                              "fold-B gap model win rate, PIT vs original": "0.500 (1-1-28)"},
+     {0: ["original", "0.267 ± 0.081", "0.300 ± 0.080"]}, "fold A (16"),
+    ("query_efficiency", query_efficiency, {"learned ÷ random expert q/accepted": 0.5, "learned ÷ random q/accepted": 1.0},
+     {2: ["fixed", 150, 1.0, 1.0, 1.0, 1.0, "inf"]}, "24 unseen seeds"),
+    ("ray_scaling", ray_scaling, {"2 workers / 1 worker (mean of 2 rounds)": 1.94, "per round": "1.96, 1.92"},
+     {1: [1, 2, 48, 300, 15.31, 3.14, 19.6]}, "2 CPUs"),
+    ("reviewer_calibration", reviewer_calibration, {}, {0: ["in-depth", "2 + 2", 1.0, 0.75, 1.0], 1: ["breadth", "2 + 2", 0.0]},
+     "model `local`"),
+    ("reward_terms", reward_terms, {"verify weight": 0.3, "novelty weight": 0.5, "spread of the per-operation mean reward": 0.012},
+     {0: ["deepen", 10, 0.5, 0.3, 0.2, 2.5]}, "40 training seeds"),
+    ("sft_throughput", sft_throughput, {"ratio teamsrl / plain trl": 1.124, "teamsrl, best (tokens/s)": 130.2,
+                                        "plain trl, per round (tokens/s)": "100.0, 115.8"}, {}, "34 conversations"),
+    ("throughput", throughput, {}, {0: ["engine/static", 2.1, 2.0, 2.2]}, "batches of 8"),
+    ("verified_sft", verified_sft, {}, {0: ["base", "0.100 ± 0.050", "0.050 ± 0.050", "0.200 ± 0.050", "0.100 ± 0.050", "none"],
+                                        2: ["fine-tuned, unverified"]}, "240 queries"),
+    ("router_downstream", router_downstream, {"learned ÷ random expert queries per accepted-and-verified record": 3.0,
+                                              "fewest queries at which learned reaches random's IFBench prompt loose": "180 of 360"},
+     {0: ["random (WizardLM)", "360", "40.00"], 2: ["learned @ 180"]}, "64 unseen seeds"),
+    ("fault_soak", fault_soak, {"records lost (200 seeds, 10% faults, 3 SIGKILLs)": 0, "budget (3000) held": "yes",
+                                "chat requests the server saw": 1310}, {}, "200 seeds"),
+    ("pass_rates", pass_rates, {"overall pass rate": 0.3333, "passes / samples": "32/96"},
+     {0: ["detectable_format:title", 32, 30, 0.9375, "4/4"], 2: ["startend:quotation", 32, 0, 0.0, "0/4"]}, "4 seed tasks"),
+]
+
+
+@pytest.mark.parametrize("name, inputs, figures, rows, said", CASES, ids=[f"{c[0]}-{c[1].__name__}" for c in CASES])
+def test_result_of_writes_a_loadable_result(tmp_path, name, inputs, figures, rows, said):
+    result = inputs(script(name))
+    loaded = load_result(write_result(tmp_path / f"{name}.json", **result))
+    assert loaded["title"] and said in loaded["summary"]
+    for figure, value in figures.items():
+        assert loaded["figures"][figure] == value, figure
+    for index, start in rows.items():
+        assert loaded["rows"][index][:len(start)] == start, index
+
+
+@pytest.mark.parametrize("complete, note", [(True, False), (False, True)])
+def test_pass_rates_keeps_the_measured_run(tmp_path, complete, note):
+    loaded = load_result(record(tmp_path / "pass_rates.json", pass_rates(script("pass_rates"), complete)))
+    assert (loaded["commit"], loaded["date"], loaded["machine"]["cores"]) == ("0594276", "2026-12-04T05:34:52+00:00", 2)
+    assert loaded["command"] == "python benchmarks/pass_rates.py --rows 384"
+    assert [row[3] for row in loaded["rows"]] == sorted((row[3] for row in loaded["rows"]), reverse=True)
+    assert ("complete: false" in loaded["summary"]) is note
+
+
+def test_record_with_no_path_writes_nothing(tmp_path):
+    assert record("", {"title": "x", "figures": {"a": 1}}) is None
+    assert not list(tmp_path.iterdir())
