@@ -72,3 +72,14 @@ def test_the_report_gives_the_type_mix_and_its_entropy(make_context, tmp_path):
     assert report["answer_samples"] == sum(r["samples"] for r in records) and report["queries"]["requests"] >= 1
     assert set(report["type_draw"]) and report["verification"]["verified_records"] == sum(
         bool(r["constraints_ok"]) and r["response_ok"] for r in records)
+
+
+def test_a_dropped_repeat_request_is_stated_again_after_a_rewrite():
+    from teamsrl_graph.evolve.steps import restate
+
+    old = "Describe a walk through town."
+    repeat = {"id": "combination:repeat_prompt", "kwargs": {"prompt_to_repeat": old}}
+    lowercase = {"id": "change_case:english_lowercase", "kwargs": {}}
+    new = "Describe, in vivid detail, a walk through an old town at dusk."
+    again = restate(new, [repeat, lowercase])
+    assert again.startswith(new) and all(stated(again, c) for c in (repeat, lowercase))

@@ -138,7 +138,12 @@ def restate(instruction: str, constraints: list[dict]) -> str:
     rewrite by another operation may drop one: a record's constraints are always the ones its
     instruction states)."""
     missing = [c for c in constraints if not stated(instruction, c)]
-    return compose(instruction, missing, random.Random(f"restate:{instruction}")) if missing else instruction
+    if not missing:
+        return instruction
+    try:
+        return compose(instruction, missing, random.Random(f"restate:{instruction}"))
+    except ValueError:  # a repeat-the-request constraint names an earlier wording of the task: say each one after it
+        return " ".join([instruction.rstrip(), *(phrase(c) for c in missing)])
 
 
 def reviewer_template(op: str) -> str:
