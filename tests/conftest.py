@@ -142,3 +142,18 @@ def pytest_terminal_summary(terminalreporter):
     if totals:
         terminalreporter.write_line(f"doc examples executed: {totals.get('doc_examples_run', 0)}; "
                                     f"marked not-run: {totals.get('doc_examples_not_run', 0)}")
+
+
+def wordings(constraint: dict, split: str) -> list[str]:
+    """The sentences of `constraint` in `split`'s phrasings, lowercased and without their final stop."""
+    from teamsrl_graph.constraints import phrasings
+
+    return [p(constraint["kwargs"]).lower().rstrip(".!") for p in phrasings(constraint["id"], split)]
+
+
+def says_only(text: str, constraint: dict, split: str) -> bool:
+    """`text` uses no phrasing of `constraint` from the other split (one both splits share aside)."""
+    other = "heldout" if split == "train" else "train"
+    own, text = wordings(constraint, split), text.lower()
+    return not any(w in text for w in wordings(constraint, other) if w not in own)
+

@@ -38,14 +38,27 @@ def test_token_cap_holds_back_the_worst_case_per_call():
     assert b.reserve(1) and not b.reserve(1)  # 300 used + 400 held <= 1000 < 300 + 800
 
 
+def run_together(worker, threads: int):
+    """worker(0), ..., worker(threads - 1), each in its own thread, all at once (they meet at a barrier)."""
+    barrier = threading.Barrier(threads)
+
+    def start(k):
+        barrier.wait()
+        worker(k)
+
+    pool = [threading.Thread(target=start, args=(k,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+
+
 @settings(max_examples=40, deadline=None)
 @given(cap=st.integers(0, 40), wants=st.lists(st.integers(1, 3), min_size=1, max_size=30), threads=st.integers(2, 8))
 def test_concurrent_reservations_never_exceed_the_cap(cap, wants, threads):
     b = Budget(max_queries=cap)
-    barrier = threading.Barrier(threads)
 
     def worker(k):
-        barrier.wait()
         for n in wants[k::threads]:
             if b.reserve(n):
                 for _ in range(n - 1):
@@ -53,11 +66,7 @@ def test_concurrent_reservations_never_exceed_the_cap(cap, wants, threads):
                 b.release(1)  # one promised call is not needed
             assert b.queries + b.reserved <= cap
 
-    pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+    run_together(worker, threads)
     assert b.queries <= cap and b.reserved == 0
 
 
@@ -67,11 +76,9 @@ def test_requests_of_many_samples_never_exceed_the_cap(cap, requests, threads):
     """A request for k answers books k calls: however many threads ask at once, the samples booked
     never pass the cap, and requests and samples are counted apart."""
     b = Budget(max_queries=cap)
-    barrier = threading.Barrier(threads)
     made = []
 
     def worker(k):
-        barrier.wait()
         for n in requests[k::threads]:
             while n and not b.reserve(n):  # ask for fewer samples when the cap cannot fund them all
                 n -= 1
@@ -80,11 +87,7 @@ def test_requests_of_many_samples_never_exceed_the_cap(cap, requests, threads):
                 made.append(n)
             assert b.queries + b.reserved <= cap
 
-    pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+    run_together(worker, threads)
     assert b.queries == sum(made) <= cap and b.requests == len(made) and b.reserved == 0
     assert b.by_role["responder"] == b.queries
 
