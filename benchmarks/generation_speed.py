@@ -17,7 +17,7 @@ results/generation_speed.json; `python -m docs.render` shows it.
 import argparse
 import time
 
-from teamsrl_graph import Context, bind, generate
+from teamsrl_graph import Context, bind, generate, resources
 from teamsrl_graph.common.results import write_result
 from teamsrl_graph.dataio.seeds import load_seeds
 from teamsrl_graph.models.chat import LocalChatModel
@@ -39,8 +39,6 @@ def one(name: str, seeds, budget: int, seed: int) -> dict:
     started = time.perf_counter()
     records = generate(seeds, context=context, concurrency=concurrency, progress=False)
     seconds = time.perf_counter() - started
-    from teamsrl_graph import resources
-
     ledger = resources(context).budget
     verified = sum(bool(r.get("constraints")) and r.get("constraints_ok") is True for r in records)
     return {"seconds": round(seconds, 1), "completion_tokens": ledger.completion_tokens, "queries": ledger.queries,

@@ -136,7 +136,8 @@ def result_of(summary: dict) -> dict:
         "records": summary["records"],
         "verified_trained_on": summary["verified_trained_on"],
         "generation_tokens_per_second": summary["completion_tokens_per_second"],
-        "heldout_constrained_gain": None,
+        "heldout_constrained_gain": (round(summary["heldout_constrained"]["finetuned"] - summary["heldout_constrained"]["base"], 3)
+                                     if summary["heldout_constrained"] else None),
         "mia_loss_ratio_auc": mia.get("loss_ratio_auc"),
         "mia_loss_ratio_auc_interval": mia.get("loss_ratio_auc_interval"),
         "mia_no_leak_band": mia.get("chance_band"),
@@ -148,9 +149,6 @@ def result_of(summary: dict) -> dict:
         if c:
             rows.append([label, c["n"], round(c["base"], 3), round(c["finetuned"], 3), f"+{c['gained']} / -{c['lost']}",
                          f"{c['p_value']:.2g}", c.get("interval")])
-    if summary["heldout_constrained"]:
-        c = summary["heldout_constrained"]
-        figures["heldout_constrained_gain"] = round(c["finetuned"] - c["base"], 3)
     reference = summary["reference_loss"] or {}
     rows.append(["reference-answer loss", None, reference.get("base"), reference.get("finetuned"), None, None, None])
     return {"figures": figures, "columns": ["evaluation", "n", "base", "fine-tuned", "gained / lost", "McNemar p",
