@@ -6,13 +6,17 @@ the main job does (learned router, max 3 steps, checked answers) from several se
 the usable records in half (members / non-members, a balanced audit), fine-tunes once per
 `--epsilons` value on the same members with the main job's settings (0 = plain LoRA), and audits
 each adapter: loss-ratio and loss AUC with 95% bootstrap intervals, the chance band (labels
-shuffled), the base-model control, held-out and reference-answer loss. It does not evaluate on
-IFBench (`teamsrl eval --ifbench N` on an adapter it wrote does). The table also goes to a result
-file for the docs (`--result`, empty to skip).
+shuffled), the base-model control, held-out and reference-answer loss. With `--constrained N` and
+`--ifbench N` each adapter is also evaluated the main job's way (held-out constrained instructions,
+IFBench, base vs fine-tuned with McNemar p). The table also goes to a result file for the docs
+(`--result`, empty to skip).
 
     python benchmarks/mia_audit.py [--budget 700] [--epsilons 0 4] [--out runs/mia_audit]
     python benchmarks/mia_audit.py --data runs/mia_audit/generate/dataset.jsonl   # reuse a dataset
     python benchmarks/mia_audit.py --data runs/mia_audit/generate/dataset.jsonl --reuse --loss-dtype float32
+    # the main job's split and evaluation, on the records of a `make demo` run (ε none / 8 / 4):
+    python benchmarks/mia_audit.py --data runs/demo/generate/dataset.jsonl --heldout 0.15 --epsilons 0 8 4 \
+        --constrained 200 --ifbench -1 --out runs/dp_table --result results/dp_table.json
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import argparse
 import json
 from pathlib import Path
 
-from teamsrl_graph.common.files import read_jsonl
+from teamsrl_graph.commands.pipeline import HELDOUT_SEED_OFFSET, LEARNING_RATE, heldout_constrained
+from teamsrl_graph.common.files import read_jsonl, write_jsonl
 from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.dataio.records import split_heldout
 from teamsrl_graph.dataio.seeds import default_seeds_path, load_seeds
@@ -51,14 +56,24 @@ def records(args) -> list[dict]:
 
 def audit(epsilon: float, train: list[dict], heldout: list[dict], args) -> dict:
     out = Path(args.out) / (f"dp-{epsilon:g}" if epsilon else "plain")
-    card_path = out / "finetune" / "run_card.json"
+    card_path, report_path = out / "finetune" / "run_card.json", out / f"eval{suffix(args)}" / "eval.json"
     if args.reuse and card_path.is_file():  # the adapter an earlier run of this benchmark trained
         adapter, card = out / "finetune" / "adapter", json.loads(card_path.read_text())
     else:
-        tuned = finetune(train, out / "finetune", SFTRunConfig(seed=args.seed, dp_epsilon=epsilon))
+        tuned = finetune(train, out / "finetune", SFTRunConfig(seed=args.seed, dp_epsilon=epsilon, learning_rate=args.lr,
+                                                                epochs=args.epochs))
         adapter, card = tuned.adapter_dir, tuned.card
-    report = evaluate(adapter, heldout, trained_on(card, train), out / f"eval{suffix(args)}",
-                      EvalConfig(judge="", ifbench=0, loss_dtype=args.loss_dtype))
+    if args.reuse and report_path.is_file() and report_path.stat().st_mtime >= card_path.stat().st_mtime:
+        report = json.loads(report_path.read_text())  # that adapter's evaluation, already done
+    else:
+        constrained = None
+        if args.constrained:
+            constrained = Path(args.out) / "heldout_constrained.jsonl"
+            write_jsonl(constrained, heldout_constrained(args.constrained, args.seed + HELDOUT_SEED_OFFSET))
+        report = evaluate(adapter, heldout, trained_on(card, train), report_path.parent,
+                          EvalConfig(judge="", ifbench=args.ifbench, loss_dtype=args.loss_dtype,
+                                     constrained=str(constrained) if constrained else None,
+                                     answer_tokens=args.answer_tokens))
     return {"epsilon": epsilon, "privacy": card.get("differential_privacy"), "eval": report}
 
 
@@ -70,15 +85,29 @@ COLUMNS = ["fine-tune", "members / non-members", "loss-ratio AUC [95% bootstrap]
            "loss AUC", "base-model control", "held-out loss", "reference-answer loss"]
 
 
+PAIRED = {"heldout_constrained": "held-out constrained (strict)", "ifbench": "IFBench (loose)"}
+
+
+def paired_columns(results: list[dict]) -> list[str]:
+    """The main job's comparisons the adapters were evaluated on (none unless --constrained / --ifbench)."""
+    return [label for key, label in PAIRED.items() if results[0]["eval"].get(key)]
+
+
+def paired_cell(figures: dict) -> str:
+    """"base → fine-tuned (p)" of a paired comparison."""
+    return f"{figures['base']:.3f} → {figures['finetuned']:.3f} (p {figures['p_value']:.2g})"
+
+
 def cells(result: dict) -> list[str]:
-    """One adapter's row of the table (COLUMNS)."""
+    """One adapter's row of the table (COLUMNS, then its paired comparisons)."""
     e, m = result["eval"], result["eval"]["membership_inference"]
     name = f"DP-SGD, ε = {result['epsilon']:g}" if result["epsilon"] else "plain LoRA"
     span = lambda key: f"[{m[key][0]:.2f}, {m[key][1]:.2f}]"
     return [name, f"{m['members']} / {m['nonmembers']}", f"{m['loss_ratio_auc']:.3f} {span('loss_ratio_auc_interval')}",
             span("chance_band"), f"{m['loss_auc']:.3f}", f"{m['base_loss_control_auc']:.3f}",
             f"{e['heldout_loss']['base']} → {e['heldout_loss']['finetuned']}",
-            f"{e['reference_loss']['base']} → {e['reference_loss']['finetuned']}"]
+            f"{e['reference_loss']['base']} → {e['reference_loss']['finetuned']}"] + [
+        paired_cell(e[key]) for key in PAIRED if e.get(key)]
 
 
 def result_of(results: list[dict], usable: int) -> dict:
@@ -89,7 +118,7 @@ def result_of(results: list[dict], usable: int) -> dict:
         "job's settings, and each adapter audited: loss-ratio and loss AUC with 95% bootstrap intervals, the band "
         "a model that leaked nothing shows (labels shuffled), the base-model control, held-out and reference-answer "
         f"loss (base → fine-tuned; losses in {results[0]['eval']['loss_dtype']})."),
-        "columns": COLUMNS, "rows": [cells(r) for r in results]}
+        "columns": COLUMNS + paired_columns(results), "rows": [cells(r) for r in results]}
 
 
 def main():
@@ -101,7 +130,14 @@ def main():
     ap.add_argument("--heldout", type=float, default=0.5, help="share of usable records kept out as non-members")
     ap.add_argument("--loss-dtype", choices=("auto", "float32"), default="auto",
                     help="dtype of the audit's losses (float32: exact where bf16 rounding hides a small adapter)")
-    ap.add_argument("--reuse", action="store_true", help="audit the adapters an earlier run wrote instead of training")
+    ap.add_argument("--lr", type=float, default=LEARNING_RATE, help="LoRA learning rate (default: the main job's)")
+    ap.add_argument("--epochs", type=float, default=3.0, help="most epochs (early stopping on a validation share)")
+    ap.add_argument("--constrained", type=int, default=0, metavar="N",
+                    help="also evaluate on the main job's N held-out constrained instructions (0 skips)")
+    ap.add_argument("--ifbench", type=int, default=0, metavar="N", help="also evaluate on N IFBench prompts (-1 all, 0 skips)")
+    ap.add_argument("--answer-tokens", type=int, default=192, help="answer cap on the constrained instructions")
+    ap.add_argument("--reuse", action="store_true",
+                    help="audit the adapters (and reuse the evaluations) an earlier run wrote instead of training")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/mia_audit")
     result_option(ap, "results/mia_audit.json")
@@ -114,7 +150,8 @@ def main():
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / f"results{suffix(args)}.json").write_text(json.dumps(results, indent=2))
     print(f"\nlosses in {results[0]['eval']['loss_dtype']}")
-    print("\n| " + " | ".join(COLUMNS) + " |\n" + "|---" * len(COLUMNS) + "|")
+    columns = COLUMNS + paired_columns(results)
+    print("\n| " + " | ".join(columns) + " |\n" + "|---" * len(columns) + "|")
     for result in results:
         print("| " + " | ".join(cells(result)) + " |")
     record(args.result, result_of(results, len(usable)))

@@ -245,3 +245,28 @@ def test_samples_of_one_prompt_share_one_prefill_and_decode_as_if_alone():
         assert engine.submit([8, 9], 6).result().text == together[4].text
     finally:
         engine.close()
+
+
+def full_ranking_draw(logits, temperature, generator):
+    """Nucleus sampling over the whole vocabulary sorted: what the engine's sampler must reproduce."""
+    from teamsrl_graph.models.batching import TOP_P
+
+    ranked, order = (logits / temperature).softmax(-1).sort(descending=True)
+    ranked = ranked.masked_fill(ranked.cumsum(-1) - ranked >= TOP_P, 0.0)
+    return int(order[torch.multinomial(ranked, 1, generator=generator)])
+
+
+@pytest.mark.parametrize("spread", [6.0, 0.5])  # a peaked row (nucleus within the top K) and a flat one (ranked in full)
+def test_the_nucleus_sampler_draws_what_a_full_ranking_draws(spread):
+    from teamsrl_graph.models.batching import NUCLEUS_K, _sample
+
+    torch.manual_seed(1)
+    rows = [torch.randn(4096) * spread for _ in range(3)]
+    mass = (rows[0] / 0.7).softmax(-1).topk(NUCLEUS_K).values.sum()
+    assert (mass >= 0.95) == (spread > 1)  # each case takes the path it names
+    seeded = lambda seed: torch.Generator().manual_seed(seed)  # noqa: E731
+    for seed in range(40):
+        batched = _sample(rows, [0.7, 1.0, 0.7], [seeded(seed), seeded(seed + 1), seeded(seed + 2)])
+        alone_ = [_sample([row], [t], [seeded(seed + i)])[0] for i, (row, t) in enumerate(zip(rows, [0.7, 1.0, 0.7]))]
+        full = [full_ranking_draw(row, t, seeded(seed + i)) for i, (row, t) in enumerate(zip(rows, [0.7, 1.0, 0.7]))]
+        assert batched == alone_ == full

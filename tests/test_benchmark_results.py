@@ -73,6 +73,27 @@ def mia_audit(m):
     return m.result_of([audit(0.0, 0.771), audit(4.0, 0.5)], 80)
 
 
+def mia_audit_paired(m):
+    comparison = {"n": 200, "base": 0.11, "finetuned": 0.16, "p_value": 0.004, "gained": 14, "lost": 4}
+    results = [  # adapters evaluated the main job's way too (--constrained, --ifbench)
+        {"epsilon": e, "privacy": None, "eval": {
+            "loss_dtype": "bfloat16", "heldout_loss": {"base": 1.0, "finetuned": 0.9}, "reference_loss": {"base": 2.8, "finetuned": 2.8},
+            "heldout_constrained": comparison, "ifbench": {**comparison, "n": 276, "base": 0.101, "finetuned": 0.098, "p_value": 0.8},
+            "membership_inference": {"members": 37, "nonmembers": 43, "loss_ratio_auc": 0.6, "loss_ratio_auc_interval": [0.5, 0.7],
+                                     "chance_band": [0.36, 0.64], "loss_auc": 0.5, "base_loss_control_auc": 0.5}}}
+        for e in (0.0, 8.0)]
+    return m.result_of(results, 80)
+
+
+def finetune_settings(m):
+    def row(lr, epochs, base, tuned, reference):
+        return {"lr": lr, "epochs": epochs, "best_epoch": epochs, "train_seconds": 150.4, "mia_loss_ratio_auc": 0.61,
+                "mia_interval": [0.5, 0.7], "reference_loss": {"base": 2.79, "finetuned": reference},
+                "validation": {"n": 140, "base": base, "finetuned": tuned, "p_value": 0.03, "gained": 9, "lost": 2}}
+    # 1e-3 gains one prompt more than 3e-4 (within the tie margin) at a higher reference loss: 3e-4 wins
+    return m.result_of([row(3e-4, 1.0, 0.2, 0.25, 2.80), row(1e-3, 3.0, 0.2, 0.257, 3.1), row(1e-3, 1.0, 0.2, 0.1, 2.9)], 300)
+
+
 def pit_vs_selfrefine(m):
     judged = lambda rate, w, l, t: {"win_rate": rate, "wins": w, "losses": l, "ties": t}
     compliance = {"prompt": score(0.267, 0.081, 30), "constraint": score(0.3, 0.08, 30)}
@@ -163,6 +184,11 @@ CASES = [
      "HIR balanced"),
     ("mia_audit", mia_audit, {}, {0: ["plain LoRA", "37 / 43", "0.771 [0.66, 0.87]", "[0.36, 0.64]", "0.518", "0.480",
                                       "1.004 → 0.941", "2.786 → 2.884"], 1: ["DP-SGD, ε = 4"]}, "80 usable records"),
+    ("mia_audit", mia_audit_paired, {}, {1: ["DP-SGD, ε = 8", "37 / 43", "0.600 [0.50, 0.70]", "[0.36, 0.64]", "0.500",
+                                             "0.500", "1.0 → 0.9", "2.8 → 2.8", "0.110 → 0.160 (p 0.004)",
+                                             "0.101 → 0.098 (p 0.8)"]}, "80 usable records"),
+    ("finetune_settings", finetune_settings, {"chosen learning rate": 3e-4, "chosen most epochs": 1.0},
+     {1: [0.001, 3.0, 3.0, 140, 0.2, 0.257, "+9 / -2", "0.03", 2.79, 3.1, 0.61, 150]}, "learning rate 0.0003, at most 1"),
     ("pit_vs_selfrefine", pit_vs_selfrefine, {"reviewer win rate, PIT vs original": "0.533 (2-0-28)",
                                               "fold-B gap model win rate, PIT vs original": "0.500 (1-1-28)"},
      {0: ["original", "0.267 ± 0.081", "0.300 ± 0.080"]}, "fold A (16"),

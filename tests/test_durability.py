@@ -67,6 +67,34 @@ def test_a_record_cut_off_by_a_kill_is_dropped_and_rerun(make_context, tmp_path)
     assert sorted(r["seed"] for r in lines(data)) == sorted(SEEDS[:3]) and len(records) == 3
 
 
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_a_seed_that_raises_stops_new_seeds_keeps_the_others_and_resume_finishes(make_context, tmp_path, monkeypatch,
+                                                                                   concurrency):
+    """A bug in one seed's run (not a failed call, which becomes a failed record) ends the run with
+    that error, after the seeds in flight are written; nothing starts after it; resume does the rest."""
+    import teamsrl_graph.running.run as run_module
+
+    real = run_module.run_seed
+
+    def buggy(graph, context, index, seed, config=None):
+        if index == 2:
+            raise RuntimeError("a bug in seed 2")
+        return real(graph, context, index, seed, config)
+
+    monkeypatch.setattr(run_module, "run_seed", buggy)
+    with pytest.raises(RuntimeError, match="a bug in seed 2"):
+        generate(SEEDS, out=tmp_path, context=make_context(max_steps=0), progress=False, concurrency=concurrency)
+    kept = {r["seed"] for r in lines(tmp_path / "dataset.jsonl")}
+    assert SEEDS[2] not in kept and set(SEEDS[:2]) <= kept
+    if concurrency == 1:
+        assert kept == set(SEEDS[:2])  # seeds 3-5 never started
+    else:
+        assert len(kept) <= 4  # at most the two seeds in flight beside seed 2 finished; none started after it
+    monkeypatch.setattr(run_module, "run_seed", real)
+    records = generate(SEEDS, out=tmp_path, context=make_context(max_steps=0), resume=True, progress=False)
+    assert sorted(r["seed"] for r in records) == sorted(SEEDS) == sorted(r["seed"] for r in lines(tmp_path / "dataset.jsonl"))
+
+
 def test_out_under_a_file_is_refused_before_anything_runs(make_context, tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError) as error:

@@ -4,9 +4,11 @@ import pytest
 from conftest import says_only
 
 from teamsrl_graph.cli import build_parser
-from teamsrl_graph.commands.pipeline import HELDOUT_SEED_OFFSET, comparison, heldout_constrained, verified
+from teamsrl_graph.commands.pipeline import HELDOUT_SEED_OFFSET, comparison, heldout_constrained
 from teamsrl_graph.constraints import stated
+from teamsrl_graph.dataio.records import verified
 from teamsrl_graph.dataio.seeds import load_seeds, shipped_tasks_path
+from teamsrl_graph.running.report import compliance
 
 
 @pytest.fixture(scope="module")
@@ -34,14 +36,31 @@ def test_heldout_instructions_are_reproducible_and_depend_on_the_seed(items):
     assert heldout_constrained(200, HELDOUT_SEED_OFFSET + 1) != items
 
 
+def test_validation_instructions_leave_the_evaluation_untouched(items):
+    """The set settings are chosen on: validation tasks, training wordings; no prompt, task or
+    held-out wording of the evaluation in it."""
+    validation = heldout_constrained(140, 2000, tasks="validation_tasks", split="train")
+    tasks = [s.instruction for s in load_seeds(shipped_tasks_path("validation_tasks"))]
+    assert len(validation) == 140 and not {i["prompt"] for i in validation} & {i["prompt"] for i in items}
+    assert all(says_only(item["prompt"], c, "train") for item in validation for c in item["constraints"])
+    assert sum(any(t.rstrip(".?!")[1:] in i["prompt"] for t in tasks) for i in validation) >= 133
+
+
+def record(constraints, met, usable=True):
+    verification = {"strict": met, "loose": met, "results": [{"id": c, "strict": met, "loose": met} for c in constraints]}
+    return {"constraints": [{"id": c, "kwargs": {}} for c in constraints], "constraints_ok": met if constraints else None,
+            "response_ok": usable, "verification": verification if constraints else None, "path": []}
+
+
 @pytest.mark.parametrize("records, count", [
     ([], 0),
-    ([{"constraints": [{"id": "x"}], "constraints_ok": True}], 1),
-    ([{"constraints": [{"id": "x"}], "constraints_ok": False}, {"constraints": [], "constraints_ok": None}], 0),
-    ([{"constraints": [{"id": "x"}, {"id": "y"}], "constraints_ok": True}, {"constraints": None}], 1),
+    ([record(["x"], True)], 1),
+    ([record(["x"], False), record([], None)], 0),
+    ([record(["x", "y"], True), record([], None)], 1),
+    ([record(["x"], True, usable=False), record(["y"], True)], 1),  # a refused answer is not a verified record
 ])
-def test_verified_counts_records_whose_answers_met_every_constraint(records, count):
-    assert verified(records) == count
+def test_one_definition_of_a_verified_record_for_summaries_and_reports(records, count):
+    assert sum(map(verified, records)) == count == compliance(records)["verified_records"]
 
 
 def test_the_main_job_defaults_are_the_measured_recipe():

@@ -18,6 +18,7 @@ import json
 from . import generate as generate_command
 
 HELDOUT_SEED_OFFSET = 1000  # the held-out instructions draw their constraints under another seed than the run's
+LEARNING_RATE = 1e-3  # LoRA learning rate, chosen on the validation split (benchmarks/finetune_settings.py)
 
 
 def add_arguments(p: argparse.ArgumentParser):
@@ -27,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser):
     p.add_argument("--heldout", type=float, default=0.15,
                    help="fraction of records held out (not trained on: held-out loss, membership-inference non-members)")
     p.add_argument("--epochs", type=float, default=3.0, help="most fine-tuning passes over the data (early stopping ends sooner)")
-    p.add_argument("--lr", type=float, default=1e-3, help="LoRA learning rate (default 1e-3)")
+    p.add_argument("--lr", type=float, default=LEARNING_RATE, help=f"LoRA learning rate (default {LEARNING_RATE:g})")
     p.add_argument("--dp-epsilon", type=float, default=0.0,
                    help="fine-tune with DP-SGD to this privacy budget epsilon; 0 (default) = plain LoRA")
     p.add_argument("--judge-pairs", type=int, default=0, help="held-out instructions judged base vs fine-tuned (0 skips)")
@@ -39,19 +40,16 @@ def add_arguments(p: argparse.ArgumentParser):
                    help="also write the run's figures as a result file for the docs (e.g. results/demo.json)")
 
 
-def heldout_constrained(n: int, seed: int) -> list[dict]:
+def heldout_constrained(n: int, seed: int, tasks: str = "heldout_tasks", split: str = "heldout") -> list[dict]:
     """`n` evaluation items {"prompt", "constraints"}: the shipped held-out tasks (never trained on)
-    with 1-3 constraints drawn under `seed` and worded in held-out phrasings only."""
+    with 1-3 constraints drawn under `seed` and worded in held-out phrasings only. With
+    `tasks="validation_tasks", split="train"`: the validation set settings are chosen on (validation
+    tasks, training phrasings), which leaves the evaluation's tasks and wordings untouched."""
     from ..constraints import heldout_instructions
     from ..dataio.seeds import load_seeds, shipped_tasks_path
 
-    tasks = [s.instruction for s in load_seeds(shipped_tasks_path("heldout_tasks"))]
-    return heldout_instructions(tasks, n, seed)
-
-
-def verified(records: list[dict]) -> int:
-    """Records with at least one constraint whose answer met every one of them."""
-    return sum(bool(r.get("constraints")) and r.get("constraints_ok") is True for r in records)
+    texts = [s.instruction for s in load_seeds(shipped_tasks_path(tasks))]
+    return heldout_instructions(texts, n, seed, split)
 
 
 def run(args) -> int:
@@ -60,7 +58,7 @@ def run(args) -> int:
 
     from ..common.errors import InputError
     from ..common.files import write_json, write_jsonl
-    from ..dataio.records import split_heldout
+    from ..dataio.records import split_heldout, verified
     from ..evaluation import EvalConfig, evaluate, headline, table
     from ..sft import SFTRunConfig, finetune
 
@@ -94,9 +92,9 @@ def run(args) -> int:
         "requests": generation["queries"].get("requests"),
         "budget": args.budget,
         "records": len(records),
-        "verified_records": verified(records),
+        "verified_records": sum(map(verified, records)),
         "train_records": len(members),
-        "verified_trained_on": verified(members),
+        "verified_trained_on": sum(map(verified, members)),
         "validation_records": len(train) - len(members),
         "heldout_records": len(heldout),
         "accepted_evolutions": generation["accepted"],

@@ -26,7 +26,7 @@ A record carries `constraints: [{"id": ..., "kwargs": {...}}]`; the ids follow I
       {"strict": bool, "loose": bool, "results": [{"id", "strict", "loose"}, ...]}
   validate(constraints, path=None, line=None)
       raises teamsrl_graph.common.errors.InputError naming path, line and field
-  TypeDraw(explore=0.5, favour="pass")   thread-safe Thompson draw of types with a floor:
+  TypeDraw(explore=0.5, favour="learn")  thread-safe posterior-sampling draw of types with a floor:
       .pick(rng, allowed) -> type_id, .update(type_id, passed), .posterior(type_id) -> (a, b),
       .state() -> dict (JSON), TypeDraw.from_state(state, source="<state>")
   type_mix(constraint_lists: list[list[dict]]) -> {"counts": {id: n}, "entropy_bits": float}

@@ -1,12 +1,17 @@
 """Choosing constraint types from what the model's answers show: a Beta-Bernoulli posterior of each
-type's pass rate, drawn from by Thompson sampling with a floor so that no type is starved.
+type's pass rate, drawn from by posterior sampling with a floor so that no type is starved.
 
 `TypeDraw.pick(rng, allowed)` picks uniformly among `allowed` with probability `explore` (1/2 by
-default), else the type whose posterior sample is best. Every allowed type therefore keeps at least
-`explore / len(allowed)` of the picks, half its uniform share by default, whatever was observed.
-"best" is the highest sampled pass rate (`favour="pass"`: more answers that verify) or the lowest
-(`favour="fail"`: more of what the model gets wrong). `type_mix` summarises which types a set of
-records drew, for reports. This module neither samples kwargs nor verifies answers.
+default); otherwise it samples every allowed type's pass rate p from its posterior, scores it, and
+picks a type with probability proportional to its score. The score is p(1 - p) with
+`favour="learn"` (the default: types the model meets sometimes, which are the ones fine-tuning can
+improve; types it always or never meets get little), p with `favour="pass"` (more answers that
+verify) or 1 - p with `favour="fail"`. Picking in proportion rather than taking the best sample
+keeps the mix broad: once the posteriors separate, the best sample falls on the same one or two
+types almost every time, and half of all constraints would be of those types. Every allowed
+type keeps at least `explore / len(allowed)` of the picks, half its uniform share by default,
+whatever was observed. `type_mix` summarises which types a set of records drew, for reports. This
+module neither samples kwargs nor verifies answers.
 """
 
 from __future__ import annotations
@@ -18,33 +23,38 @@ from collections import Counter
 
 from ..common.errors import InputError
 
-FAVOURS = ("pass", "fail")
+FAVOURS = ("learn", "pass", "fail")
+SCORES = {"learn": lambda p: p * (1 - p), "pass": lambda p: p, "fail": lambda p: 1 - p}
 
 
 class TypeDraw:
     """Thread-safe per-type posterior Beta(1 + passes, 1 + fails) and the draw that uses it."""
 
-    def __init__(self, explore: float = 0.5, favour: str = "pass"):
+    def __init__(self, explore: float = 0.5, favour: str = "learn"):
         if not 0 < explore <= 1:
             raise ValueError(f"explore must be in (0, 1], not {explore}")
         if favour not in FAVOURS:
             raise ValueError(f"favour must be one of {FAVOURS}, not {favour!r}")
         self.explore = explore  # probability of a uniform pick among the allowed types (the floor)
-        self.favour = favour  # "pass": prefer high sampled pass rates; "fail": prefer low ones
+        self.favour = favour  # "learn": prefer pass rates near 1/2; "pass": high ones; "fail": low ones
         self._counts: dict[str, list[int]] = {}  # type id -> [passes, fails]
         self._lock = threading.Lock()
 
     def pick(self, rng: random.Random, allowed: list[str]) -> str:
-        """One of `allowed`: uniform with probability `explore`, else the Thompson choice."""
+        """One of `allowed`: uniform with probability `explore`, else drawn in proportion to the scores
+        of posterior samples of the types' pass rates."""
         if not allowed:
             raise ValueError("no type is allowed")
         allowed = sorted(allowed)
         if rng.random() < self.explore:
             return rng.choice(allowed)
-        sign = 1 if self.favour == "pass" else -1
+        score = SCORES[self.favour]
         with self._lock:
             counts = {t: tuple(self._counts.get(t, (0, 0))) for t in allowed}
-        return max(allowed, key=lambda t: sign * rng.betavariate(1 + counts[t][0], 1 + counts[t][1]))
+        scores = [score(rng.betavariate(1 + counts[t][0], 1 + counts[t][1])) for t in allowed]
+        if sum(scores) <= 0:  # every sample at the score's zero (a float edge): no preference
+            return rng.choice(allowed)
+        return rng.choices(allowed, weights=scores)[0]
 
     def update(self, type_id: str, passed: bool) -> None:
         """Record one verified answer to a constraint of `type_id`."""
@@ -72,7 +82,7 @@ class TypeDraw:
         if not isinstance(state, dict):
             raise InputError("not an object", path=source, field="state")
         try:
-            draw = cls(explore=state.get("explore", 0.5), favour=state.get("favour", "pass"))
+            draw = cls(explore=state.get("explore", 0.5), favour=state.get("favour", "learn"))
         except (TypeError, ValueError) as error:
             raise InputError(str(error), path=source, field="explore/favour") from None
         types = state.get("types", {})

@@ -1,8 +1,10 @@
 """Instruction sets worded for a split: held-out evaluation items and training instructions.
 
 `heldout_instructions` draws constraints uniformly and words them with held-out phrasings only, so
-an evaluation on it measures whether a model follows requirements it was never shown in these words.
-Training data goes through `training_instruction` (training phrasings only). Neither answers nor
+an evaluation on it measures whether a model follows requirements it was never shown in these words
+(with `split="train"` it words them in training phrasings: a validation set for choosing settings
+that leaves the held-out wordings untouched). Training data goes through `training_instruction`
+(training phrasings only). Neither answers nor
 verifies anything.
 """
 
@@ -16,21 +18,22 @@ from .registry import sample_constraints
 MAX_CONSTRAINTS = 3  # constraints per held-out item: 1 to this many
 
 
-def heldout_instructions(tasks: list[str], n: int, seed: int) -> list[dict]:
+def heldout_instructions(tasks: list[str], n: int, seed: int, split: str = "heldout") -> list[dict]:
     """`n` items {"prompt", "constraints"}: the tasks in a seeded order (cycling when n > len(tasks)),
-    each with 1-3 uniformly drawn compatible constraints, composed with held-out phrasings.
+    each with 1-3 uniformly drawn compatible constraints, composed with the phrasings of `split`
+    ("heldout" by default, or "train").
 
-    Deterministic in (tasks, n, seed)."""
+    Deterministic in (tasks, n, seed, split)."""
     tasks = [t.strip() for t in tasks if t and t.strip()]
     if not tasks:
         raise ValueError("no task text to build held-out instructions from")
-    rng = random.Random(f"heldout:{seed}")
+    rng = random.Random(f"{split}:{seed}")
     order = rng.sample(tasks, len(tasks))
     items = []
     for index in range(n):
         task = order[index % len(order)]
         constraints = sample_constraints(rng, task, MAX_CONSTRAINTS)
-        items.append({"prompt": compose(task, constraints, rng, split="heldout"), "constraints": constraints})
+        items.append({"prompt": compose(task, constraints, rng, split=split), "constraints": constraints})
     return items
 
 

@@ -1,5 +1,5 @@
-"""The records the evolution graph writes, one per seed: their id, their prompt text, and the
-seeded held-out split every trainer uses. Reading and writing files is `files.py`'s job."""
+"""The records the evolution graph writes, one per seed: their id, their prompt text, whether they
+are verified, and the seeded held-out split every trainer uses. Reading and writing files is `files.py`'s job."""
 
 from __future__ import annotations
 
@@ -18,6 +18,13 @@ def prompt_of(record: dict) -> str:
     """The user turn: the final instruction, followed by its input when there is one."""
     instruction, extra = record["instruction"].strip(), (record.get("input") or "").strip()
     return f"{instruction}\n\n{extra}" if extra else instruction
+
+
+def verified(record: dict) -> bool:
+    """A verified record: it carries at least one constraint, its answer is usable (`response_ok`) and
+    meets every constraint as written (`constraints_ok`, strict). The one definition that reports,
+    run summaries and model cards count by."""
+    return bool(record.get("constraints")) and record.get("constraints_ok") is True and bool(record.get("response_ok"))
 
 
 def split_heldout(records: list, fraction: float, seed: int = 0) -> tuple[list, list]:

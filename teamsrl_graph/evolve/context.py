@@ -73,8 +73,9 @@ class Context(metaclass=_CheckedNames):
     review_threshold: float = setting(0.25, "P(yes) at or above which the reviewer counts a gain (benchmarks/reviewer_calibration.py)")
     answer_tokens: int = setting(256, "new-token cap of the final answer")
     max_constraints: int = setting(1, "verifiable constraints add_constraints may draw for one instruction; past that it adds a free-text requirement")
-    type_draw: str = setting("learned", "how constraint types are drawn: learned (Thompson sampling on the pass rates this run "
-                                        "has verified, each type kept at half its uniform share or more) or uniform "
+    type_draw: str = setting("learned", "how constraint types are drawn: learned (posterior sampling on the pass rates this run "
+                                        "has verified, favouring types met sometimes; each type kept at half its uniform "
+                                        "share or more) or uniform "
                                         "(the same types for the same run seed, instruction and step)")
     constraints_per_instruction: int = setting(0, "each answered instruction carries 1 to this many verifiable constraints: those "
                                                   "the evolution did not add are drawn and stated before answering; 0 = only add_constraints'")

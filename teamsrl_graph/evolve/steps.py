@@ -90,7 +90,7 @@ def constrain(ctx: Context, instruction: str, constraint: dict, input_text: str 
 
 def draw_constraint(ctx: Context, existing: list[dict], index: int, step: int, instruction: str) -> dict | None:
     """One new verifiable constraint compatible with `existing`, its type picked by the run's learned
-    type draw (`Resources.draw`: Thompson sampling on the pass rates seen so far, with a floor; or
+    type draw (`Resources.draw`: posterior sampling on the pass rates seen so far, with a floor; or
     uniformly with `type_draw="uniform"`) from a generator seeded by (run seed, instruction index,
     step); None when no type fits."""
     rng = random.Random(f"constraint:{ctx.seed}:{index}:{step}")

@@ -25,6 +25,7 @@ import torch
 
 TOP_LOGPROBS = 20  # log-probabilities kept for the first new token
 TOP_P = 0.95  # nucleus of sampled tokens
+NUCLEUS_K = 512  # candidates ranked per sampled row; a row whose nucleus is wider is ranked in full
 
 
 class EngineClosed(RuntimeError):
@@ -399,9 +400,12 @@ class _DecodeBatch:
         if penalty != 1.0:
             logits = torch.where(seen, torch.where(logits < 0, logits * penalty, logits / penalty), logits)
         chosen = logits.argmax(-1).tolist()
-        for i, row in enumerate(rows):
-            if row.generator is not None:
-                chosen[i] = _sample(logits[i], row.request.temperature, row.generator)
+        sampled = [i for i, row in enumerate(rows) if row.generator is not None]
+        if sampled:
+            picks = _sample([logits[i] for i in sampled], [rows[i].request.temperature for i in sampled],
+                            [rows[i].generator for i in sampled])
+            for i, pick in zip(sampled, picks):
+                chosen[i] = pick
         for i, row in enumerate(rows):
             row.tokens.append(chosen[i])
             if row.request.on_token is not None:
@@ -459,14 +463,23 @@ def _pad_left(t: torch.Tensor, width: int, dim: int) -> torch.Tensor:
     return torch.cat([t.new_zeros(shape), t], dim=dim)
 
 
-def _sample(logits: torch.Tensor, temperature: float, generator: torch.Generator) -> int:
-    """Nucleus sampling (top-p 0.95) at `temperature` from one row of penalised logits."""
-    probs = (logits / temperature).softmax(-1)
-    sorted_probs, order = probs.sort(descending=True)
-    before = sorted_probs.cumsum(-1) - sorted_probs  # mass of the tokens ranked above each one
-    sorted_probs = sorted_probs.masked_fill(before >= TOP_P, 0.0)
-    pick = torch.multinomial(sorted_probs, 1, generator=generator)
-    return int(order[pick])
+def _sample(logits: list[torch.Tensor], temperatures: list[float], generators: list[torch.Generator]) -> list[int]:
+    """Nucleus sampling (top-p 0.95), one token per row of penalised logits, each row at its own
+    temperature with its own generator. The rows are softmaxed and ranked together, and only their
+    NUCLEUS_K most likely tokens are sorted: exact whenever those hold the nucleus (the row's
+    probability mass reaches TOP_P within them), else that row is ranked in full. A row draws the
+    same token whatever rows it is batched with."""
+    scale = torch.tensor(temperatures, dtype=logits[0].dtype, device=logits[0].device).unsqueeze(1)
+    probs = (torch.stack(logits) / scale).softmax(-1)
+    top, order = probs.topk(min(NUCLEUS_K, probs.shape[-1]), dim=-1)  # sorted, most likely first
+    covered = (top.sum(-1) >= TOP_P).tolist()
+    picks = []
+    for i, generator in enumerate(generators):
+        ranked, tokens = (top[i], order[i]) if covered[i] else probs[i].sort(descending=True)
+        before = ranked.cumsum(-1) - ranked  # mass of the tokens ranked above each one
+        ranked = ranked.masked_fill(before >= TOP_P, 0.0)
+        picks.append(int(tokens[torch.multinomial(ranked, 1, generator=generator)]))
+    return picks
 
 
 def _fail(request: _Request, error: BaseException):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..constraints import type_mix
+from ..dataio.records import verified
 
 from .budget import Budget
 from ..evolve.context import Context
@@ -31,7 +32,7 @@ def compliance(records: list[dict]) -> dict:
         "constraints_drawn": len(drawn),
         "fallback_rate": rate(sum(bool(s.get("fallback")) for s in drawn), len(drawn)),
         "type_mix": type_mix([r["constraints"] for r in checked]),
-        "verified_records": sum(bool(r["verification"]["strict"]) and bool(r.get("response_ok")) for r in checked),
+        "verified_records": sum(map(verified, records)),
     }
 
 

@@ -134,19 +134,33 @@ def generate(
 def deal(todo, start, finish, room, can_fund, signals, records: list[dict], dataset=None, bar=None) -> int:
     """Start seeds (`start(index, seed)` -> future) while `room(in flight)` and `can_fund()` say so and
     no signal came; keep each finished one's record (`finish(future)` -> record). Returns how many
-    seeds the cap skipped. One loop for a run in one process and one on Ray workers."""
-    pending, running, skipped = iter(todo), set(), 0
+    seeds the cap skipped. One loop for a run in one process and one on Ray workers.
+
+    A seed that raises (an error no node turned into a failed record: a bug, not a bad answer) stops
+    new seeds from starting; the seeds in flight finish and their records are kept, then the first
+    such error is raised. The records on disk and the ledger let `resume` go on from there."""
+    pending, running, skipped, error = iter(todo), set(), 0, None
     while True:
-        while signals.received is None and room(len(running)) and (nxt := next(pending, None)):
+        while error is None and signals.received is None and room(len(running)) and (nxt := next(pending, None)):
             if not can_fund():
                 skipped += 1 + sum(1 for _ in pending)  # no seed after this one could be answered either
                 break
             running.add(start(*nxt))
         if not running:
+            if error is not None:
+                raise error
             return skipped
         finished, running = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
         for future in finished:
-            skipped += keep(finish(future), records, dataset, bar)
+            try:
+                record = finish(future)
+            except Exception as failure:
+                if error is None:
+                    log.error("a seed raised %s: no new seeds start; the %d in flight finish first",
+                              type(failure).__name__, len(running))
+                error = error or failure
+                continue
+            skipped += keep(record, records, dataset, bar)
         if bar:
             bar.refresh_queries()
 

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from ..common.files import read_jsonl, write_text
+from ..dataio.records import verified
 from ..models.local import HUB_PATTERN
 
 PLAIN_NAME = re.compile(r"[\w.:/-]+")  # a model spec shown as it is (no URL, no key=value settings)
@@ -31,11 +32,11 @@ def file_sha256(path: str | Path) -> str:
 
 def provenance(data, data_file, train_ids: list[str], validation: int, heldout: int) -> dict:
     """The run card's account of the data: the file (name, sha256), the record counts, and how many
-    of the trained-on records carried constraints and had them all met (`constraints_ok`)."""
+    of the trained-on records carried constraints and how many of those are verified (`records.verified`)."""
     data_file = data_file or (data if isinstance(data, (str, Path)) else None)
     records = read_jsonl(data_file) if data_file else data if isinstance(data, list) else []
     by_id = {str(r.get("id", n)): r for n, r in enumerate(records, 1) if isinstance(r, dict)}
-    checked = [by_id[i]["constraints_ok"] for i in train_ids if i in by_id and by_id[i].get("constraints_ok") is not None]
+    checked = [verified(by_id[i]) for i in train_ids if i in by_id and by_id[i].get("constraints")]
     return {
         "data_file": {"name": Path(data_file).name, "sha256": file_sha256(data_file)} if data_file else None,
         "records": {"trained": len(train_ids), "validation": validation, "heldout": heldout},
