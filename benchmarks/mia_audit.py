@@ -25,7 +25,7 @@ import argparse
 import json
 from pathlib import Path
 
-from teamsrl_graph.commands.pipeline import HELDOUT_SEED_OFFSET, LEARNING_RATE, heldout_constrained
+from teamsrl_graph.commands.pipeline import EPOCHS, HELDOUT_SEED_OFFSET, LEARNING_RATE, heldout_constrained
 from teamsrl_graph.common.files import read_jsonl, write_jsonl
 from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.dataio.records import split_heldout
@@ -131,7 +131,7 @@ def main():
     ap.add_argument("--loss-dtype", choices=("auto", "float32"), default="auto",
                     help="dtype of the audit's losses (float32: exact where bf16 rounding hides a small adapter)")
     ap.add_argument("--lr", type=float, default=LEARNING_RATE, help="LoRA learning rate (default: the main job's)")
-    ap.add_argument("--epochs", type=float, default=3.0, help="most epochs (early stopping on a validation share)")
+    ap.add_argument("--epochs", type=float, default=EPOCHS, help="most epochs (default: the main job's)")
     ap.add_argument("--constrained", type=int, default=0, metavar="N",
                     help="also evaluate on the main job's N held-out constrained instructions (0 skips)")
     ap.add_argument("--ifbench", type=int, default=0, metavar="N", help="also evaluate on N IFBench prompts (-1 all, 0 skips)")

@@ -66,7 +66,7 @@ def test_one_definition_of_a_verified_record_for_summaries_and_reports(records, 
 def test_the_main_job_defaults_are_the_measured_recipe():
     args = build_parser().parse_args(["pipeline"])
     assert (args.constraints_per_instruction, args.dp_epsilon, args.ifbench, args.constrained) == (3, 0.0, -1, 200)
-    assert args.answer_samples >= 8 and args.sample_batch >= 2 and args.budget >= 3000
+    assert args.answer_samples == 2 * args.sample_batch == 4 and args.budget >= 3000  # two rounds of two answers
     assert args.concurrency * args.sample_batch >= 32  # enough rows in flight for the engine's batch of 32
 
 

@@ -18,16 +18,20 @@ import json
 from . import generate as generate_command
 
 HELDOUT_SEED_OFFSET = 1000  # the held-out instructions draw their constraints under another seed than the run's
-LEARNING_RATE = 1e-3  # LoRA learning rate, chosen on the validation split (benchmarks/finetune_settings.py)
+LEARNING_RATE = 1e-3  # LoRA learning rate and most epochs, chosen on the validation split
+EPOCHS = 1.0  # (benchmarks/finetune_settings.py, results/finetune_settings.json)
 
 
 def add_arguments(p: argparse.ArgumentParser):
+    # answers: two a round, at most two rounds. Verified records per query is what the budget buys; past
+    # the second round few instructions verify, and a new instruction is the better use of a query.
     generate_command.add_arguments(p, out="runs/pipeline", budget=3000, router="policy", max_steps=2,
-                                   constraints_per_instruction=3, sample_batch=2, answer_samples=8, answer_tokens=192)
+                                   constraints_per_instruction=3, sample_batch=2, answer_samples=4, answer_tokens=192)
     p.set_defaults(concurrency=32)  # with two answers to a request, 32 instructions keep the engine's 32 rows busy
     p.add_argument("--heldout", type=float, default=0.15,
                    help="fraction of records held out (not trained on: held-out loss, membership-inference non-members)")
-    p.add_argument("--epochs", type=float, default=3.0, help="most fine-tuning passes over the data (early stopping ends sooner)")
+    p.add_argument("--epochs", type=float, default=EPOCHS,
+                   help=f"most fine-tuning passes over the data (default {EPOCHS:g}; early stopping may end sooner)")
     p.add_argument("--lr", type=float, default=LEARNING_RATE, help=f"LoRA learning rate (default {LEARNING_RATE:g})")
     p.add_argument("--dp-epsilon", type=float, default=0.0,
                    help="fine-tune with DP-SGD to this privacy budget epsilon; 0 (default) = plain LoRA")
