@@ -34,7 +34,7 @@ from pathlib import Path
 
 from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.dataio.seeds import load_seeds
-from teamsrl_graph.hir.config import HIRConfig
+from teamsrl_graph.hir.config import HIRConfig, rejection_sampling
 from teamsrl_graph.hir.constrained import ConstrainedTask, constrained_instructions
 from teamsrl_graph.hir.tasks import make_task
 from teamsrl_graph.hir.trainer import HIRTrainer
@@ -52,8 +52,7 @@ VARIANTS = {
 
 
 def methods(common: HIRConfig, hir: dict) -> dict[str, HIRConfig]:
-    sft = replace(common, keep_wrong=False, label_smoothing=0.0, contrastive_weight=0.0, entropy_weight=0.0)
-    return {"SFT on verified": sft, "HIR": variant(common, hir)}
+    return {"SFT on verified": rejection_sampling(common), "HIR": variant(common, hir)}
 
 
 def variant(common: HIRConfig, overrides: dict) -> HIRConfig:

@@ -172,6 +172,27 @@ def fault_soak(m):
         "http_requests": 1310, "budget": 3000, "budget_held": True, "tracebacks": 0, "seconds": 72})
 
 
+def trainers(m):
+    def stats(base, tuned, gained, lost, p, n=40):
+        return {"n": n, "base": base, "finetuned": tuned, "difference": round(tuned - base, 4), "gained": gained,
+                "lost": lost, "p_value": p, "interval": [-0.05, 0.15]}
+
+    def row(method, k, baseline, steps, held, bench, reference=None, **extra):
+        return {"method": method, "samples": k, "baseline": baseline, "steps": steps, "heldout_constrained": held,
+                "ifbench": bench, "reference_loss": reference, **extra}
+
+    loss = {"baseline": 2.8, "method": 2.75}
+    rows = [row("sft-verified", 2, "base", 6, stats(0.1, 0.15, 3, 1, 0.625), stats(0.2, 0.225, 2, 1, 1.0), loss),
+            row("hir", 2, "base", 6, stats(0.1, 0.2, 5, 1, 0.2188), stats(0.2, 0.2, 1, 1, 1.0), loss),
+            row("rlvr", 2, "base", 6, stats(0.1, 0.125, 2, 1, 1.0), stats(0.2, 0.175, 0, 1, 1.0), loss),
+            row("pit", None, "original", None, stats(0.1, 0.1, 0, 0, 1.0), stats(0.2, 0.2, 0, 0, 1.0), queries=40),
+            row("self-refine", None, "original", None, stats(0.1, 0.05, 0, 2, 0.5), stats(0.2, 0.15, 0, 2, 0.5), queries=80),
+            row("original", None, None, None, {"n": 40, "finetuned": 0.1}, {"n": 40, "finetuned": 0.2})]
+    return m.result_of({"settings": {"samples": [2], "steps": 6, "lr": 1e-3, "tokens": 96, "rounds": 1, "improve_budget": None},
+                        "instructions": 24, "heldout": 40, "ifbench": 40, "rows": rows, "seconds": 800,
+                        "pit": {"samples": 2, "pairs": 18, "train_pairs": 15, "heldout_pairs": 3, "gap_heldout_accuracy": 0.667}})
+
+
 # script, inputs, then what the written file must hold: figures, rows by index, text in the summary
 CASES = [
     ("answer_rating", answer_rating, {}, {0: ["reviewer", 0.38, 0.48]}, "ROC-AUC"),
@@ -210,6 +231,12 @@ CASES = [
      {0: ["random (WizardLM)", "360", "40.00"], 2: ["learned @ 180"]}, "64 unseen seeds"),
     ("fault_soak", fault_soak, {"records lost (200 seeds, 10% faults, 3 SIGKILLs)": 0, "budget (3000) held": "yes",
                                 "chat requests the server saw": 1310}, {}, "200 seeds"),
+    ("trainers", trainers, {"PIT gap model, held-out pairwise accuracy": 0.667, "PIT pairs, training / held out": "15 / 3",
+                            "improvement queries, self-refine": 80},
+     {0: ["sft-verified", 2, 6, "base", 40, "0.100", "0.150", "+3 / -1", "0.625", 40, "0.200 → 0.225", "+2 / -1", "1",
+          "2.800 → 2.750"],
+      4: ["self-refine", None, None, "original", 40, "0.100", "0.050", "+0 / -2", "0.5"],
+      5: ["original", None, None, "-", 40, "-", "0.100", "-", "-", 40, "0.200", "-", "-", "-"]}, "24 training instructions"),
     ("pass_rates", pass_rates, {"overall pass rate": 0.3333, "passes / samples": "32/96"},
      {0: ["detectable_format:title", 32, 30, 0.9375, "4/4"], 2: ["startend:quotation", 32, 0, 0.0, "0/4"]}, "4 seed tasks"),
 ]

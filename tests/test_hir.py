@@ -9,10 +9,10 @@ import torch
 
 from teamsrl_graph import cli
 from teamsrl_graph.common.errors import InputError
-from teamsrl_graph.constraints import compatible, phrase
+from teamsrl_graph.constraints import compatible, phrase, verify
 from teamsrl_graph.hir.config import HIRConfig
 from teamsrl_graph.hir.constrained import (Constrained, ConstrainedTask, base_task, constrained_instructions,
-                                           from_records, instruction, relabel_constrained)
+                                           from_items, from_records, instruction, relabel_constrained)
 from teamsrl_graph.hir.relabel import Pair, relabel, relabel_record, relabel_records, wrong
 from teamsrl_graph.hir.tasks import Instance, make_task
 from teamsrl_graph.hir.trainer import HIRTrainer, balanced_batches, contrastive_loss, sequence_logprobs
@@ -147,6 +147,22 @@ def test_constraint_relabeling_skips_unusable_outputs_and_can_drop_partial_ones(
                                                    Pair("Describe the water cycle.", "Water falls, as snow.", FULL,
                                                         hindsight=True)]
     assert relabel_constrained(WATER, outputs, keep_partial=False) == [Pair(FULL, "water falls as rain.", None)]
+
+
+def test_composed_items_keep_their_wording_and_relabel_in_the_registry_phrasing():
+    """An item composed in training wordings is asked as composed; a partly compliant output becomes a
+    positive of the task with the constraints it meets, the composed instruction its negative."""
+    from teamsrl_graph.commands.pipeline import heldout_constrained
+
+    items = heldout_constrained(40, 3, tasks="seeds", split="train")
+    composed = from_items(items)
+    assert [c.prompt for c in composed] == [i["prompt"] for i in items]
+    assert [c.task for c in composed] == [i["task"] for i in items]
+    item = next(c for c in composed if c.constraints[0]["id"] == "punctuation:no_comma" and len(c.constraints) > 1)
+    [pair] = relabel_constrained(item, ["A reply, with a comma and Capitals."])
+    assert pair.negative == item.prompt != pair.instruction and pair.hindsight
+    kept = [c for c in item.constraints if verify("A reply, with a comma and Capitals.", [c])["strict"]]
+    assert pair.instruction == instruction(item.task, kept)
 
 
 def test_constrained_instructions_are_deterministic_and_compatible():

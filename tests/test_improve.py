@@ -230,3 +230,28 @@ def test_cli_checks_the_improve_options(tmp_path, capsys, args, message):
     err = capsys.readouterr().err
     assert code == 2 and message.replace("MISSING", str(tmp_path / "MISSING")) in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("mode, calls", [("pit", 2), ("self-refine", 4)])
+def test_given_answers_are_improved_by_the_graphs_own_loop(mode, calls):
+    """improve_answers starts from the answers it is given (never answering itself), in order, with the
+    rounds and the budget of the improve step; an unusable answer is left as it is."""
+    from teamsrl_graph.running.improve import improve_answers
+
+    ctx = make(improve=mode, improve_rounds=1)
+    answers = ["The moon pulls the sea.", "The sun helps too.", ""]
+    records = improve_answers([SEED, "Explain eclipses.", SEED], answers, ctx, concurrency=2, progress=False)
+    assert [r["draft"] for r in records] == answers
+    assert [r["response"] for r in records] == [answers[0] + MORE, answers[1] + MORE, ""]
+    assert [r["improve_stop"] for r in records] == ["max_rounds", "max_rounds", "bad_answer:empty_answer"]
+    assert resources(ctx).budget.queries == sum(r["queries"] for r in records) == calls
+    assert not resources(ctx).models.responder.calls  # nothing was answered afresh
+
+
+def test_improving_given_answers_needs_a_mode_and_one_answer_each():
+    from teamsrl_graph.running.improve import improve_answers
+
+    with pytest.raises(InputError, match="improve mode"):
+        improve_answers([SEED], ["An answer."], make(improve="none"), progress=False)
+    with pytest.raises(InputError, match="2 instructions but 1 answers"):
+        improve_answers([SEED, SEED], ["An answer."], make(), progress=False)

@@ -8,7 +8,7 @@ import pytest
 
 from teamsrl_graph.running.budget import Budget
 from teamsrl_graph.cli import main
-from teamsrl_graph.pit.collect import collect_preferences, compliance, ranked_pair
+from teamsrl_graph.pit.collect import collect_preferences, compliance, compliance_pair, ranked_pair
 
 NO_COMMA = {"id": "punctuation:no_comma", "kwargs": {}}
 LOWER = {"id": "change_case:english_lowercase", "kwargs": {}}
@@ -51,6 +51,24 @@ CASES = [
 @pytest.mark.parametrize("args, expected", CASES)
 def test_verified_ranking_of_hand_made_answers(args, expected):
     assert ranked_pair(*args) == expected
+
+
+@pytest.mark.parametrize("answers, expected", [
+    # compliance decides; among equally compliant answers the more fluent one is chosen
+    (["Tides, moon.", "tides rise tides rise tides rise tides rise.", "tides follow the moon."],
+     ("tides follow the moon.", "Tides, moon.", 1.0)),
+    (["tides follow the moon.", "tides follow the moon.", "Tides, moon."], ("tides follow the moon.", "Tides, moon.", 1.0)),
+    (["Tides come from the moon.", "Tides, moon."], ("Tides come from the moon.", "Tides, moon.", 0.5)),
+    # compliance cannot tell them apart (however different their fluency): no pair, no model asked
+    (["tides rise.", "tides rise tides rise tides rise tides rise."], None),
+    (["Tides, moon.", "Tides, sun."], None),
+    (["tides.", "tides."], None),  # one distinct answer
+])
+def test_compliance_pairs_from_answers_already_sampled(answers, expected):
+    pair = compliance_pair("Explain tides.", answers, BOTH, id="7")
+    assert (pair and (pair.chosen, pair.rejected, pair.margin)) == expected
+    if pair:
+        assert (pair.prompt, pair.id) == ("Explain tides.", "7")
 
 
 def test_collect_prefers_the_compliant_answer_over_the_reviewer(make_context):

@@ -45,10 +45,11 @@ def add_arguments(p: argparse.ArgumentParser):
 
 
 def heldout_constrained(n: int, seed: int, tasks: str = "heldout_tasks", split: str = "heldout") -> list[dict]:
-    """`n` evaluation items {"prompt", "constraints"}: the shipped held-out tasks (never trained on)
-    with 1-3 constraints drawn under `seed` and worded in held-out phrasings only. With
+    """`n` evaluation items {"prompt", "constraints", "task"}: the shipped held-out tasks (never
+    trained on) with 1-3 constraints drawn under `seed` and worded in held-out phrasings only. With
     `tasks="validation_tasks", split="train"`: the validation set settings are chosen on (validation
-    tasks, training phrasings), which leaves the evaluation's tasks and wordings untouched."""
+    tasks, training phrasings), which leaves the evaluation's tasks and wordings untouched; with
+    `tasks="seeds", split="train"`: training instructions (the training seeds, training phrasings)."""
     from ..constraints import heldout_instructions
     from ..dataio.seeds import load_seeds, shipped_tasks_path
 

@@ -1,8 +1,10 @@
-"""LoRA settings shared by every trainer (SFT, HIR, PIT): one dataclass, one way to build a PeftConfig."""
+"""LoRA settings shared by every trainer (SFT, HIR, PIT, RLVR): one dataclass, one way to build a
+PeftConfig, and `save_adapter`, which puts a trained adapter into place whole or not at all."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 
 @dataclass
@@ -20,3 +22,22 @@ class LoraSettings:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def save_adapter(model, folder: str | Path) -> Path:
+    """Save `model`'s LoRA adapter (safetensors) as `folder`, written beside it under a temporary
+    name and moved into place when complete (replacing an older one)."""
+    import shutil
+    import tempfile
+
+    from .files import move_into_place
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        model.save_pretrained(tmp / "adapter", safe_serialization=True)
+        move_into_place(tmp / "adapter", folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder

@@ -1,6 +1,6 @@
-"""The trl/transformers plumbing every trainer shares (SFT, HIR, PIT, evaluation): the base model
+"""The trl/transformers plumbing every trainer shares (SFT, HIR, PIT, RLVR, evaluation): the base model
 folder a spec names and the hub id an adapter records for it, TRL's prompt-completion dataset, the
-`SFTConfig`, a fingerprint of training data and the library versions a run card records. It trains
+`SFTConfig` and `GRPOConfig`, a fingerprint of training data and the library versions a run card records. It trains
 nothing itself.
 
 An adapter names its base model by hub id (`HuggingFaceTB/SmolLM2-135M-Instruct` for the embedded
@@ -84,6 +84,23 @@ def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False, p
         per_device_eval_batch_size=config.batch_size,
         report_to=[t.strip() for t in getattr(config, "report_to", "none").split(",") if t.strip()] or "none",
         include_num_input_tokens_seen="all" if padding_free else "non_padding",  # the pad token may be a real one
+    )
+
+
+def grpo_config(output_dir: Path, *, steps: int, learning_rate: float, prompts_per_step: int, num_generations: int,
+                max_completion_length: int, temperature: float, beta: float, bf16: bool, seed: int):
+    """The trl `GRPOConfig` of one RL stage: `steps` optimizer steps, each on `prompts_per_step`
+    prompts x `num_generations` sampled completions (one generation batch a step), logged every
+    step, no checkpoints (the caller saves the adapter)."""
+    import torch
+    from trl import GRPOConfig
+
+    return GRPOConfig(
+        output_dir=str(output_dir), max_steps=steps, learning_rate=learning_rate,
+        per_device_train_batch_size=prompts_per_step * num_generations, num_generations=num_generations,
+        max_completion_length=max_completion_length, temperature=temperature, beta=beta, bf16=bf16,
+        use_cpu=not torch.cuda.is_available(), seed=seed, logging_steps=1, save_strategy="no", report_to="none",
+        activation_checkpointing=False,
     )
 
 

@@ -18,7 +18,7 @@ A record carries `constraints: [{"id": ..., "kwargs": {...}}]`; the ids follow I
       one instruction: each constraint in a random phrasing of `split`, before the task, after it, or
       woven into it; `stated` holds for every constraint; deterministic for the same rng state
   training_instruction(task, constraints, rng) -> str          compose(..., split="train")
-  heldout_instructions(tasks: list[str], n: int, seed: int) -> list[{"prompt", "constraints"}]
+  heldout_instructions(tasks: list[str], n: int, seed: int) -> list[{"prompt", "constraints", "task"}]
       n evaluation items, 1-3 uniformly drawn constraints each, held-out phrasings only
   stated(instruction, constraint) -> bool
       whether an instruction still states it (its numbers, words, relation and kind all appear)

@@ -19,9 +19,9 @@ MAX_CONSTRAINTS = 3  # constraints per held-out item: 1 to this many
 
 
 def heldout_instructions(tasks: list[str], n: int, seed: int, split: str = "heldout") -> list[dict]:
-    """`n` items {"prompt", "constraints"}: the tasks in a seeded order (cycling when n > len(tasks)),
-    each with 1-3 uniformly drawn compatible constraints, composed with the phrasings of `split`
-    ("heldout" by default, or "train").
+    """`n` items {"prompt", "constraints", "task"}: the tasks in a seeded order (cycling when n >
+    len(tasks)), each with 1-3 uniformly drawn compatible constraints, composed with the phrasings of
+    `split` ("heldout" by default, or "train"); "task" is the task text the prompt was composed from.
 
     Deterministic in (tasks, n, seed, split)."""
     tasks = [t.strip() for t in tasks if t and t.strip()]
@@ -33,7 +33,7 @@ def heldout_instructions(tasks: list[str], n: int, seed: int, split: str = "held
     for index in range(n):
         task = order[index % len(order)]
         constraints = sample_constraints(rng, task, MAX_CONSTRAINTS)
-        items.append({"prompt": compose(task, constraints, rng, split=split), "constraints": constraints})
+        items.append({"prompt": compose(task, constraints, rng, split=split), "constraints": constraints, "task": task})
     return items
 
 

@@ -98,12 +98,11 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
     }
 
     if config.reference:  # answers written by people to instructions no run trains on
-        reference = reference_conversations()
-        result["reference_loss"] = {"base": None, "finetuned": round(mean_loss(completion_losses(
-            scorer, tokenizer, reference, config.max_length, "reference (fine-tuned)")), 4), "answers": len(reference)}
+        result["reference_loss"] = {"base": None, "finetuned": reference_loss(scorer, tokenizer, config.max_length,
+                                                                              "reference (fine-tuned)"),
+                                    "answers": len(reference_conversations())}
         with scorer.disable_adapter():
-            result["reference_loss"]["base"] = round(mean_loss(completion_losses(
-                scorer, tokenizer, reference, config.max_length, "reference (base)")), 4)
+            result["reference_loss"]["base"] = reference_loss(scorer, tokenizer, config.max_length, "reference (base)")
     sets = {}  # prompt sets both models answer: name -> (prompts, answer length cap)
     if items:
         sets["heldout_constrained"] = ([item["prompt"] for item in items], config.answer_tokens)
@@ -163,6 +162,11 @@ def reference_conversations() -> list[dict]:
     return sft_data.load(Path(str(resources.files("teamsrl_graph") / "data" / "reference_answers.jsonl")))[0]
 
 
+def reference_loss(model, tokenizer, max_length: int = 1024, desc: str = "reference") -> float:
+    """The model's token-weighted mean loss on the shipped reference answers (4 decimals)."""
+    return round(mean_loss(completion_losses(model, tokenizer, reference_conversations(), max_length, desc)), 4)
+
+
 def ifbench_rows(count: int) -> list[dict]:
     """The IFBench rows an evaluation answers: `count` of a fixed shuffle, all offline-verifiable ones for -1, none for 0."""
     if not count:
@@ -184,8 +188,7 @@ def answer_both(model, tokenizer, sets: dict, config: EvalConfig, base: Path) ->
 
     def answer(name: str, side: str) -> list[str]:
         prompts, tokens = sets[name]
-        asked = [{"messages": [{"role": "user", "content": p}, {"role": "assistant", "content": ""}]} for p in prompts]
-        return judging.generate_answers(generator, asked, tokens, config.batch_size, f"{name} ({side})")
+        return answer_prompts(generator, prompts, tokens, config.batch_size, f"{name} ({side})")
 
     with model.disable_adapter():
         for name, (prompts, tokens) in sets.items():
@@ -203,6 +206,18 @@ def answer_both(model, tokenizer, sets: dict, config: EvalConfig, base: Path) ->
     return answers
 
 
+def answer_prompts(generator, prompts: list[str], max_new_tokens: int, batch_size: int, desc: str = "answers") -> list[str]:
+    """The greedy answer to each prompt, asked as one user turn (the responder's format), in order."""
+    asked = [{"messages": [{"role": "user", "content": p}, {"role": "assistant", "content": ""}]} for p in prompts]
+    return judging.generate_answers(generator, asked, max_new_tokens, batch_size, desc)
+
+
+def ifbench_passes(results: list[dict]) -> dict[str, list[bool]]:
+    """{"strict", "loose"}: whether each answer passes every instruction of its IFBench row, from the
+    per-row `results` of `yardstick.score`."""
+    return {mode: [all(r[mode]) for r in results] for mode in ("strict", "loose")}
+
+
 def yardstick(rows: list[dict], answers: dict, out: Path) -> dict:
     """IFBench, verified by the benchmark's own checks: `paired` on prompt-level loose accuracy (the
     headline), with "strict" (paired, prompt-level strict) and each model's full "scores" beside it;
@@ -210,8 +225,8 @@ def yardstick(rows: list[dict], answers: dict, out: Path) -> dict:
     from ..constraints import yardstick as ifbench
 
     scores = {name: ifbench.score(rows, texts) for name, texts in answers.items()}
-    passed = {mode: {name: [all(r[mode]) for r in s["results"]] for name, s in scores.items()}
-              for mode in ("strict", "loose")}
+    passes = {name: ifbench_passes(s["results"]) for name, s in scores.items()}
+    passed = {mode: {name: passes[name][mode] for name in scores} for mode in ("strict", "loose")}
     write_jsonl(out / "ifbench_answers.jsonl", [
         {"key": r["key"], "base": b, "finetuned": f, "base_strict": bs, "finetuned_strict": fs,
          "base_loose": bl, "finetuned_loose": fl}

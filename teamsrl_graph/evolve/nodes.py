@@ -1,5 +1,6 @@
 """The nodes of the evolution graph: route, one evolve node per operation, review, confirm (human
-review, only with `Context.review="human"`), respond, improve.
+review, only with `Context.review="human"`), respond, improve; and take_answer, the entry of the
+graph that only improves given answers.
 
 Each node is a function `(state, runtime) -> update` around the LLM steps of `steps.py`, which
 book every call in the run's ledger by role and node. A node that decides where the graph goes
@@ -151,6 +152,26 @@ def respond(state: State, runtime: Runtime[Context]) -> Command:
     if failure is None and ctx.improve != "none":
         return next_round(ctx, 0, {**update, "draft": answer, "improvements": []})
     return Command(goto=END, update=update)
+
+
+def take_answer(state: State, runtime: Runtime[Context]) -> Command:
+    """The entry of the improvement graph (`graph.build_improve_graph`): the answer given in the
+    state's `response` to the instruction `seed` becomes the draft, as `respond` makes its own answer
+    the draft, and the first round is reserved; an answer that fails elimination rules 2-3 (under
+    `answer_tokens`) is not improved, as `respond` would not improve it."""
+    ctx = runtime.context
+    if ctx.improve == "none":
+        raise InputError("the improvement graph needs an improve mode (pit or self-refine)", field="improve")
+    answer = state.get("response")
+    if not isinstance(answer, str):
+        raise InputError("the input needs the answer to improve as text in 'response'", field="response")
+    update = {"instruction": state.get("instruction") or state["seed"], "input": state.get("input", ""),
+              "id": state.get("id") or record_id(state["seed"], state.get("input", "")), "status": "done",
+              "draft": answer, "improvements": []}
+    failure = check_answer(answer, ctx.answer_tokens)
+    if failure:
+        return Command(goto=END, update={**update, "improve_stop": f"bad_answer:{failure}"})
+    return next_round(ctx, 0, update)
 
 
 def improve(state: State, runtime: Runtime[Context]) -> Command:

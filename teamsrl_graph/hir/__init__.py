@@ -6,8 +6,9 @@ the constraint registry), so the CLI starts fast.
 """
 
 _EXPORTS = {
-    "HIRConfig": "config", "HIRTrainer": "trainer",
+    "HIRConfig": "config", "HIRTrainer": "trainer", "rejection_sampling": "config",
     "Constrained": "constrained", "ConstrainedTask": "constrained", "relabel_constrained": "constrained",
+    "from_items": "constrained",
     "Pair": "relabel", "relabel": "relabel", "relabel_records": "relabel",
     "TASKS": "tasks", "make_task": "tasks",
 }

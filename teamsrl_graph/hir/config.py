@@ -1,8 +1,9 @@
-"""Settings of one HIR run: the task, the online sampling, the offline loss and the LoRA adapter."""
+"""Settings of one HIR run: the task, the online sampling, the offline loss and the LoRA adapter;
+`rejection_sampling` turns them into rejection-sampling fine-tuning with the same budget."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ..common.lora import LoraSettings
 from .relabel import WRONG_INSTRUCTION
@@ -41,3 +42,10 @@ class HIRConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def rejection_sampling(config: HIRConfig) -> HIRConfig:
+    """`config` as rejection-sampling fine-tuning: only the outputs that pass, plain cross-entropy
+    (no relabeled outputs, label smoothing, contrastive or entropy term); sampling, batches, steps
+    and adapter stay as they are, so the two differ only in what they train on."""
+    return replace(config, keep_wrong=False, label_smoothing=0.0, contrastive_weight=0.0, entropy_weight=0.0)

@@ -9,8 +9,9 @@ An output that satisfies all of C is a positive of the original instruction with
 
 `ConstrainedTask` serves these instructions to the HIR trainer the way `tasks.py` serves exact-answer
 tasks (instances, a verifier, pairs); `constrained_instructions` makes them deterministically from
-plain seed texts and registry constraints, and `from_records` reads them from graph records.
-Nothing here touches a model.
+plain seed texts and registry constraints, `from_items` takes composed ones (an instruction in
+training wordings keeps its wording; its hindsight instructions use the registry's phrasing), and
+`from_records` reads them from graph records. Nothing here touches a model.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ from .relabel import Pair
 class Constrained:
     task: str  # the base task, without any constraint
     constraints: tuple  # registry constraint dicts, in the order the instruction states them
+    wording: str | None = None  # the instruction as composed elsewhere (`compose`); None: `instruction`'s
 
     @property
     def prompt(self) -> str:
-        """The instruction the model is asked: the base task and the phrasing of every constraint."""
-        return instruction(self.task, list(self.constraints))
+        """The instruction the model is asked: `wording`, else the base task and the phrasing of every constraint."""
+        return self.wording or instruction(self.task, list(self.constraints))
 
 
 def instruction(task: str, constraints: list[dict]) -> str:
@@ -79,6 +81,12 @@ def constrained_instructions(tasks: list[str], seed: int, per_instruction: int =
                 constraints.append(drawn)
         items.append(Constrained(task.strip(), tuple(constraints)))
     return items
+
+
+def from_items(items: list[dict]) -> list[Constrained]:
+    """Constrained instructions from composed items {"prompt", "constraints", "task"}
+    (`constraints.heldout_instructions`): each keeps its composed prompt as its wording."""
+    return [Constrained(item["task"], tuple(item["constraints"]), item["prompt"]) for item in items]
 
 
 def base_task(record: dict) -> str:

@@ -34,8 +34,7 @@ from pathlib import Path
 from ..common import plots
 from ..models import local
 from ..models.local import chat_ids
-from ..models.batching import BatchGenerator
-from ..models.offline import complete_all
+from ..models.offline import sample
 from ..common.files import move_into_place
 from .config import HIRConfig
 from .relabel import Pair
@@ -114,14 +113,9 @@ class HIRTrainer:
                  max_new_tokens: int | None = None) -> list[list[str]]:
         """`n` outputs per prompt from the current model, `generation_batch` sequences per call, at
         most `max_new_tokens` each (default: the task's cap)."""
-        # no repetition penalty: sorting and counting answers must repeat words from the prompt
-        generator = BatchGenerator(self.model, self.tokenizer, seed=self.config.seed, repetition_penalty=1.0)
-        rows = [chat_ids(self.tokenizer, [{"role": "user", "content": p}], generation_prompt=True)
-                for p in prompts for _ in range(n)]
-        self.model.eval()
-        texts = complete_all(generator, rows, max_new_tokens or self.task.max_new_tokens, temperature,
-                             self.config.generation_batch)
-        return [texts[i * n:(i + 1) * n] for i in range(len(prompts))]
+        # no repetition penalty (`sample`'s): sorting and counting answers must repeat words from the prompt
+        return sample(self.model, self.tokenizer, prompts, n, temperature, max_new_tokens or self.task.max_new_tokens,
+                      self.config.generation_batch, self.config.seed)
 
     def accuracy(self) -> float:
         """Held-out task accuracy (greedy); for fixed pairs, how often pos beats neg in probability."""

@@ -18,12 +18,14 @@ free checks save are given back.
 
 The parts beyond the reviewer exist because a small reviewer's judgement of answers is close to
 chance (the embedded 135M model rates correct and wrong arithmetic alike); with a capable reviewer,
-raise its weight or set the others to 0.
+raise its weight or set the others to 0. `compliance_pair` makes a pair from answers already sampled,
+by the verifiers alone (no call, no budget).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -32,7 +34,7 @@ from ..evolve import steps
 from ..constraints import verify
 from ..evolve.context import Context
 from ..common.errors import InputError
-from ..evolve.review import check_answer, parse_judgement
+from ..evolve.review import ANSWER_TOKENS, check_answer, parse_judgement
 from ..dataio.records import prompt_of
 from ..evolve.resources import resources
 from .preferences import Preference
@@ -90,21 +92,39 @@ def collect_one(ctx: Context, template: prompts.Template, record: dict, samples:
     instruction, values = prompt_of(record), {"instruction": record["instruction"], "input": record.get("input") or ""}
     answers += [steps.reply_text(ctx, "responder", "sample", "responder", values, ctx.answer_tokens,
                                  temperature=temperature) for _ in range(new)]
-    answers = list(dict.fromkeys(answers))  # identical samples are one candidate
-    usable = [a for a in answers if not check_answer(a)]
+    usable, failed = split_answers(answers)  # failed: empty, refused, rated 0 for free
     if ask:
         budget.release(samples - len(usable))  # the free rules (and duplicates) saved these calls
     parts = {"relevance": relevance(instruction, usable), "fluency": [fluency(a) for a in usable],
              "reviewer": [rate(ctx, template, instruction, a) for a in usable] if ask else [0.0] * len(usable)}
     total = sum(weights.values())
     ratings = [sum(weights.get(k, 0) * parts[k][i] for k in parts) / total for i in range(len(usable))]
-    failed = [a for a in answers if check_answer(a)]  # empty, refused: rated 0 for free
     pair = ranked_pair(usable, ratings, failed, record.get("constraints") or [], min_margin)
     if pair is None:
         return "no_margin", None
     chosen, rejected, margin, by_compliance = pair
     return ("verified" if by_compliance else "ok"), Preference(prompt=instruction, chosen=chosen, rejected=rejected,
                                                                id=record.get("id", ""), margin=margin)
+
+
+def split_answers(answers: list[str], max_tokens: int | None = ANSWER_TOKENS) -> tuple[list[str], list[str]]:
+    """(usable, failed): the distinct answers (identical samples are one candidate), split by
+    elimination rules 2-3 (`check_answer` under `max_tokens`)."""
+    distinct = list(dict.fromkeys(answers))
+    return [a for a in distinct if not check_answer(a, max_tokens)], [a for a in distinct if check_answer(a, max_tokens)]
+
+
+def compliance_pair(prompt: str, answers: list[str], constraints: list[dict], id: str = "",
+                    max_tokens: int | None = ANSWER_TOKENS) -> Preference | None:
+    """A pair the verifiers alone decide, with no model call: `answers` to one constrained instruction
+    ranked as `ranked_pair` ranks them (compliance first; fluency orders answers that comply
+    equally); None unless compliance tells the chosen answer from the rejected one."""
+    usable, failed = split_answers(answers, max_tokens)
+    pair = ranked_pair(usable, [fluency(a) for a in usable], failed, constraints, math.inf)
+    if pair is None or not pair[3]:
+        return None
+    chosen, rejected, margin, _ = pair
+    return Preference(prompt=prompt, chosen=chosen, rejected=rejected, id=id, margin=margin)
 
 
 def compliance(answer: str, constraints: list[dict]) -> float:

@@ -34,7 +34,7 @@ from ..models.local import chat_ids
 from ..models.offline import complete_all
 from ..sft.config import SFTRunConfig
 from ..dataio.records import split_heldout
-from ..common.training import base_folder, fingerprint, prompt_completion, sft_config, versions
+from ..common.training import base_folder, fingerprint, grpo_config, prompt_completion, sft_config, versions
 from .config import PITConfig
 from .gap import GapModel, train_gap
 from .improver import gap_reward, improver_messages, rl_rows, sft_rows
@@ -93,7 +93,7 @@ class PITTrainer:
 
     def train_rl(self, stage: int) -> list[dict]:
         """Stage 1 (references from the data) or 2 (references the improver wrote): GRPO on the gap reward."""
-        from trl import GRPOConfig, GRPOTrainer
+        from trl import GRPOTrainer
 
         c = self.config
         steps = c.rl_steps[stage - 1]
@@ -107,13 +107,9 @@ class PITTrainer:
 
         start = time.monotonic()
         with tempfile.TemporaryDirectory(prefix=f"pit-rl{stage}-") as tmp:
-            args = GRPOConfig(
-                output_dir=tmp, max_steps=steps, learning_rate=c.rl_learning_rate,
-                per_device_train_batch_size=c.prompts_per_step * c.num_generations, num_generations=c.num_generations,
-                max_completion_length=c.max_completion_length, temperature=c.temperature, beta=c.kl_beta,
-                bf16=self._bf16(), use_cpu=not self._cuda(), seed=c.seed + stage, logging_steps=1,
-                save_strategy="no", report_to="none", activation_checkpointing=False,
-            )
+            args = grpo_config(Path(tmp), steps=steps, learning_rate=c.rl_learning_rate, prompts_per_step=c.prompts_per_step,
+                               num_generations=c.num_generations, max_completion_length=c.max_completion_length,
+                               temperature=c.temperature, beta=c.kl_beta, bf16=self._bf16(), seed=c.seed + stage)
             trainer = GRPOTrainer(model=self.model, reward_funcs=gap_reward(self.gap), args=args,
                                   train_dataset=Dataset.from_list(rows), processing_class=self.tokenizer)
             trainer.train()
@@ -198,9 +194,3 @@ class PITTrainer:
         import torch
 
         return getattr(self.model, "dtype", None) == torch.bfloat16
-
-    @staticmethod
-    def _cuda() -> bool:
-        import torch
-
-        return torch.cuda.is_available()

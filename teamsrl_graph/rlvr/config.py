@@ -1,0 +1,23 @@
+"""Settings of one RLVR run: the optimizer steps, the groups of sampled answers and the adapter."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ..common.lora import LoraSettings
+
+
+@dataclass
+class RLVRConfig:
+    steps: int = 16  # optimizer steps (each samples one generation batch)
+    prompts_per_step: int = 4  # instructions per optimizer step
+    num_generations: int = 4  # answers sampled per instruction (GRPO's group; at least 2)
+    learning_rate: float = 1e-3  # AdamW learning rate of the adapter
+    max_completion_length: int = 160  # new-token cap of a sampled answer
+    temperature: float = 0.7  # sampling temperature of the answers
+    kl_beta: float = 0.0  # KL penalty to the base model (0 = none, trl's default; no reference copy kept)
+    seed: int = 0  # seeds the prompt order, the sampling and the adapter's initial weights
+    lora: LoraSettings = field(default_factory=LoraSettings)  # the adapter
+
+    def to_dict(self) -> dict:
+        return asdict(self)

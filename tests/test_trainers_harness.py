@@ -1,0 +1,195 @@
+"""benchmarks/trainers.py end to end on a tiny Llama built from a config: every method gets the same
+instructions and samples and the same optimizer steps, each row is paired with its own baseline,
+--reuse makes only what is missing, and bad options stop with a clear error.
+
+The training samples come from a scripted sampler (the tiny model's random tokens never meet a
+constraint): per instruction, texts from a fixed pool ranked by how many of its constraints they meet,
+so that some samples pass and compliance tells some apart. Everything else is real: HIR's trainer,
+trl's GRPOTrainer, PIT, the graph's improvement loop, the verifiers and the paired test."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_benchmark_results import BENCHMARKS, script
+
+from teamsrl_graph.commands.pipeline import heldout_constrained
+from teamsrl_graph.constraints import verify
+
+INSTRUCTIONS, STEPS, BUDGETS = 12, 2, (2, 3)
+POOL = ["yes", "YES", '"quoted words here"', "<<A Title>>\nA short line of text.", "* one\n* two\n* three",
+        "Hello, World. This Has Commas, And Capitals.", "first paragraph\n\n***\n\nsecond paragraph", "My answer is yes."]
+
+
+def args(model, out, *extra) -> list[str]:
+    return ["--model", str(model), "--out", str(out), "--instructions", str(INSTRUCTIONS), "--steps", str(STEPS),
+            "--samples", *map(str, BUDGETS), "--batch-size", "4", "--lr", "0.05", "--heldout", "6", "--ifbench", "4",
+            "--tokens", "8", "--rounds", "1", "--pit-steps", "1", "1", "--result", "", *extra]
+
+
+def scripted_sampler(calls: list):
+    """`models.offline.sample`'s stand-in: the pool's texts for each training instruction, the one
+    meeting most of its constraints first, then the one meeting fewest, then the rest."""
+    constraints = {i["prompt"]: i["constraints"] for i in heldout_constrained(INSTRUCTIONS, 0, tasks="seeds", split="train")}
+
+    def sample(model, tokenizer, prompts, n, temperature, max_new_tokens, batch_size, seed=0, desc=None):
+        calls.append(list(prompts))
+        out = []
+        for prompt in prompts:
+            ranked = sorted(POOL, key=lambda t: -sum(r["strict"] for r in verify(t, constraints[prompt])["results"]))
+            out.append(([ranked[0], ranked[-1]] + ranked[1:-1])[:n])
+        return out
+    return sample
+
+
+class Spy:
+    """Records the calls of a module function (or refuses them) and passes them on."""
+
+    def __init__(self, target, refuse: bool = False):
+        self.target, self.refuse, self.calls = target, refuse, []
+
+    def __call__(self, *a, **k):
+        if self.refuse:
+            raise AssertionError(f"{self.target.__name__} was called again")
+        self.calls.append((a, k))
+        return self.target(*a, **k)
+
+
+def spies(mp, m, refuse: bool = False) -> dict:
+    import teamsrl_graph.models.offline as offline
+    import teamsrl_graph.running.improve as improve
+    from teamsrl_graph.pit.trainer import PITTrainer
+
+    found = {"supervised": Spy(m.train_supervised, refuse), "grpo": Spy(m.train_grpo, refuse),
+             "answers": Spy(m.answer_sets), "improve": Spy(improve.improve_answers, refuse),
+             "pit": Spy(PITTrainer.train, refuse), "sampled": []}
+    mp.setattr(m, "train_supervised", found["supervised"])
+    mp.setattr(m, "train_grpo", found["grpo"])
+    mp.setattr(m, "answer_sets", found["answers"])
+    mp.setattr(improve, "improve_answers", found["improve"])
+    mp.setattr(PITTrainer, "train", lambda self: found["pit"](self))
+    mp.setattr(offline, "sample", Spy(scripted_sampler(found["sampled"]), refuse))
+    return found
+
+
+@pytest.fixture(scope="module")
+def run(tiny_model, tmp_path_factory):
+    m, out = script("trainers"), tmp_path_factory.mktemp("trainers")
+    with pytest.MonkeyPatch.context() as mp:
+        calls = spies(mp, m)
+        assert m.main(args(tiny_model, out)) == 0
+    return m, out, json.loads((out / "report.json").read_text()), calls
+
+
+def rows_of(report: dict) -> dict:
+    return {(r["method"], r["samples"]): r for r in report["rows"]}
+
+
+def test_every_method_gets_the_same_instructions_and_samples(run):
+    m, out, report, calls = run
+    drawn = json.loads((out / "samples.json").read_text())
+    prompts = [i["prompt"] for i in heldout_constrained(INSTRUCTIONS, 0, tasks="seeds", split="train")]
+    assert drawn["prompts"] == prompts and calls["sampled"] == [prompts]  # drawn once, at the largest budget
+    given = {(a[0], a[1]): (a[2], a[3]) for a, _ in calls["supervised"].calls}
+    assert sorted(given) == sorted((method, k) for method in ("sft-verified", "hir") for k in BUDGETS)
+    for items, samples in given.values():
+        assert [i["prompt"] for i in items] == prompts and samples == drawn["samples"]
+    assert sorted(a[0] for a, _ in calls["grpo"].calls) == list(BUDGETS)
+    assert all([i["prompt"] for i in a[1]] == prompts for a, _ in calls["grpo"].calls)
+    rows = rows_of(report)
+    for k in BUDGETS:
+        first_k = m.fingerprint([s[:k] for s in drawn["samples"]])
+        trained = [rows[(method, k)] for method in m.METHODS]
+        assert {r["data"]["instructions"] for r in trained} == {m.fingerprint(prompts)}
+        assert rows[("sft-verified", k)]["data"]["samples"] == rows[("hir", k)]["data"]["samples"] == first_k
+        assert {r["answers_drawn"] for r in trained} == {INSTRUCTIONS * k}  # rlvr samples as many itself
+    assert report["pit"]["data"]["samples"] == m.fingerprint([s[:max(BUDGETS)] for s in drawn["samples"]])
+    pairs = [json.loads(line) for line in (out / "pit" / "preferences.jsonl").read_text().splitlines()]
+    assert len(pairs) == report["pit"]["pairs"] >= 2
+    for pair in pairs:
+        answers = drawn["samples"][prompts.index(pair["prompt"])]
+        assert pair["chosen"] in answers and pair["rejected"] in answers
+
+
+def test_every_trained_method_takes_the_same_optimizer_steps(run):
+    m, out, report, _ = run
+    for k in BUDGETS:
+        for method in m.METHODS:
+            training = json.loads((out / f"{method}-k{k}" / "training.json").read_text())
+            assert training.get("pairs", 1) > 0, (method, k)  # each had something to train on
+            assert rows_of(report)[(method, k)]["steps"] == training["steps"] == STEPS, (method, k)
+
+
+def test_each_row_is_paired_with_its_own_baseline(run):
+    m, out, report, calls = run
+    from teamsrl_graph.evaluation.evaluator import ifbench_rows
+    from teamsrl_graph.evaluation.paired import paired
+
+    held = heldout_constrained(6, 1000)
+    rows = ifbench_rows(4)
+    base = json.loads((out / "base" / "answers.json").read_text())
+    for (a, _) in calls["improve"].calls:  # both improvers start from the original answers: the base model's
+        assert a[1] == base["heldout_constrained"] + base["ifbench"]
+    base_v = m.verdicts(base, held, rows)
+    files = {**{(method, k): out / f"{method}-k{k}" / "answers.json" for method in m.METHODS for k in BUDGETS},
+             **{(mode, None): out / mode / "answers.json" for mode in m.IMPROVERS}}
+    differ = 0
+    for key, path in files.items():
+        row = rows_of(report)[key]
+        assert row["baseline"] == ("original" if key[0] in m.IMPROVERS else "base")
+        answers = json.loads(path.read_text())
+        for s, verdicts in m.verdicts(answers, held, rows).items():
+            assert row[s] == paired(base_v[s], verdicts), (key, s)
+            differ += row[s]["gained"] + row[s]["lost"]
+    assert differ  # some answers changed, so a swapped or wrong baseline would show
+    original = rows_of(report)[("original", None)]
+    assert original["heldout_constrained"]["finetuned"] == pytest.approx(sum(base_v["heldout_constrained"]) / 6, abs=1e-4)
+    table = m.table_rows(report)
+    assert [r[0] for r in table] == [*(method for k in BUDGETS for method in m.METHODS), "pit", "self-refine", "original"]
+
+
+def test_reuse_makes_only_what_is_missing(run, tiny_model):
+    m, out, report, _ = run
+    (out / "hir-k2" / "answers.json").unlink()  # as if killed after training hir at k=2, before answering
+    adapter = (out / "hir-k2" / "adapter" / "adapter_model.safetensors").stat().st_mtime_ns
+    with pytest.MonkeyPatch.context() as mp:
+        calls = spies(mp, m, refuse=True)  # sampling, training, PIT and improving would raise
+        assert m.main(args(tiny_model, out, "--reuse")) == 0
+    assert [a[4] for a, _ in calls["answers"].calls] == ["hir-k2"]  # only the missing answers were made
+    assert (out / "hir-k2" / "adapter" / "adapter_model.safetensors").stat().st_mtime_ns == adapter
+    again = json.loads((out / "report.json").read_text())
+    assert again["rows"] == report["rows"] and again["pit"] == report["pit"]
+
+
+def test_reuse_refuses_parts_made_with_other_settings(run, tiny_model, capsys):
+    m, out, _, _ = run
+    assert m.main(args(tiny_model, out, "--reuse", "--steps", "3", "--instructions", "12")) == 1
+    assert "other settings (steps)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad, said", [
+    (["--samples", "0"], "--samples: must be at least 2, got 0"),
+    (["--samples", "4", "x"], "--samples: 'x' is not a whole number"),
+    (["--instructions", "10", "--steps", "4"], "must be a multiple of --steps"),
+    (["--lr", "-1"], "--lr must be a positive number"),
+    (["--ifbench", "-2"], "--ifbench: must be at least -1"),
+])
+def test_bad_options_stop_with_a_clear_error(bad, said, capsys):
+    m = script("trainers")
+    with pytest.raises(SystemExit) as stopped:
+        m.parse_args(bad)
+    assert stopped.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_a_bad_option_exits_non_zero_from_the_command_line(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(Path(BENCHMARKS).parent)}
+    command = [sys.executable, str(BENCHMARKS / "trainers.py"), "--samples", "0", "--out", str(tmp_path / "out"),
+               "--model", str(tmp_path / "no-model")]  # were the option let through, the run would stop at once
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2 and "must be at least 2" in done.stderr
+    assert not (tmp_path / "out").exists()  # nothing was written
