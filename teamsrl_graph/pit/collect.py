@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..common import prompts
@@ -34,6 +33,7 @@ from ..evolve import steps
 from ..constraints import verify
 from ..evolve.context import Context
 from ..common.errors import InputError
+from ..common.parallel import each
 from ..evolve.review import ANSWER_TOKENS, check_answer, parse_judgement
 from ..dataio.records import prompt_of
 from ..evolve.resources import resources
@@ -174,23 +174,10 @@ def collect_preferences(records: list[dict], context: Context, samples: int = 3,
     budget = resources(context).budget
     before = budget.queries
     results: list[tuple[str, Preference | None]] = [("", None)] * len(records)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(records), unit="instruction", desc="preferences")
-
     def one(i: int):
         results[i] = collect_one(context, template, records[i], samples, temperature, min_margin, weights)
-        if bar:
-            bar.update(1)
 
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="prefs") as pool:
-            list(pool.map(one, range(len(records))))
-    finally:
-        if bar:
-            bar.close()
+    each(one, len(records), concurrency, "preferences", "instruction", progress)
     status = [s for s, _ in results]
     collected = Collected([p for _, p in results if p], len(records), status.count("skipped_budget"),
                           status.count("no_margin"), budget.queries - before, status.count("verified"))

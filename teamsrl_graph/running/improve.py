@@ -10,9 +10,8 @@ of answers and be compared answer by answer. The records are returned in the ord
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from ..common.errors import InputError
+from ..common.parallel import each
 from ..evolve.context import Context
 from ..evolve.graph import build_improve_graph
 from ..evolve.resources import resources
@@ -28,21 +27,9 @@ def improve_answers(instructions: list[str], answers: list[str], context: Contex
     res = resources(context)  # bad specs, prompts or a missing PIT folder fail before any call
     res.models.load()
     graph, records = build_improve_graph(), [None] * len(answers)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(answers), unit="answer", desc=f"improve ({context.improve})")
 
     def one(i: int):
         records[i] = graph.invoke({"seed": instructions[i], "response": answers[i], "index": i}, context=context)
-        if bar:
-            bar.update(1)
 
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="improve") as pool:
-            list(pool.map(one, range(len(answers))))
-    finally:
-        if bar:
-            bar.close()
+    each(one, len(answers), concurrency, f"improve ({context.improve})", "answer", progress)
     return records
