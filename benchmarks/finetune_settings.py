@@ -20,14 +20,12 @@ import json
 import logging
 from pathlib import Path
 
-from teamsrl_graph.commands.pipeline import heldout_constrained
+from teamsrl_graph.commands.pipeline import validation_constrained
 from teamsrl_graph.common.files import read_jsonl, write_jsonl
 from teamsrl_graph.common.results import record, result_option
-from teamsrl_graph.dataio.records import split_heldout
+from teamsrl_graph.dataio.records import split_heldout, usable
 from teamsrl_graph.evaluation import EvalConfig, evaluate, headline
 from teamsrl_graph.sft import SFTRunConfig, finetune
-
-VALIDATION_SEED_OFFSET = 2000  # the validation items draw their constraints under another seed than the run's and the evaluation's
 
 
 def setting(args, lr: float, epochs: float, train: list[dict], heldout: list[dict], items: Path) -> dict:
@@ -66,15 +64,14 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
 
     records = read_jsonl(args.records)
-    usable = [r for r in records if r["response_ok"] and r["response"].strip()]
-    train, heldout = split_heldout(usable, args.heldout, args.seed)
+    trainable = [r for r in records if usable(r)]
+    train, heldout = split_heldout(trainable, args.heldout, args.seed)
     items = Path(args.out) / "validation_constrained.jsonl"
     items.parent.mkdir(parents=True, exist_ok=True)
-    write_jsonl(items, heldout_constrained(args.validation, args.seed + VALIDATION_SEED_OFFSET,
-                                           tasks="validation_tasks", split="train"))
+    write_jsonl(items, validation_constrained(args.validation, args.seed))
     rows = [setting(args, lr, epochs, train, heldout, items) for lr in args.lr for epochs in args.epochs]
     (Path(args.out) / "settings.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
-    result = result_of(rows, len(usable))
+    result = result_of(rows, len(trainable))
     print(json.dumps({"columns": result["columns"], "rows": result["rows"], "chosen": result["figures"]}, indent=1))
     record(args.result, result)
 
@@ -84,7 +81,7 @@ COLUMNS = ["learning rate", "most epochs", "best epoch", "n", "validation base",
            "training s"]
 
 
-def result_of(rows: list[dict], usable: int) -> dict:
+def result_of(rows: list[dict], count: int) -> dict:
     """write_result's arguments: a row per setting (COLUMNS) and the chosen one as figures."""
     best = chosen(rows)
     table = [[r["lr"], r["epochs"], r["best_epoch"], r["validation"]["n"], r["validation"]["base"],
@@ -93,7 +90,7 @@ def result_of(rows: list[dict], usable: int) -> dict:
               r["mia_loss_ratio_auc"], round(r["train_seconds"])] for r in rows]
     return {
         "title": "Learning rate and epochs of the main job's fine-tune, chosen on the validation split",
-        "summary": (f"The records of one main-job run ({usable} usable, the main job's train/held-out split), one LoRA "
+        "summary": (f"The records of one main-job run ({count} usable, the main job's train/held-out split), one LoRA "
                     f"fine-tune per setting with early stopping; base and fine-tuned answer {rows[0]['validation']['n']} "
                     "validation constrained instructions (validation tasks, 1-3 constraints, training wordings) "
                     "greedily, prompt-level strict. Chosen: the largest gain, within one prompt the lowest "

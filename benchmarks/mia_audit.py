@@ -28,7 +28,7 @@ from pathlib import Path
 from teamsrl_graph.commands.pipeline import EPOCHS, HELDOUT_SEED_OFFSET, LEARNING_RATE, heldout_constrained
 from teamsrl_graph.common.files import read_jsonl, write_jsonl
 from teamsrl_graph.common.results import record, result_option
-from teamsrl_graph.dataio.records import split_heldout
+from teamsrl_graph.dataio.records import split_heldout, usable
 from teamsrl_graph.dataio.seeds import default_seeds_path, load_seeds
 from teamsrl_graph.evaluation import EvalConfig, evaluate
 from teamsrl_graph.evolve.context import Context
@@ -110,10 +110,10 @@ def cells(result: dict) -> list[str]:
         paired_cell(e[key]) for key in PAIRED if e.get(key)]
 
 
-def result_of(results: list[dict], usable: int) -> dict:
+def result_of(results: list[dict], count: int) -> dict:
     """write_result's arguments: the printed table, a row per audited adapter."""
     return {"title": "Membership inference: plain LoRA against DP-SGD", "summary": (
-        f"One dataset made the way the main job makes it ({usable} usable records), split into members and "
+        f"One dataset made the way the main job makes it ({count} usable records), split into members and "
         "non-members; the members fine-tuned once per setting (plain LoRA, DP-SGD at the given ε) with the main "
         "job's settings, and each adapter audited: loss-ratio and loss AUC with 95% bootstrap intervals, the band "
         "a model that leaked nothing shows (labels shuffled), the base-model control, held-out and reference-answer "
@@ -143,9 +143,9 @@ def main():
     result_option(ap, "results/mia_audit.json")
     args = ap.parse_args()
 
-    usable = [r for r in records(args) if r["response_ok"] and r["response"].strip()]
-    train, heldout = split_heldout(usable, args.heldout, args.seed)
-    print(f"{len(usable)} usable records: {len(train)} to train on (validation included), {len(heldout)} held out")
+    trainable = [r for r in records(args) if usable(r)]
+    train, heldout = split_heldout(trainable, args.heldout, args.seed)
+    print(f"{len(trainable)} usable records: {len(train)} to train on (validation included), {len(heldout)} held out")
     results = [audit(epsilon, train, heldout, args) for epsilon in args.epsilons]
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / f"results{suffix(args)}.json").write_text(json.dumps(results, indent=2))
@@ -154,7 +154,7 @@ def main():
     print("\n| " + " | ".join(columns) + " |\n" + "|---" * len(columns) + "|")
     for result in results:
         print("| " + " | ".join(cells(result)) + " |")
-    record(args.result, result_of(results, len(usable)))
+    record(args.result, result_of(results, len(trainable)))
 
 
 if __name__ == "__main__":

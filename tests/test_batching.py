@@ -261,12 +261,12 @@ def test_the_nucleus_sampler_draws_what_a_full_ranking_draws(spread):
     from teamsrl_graph.models.batching import NUCLEUS_K, _sample
 
     torch.manual_seed(1)
-    rows = [torch.randn(4096) * spread for _ in range(3)]
+    rows = torch.randn(3, 4096) * spread
     mass = (rows[0] / 0.7).softmax(-1).topk(NUCLEUS_K).values.sum()
     assert (mass >= 0.95) == (spread > 1)  # each case takes the path it names
     seeded = lambda seed: torch.Generator().manual_seed(seed)  # noqa: E731
     for seed in range(40):
         batched = _sample(rows, [0.7, 1.0, 0.7], [seeded(seed), seeded(seed + 1), seeded(seed + 2)])
-        alone_ = [_sample([row], [t], [seeded(seed + i)])[0] for i, (row, t) in enumerate(zip(rows, [0.7, 1.0, 0.7]))]
+        alone_ = [_sample(row[None], [t], [seeded(seed + i)])[0] for i, (row, t) in enumerate(zip(rows, [0.7, 1.0, 0.7]))]
         full = [full_ranking_draw(row, t, seeded(seed + i)) for i, (row, t) in enumerate(zip(rows, [0.7, 1.0, 0.7]))]
         assert batched == alone_ == full

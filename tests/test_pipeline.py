@@ -17,15 +17,23 @@ def test_pipeline_generates_finetunes_and_evaluates(tmp_path, capsys):
         "Describe a cat to someone who has never seen one.", "Give one tip for learning to cook.",
         "Explain what a noun is.", "Name two planets and one fact about each.",
         "Describe the smell of fresh bread.", "Tell me how a bicycle pump works.",
+        "Suggest a name for a small bakery.", "Explain what a rainbow is to a child.",
+        "Give two reasons to plant trees in a city.", "Describe a busy train station at rush hour.",
+        "Explain how to make a paper aeroplane.", "Write a short thank-you note to a neighbour.",
+        "What does a librarian do all day?", "Explain why the sea tastes salty.",
+        "Suggest three games for a rainy afternoon.", "Describe the sound of a thunderstorm.",
     ]) + "\n")
     out = tmp_path / "run"
-    code = main(["pipeline", "--seeds", str(seeds), "--out", str(out), "--budget", "60", "--router", "fixed",
+    # a uniform type draw (not one that follows this small run's few verifications) and up to 16
+    # answers an instruction, so that enough of the 20 verify to train on and hold out (the pipeline
+    # needs 4); which answers verify still varies from run to run
+    code = main(["pipeline", "--seeds", str(seeds), "--out", str(out), "--budget", "400", "--router", "fixed",
                  "--max-steps", "1", "--epochs", "1", "--judge-pairs", "1", "--heldout", "0.25", "--ifbench", "2",
-                 "--constrained", "4", "--answer-tokens", "96", "--answer-samples", "4",
-                 "--constraints-per-instruction", "1"])
+                 "--constrained", "4", "--answer-tokens", "96", "--answer-samples", "16",
+                 "--constraints-per-instruction", "1", "--type-draw", "uniform"])
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["queries"] <= 60 and summary["records"] == 10
+    assert summary["queries"] <= 400 and summary["records"] == 20
     assert summary["train_records"] + summary["heldout_records"] <= summary["records"]
     assert (out / "finetune" / "adapter" / "adapter_model.safetensors").is_file()
     assert (out / "eval" / "roc.png").is_file() and (out / "generate" / "report.json").is_file()

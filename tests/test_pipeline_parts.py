@@ -4,7 +4,7 @@ import pytest
 from conftest import says_only
 
 from teamsrl_graph.cli import build_parser
-from teamsrl_graph.commands.pipeline import HELDOUT_SEED_OFFSET, comparison, heldout_constrained
+from teamsrl_graph.commands.pipeline import HELDOUT_SEED_OFFSET, comparison, heldout_constrained, validation_constrained
 from teamsrl_graph.constraints import stated
 from teamsrl_graph.dataio.records import verified
 from teamsrl_graph.dataio.seeds import load_seeds, shipped_tasks_path
@@ -39,7 +39,7 @@ def test_heldout_instructions_are_reproducible_and_depend_on_the_seed(items):
 def test_validation_instructions_leave_the_evaluation_untouched(items):
     """The set settings are chosen on: validation tasks, training wordings; no prompt, task or
     held-out wording of the evaluation in it."""
-    validation = heldout_constrained(140, 2000, tasks="validation_tasks", split="train")
+    validation = validation_constrained(140, 0)
     tasks = [s.instruction for s in load_seeds(shipped_tasks_path("validation_tasks"))]
     assert len(validation) == 140 and not {i["prompt"] for i in validation} & {i["prompt"] for i in items}
     assert all(says_only(item["prompt"], c, "train") for item in validation for c in item["constraints"])

@@ -18,6 +18,7 @@ import json
 from . import generate as generate_command
 
 HELDOUT_SEED_OFFSET = 1000  # the held-out instructions draw their constraints under another seed than the run's
+VALIDATION_SEED_OFFSET = 2000  # ... and the validation instructions under a third
 LEARNING_RATE = 1e-3  # LoRA learning rate and most epochs, chosen on the validation split
 EPOCHS = 1.0  # (benchmarks/finetune_settings.py, results/finetune_settings.json)
 
@@ -46,15 +47,21 @@ def add_arguments(p: argparse.ArgumentParser):
 
 def heldout_constrained(n: int, seed: int, tasks: str = "heldout_tasks", split: str = "heldout") -> list[dict]:
     """`n` evaluation items {"prompt", "constraints", "task"}: the shipped held-out tasks (never
-    trained on) with 1-3 constraints drawn under `seed` and worded in held-out phrasings only. With
-    `tasks="validation_tasks", split="train"`: the validation set settings are chosen on (validation
-    tasks, training phrasings), which leaves the evaluation's tasks and wordings untouched; with
-    `tasks="seeds", split="train"`: training instructions (the training seeds, training phrasings)."""
+    trained on) with 1-3 constraints drawn under `seed` and worded in held-out phrasings only (other
+    `tasks` and `split`: see `validation_constrained`; `tasks="seeds", split="train"` gives training
+    instructions: the training seeds in training phrasings)."""
     from ..constraints import heldout_instructions
     from ..dataio.seeds import load_seeds, shipped_tasks_path
 
     texts = [s.instruction for s in load_seeds(shipped_tasks_path(tasks))]
     return heldout_instructions(texts, n, seed, split)
+
+
+def validation_constrained(n: int, seed: int) -> list[dict]:
+    """`n` items to choose training settings on: the shipped validation tasks with 1-3 constraints
+    drawn under `seed + VALIDATION_SEED_OFFSET`, in training phrasings; neither the evaluation's tasks
+    nor its held-out wordings."""
+    return heldout_constrained(n, seed + VALIDATION_SEED_OFFSET, tasks="validation_tasks", split="train")
 
 
 def run(args) -> int:
@@ -63,17 +70,17 @@ def run(args) -> int:
 
     from ..common.errors import InputError
     from ..common.files import write_json, write_jsonl
-    from ..dataio.records import split_heldout, verified
+    from ..dataio.records import split_heldout, usable, verified
     from ..evaluation import EvalConfig, evaluate, headline, table
     from ..sft import SFTRunConfig, finetune
 
     started, out = time.monotonic(), Path(args.out)
     seeds, context = generate_command.settings(args)
     records = generate_command.produce(args, seeds, context, out / "generate")
-    usable = [r for r in records if r["response_ok"] and r["response"].strip()]
-    if len(usable) < 4:
-        raise InputError(f"only {len(usable)} usable records were generated; raise --budget", field="--budget")
-    train, heldout = split_heldout(usable, args.heldout, args.seed)
+    trainable = [r for r in records if usable(r)]
+    if len(trainable) < 4:
+        raise InputError(f"only {len(trainable)} usable records were generated; raise --budget", field="--budget")
+    train, heldout = split_heldout(trainable, args.heldout, args.seed)
     config = SFTRunConfig(epochs=args.epochs, learning_rate=args.lr, seed=args.seed, dp_epsilon=args.dp_epsilon)
     dataset = out / "generate" / "dataset.jsonl"  # named and hashed in the adapter's model card
     tuned = finetune(train, out / "finetune", config, data_file=dataset if dataset.is_file() else None,

@@ -23,8 +23,8 @@ from collections import Counter
 
 from ..common.errors import InputError
 
-FAVOURS = ("learn", "pass", "fail")
-SCORES = {"learn": lambda p: p * (1 - p), "pass": lambda p: p, "fail": lambda p: 1 - p}
+SCORES = {"learn": lambda p: p * (1 - p), "pass": lambda p: p, "fail": lambda p: 1 - p}  # favour -> score of a sampled pass rate
+FAVOURS = tuple(SCORES)
 
 
 class TypeDraw:

@@ -1,5 +1,5 @@
 """The records the evolution graph writes, one per seed: their id, their prompt text, whether they
-are verified, and the seeded held-out split every trainer uses. Reading and writing files is `files.py`'s job."""
+are usable and verified, and the seeded held-out split every trainer uses. Reading and writing files is `files.py`'s job."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ def prompt_of(record: dict) -> str:
     """The user turn: the final instruction, followed by its input when there is one."""
     instruction, extra = record["instruction"].strip(), (record.get("input") or "").strip()
     return f"{instruction}\n\n{extra}" if extra else instruction
+
+
+def usable(record: dict) -> bool:
+    """A record a fine-tune can take: its answer passed (`response_ok`) and is not empty."""
+    return bool(record.get("response_ok")) and bool(record.get("response", "").strip())
 
 
 def verified(record: dict) -> bool:

@@ -402,7 +402,7 @@ class _DecodeBatch:
         chosen = logits.argmax(-1).tolist()
         sampled = [i for i, row in enumerate(rows) if row.generator is not None]
         if sampled:
-            picks = _sample([logits[i] for i in sampled], [rows[i].request.temperature for i in sampled],
+            picks = _sample(logits[sampled], [rows[i].request.temperature for i in sampled],
                             [rows[i].generator for i in sampled])
             for i, pick in zip(sampled, picks):
                 chosen[i] = pick
@@ -463,14 +463,14 @@ def _pad_left(t: torch.Tensor, width: int, dim: int) -> torch.Tensor:
     return torch.cat([t.new_zeros(shape), t], dim=dim)
 
 
-def _sample(logits: list[torch.Tensor], temperatures: list[float], generators: list[torch.Generator]) -> list[int]:
+def _sample(logits: torch.Tensor, temperatures: list[float], generators: list[torch.Generator]) -> list[int]:
     """Nucleus sampling (top-p 0.95), one token per row of penalised logits, each row at its own
     temperature with its own generator. The rows are softmaxed and ranked together, and only their
     NUCLEUS_K most likely tokens are sorted: exact whenever those hold the nucleus (the row's
     probability mass reaches TOP_P within them), else that row is ranked in full. A row draws the
     same token whatever rows it is batched with."""
-    scale = torch.tensor(temperatures, dtype=logits[0].dtype, device=logits[0].device).unsqueeze(1)
-    probs = (torch.stack(logits) / scale).softmax(-1)
+    scale = torch.tensor(temperatures, dtype=logits.dtype, device=logits.device).unsqueeze(1)
+    probs = (logits / scale).softmax(-1)
     top, order = probs.topk(min(NUCLEUS_K, probs.shape[-1]), dim=-1)  # sorted, most likely first
     covered = (top.sum(-1) >= TOP_P).tolist()
     picks = []

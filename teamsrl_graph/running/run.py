@@ -155,10 +155,10 @@ def deal(todo, start, finish, room, can_fund, signals, records: list[dict], data
             try:
                 record = finish(future)
             except Exception as failure:
-                if error is None:
+                if error is None:  # the first one is raised at the end; later ones only end their seed
                     log.error("a seed raised %s: no new seeds start; the %d in flight finish first",
                               type(failure).__name__, len(running))
-                error = error or failure
+                    error = failure
                 continue
             skipped += keep(record, records, dataset, bar)
         if bar:
