@@ -3,9 +3,9 @@
 Each round generates from the same shipped seeds twice (the order alternates between rounds):
 - before: the engine at max_batch 8, answers one request at a time (up to 3, the first greedy),
   16 seeds in flight, constraints only where add_constraints drew one, 3 evolution steps;
-- now: the main job's settings (`teamsrl pipeline` defaults): max_batch 32, answers two to a request
-  (rows sharing one prefill) up to 8, 32 seeds in flight, every instruction carrying 1-3
-  constraints, 2 evolution steps.
+- now: the main job's settings, read from `teamsrl pipeline`'s defaults (today: max_batch 32,
+  answers two to a request (rows sharing one prefill) up to 4, 32 seeds in flight, every
+  instruction carrying 1-3 constraints, 2 evolution steps).
 It prints completion tokens/s (the figure report.json gives as `completion_tokens_per_second`),
 verified records per minute and the ratios now / before per round, and writes the result
 (`write_result`: the ratio's mean, min and max, and a row per round and recipe) to
@@ -18,17 +18,26 @@ import argparse
 import time
 
 from teamsrl_graph import Context, bind, generate, resources
+from teamsrl_graph.commands import pipeline
 from teamsrl_graph.common.results import write_result
 from teamsrl_graph.dataio.seeds import load_seeds
 from teamsrl_graph.models.chat import LocalChatModel
 from teamsrl_graph.models.factory import Models
 
-RECIPES = {
-    "before": ({"max_steps": 3, "answer_samples": 3, "sample_batch": 1, "constraints_per_instruction": 0,
-                "max_constraints": 1}, 8, 16),
-    "now": ({"max_steps": 2, "answer_samples": 8, "sample_batch": 2, "constraints_per_instruction": 3,
-             "max_constraints": 1}, 32, 32),
-}  # name -> (Context settings, engine max_batch, seeds in flight)
+BEFORE = ({"max_steps": 3, "answer_samples": 3, "sample_batch": 1, "constraints_per_instruction": 0,
+           "max_constraints": 1}, 8, 16)  # (Context settings, engine max_batch, seeds in flight)
+NOW_SETTINGS = ("max_steps", "answer_samples", "sample_batch", "constraints_per_instruction", "max_constraints")
+
+
+def now_recipe() -> tuple[dict, int, int]:
+    """The `teamsrl pipeline` defaults, read from its own options (max_batch follows the seeds in flight)."""
+    p = argparse.ArgumentParser()
+    pipeline.add_arguments(p)
+    defaults = p.parse_args([])
+    return {name: getattr(defaults, name) for name in NOW_SETTINGS}, defaults.concurrency, defaults.concurrency
+
+
+RECIPES = {"before": BEFORE, "now": now_recipe()}
 
 
 def one(name: str, seeds, budget: int, seed: int) -> dict:
@@ -68,6 +77,7 @@ def main():
                   f"{r['queries']} queries in {r['requests']} requests")
         print(f"round {index + 1} now / before: {ratio:.2f}x tokens/s")
     ratios = [r["tokens_per_second_ratio"] for r in rounds]
+    now, now_batch, now_flight = RECIPES["now"]
     mean = round(sum(ratios) / len(ratios), 3)
     columns = ["round", "recipe", "completion tokens/s", "verified records", "records", "verified per minute",
                "queries", "requests", "seconds"]
@@ -80,8 +90,9 @@ def main():
         f"The generation stage on the embedded model, {len(seeds)} shipped seeds and a budget of {args.budget} "
         "queries per run, both recipes in each round (order alternating). Before: engine max_batch 8, answers "
         "one per request (up to 3), 16 seeds in flight, 3 evolution steps, constraints only where add_constraints "
-        "drew one. Now (the `teamsrl pipeline` defaults): max_batch 32, answers two per request sharing one "
-        "prefill (up to 8), 32 seeds in flight, 1-3 constraints per instruction, 2 evolution steps."))
+        f"drew one. Now (the `teamsrl pipeline` defaults): max_batch {now_batch}, answers {now['sample_batch']} per "
+        f"request sharing one prefill (up to {now['answer_samples']}), {now_flight} seeds in flight, "
+        f"1-{now['constraints_per_instruction']} constraints per instruction, {now['max_steps']} evolution steps."))
     print(f"now / before over {len(ratios)} rounds: mean {mean:.2f}x (min {min(ratios):.2f}, max {max(ratios):.2f}) "
           f"-> {path}; python -m docs.render puts it into docs/results.md")
 
