@@ -223,16 +223,18 @@ def test_env_steps_episodes_in_parallel_and_books_queries():
 
 @pytest.mark.parametrize("passes", [True, False])
 def test_a_verified_answer_adds_its_weight_to_the_reward(monkeypatch, passes):
-    import teamsrl_graph.policy.env as env_module
+    import teamsrl_graph.evolve.steps as steps_module
 
-    monkeypatch.setattr(env_module, "verify", lambda answer, constraints: {"strict": passes})
+    results = lambda answer, constraints: {"strict": passes, "results": [{"strict": passes} for _ in constraints]}
+    monkeypatch.setattr(steps_module, "verify", results)
     env = scripted_env(1, 1, weights=RewardWeights(verify=0.5, novelty=0.0, query_cost=0.1))
     env.reset()
     first = env.episodes[0]
     _, rewards, _ = env.step(["add_constraints"])
+    samples = 1 if passes else env.context.answer_samples  # sampling stops at the first answer that passes
     base = judge(first.seed.instruction, first.instruction, True).score - 0.2
-    assert rewards[0] == pytest.approx(base + (0.5 if passes else 0.0) - 0.1)  # the check's answer is one more query
-    assert first.history[0]["verified"] is passes and env.budget.queries == 3
+    assert rewards[0] == pytest.approx(base + (0.5 if passes else 0.0) - 0.1 * samples)  # each answer is a query
+    assert first.history[0]["verified"] is passes and env.budget.queries == 2 + samples
 
 
 def test_trainer_learns_logs_plots_and_resumes(tmp_path):

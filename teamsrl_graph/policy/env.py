@@ -10,9 +10,11 @@ functions the graph's nodes call - in E threads, so a local model batches the E 
 episode with reward 0; so does reaching `max_steps`.
 
 The reward of an evolution step is `reward.step_reward`: the reviewer's score, plus `verify` when
-the kept instruction carries constraints and one more answer (one booked call) meets them all, plus
-`novelty` times its distance from the nearest instruction the run has kept (seeds and accepted
-evolutions, `novelty.py`), minus `query_cost` per LLM query. STOP is therefore optimal exactly where
+the kept instruction carries constraints and the main job's adaptive sampler (`steps.checked_answer`:
+answers drawn until one meets them all, up to `answer_samples`, each one booked) ends with a
+verified answer, plus `novelty` times its distance from the nearest instruction the run has kept
+(seeds and accepted evolutions, `novelty.py`), minus `query_cost` per LLM query - rewrite, review
+and every answer sampled. STOP is therefore optimal exactly where
 the expected reward of every operation is below zero. Each step's terms are kept in its history
 entry. Every query is booked in `budget`; when it cannot fund a step the episode ends there (as if
 the policy had stopped) and `exhausted` turns true.
@@ -27,7 +29,6 @@ from dataclasses import dataclass, field
 from ..evolve import steps
 from ..evolve.actions import CALLS_PER_EVOLUTION, STOP, Observation
 from ..running.budget import Budget
-from ..constraints import verify
 from ..evolve.context import Context
 from ..evolve.resources import Resources, bind
 from ..dataio.seeds import Seed
@@ -131,9 +132,10 @@ class EvolutionEnv:
                 if self.keeping:
                     self.novelty.keep(e.instruction)
             if self.weights.verify > 0 and e.constraints and self.budget.reserve(1):
-                answer, failure = steps.answer(self.context, e.instruction, e.seed.input)
-                entry["verified"] = failure is None and verify(answer, e.constraints)["strict"]
-                entry["queries"] += 1
+                _, failure, verification, samples = steps.checked_answer(self.context, e.instruction, e.constraints,
+                                                                        e.seed.input)
+                entry["verified"] = failure is None and bool(verification and verification["strict"])
+                entry["queries"] += samples
         entry["reward"] = round(step_reward(verdict.score, entry["verified"], entry["novelty"], entry["queries"],
                                             self.weights), 4)
         return entry["reward"]
