@@ -23,6 +23,7 @@ class Step(TypedDict):
     score: float  # the reviewer's reward for this step, in [0, 1]
     constraint: dict | None  # add_constraints: the verifiable constraint it drew ({"id", "kwargs"})
     fallback: bool  # the rewrite did not state that constraint, so the registry's phrasing was appended
+    family: str | None  # add_constraints: the constraint family the router asked for (None: any)
 
 
 class Improvement(TypedDict):
@@ -46,6 +47,7 @@ class State(InputState, total=False):
     instruction: str  # the current instruction: the last accepted evolution, or the seed
     step: int  # evolution steps taken (accepted or not)
     op: str  # the operation under way (set by its node, read by review)
+    family: str | None  # the constraint family the router chose for the operation under way (None: any)
     candidate: str  # the latest rewrite, waiting for review
     pending: dict  # what review needs of the latest rewrite: op, candidate, constraint, fallback
     path: list[Step]  # every evolution step with its verdict

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..evolve import steps
-from ..evolve.actions import CALLS_PER_EVOLUTION, STOP, Observation
+from ..evolve.actions import CALLS_PER_EVOLUTION, STOP, Observation, split_action
 from ..running.budget import Budget
 from ..evolve.context import Context
 from ..evolve.resources import Resources, bind
@@ -117,13 +117,14 @@ class EvolutionEnv:
                 self.novelty.keep(seed.instruction)
         return [self.observe(e) for e in self.episodes]
 
-    def _evolve(self, e: Episode, op: str) -> float:
+    def _evolve(self, e: Episode, action: str) -> float:
         """One rewrite + review of episode `e` (budget already reserved); returns its reward."""
-        kept = e.constraints
-        pending = steps.propose(self.context, op, e.instruction, kept, e.index, len(e.history), e.seed.input)
+        kept, (op, family) = e.constraints, split_action(action)
+        pending = steps.propose(self.context, op, e.instruction, kept, e.index, len(e.history), e.seed.input, family)
         verdict, review_queries = steps.review(self.context, e.instruction, pending["candidate"], op)
-        entry = {"op": op, "accepted": verdict.accepted, "reason": verdict.reason, "score": verdict.score,
-                 "constraint": pending["constraint"], "verified": False, "novelty": 0.0, "queries": 1 + review_queries}
+        entry = {"op": op, "family": family, "accepted": verdict.accepted, "reason": verdict.reason,
+                 "score": verdict.score, "constraint": pending["constraint"], "verified": False, "novelty": 0.0,
+                 "queries": 1 + review_queries}
         e.history.append(entry)
         if verdict.accepted:
             e.instruction = steps.restate(pending["candidate"], kept)
@@ -141,7 +142,8 @@ class EvolutionEnv:
         return entry["reward"]
 
     def step(self, actions: list[str]) -> tuple[list[Observation], list[float], list[bool]]:
-        """Apply `actions` (one per episode; ignored for finished ones); returns (observations, rewards, dones)."""
+        """Apply `actions` (one per episode, "add_constraints:FAMILY" naming a constraint family; ignored for
+        finished ones); returns (observations, rewards, dones)."""
         rewards = [0.0] * len(self.episodes)
         jobs = {}
         for i, (e, action) in enumerate(zip(self.episodes, actions)):
