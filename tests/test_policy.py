@@ -21,7 +21,7 @@ from teamsrl_graph.policy.config import PolicyTrainingConfig
 from teamsrl_graph.policy.reward import RewardWeights, step_reward
 from teamsrl_graph.policy.train import PolicyTrainer
 from teamsrl_graph.policy.trpo import Batch, conjugate_gradient, fit_value, gae, trpo_update
-from teamsrl_graph.evolve.actions import ACTIONS, OPERATIONS, STOP, Observation
+from teamsrl_graph.evolve.actions import ACTIONS, OPERATIONS, STOP, Observation, split_action
 from teamsrl_graph.evolve.review import judge
 from teamsrl_graph.evolve.routers import make_router
 from teamsrl_graph.dataio.seeds import Seed
@@ -113,7 +113,7 @@ def test_save_load_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda m: m.update(version=99), "field 'version': was written in policy format version 99; this teamsrl reads version 2"),
+    (lambda m: m.update(version=99), "field 'version': was written in policy format version 99; this teamsrl reads versions 2 and 3"),
     (lambda m: m.update(features=0), "field 'features'"),
     (lambda m: m.update(actions=m["actions"][:-1]), "field 'actions'"),
     (lambda m: m.update(input_size=10), "field 'input_size': is 10"),
@@ -137,7 +137,7 @@ def test_a_policy_in_the_old_format_is_refused_with_its_version(tmp_path):
     meta.update(version=1, features=1)
     (tmp_path / "old.json").write_text(json.dumps(meta))
     with pytest.raises(InputError, match=r"old\.json field 'version': was written in policy format version 1; "
-                                         r"this teamsrl reads version 2\. Retrain it with `teamsrl train-policy`"):
+                                         r"this teamsrl reads versions 2 and 3\. Retrain it with `teamsrl train-policy`"):
         make_router("policy", policy=str(tmp_path / "old.safetensors"))
 
 
@@ -177,7 +177,7 @@ def test_sampled_routing_is_reproducible():
     router = PolicyRouter(ActorCritic(PolicyConfig(hidden_size=8)), greedy=False, seed=1)
     obs = [Observation("Write a haiku.", "Write a haiku.", step, 4, index=i) for i in range(6) for step in range(2)]
     first = [router(o) for o in obs]
-    assert first == [router(o) for o in obs] and set(first) <= set(ACTIONS) and len(set(first)) > 1
+    assert first == [router(o) for o in obs] and {split_action(a)[0] for a in first} <= set(ACTIONS) and len(set(first)) > 1
 
 
 def test_the_shipped_policy_loads_and_acts():
@@ -382,7 +382,7 @@ def test_the_learned_router_samples_by_default_and_greedy_is_an_option(tmp_path)
     assert len(set(sampled)) > 2 and sampled == [make_router("policy", seed=5, policy=str(tmp_path / "p"))(o) for o in obs]
     assert sampled != [make_router("policy", seed=6, policy=str(tmp_path / "p"))(o) for o in obs]
     greedy = make_router("policy", policy=str(tmp_path / "p"), routing="greedy")
-    assert {greedy(o) for o in obs} == {ACTIONS[0]}
+    assert {split_action(greedy(o))[0] for o in obs} == {ACTIONS[0]}
     with pytest.raises(InputError, match="routing"):
         make_router("policy", routing="best")
 

@@ -28,11 +28,12 @@ from ..running.budget import Budget
 from ..common.errors import InputError
 from ..common.files import write_json, write_jsonl
 from ..common.plots import line_plot
-from ..evolve.actions import ACTIONS, STOP
+from ..evolve.actions import ACTIONS, STOP, join_action
 from .config import RESUMABLE, PolicyTrainingConfig
 from .features import state_features
 from .model import ActorCritic, PolicyConfig, load_policy, save_policy
 from .reward import RewardWeights
+from .joint import NO_FAMILY
 from .trpo import Batch, fit_value, gae, ppo_update, trpo_update
 
 log = logging.getLogger("teamsrl.policy")
@@ -146,20 +147,26 @@ class PolicyTrainer:
             idx = [i for i, a in enumerate(active) if a]
             x = state_features([obs[i] for i in idx], self.embedder)
             with torch.no_grad():
-                dist, values = self.model.distribution(x), self.model.value(x)
-                picked = torch.multinomial(dist.probs, 1, generator=generator).squeeze(1)
-                log_probs = dist.log_prob(picked)
+                joint, values = self.model.policy(x), self.model.value(x)
+                picked = torch.multinomial(joint.action.probs, 1, generator=generator).squeeze(1)
+                families = torch.full_like(picked, NO_FAMILY)
+                if joint.family is not None:  # a family is chosen with add_constraints only
+                    drawn = torch.multinomial(joint.family.probs, 1, generator=generator).squeeze(1)
+                    families = torch.where(picked == joint.family_action, drawn, families)
+                log_probs = joint.log_prob(picked, families)
             actions = [STOP] * len(obs)
             for k, i in enumerate(idx):
-                actions[i] = ACTIONS[picked[k]]
+                family = self.model.config.families[families[k]] if families[k] != NO_FAMILY else None
+                actions[i] = join_action(ACTIONS[picked[k]], family)
             obs, rewards, dones = self.env.step(actions)
             for k, i in enumerate(idx):
-                steps[i].append((x[k], picked[k], log_probs[k], values[k], rewards[i], float(dones[i])))
+                steps[i].append((x[k], picked[k], log_probs[k], values[k], rewards[i], float(dones[i]), families[k]))
                 active[i] = not dones[i]
         flat = [s for episode in steps for s in episode]
         cols = list(zip(*flat))
         batch = Batch(torch.stack(cols[0]), torch.stack(cols[1]), torch.stack(cols[2]),
-                      torch.tensor(cols[4], dtype=torch.float32), torch.stack(cols[3]), torch.tensor(cols[5]))
+                      torch.tensor(cols[4], dtype=torch.float32), torch.stack(cols[3]), torch.tensor(cols[5]),
+                      torch.stack(cols[6]))
         return batch, obs, [[ACTIONS[s[1]] for s in episode] for episode in steps]
 
     def validate(self) -> float | None:
@@ -204,6 +211,7 @@ class PolicyTrainer:
             "step_fraction": stats["step_fraction"],
             "value_loss": round(value_loss, 5),
             "actions": {a: round(mix[a] / len(batch.actions), 4) for a in ACTIONS},
+            "families": dict(Counter(s["family"] for s in evolutions if s.get("family")).most_common()),
             "stop_by_step": stop_by_step(taken, c.max_steps),
             "terms_by_op": step_terms(evolutions),
             "validation_reward": validation,
