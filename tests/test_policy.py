@@ -402,5 +402,8 @@ def test_validation_reward_is_logged_and_stops_training_keeping_the_best(tmp_pat
     assert len(log) < 12 and rewards.index(best) == len(log) - 3  # two rounds without a better reward: stop
     assert load_policy(tmp_path / "policy.safetensors").trained["validation_reward"] == best
     assert {"stop_by_step", "terms_by_op"} <= set(log[0]) and len(log[0]["stop_by_step"]) == 2
+    assert [row["stop_share"] or 0.0 for row in log[0]["stops"]] == log[0]["stop_by_step"]
+    checked = [entry for entry in log if entry["validation_reward"] is not None]
+    assert checked and all(len(entry["validation_stops"]) == 2 for entry in checked)
     for op, terms in log[0]["terms_by_op"].items():
         assert op in OPERATIONS and {"score", "verified", "novelty", "queries", "reward", "n"} <= set(terms)

@@ -11,7 +11,9 @@ from teamsrl_graph.dataio.seeds import Seed
 from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.models.factory import Models
 from teamsrl_graph.policy.env import EvolutionEnv
+from teamsrl_graph.evolve.actions import STOP
 from teamsrl_graph.policy.reward import RewardWeights
+from teamsrl_graph.policy.train import episode_stops
 from teamsrl_graph.running.budget import Budget
 
 LOWERCASE = {"id": "change_case:english_lowercase", "kwargs": {}}
@@ -58,4 +60,6 @@ def test_every_sampled_answer_is_counted_and_paid_for(replies, answer_samples, c
     assert rewards[0] == pytest.approx(entry["score"] + 0.5 * verified - 0.1 * (2 + samples))
     assert budget.queries == 2 + samples and budget.reserved == 0
     assert cap is None or budget.queries <= cap
-    assert env.resources.models.responder.calls.__len__() == samples
+    assert len(env.resources.models.responder.calls) == samples
+    assert env.episodes[0].verified is verified  # what the STOP table counts as the path's yield
+    assert episode_stops([["deepen", STOP]], env.episodes, 2)[1]["verified_yield"] == float(verified)

@@ -37,7 +37,7 @@ def route(state: State, runtime: Runtime[Context]) -> Command:
     """Pick the next operation (reserving its calls) or go to respond; on the first visit, set the
     record up and reserve its answer, or end it at once when the budget cannot fund even that. The
     constraint family a router names with add_constraints (`actions.split_action`) goes into the
-    state's `family` for the operation's node."""
+    state's `family` for the operation's node; why the evolution ended goes into `stop`."""
     ctx, res = runtime.context, resources(runtime.context)
     update: dict = {}
     if "instruction" not in state:
@@ -46,7 +46,7 @@ def route(state: State, runtime: Runtime[Context]) -> Command:
                   "input": state.get("input", ""), "index": state.get("index", 0)}
         if not res.budget.reserve(1):
             return Command(goto=END, update={**update, "status": "skipped_budget"})
-    step, action, family = state.get("step", 0), STOP, None
+    step, action, family, stop = state.get("step", 0), STOP, None, "max_steps"
     if step < ctx.max_steps:
         obs = Observation(
             instruction=state.get("instruction", state["seed"]), seed=state["seed"], step=step,
@@ -54,12 +54,13 @@ def route(state: State, runtime: Runtime[Context]) -> Command:
             budget_left=res.budget.remaining_fraction, index=state.get("index", 0),
         )
         action, family = split_action(res.router(obs))
+        stop = "router"
         if action != STOP and not res.budget.reserve(CALLS_PER_EVOLUTION):
-            action, family = STOP, None  # out of budget: finish with what we have
+            action, family, stop = STOP, None, "budget"  # out of budget: finish with what we have
     get_stream_writer()({"event": "route", "id": update.get("id") or state.get("id"), "step": step, "action": action,
                          "family": family, "queries": res.budget.queries, "budget": res.budget.max_queries})
     if action == STOP:
-        return Command(goto="respond", update=update)
+        return Command(goto="respond", update={**update, "stop": stop})
     return Command(goto=action, update={**update, "family": family})
 
 

@@ -52,6 +52,12 @@ class Episode:
         """The verifiable constraints it carries: inherited, then drawn by its accepted add_constraints steps."""
         return self.inherited + [h["constraint"] for h in self.history if h["accepted"] and h.get("constraint")]
 
+    @property
+    def verified(self) -> bool:
+        """Whether its current instruction got a verified answer: that of the last step it kept."""
+        kept = [h for h in self.history if h["accepted"]]
+        return bool(kept and kept[-1]["verified"])
+
 
 class EvolutionEnv:
     def __init__(self, context: Context, seeds: list[Seed], n_envs: int = 8, weights: RewardWeights | None = None,

@@ -6,7 +6,8 @@ does not collapse onto one operation) and fits the critic. Every `validate_every
 evolves the same held-out seeds (sampled actions, a fixed random stream, queries booked like the
 rest); training stops early after `patience` rounds without a better validation reward, and the best
 policy is the one written. After every update it appends a line to `OUT/log.jsonl` (mean reward, KL,
-entropy, action mix, where STOP fired, the reward terms per operation, validation reward...), redraws
+entropy, action mix, where STOP fired and the verified yield of the episodes it ended - in training
+and validation -, the reward terms per operation, validation reward...), redraws
 `OUT/reward.png`, `OUT/actions.png` and `OUT/validation.png`, and checkpoints to `OUT/checkpoint/`; a
 later run with the same settings resumes there. The final policy is `OUT/policy.safetensors` +
 `OUT/policy.json`. Training also stops when its query budget cannot fund another step.
@@ -29,6 +30,7 @@ from ..common.errors import InputError
 from ..common.files import write_json, write_jsonl
 from ..common.plots import line_plot
 from ..evolve.actions import ACTIONS, STOP, join_action
+from ..evolve.stops import stop_table
 from .config import RESUMABLE, PolicyTrainingConfig
 from .features import state_features
 from .model import ActorCritic, PolicyConfig, load_policy, save_policy
@@ -57,13 +59,9 @@ def step_terms(evolutions: list[dict]) -> dict:
     return terms
 
 
-def stop_by_step(batch_steps: list[list[str]], max_steps: int) -> list[float]:
-    """Share of episodes still running at each step whose action there was STOP."""
-    shares = []
-    for t in range(max_steps):
-        taken = [episode[t] for episode in batch_steps if len(episode) > t]
-        shares.append(round(sum(a == STOP for a in taken) / len(taken), 4) if taken else 0.0)
-    return shares
+def episode_stops(taken: list[list[str]], episodes: list, max_steps: int) -> list[dict]:
+    """`stops.stop_table` of a batch: each episode's actions and whether its final instruction was verified."""
+    return stop_table([(actions, e.verified) for actions, e in zip(taken, episodes)], max_steps)
 
 
 class PolicyTrainer:
@@ -169,13 +167,15 @@ class PolicyTrainer:
                       torch.stack(cols[6]))
         return batch, obs, [[ACTIONS[s[1]] for s in episode] for episode in steps]
 
-    def validate(self) -> float | None:
-        """Mean episode return of the policy on the held-out seeds (None without any)."""
+    def validate(self) -> tuple[float | None, list | None]:
+        """Mean episode return of the policy on the held-out seeds and where STOP ended them
+        (`episode_stops`); (None, None) without any."""
         if not self.validation_seeds:
-            return None
+            return None, None
         generator = torch.Generator().manual_seed(self.config.seed + 1)  # the same stream every round
-        batch, final, _ = self.collect(self.validation_seeds, generator)
-        return round(batch.rewards.sum().item() / len(final), 4)
+        batch, final, taken = self.collect(self.validation_seeds, generator)
+        stops = episode_stops(taken, self.env.episodes, self.config.max_steps)
+        return round(batch.rewards.sum().item() / len(final), 4), stops
 
     def step(self) -> dict:
         """Collect, update the actor (TRPO/PPO) and the critic; returns this update's log entry."""
@@ -190,7 +190,8 @@ class PolicyTrainer:
         value_loss = fit_value(self.model, batch.obs, returns, c.value_iters)
         self.update += 1
         evolutions = [s for o in final for s in o.history]
-        validation = self.validate() if self.update % c.validate_every == 0 else None
+        stops = episode_stops(taken, self.env.episodes, c.max_steps)  # before validation resets the episodes
+        validation, validation_stops = self.validate() if self.update % c.validate_every == 0 else (None, None)
         if validation is not None:
             if self.best is None or validation > self.best:
                 self.best, self.stale = validation, 0
@@ -212,7 +213,9 @@ class PolicyTrainer:
             "value_loss": round(value_loss, 5),
             "actions": {a: round(mix[a] / len(batch.actions), 4) for a in ACTIONS},
             "families": dict(Counter(s["family"] for s in evolutions if s.get("family")).most_common()),
-            "stop_by_step": stop_by_step(taken, c.max_steps),
+            "stop_by_step": [row["stop_share"] or 0.0 for row in stops],  # share of running episodes STOP ended
+            "stops": stops,  # per step: reached, stops, stop_share, verified_yield of the episodes STOP ended
+            "validation_stops": validation_stops,
             "terms_by_op": step_terms(evolutions),
             "validation_reward": validation,
             "accept_by_op": {op: round(sum(s["accepted"] for s in evolutions if s["op"] == op) / n, 3)
