@@ -21,7 +21,7 @@ from teamsrl_graph.policy.config import PolicyTrainingConfig
 from teamsrl_graph.policy.reward import RewardWeights, step_reward
 from teamsrl_graph.policy.train import PolicyTrainer
 from teamsrl_graph.policy.trpo import Batch, conjugate_gradient, fit_value, gae, trpo_update
-from teamsrl_graph.evolve.actions import ACTIONS, OPERATIONS, STOP, Observation
+from teamsrl_graph.evolve.actions import ACTIONS, OPERATIONS, STOP, Observation, split_action
 from teamsrl_graph.evolve.review import judge
 from teamsrl_graph.evolve.routers import make_router
 from teamsrl_graph.dataio.seeds import Seed
@@ -113,7 +113,7 @@ def test_save_load_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda m: m.update(version=99), "field 'version': was written in policy format version 99; this teamsrl reads version 2"),
+    (lambda m: m.update(version=99), "field 'version': was written in policy format version 99; this teamsrl reads versions 2 and 3"),
     (lambda m: m.update(features=0), "field 'features'"),
     (lambda m: m.update(actions=m["actions"][:-1]), "field 'actions'"),
     (lambda m: m.update(input_size=10), "field 'input_size': is 10"),
@@ -137,7 +137,7 @@ def test_a_policy_in_the_old_format_is_refused_with_its_version(tmp_path):
     meta.update(version=1, features=1)
     (tmp_path / "old.json").write_text(json.dumps(meta))
     with pytest.raises(InputError, match=r"old\.json field 'version': was written in policy format version 1; "
-                                         r"this teamsrl reads version 2\. Retrain it with `teamsrl train-policy`"):
+                                         r"this teamsrl reads versions 2 and 3\. Retrain it with `teamsrl train-policy`"):
         make_router("policy", policy=str(tmp_path / "old.safetensors"))
 
 
@@ -177,7 +177,7 @@ def test_sampled_routing_is_reproducible():
     router = PolicyRouter(ActorCritic(PolicyConfig(hidden_size=8)), greedy=False, seed=1)
     obs = [Observation("Write a haiku.", "Write a haiku.", step, 4, index=i) for i in range(6) for step in range(2)]
     first = [router(o) for o in obs]
-    assert first == [router(o) for o in obs] and set(first) <= set(ACTIONS) and len(set(first)) > 1
+    assert first == [router(o) for o in obs] and {split_action(a)[0] for a in first} <= set(ACTIONS) and len(set(first)) > 1
 
 
 def test_the_shipped_policy_loads_and_acts():
@@ -223,16 +223,18 @@ def test_env_steps_episodes_in_parallel_and_books_queries():
 
 @pytest.mark.parametrize("passes", [True, False])
 def test_a_verified_answer_adds_its_weight_to_the_reward(monkeypatch, passes):
-    import teamsrl_graph.policy.env as env_module
+    import teamsrl_graph.evolve.steps as steps_module
 
-    monkeypatch.setattr(env_module, "verify", lambda answer, constraints: {"strict": passes})
+    results = lambda answer, constraints: {"strict": passes, "results": [{"strict": passes} for _ in constraints]}
+    monkeypatch.setattr(steps_module, "verify", results)
     env = scripted_env(1, 1, weights=RewardWeights(verify=0.5, novelty=0.0, query_cost=0.1))
     env.reset()
     first = env.episodes[0]
     _, rewards, _ = env.step(["add_constraints"])
+    samples = 1 if passes else env.context.answer_samples  # sampling stops at the first answer that passes
     base = judge(first.seed.instruction, first.instruction, True).score - 0.2
-    assert rewards[0] == pytest.approx(base + (0.5 if passes else 0.0) - 0.1)  # the check's answer is one more query
-    assert first.history[0]["verified"] is passes and env.budget.queries == 3
+    assert rewards[0] == pytest.approx(base + (0.5 if passes else 0.0) - 0.1 * samples)  # each answer is a query
+    assert first.history[0]["verified"] is passes and env.budget.queries == 2 + samples
 
 
 def test_trainer_learns_logs_plots_and_resumes(tmp_path):
@@ -380,7 +382,7 @@ def test_the_learned_router_samples_by_default_and_greedy_is_an_option(tmp_path)
     assert len(set(sampled)) > 2 and sampled == [make_router("policy", seed=5, policy=str(tmp_path / "p"))(o) for o in obs]
     assert sampled != [make_router("policy", seed=6, policy=str(tmp_path / "p"))(o) for o in obs]
     greedy = make_router("policy", policy=str(tmp_path / "p"), routing="greedy")
-    assert {greedy(o) for o in obs} == {ACTIONS[0]}
+    assert {split_action(greedy(o))[0] for o in obs} == {ACTIONS[0]}
     with pytest.raises(InputError, match="routing"):
         make_router("policy", routing="best")
 
@@ -400,5 +402,8 @@ def test_validation_reward_is_logged_and_stops_training_keeping_the_best(tmp_pat
     assert len(log) < 12 and rewards.index(best) == len(log) - 3  # two rounds without a better reward: stop
     assert load_policy(tmp_path / "policy.safetensors").trained["validation_reward"] == best
     assert {"stop_by_step", "terms_by_op"} <= set(log[0]) and len(log[0]["stop_by_step"]) == 2
+    assert [row["stop_share"] or 0.0 for row in log[0]["stops"]] == log[0]["stop_by_step"]
+    checked = [entry for entry in log if entry["validation_reward"] is not None]
+    assert checked and all(len(entry["validation_stops"]) == 2 for entry in checked)
     for op, terms in log[0]["terms_by_op"].items():
         assert op in OPERATIONS and {"score", "verified", "novelty", "queries", "reward", "n"} <= set(terms)

@@ -7,9 +7,10 @@ A record carries `constraints: [{"id": ..., "kwargs": {...}}]`; the ids follow I
   sample_constraint(existing, seed, index, step, instruction="") -> dict | None
       a new constraint, compatible with `existing` (no duplicate id, no conflict), the same for the
       same (seed, index, step)
-  sample_constraints(rng: random.Random, instruction: str, count: int, draw=None) -> list[dict]
+  sample_constraints(rng: random.Random, instruction: str, count: int, draw=None, family=None) -> list[dict]
       1..count compatible constraints (how many: uniform in 1..count); each type picked by
-      `draw.pick(rng, allowed)` when given (a `TypeDraw`), else uniformly
+      `draw.pick(rng, allowed, preferred)` when given (a `TypeDraw`), else uniformly; a `family`
+      (one of FAMILIES, the id prefixes; `family_of(type_id)`) is preferred above the draw's floor
   phrase(constraint, variant=0, split="train") -> str
       phrasing `variant` (wrapping around) of the split's phrasings: "train" (the only ones used to
       build training data) or "heldout" (evaluation only)
@@ -27,7 +28,7 @@ A record carries `constraints: [{"id": ..., "kwargs": {...}}]`; the ids follow I
   validate(constraints, path=None, line=None)
       raises teamsrl_graph.common.errors.InputError naming path, line and field
   TypeDraw(explore=0.5, favour="learn")  thread-safe posterior-sampling draw of types with a floor:
-      .pick(rng, allowed) -> type_id, .update(type_id, passed), .posterior(type_id) -> (a, b),
+      .pick(rng, allowed, preferred=None) -> type_id, .update(type_id, passed), .posterior(type_id) -> (a, b),
       .state() -> dict (JSON), TypeDraw.from_state(state, source="<state>")
   type_mix(constraint_lists: list[list[dict]]) -> {"counts": {id: n}, "entropy_bits": float}
 
@@ -40,13 +41,13 @@ from .base import ConstraintType, Param, Phrasing
 from .compose import compose
 from .drawing import TypeDraw, type_mix
 from .heldout import heldout_instructions, training_instruction
-from .registry import CONFLICTS, TYPES, compatible, sample_constraint, sample_constraints, stated, verify
+from .registry import CONFLICTS, FAMILIES, TYPES, compatible, family_of, sample_constraint, sample_constraints, stated, verify
 from .text import sentences, words
 from .validation import validate
 from .wording import SPLITS, phrase, phrasing_counts, phrasings
 
 __all__ = [
-    "CONFLICTS", "SPLITS", "TYPES", "ConstraintType", "Param", "Phrasing", "TypeDraw", "compatible", "compose",
+    "CONFLICTS", "FAMILIES", "SPLITS", "TYPES", "ConstraintType", "Param", "Phrasing", "TypeDraw", "compatible", "compose", "family_of",
     "heldout_instructions", "phrase", "phrasing_counts", "phrasings", "sample_constraint", "sample_constraints",
     "sentences", "stated", "training_instruction", "type_mix", "validate", "verify", "words",
 ]

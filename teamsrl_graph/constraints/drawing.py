@@ -1,16 +1,17 @@
 """Choosing constraint types from what the model's answers show: a Beta-Bernoulli posterior of each
 type's pass rate, drawn from by posterior sampling with a floor so that no type is starved.
 
-`TypeDraw.pick(rng, allowed)` picks uniformly among `allowed` with probability `explore` (1/2 by
-default); otherwise it samples every allowed type's pass rate p from its posterior, scores it, and
+`TypeDraw.pick(rng, allowed, preferred)` picks uniformly among `allowed` with probability `explore`
+(1/2 by default); otherwise it samples the pass rate p of every allowed type - of every allowed
+type in `preferred` when one is (a router's chosen family) - from its posterior, scores it, and
 picks a type with probability proportional to its score. The score is p(1 - p) with
 `favour="learn"` (the default: types the model meets sometimes, which are the ones fine-tuning can
 improve; types it always or never meets get little), p with `favour="pass"` (more answers that
-verify) or 1 - p with `favour="fail"`. Picking in proportion rather than taking the best sample
+verify), 1 - p with `favour="fail"`, or 1 with `favour="even"` (uniform: `EVEN` is that draw). Picking in proportion rather than taking the best sample
 keeps the mix broad: once the posteriors separate, the best sample falls on the same one or two
 types almost every time, and half of all constraints would be of those types. Every allowed
 type keeps at least `explore / len(allowed)` of the picks, half its uniform share by default,
-whatever was observed. `type_mix` summarises which types a set of records drew, for reports. This
+whatever was observed and whatever is preferred. `type_mix` summarises which types a set of records drew, for reports. This
 module neither samples kwargs nor verifies answers.
 """
 
@@ -23,7 +24,8 @@ from collections import Counter
 
 from ..common.errors import InputError
 
-SCORES = {"learn": lambda p: p * (1 - p), "pass": lambda p: p, "fail": lambda p: 1 - p}  # favour -> score of a sampled pass rate
+SCORES = {"learn": lambda p: p * (1 - p), "pass": lambda p: p, "fail": lambda p: 1 - p,  # favour -> score of a sampled pass rate
+          "even": lambda p: 1.0}
 FAVOURS = tuple(SCORES)
 
 
@@ -40,21 +42,24 @@ class TypeDraw:
         self._counts: dict[str, list[int]] = {}  # type id -> [passes, fails]
         self._lock = threading.Lock()
 
-    def pick(self, rng: random.Random, allowed: list[str]) -> str:
-        """One of `allowed`: uniform with probability `explore`, else drawn in proportion to the scores
-        of posterior samples of the types' pass rates."""
+    def pick(self, rng: random.Random, allowed: list[str], preferred=None) -> str:
+        """One of `allowed`: uniform with probability `explore` (the floor, blind to `preferred`), else
+        drawn in proportion to the scores of posterior samples of the pass rates of the allowed types
+        in `preferred` (of all allowed types when `preferred` is None or names none of them)."""
         if not allowed:
             raise ValueError("no type is allowed")
         allowed = sorted(allowed)
         if rng.random() < self.explore:
             return rng.choice(allowed)
+        pool = [t for t in allowed if t in preferred] if preferred is not None else allowed
+        pool = pool or allowed
         score = SCORES[self.favour]
         with self._lock:
-            counts = {t: tuple(self._counts.get(t, (0, 0))) for t in allowed}
-        scores = [score(rng.betavariate(1 + counts[t][0], 1 + counts[t][1])) for t in allowed]
+            counts = {t: tuple(self._counts.get(t, (0, 0))) for t in pool}
+        scores = [score(rng.betavariate(1 + counts[t][0], 1 + counts[t][1])) for t in pool]
         if sum(scores) <= 0:  # every sample at the score's zero (a float edge): no preference
-            return rng.choice(allowed)
-        return rng.choices(allowed, weights=scores)[0]
+            return rng.choice(pool)
+        return rng.choices(pool, weights=scores)[0]
 
     def update(self, type_id: str, passed: bool) -> None:
         """Record one verified answer to a constraint of `type_id`."""
@@ -95,6 +100,9 @@ class TypeDraw:
                     raise InputError("must be a non-negative integer", path=source, field=f"types.{type_id}.{key}")
             draw._counts[type_id] = [entry["passes"], entry["fails"]]
         return draw
+
+
+EVEN = TypeDraw(favour="even")  # uniform picks with the floor, for a preference without learned pass rates (never updated)
 
 
 def type_mix(constraint_lists: list[list[dict]]) -> dict:

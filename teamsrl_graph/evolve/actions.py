@@ -14,6 +14,22 @@ OPERATIONS = ("add_constraints", "deepen", "concretize", "increase_reasoning", "
 STOP = "stop"
 ACTIONS = (*OPERATIONS, STOP)
 CALLS_PER_EVOLUTION = 2  # an evolution step is one expert rewrite + one reviewer call, reserved together
+FAMILY_OP = "add_constraints"  # the operation a router may name a constraint family for: "add_constraints:keywords"
+
+
+def split_action(action: str) -> tuple[str, str | None]:
+    """(operation or STOP, constraint family or None) of a router's decision. A router may return
+    "add_constraints:FAMILY" to have add_constraints draw from that family (its id prefix, as in
+    "keywords"); every other action, and add_constraints alone, names no family."""
+    op, _, family = action.partition(":")
+    if family and op != FAMILY_OP:
+        raise ValueError(f"only {FAMILY_OP} takes a constraint family, not {action!r}")
+    return op, family or None
+
+
+def join_action(op: str, family: str | None) -> str:
+    """The decision `split_action` reads back: "add_constraints:keywords", or `op` without a family."""
+    return f"{op}:{family}" if family else op
 
 
 @dataclass
@@ -28,4 +44,4 @@ class Observation:
 
 
 class Router(Protocol):
-    def __call__(self, observation: Observation) -> str: ...
+    def __call__(self, observation: Observation) -> str: ...  # one of ACTIONS, or "add_constraints:FAMILY"

@@ -20,7 +20,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from . import steps
-from .actions import CALLS_PER_EVOLUTION, STOP, Observation
+from .actions import CALLS_PER_EVOLUTION, STOP, Observation, split_action
 from ..running.calls import StepFailed
 from .context import Context
 from ..common.errors import InputError
@@ -35,7 +35,9 @@ ROUND_CALLS = {"pit": 1, "self-refine": 2}  # LLM calls reserved for one improve
 
 def route(state: State, runtime: Runtime[Context]) -> Command:
     """Pick the next operation (reserving its calls) or go to respond; on the first visit, set the
-    record up and reserve its answer, or end it at once when the budget cannot fund even that."""
+    record up and reserve its answer, or end it at once when the budget cannot fund even that. The
+    constraint family a router names with add_constraints (`actions.split_action`) goes into the
+    state's `family` for the operation's node; why the evolution ended goes into `stop`."""
     ctx, res = runtime.context, resources(runtime.context)
     update: dict = {}
     if "instruction" not in state:
@@ -44,19 +46,22 @@ def route(state: State, runtime: Runtime[Context]) -> Command:
                   "input": state.get("input", ""), "index": state.get("index", 0)}
         if not res.budget.reserve(1):
             return Command(goto=END, update={**update, "status": "skipped_budget"})
-    step, action = state.get("step", 0), STOP
+    step, action, family, stop = state.get("step", 0), STOP, None, "max_steps"
     if step < ctx.max_steps:
         obs = Observation(
             instruction=state.get("instruction", state["seed"]), seed=state["seed"], step=step,
             max_steps=ctx.max_steps, history=[{k: s[k] for k in ("op", "accepted", "reason", "score")} for s in state.get("path", [])],
             budget_left=res.budget.remaining_fraction, index=state.get("index", 0),
         )
-        action = res.router(obs)
+        action, family = split_action(res.router(obs))
+        stop = "router"
         if action != STOP and not res.budget.reserve(CALLS_PER_EVOLUTION):
-            action = STOP  # out of budget: finish with what we have
+            action, family, stop = STOP, None, "budget"  # out of budget: finish with what we have
     get_stream_writer()({"event": "route", "id": update.get("id") or state.get("id"), "step": step, "action": action,
-                         "queries": res.budget.queries, "budget": res.budget.max_queries})
-    return Command(goto="respond" if action == STOP else action, update=update)
+                         "family": family, "queries": res.budget.queries, "budget": res.budget.max_queries})
+    if action == STOP:
+        return Command(goto="respond", update={**update, "stop": stop})
+    return Command(goto=action, update={**update, "family": family})
 
 
 def make_evolve(op: str):
@@ -68,7 +73,7 @@ def make_evolve(op: str):
         ctx = runtime.context
         try:
             pending = steps.propose(ctx, op, state["instruction"], constraints_of(state["path"]), state.get("index", 0),
-                                    state["step"], state.get("input", ""))
+                                    state["step"], state.get("input", ""), state.get("family"))
         except StepFailed as failure:
             resources(ctx).budget.release(1)  # the review call will not be made
             return Command(goto="route", update=failed_step(state, op, "", failure))
@@ -101,7 +106,7 @@ def review(state: State, runtime: Runtime[Context]) -> Command:
     log.debug("%s -> %s (%s)", op, verdict.reason, new[:80])
     pending = state.get("pending") or {}
     step = {"op": op, "candidate": new, **verdict.as_dict(), "constraint": pending.get("constraint"),
-            "fallback": bool(pending.get("fallback"))}
+            "fallback": bool(pending.get("fallback")), "family": pending.get("family")}
     kept = constraints_of(state.get("path", []))  # an accepted rewrite must still state every one of them
     update = {"instruction": steps.restate(new, kept) if verdict.accepted else old,
               "path": state.get("path", []) + [step], "step": state["step"] + 1}

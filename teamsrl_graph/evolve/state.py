@@ -23,6 +23,7 @@ class Step(TypedDict):
     score: float  # the reviewer's reward for this step, in [0, 1]
     constraint: dict | None  # add_constraints: the verifiable constraint it drew ({"id", "kwargs"})
     fallback: bool  # the rewrite did not state that constraint, so the registry's phrasing was appended
+    family: str | None  # add_constraints: the constraint family the router asked for (None: any)
 
 
 class Improvement(TypedDict):
@@ -46,9 +47,11 @@ class State(InputState, total=False):
     instruction: str  # the current instruction: the last accepted evolution, or the seed
     step: int  # evolution steps taken (accepted or not)
     op: str  # the operation under way (set by its node, read by review)
+    family: str | None  # the constraint family the router chose for the operation under way (None: any)
     candidate: str  # the latest rewrite, waiting for review
     pending: dict  # what review needs of the latest rewrite: op, candidate, constraint, fallback
     path: list[Step]  # every evolution step with its verdict
+    stop: str  # why the evolution ended: "router" (it chose STOP), "max_steps" or "budget"
     response: str  # the answer to the final instruction
     response_ok: bool  # the answer passed elimination rules 2 and 3, and meets every constraint
     constraints: list[dict]  # the verifiable constraints the final instruction states
@@ -81,6 +84,7 @@ class OutputState(TypedDict, total=False):
     constraints_ok: _out(bool | None, "the answer meets every constraint (strict); null without constraints")
     samples: _out(int, "answers drawn for the final instruction (each verified and booked)")
     path: _out(list[Step], "every evolution step with its verdict")
+    stop: _out(str, "why the evolution ended: router (it chose STOP), max_steps or budget")
     draft: _out(str, "the answer before improvement (only with an improve mode)")
     improvements: _out(list[Improvement], "every improvement round with its outcome")
     improve_stop: _out(str, "why improvement ended: a round's reason, max_rounds or budget")

@@ -88,31 +88,35 @@ def constrain(ctx: Context, instruction: str, constraint: dict, input_text: str 
     return compose(instruction, [constraint], rng), True
 
 
-def draw_constraint(ctx: Context, existing: list[dict], index: int, step: int, instruction: str) -> dict | None:
+def draw_constraint(ctx: Context, existing: list[dict], index: int, step: int, instruction: str,
+                    family: str | None = None) -> dict | None:
     """One new verifiable constraint compatible with `existing`, its type picked by the run's learned
     type draw (`Resources.draw`: posterior sampling on the pass rates seen so far, with a floor; or
     uniformly with `type_draw="uniform"`) from a generator seeded by (run seed, instruction index,
-    step); None when no type fits."""
+    step); None when no type fits. A `family` (the router's choice) is preferred above the draw's
+    floor, which keeps every type at half its uniform share or more; when none of its types fits,
+    any type may come."""
     rng = random.Random(f"constraint:{ctx.seed}:{index}:{step}")
     draw = resources(ctx).draw if ctx.type_draw == "learned" else None
-    found = sample_constraints(rng, instruction, 1, draw=draw, existing=existing)
+    found = sample_constraints(rng, instruction, 1, draw=draw, existing=existing, family=family)
     return found[0] if found else None
 
 
 def propose(ctx: Context, op: str, instruction: str, constraints: list[dict], index: int, step: int,
-            input_text: str = "") -> dict:
-    """One evolution's rewrite (one expert call): {"op", "candidate", "constraint", "fallback"}.
-    add_constraints draws a verifiable constraint the instruction does not have yet (`draw_constraint`)
-    and has the expert work it in (`constrain`), up to `max_constraints` per instruction."""
+            input_text: str = "", family: str | None = None) -> dict:
+    """One evolution's rewrite (one expert call): {"op", "candidate", "constraint", "fallback", "family"}.
+    add_constraints draws a verifiable constraint the instruction does not have yet (`draw_constraint`,
+    preferring the router's `family` when it chose one) and has the expert work it in (`constrain`),
+    up to `max_constraints` per instruction."""
     drawn = None
     if op == "add_constraints" and len(constraints) < ctx.max_constraints:  # past the limit: a free-text requirement
-        drawn = draw_constraint(ctx, constraints, index, step, instruction)
+        drawn = draw_constraint(ctx, constraints, index, step, instruction, family)
     if drawn:
         rng = random.Random(f"constrain:{ctx.seed}:{index}:{step}")
         candidate, fell_back = constrain(ctx, instruction, drawn, input_text, rng)
     else:
         candidate, fell_back = rewrite(ctx, op, instruction, input_text), False
-    return {"op": op, "candidate": candidate, "constraint": drawn, "fallback": fell_back}
+    return {"op": op, "candidate": candidate, "constraint": drawn, "fallback": fell_back, "family": family}
 
 
 def required_constraints(ctx: Context, instruction: str, constraints: list[dict], index: int) -> tuple[str, list[dict]]:

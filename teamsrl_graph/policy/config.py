@@ -21,8 +21,9 @@ class PolicyTrainingConfig:
     max_steps: int = setting(3, "evolution depth limit of an episode")
     seed: int = setting(0, "seeds the network, the seed order and action sampling")
     budget: int = setting(1500, "hard cap on the training's own LLM queries (validation included)")
-    query_cost: float = setting(0.1, "reward subtracted per LLM query (an evolution step uses 2, a verified one 3)")
-    verify_weight: float = setting(0.0, "reward of a kept instruction with constraints whose answer met them all (one more query); "
+    query_cost: float = setting(0.1, "reward subtracted per LLM query (an evolution step uses 2, plus every answer sampled to verify it)")
+    verify_weight: float = setting(0.0, "reward of a kept instruction with constraints that got an answer meeting them all "
+                                        "(answers sampled up to answer_samples, each one a query); "
                                         "default from benchmarks/reward_terms.py")
     novelty_weight: float = setting(0.0, "reward per unit of novelty: 1 - MiniLM cosine to the nearest instruction the run kept; "
                                          "default from benchmarks/reward_terms.py")

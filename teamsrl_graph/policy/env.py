@@ -10,9 +10,11 @@ functions the graph's nodes call - in E threads, so a local model batches the E 
 episode with reward 0; so does reaching `max_steps`.
 
 The reward of an evolution step is `reward.step_reward`: the reviewer's score, plus `verify` when
-the kept instruction carries constraints and one more answer (one booked call) meets them all, plus
-`novelty` times its distance from the nearest instruction the run has kept (seeds and accepted
-evolutions, `novelty.py`), minus `query_cost` per LLM query. STOP is therefore optimal exactly where
+the kept instruction carries constraints and the main job's adaptive sampler (`steps.checked_answer`:
+answers drawn until one meets them all, up to `answer_samples`, each one booked) ends with a
+verified answer, plus `novelty` times its distance from the nearest instruction the run has kept
+(seeds and accepted evolutions, `novelty.py`), minus `query_cost` per LLM query - rewrite, review
+and every answer sampled. STOP is therefore optimal exactly where
 the expected reward of every operation is below zero. Each step's terms are kept in its history
 entry. Every query is booked in `budget`; when it cannot fund a step the episode ends there (as if
 the policy had stopped) and `exhausted` turns true.
@@ -25,9 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..evolve import steps
-from ..evolve.actions import CALLS_PER_EVOLUTION, STOP, Observation
+from ..evolve.actions import CALLS_PER_EVOLUTION, STOP, Observation, split_action
 from ..running.budget import Budget
-from ..constraints import verify
 from ..evolve.context import Context
 from ..evolve.resources import Resources, bind
 from ..dataio.seeds import Seed
@@ -50,6 +51,12 @@ class Episode:
     def constraints(self) -> list[dict]:
         """The verifiable constraints it carries: inherited, then drawn by its accepted add_constraints steps."""
         return self.inherited + [h["constraint"] for h in self.history if h["accepted"] and h.get("constraint")]
+
+    @property
+    def verified(self) -> bool:
+        """Whether its current instruction got a verified answer: that of the last step it kept."""
+        kept = [h for h in self.history if h["accepted"]]
+        return bool(kept and kept[-1]["verified"])
 
 
 class EvolutionEnv:
@@ -116,13 +123,14 @@ class EvolutionEnv:
                 self.novelty.keep(seed.instruction)
         return [self.observe(e) for e in self.episodes]
 
-    def _evolve(self, e: Episode, op: str) -> float:
+    def _evolve(self, e: Episode, action: str) -> float:
         """One rewrite + review of episode `e` (budget already reserved); returns its reward."""
-        kept = e.constraints
-        pending = steps.propose(self.context, op, e.instruction, kept, e.index, len(e.history), e.seed.input)
+        kept, (op, family) = e.constraints, split_action(action)
+        pending = steps.propose(self.context, op, e.instruction, kept, e.index, len(e.history), e.seed.input, family)
         verdict, review_queries = steps.review(self.context, e.instruction, pending["candidate"], op)
-        entry = {"op": op, "accepted": verdict.accepted, "reason": verdict.reason, "score": verdict.score,
-                 "constraint": pending["constraint"], "verified": False, "novelty": 0.0, "queries": 1 + review_queries}
+        entry = {"op": op, "family": family, "accepted": verdict.accepted, "reason": verdict.reason,
+                 "score": verdict.score, "constraint": pending["constraint"], "verified": False, "novelty": 0.0,
+                 "queries": 1 + review_queries}
         e.history.append(entry)
         if verdict.accepted:
             e.instruction = steps.restate(pending["candidate"], kept)
@@ -131,15 +139,17 @@ class EvolutionEnv:
                 if self.keeping:
                     self.novelty.keep(e.instruction)
             if self.weights.verify > 0 and e.constraints and self.budget.reserve(1):
-                answer, failure = steps.answer(self.context, e.instruction, e.seed.input)
-                entry["verified"] = failure is None and verify(answer, e.constraints)["strict"]
-                entry["queries"] += 1
+                _, failure, verification, samples = steps.checked_answer(self.context, e.instruction, e.constraints,
+                                                                        e.seed.input)
+                entry["verified"] = failure is None and bool(verification and verification["strict"])
+                entry["queries"] += samples
         entry["reward"] = round(step_reward(verdict.score, entry["verified"], entry["novelty"], entry["queries"],
                                             self.weights), 4)
         return entry["reward"]
 
     def step(self, actions: list[str]) -> tuple[list[Observation], list[float], list[bool]]:
-        """Apply `actions` (one per episode; ignored for finished ones); returns (observations, rewards, dones)."""
+        """Apply `actions` (one per episode, "add_constraints:FAMILY" naming a constraint family; ignored for
+        finished ones); returns (observations, rewards, dones)."""
         rewards = [0.0] * len(self.episodes)
         jobs = {}
         for i, (e, action) in enumerate(zip(self.episodes, actions)):

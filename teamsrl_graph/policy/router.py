@@ -2,7 +2,10 @@
 
 It embeds the observation (features.py), runs the actor and samples an action (the default) with
 randomness derived from (run seed, instruction index, step), so a run is reproducible whatever order
-its branches execute in; with `greedy=True` it returns the most likely action instead. Without a path it loads the
+its branches execute in; with `greedy=True` it returns the most likely action instead. When the
+action is add_constraints and the policy has a family head, it picks a constraint family the same
+way and returns "add_constraints:FAMILY" (`actions.split_action`); a policy without that head
+(format version 2) names no family. Without a path it loads the
 policy shipped in the package (`teamsrl_graph/data/policy.safetensors`).
 """
 
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ..evolve.actions import Observation
+from ..evolve.actions import Observation, join_action
 from .features import Embedder, default_embedder, state_features
 from .model import ActorCritic, load_policy
 
@@ -38,11 +41,21 @@ class PolicyRouter:
         return dict(zip(self.actions, probs.tolist()))
 
     @torch.no_grad()
+    def family_probabilities(self, obs: Observation) -> dict[str, float]:
+        """P(family | add_constraints) per constraint family; {} for a policy without a family head."""
+        family = self.model.policy(state_features([obs], self.embedder)).family
+        return {} if family is None else dict(zip(self.model.config.families, family.probs[0].tolist()))
+
+    @torch.no_grad()
     def __call__(self, obs: Observation) -> str:
-        x = state_features([obs], self.embedder)
-        logits = self.model.actor(x)[0]
-        if self.greedy:
-            return self.actions[int(logits.argmax())]
+        joint = self.model.policy(state_features([obs], self.embedder))
         key = int.from_bytes(hashlib.sha256(f"{self.seed}:{obs.index}:{obs.step}".encode()).digest()[:8], "little")
         generator = torch.Generator().manual_seed(key)
-        return self.actions[int(torch.multinomial(torch.softmax(logits, -1), 1, generator=generator))]
+
+        def pick(probs: torch.Tensor) -> int:
+            return int(probs.argmax()) if self.greedy else int(torch.multinomial(probs, 1, generator=generator))
+
+        action = pick(joint.action.probs[0])
+        if joint.family is None or action != joint.family_action:
+            return self.actions[action]
+        return join_action(self.actions[action], self.model.config.families[pick(joint.family.probs[0])])

@@ -6,7 +6,8 @@ does not collapse onto one operation) and fits the critic. Every `validate_every
 evolves the same held-out seeds (sampled actions, a fixed random stream, queries booked like the
 rest); training stops early after `patience` rounds without a better validation reward, and the best
 policy is the one written. After every update it appends a line to `OUT/log.jsonl` (mean reward, KL,
-entropy, action mix, where STOP fired, the reward terms per operation, validation reward...), redraws
+entropy, action mix, where STOP fired and the verified yield of the episodes it ended - in training
+and validation -, the reward terms per operation, validation reward...), redraws
 `OUT/reward.png`, `OUT/actions.png` and `OUT/validation.png`, and checkpoints to `OUT/checkpoint/`; a
 later run with the same settings resumes there. The final policy is `OUT/policy.safetensors` +
 `OUT/policy.json`. Training also stops when its query budget cannot fund another step.
@@ -28,11 +29,13 @@ from ..running.budget import Budget
 from ..common.errors import InputError
 from ..common.files import write_json, write_jsonl
 from ..common.plots import line_plot
-from ..evolve.actions import ACTIONS, STOP
+from ..evolve.actions import ACTIONS, STOP, join_action
+from ..evolve.stops import stop_table
 from .config import RESUMABLE, PolicyTrainingConfig
 from .features import state_features
 from .model import ActorCritic, PolicyConfig, load_policy, save_policy
 from .reward import RewardWeights
+from .joint import NO_FAMILY
 from .trpo import Batch, fit_value, gae, ppo_update, trpo_update
 
 log = logging.getLogger("teamsrl.policy")
@@ -56,13 +59,9 @@ def step_terms(evolutions: list[dict]) -> dict:
     return terms
 
 
-def stop_by_step(batch_steps: list[list[str]], max_steps: int) -> list[float]:
-    """Share of episodes still running at each step whose action there was STOP."""
-    shares = []
-    for t in range(max_steps):
-        taken = [episode[t] for episode in batch_steps if len(episode) > t]
-        shares.append(round(sum(a == STOP for a in taken) / len(taken), 4) if taken else 0.0)
-    return shares
+def episode_stops(taken: list[list[str]], episodes: list, max_steps: int) -> list[dict]:
+    """`stops.stop_table` of a batch: each episode's actions and whether its final instruction was verified."""
+    return stop_table([(actions, e.verified) for actions, e in zip(taken, episodes)], max_steps)
 
 
 class PolicyTrainer:
@@ -146,29 +145,37 @@ class PolicyTrainer:
             idx = [i for i, a in enumerate(active) if a]
             x = state_features([obs[i] for i in idx], self.embedder)
             with torch.no_grad():
-                dist, values = self.model.distribution(x), self.model.value(x)
-                picked = torch.multinomial(dist.probs, 1, generator=generator).squeeze(1)
-                log_probs = dist.log_prob(picked)
+                joint, values = self.model.policy(x), self.model.value(x)
+                picked = torch.multinomial(joint.action.probs, 1, generator=generator).squeeze(1)
+                families = torch.full_like(picked, NO_FAMILY)
+                if joint.family is not None:  # a family is chosen with add_constraints only
+                    drawn = torch.multinomial(joint.family.probs, 1, generator=generator).squeeze(1)
+                    families = torch.where(picked == joint.family_action, drawn, families)
+                log_probs = joint.log_prob(picked, families)
             actions = [STOP] * len(obs)
             for k, i in enumerate(idx):
-                actions[i] = ACTIONS[picked[k]]
+                family = self.model.config.families[families[k]] if families[k] != NO_FAMILY else None
+                actions[i] = join_action(ACTIONS[picked[k]], family)
             obs, rewards, dones = self.env.step(actions)
             for k, i in enumerate(idx):
-                steps[i].append((x[k], picked[k], log_probs[k], values[k], rewards[i], float(dones[i])))
+                steps[i].append((x[k], picked[k], log_probs[k], values[k], rewards[i], float(dones[i]), families[k]))
                 active[i] = not dones[i]
         flat = [s for episode in steps for s in episode]
         cols = list(zip(*flat))
         batch = Batch(torch.stack(cols[0]), torch.stack(cols[1]), torch.stack(cols[2]),
-                      torch.tensor(cols[4], dtype=torch.float32), torch.stack(cols[3]), torch.tensor(cols[5]))
+                      torch.tensor(cols[4], dtype=torch.float32), torch.stack(cols[3]), torch.tensor(cols[5]),
+                      torch.stack(cols[6]))
         return batch, obs, [[ACTIONS[s[1]] for s in episode] for episode in steps]
 
-    def validate(self) -> float | None:
-        """Mean episode return of the policy on the held-out seeds (None without any)."""
+    def validate(self) -> tuple[float | None, list | None]:
+        """Mean episode return of the policy on the held-out seeds and where STOP ended them
+        (`episode_stops`); (None, None) without any."""
         if not self.validation_seeds:
-            return None
+            return None, None
         generator = torch.Generator().manual_seed(self.config.seed + 1)  # the same stream every round
-        batch, final, _ = self.collect(self.validation_seeds, generator)
-        return round(batch.rewards.sum().item() / len(final), 4)
+        batch, final, taken = self.collect(self.validation_seeds, generator)
+        stops = episode_stops(taken, self.env.episodes, self.config.max_steps)
+        return round(batch.rewards.sum().item() / len(final), 4), stops
 
     def step(self) -> dict:
         """Collect, update the actor (TRPO/PPO) and the critic; returns this update's log entry."""
@@ -183,7 +190,8 @@ class PolicyTrainer:
         value_loss = fit_value(self.model, batch.obs, returns, c.value_iters)
         self.update += 1
         evolutions = [s for o in final for s in o.history]
-        validation = self.validate() if self.update % c.validate_every == 0 else None
+        stops = episode_stops(taken, self.env.episodes, c.max_steps)  # before validation resets the episodes
+        validation, validation_stops = self.validate() if self.update % c.validate_every == 0 else (None, None)
         if validation is not None:
             if self.best is None or validation > self.best:
                 self.best, self.stale = validation, 0
@@ -204,7 +212,10 @@ class PolicyTrainer:
             "step_fraction": stats["step_fraction"],
             "value_loss": round(value_loss, 5),
             "actions": {a: round(mix[a] / len(batch.actions), 4) for a in ACTIONS},
-            "stop_by_step": stop_by_step(taken, c.max_steps),
+            "families": dict(Counter(s["family"] for s in evolutions if s.get("family")).most_common()),
+            "stop_by_step": [row["stop_share"] or 0.0 for row in stops],  # share of running episodes STOP ended
+            "stops": stops,  # per step: reached, stops, stop_share, verified_yield of the episodes STOP ended
+            "validation_stops": validation_stops,
             "terms_by_op": step_terms(evolutions),
             "validation_reward": validation,
             "accept_by_op": {op: round(sum(s["accepted"] for s in evolutions if s["op"] == op) / n, 3)

@@ -10,9 +10,11 @@ One update, given a batch of finished episodes (transitions laid out episode aft
    search that accepts the first step with KL <= max_kl and a better surrogate;
 3. `fit_value`: a few Adam steps of the critic on the returns.
 
-`ppo_update` is the clipped-ratio alternative (Schulman et al., 2017). The module knows nothing
-about LLMs or instructions: any model with `distribution(x)`, `value(x)`, `.actor`, `.critic` works.
-Everything is deterministic given torch's seed.
+`ppo_update` is the clipped-ratio alternative (Schulman et al., 2017). The policy is the joint
+choice of `joint.py` (an action and, with add_constraints, a constraint family): ratios, KL and
+entropy are those of the joint, so the family head learns from the same advantage as the actor.
+The module knows nothing about LLMs or instructions: any model with `policy(x)` (a `Joint`),
+`policy_parameters()`, `value(x)` and `.critic` works. Everything is deterministic given torch's seed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from .joint import kl as joint_kl
 
 
 @dataclass
@@ -31,6 +35,7 @@ class Batch:
     rewards: torch.Tensor  # [T]
     values: torch.Tensor  # [T] critic values of the states when acting
     dones: torch.Tensor  # [T] 1.0 at the last transition of each episode
+    families: torch.Tensor | None = None  # [T] family index chosen with add_constraints, NO_FAMILY (-1) elsewhere
 
 
 def gae(rewards, values, dones, gamma: float = 0.99, lam: float = 0.95) -> tuple[torch.Tensor, torch.Tensor]:
@@ -50,9 +55,9 @@ def flat(tensors) -> torch.Tensor:
     return torch.cat([t.reshape(-1) for t in tensors])
 
 
-def set_flat(module: nn.Module, vector: torch.Tensor):
+def set_flat(params: list[nn.Parameter], vector: torch.Tensor):
     i = 0
-    for p in module.parameters():
+    for p in params:
         p.data.copy_(vector[i : i + p.numel()].view_as(p))
         i += p.numel()
 
@@ -81,20 +86,20 @@ def normalize(advantages: torch.Tensor) -> torch.Tensor:
 
 def trpo_update(model, batch: Batch, advantages: torch.Tensor, max_kl: float = 0.01, damping: float = 0.1,
                 cg_iters: int = 10, backtracks: int = 10, entropy_coef: float = 0.0) -> dict:
-    """One TRPO step of `model.actor`; returns {"kl", "entropy", "improvement", "step_fraction"}."""
-    actor = model.actor
-    params = list(actor.parameters())
+    """One TRPO step of the policy's parameters (actor and family head); returns {"kl", "entropy",
+    "improvement", "step_fraction"}."""
+    params = list(model.policy_parameters())
     adv = normalize(advantages)
     with torch.no_grad():
-        old = model.distribution(batch.obs)
+        old = model.policy(batch.obs)
 
     def surrogate() -> torch.Tensor:
-        dist = model.distribution(batch.obs)
-        ratio = torch.exp(dist.log_prob(batch.actions) - batch.log_probs)
-        return (ratio * adv).mean() + entropy_coef * dist.entropy().mean()
+        joint = model.policy(batch.obs)
+        ratio = torch.exp(joint.log_prob(batch.actions, batch.families) - batch.log_probs)
+        return (ratio * adv).mean() + entropy_coef * joint.entropy().mean()
 
     def mean_kl() -> torch.Tensor:
-        return torch.distributions.kl_divergence(old, model.distribution(batch.obs)).mean()
+        return joint_kl(old, model.policy(batch.obs)).mean()
 
     def fisher_vector(v: torch.Tensor) -> torch.Tensor:
         grads = torch.autograd.grad(mean_kl(), params, create_graph=True)
@@ -111,15 +116,15 @@ def trpo_update(model, batch: Batch, advantages: torch.Tensor, max_kl: float = 0
         with torch.no_grad():
             for i in range(backtracks):
                 fraction = 0.5**i
-                set_flat(actor, start + fraction * full_step)
+                set_flat(params, start + fraction * full_step)
                 kl, improvement = mean_kl().item(), (surrogate() - loss).item()
                 if kl <= max_kl and improvement > 0:
                     stats = {"kl": kl, "improvement": improvement, "step_fraction": fraction}
                     break
             else:
-                set_flat(actor, start)  # no acceptable step: keep the old policy
+                set_flat(params, start)  # no acceptable step: keep the old policy
     with torch.no_grad():
-        stats["entropy"] = model.distribution(batch.obs).entropy().mean().item()
+        stats["entropy"] = model.policy(batch.obs).entropy().mean().item()
     return stats
 
 
@@ -137,20 +142,20 @@ def fit_value(model, obs: torch.Tensor, returns: torch.Tensor, iters: int = 50, 
 
 def ppo_update(model, batch: Batch, advantages: torch.Tensor, clip: float = 0.2, epochs: int = 10, lr: float = 3e-3,
                entropy_coef: float = 0.0) -> dict:
-    """Clipped-surrogate PPO epochs on `model.actor` (full batch); same stats as `trpo_update`."""
+    """Clipped-surrogate PPO epochs on the policy's parameters (full batch); same stats as `trpo_update`."""
     adv = normalize(advantages)
     with torch.no_grad():
-        old = model.distribution(batch.obs)
-    optimizer = torch.optim.Adam(model.actor.parameters(), lr=lr)
+        old = model.policy(batch.obs)
+    optimizer = torch.optim.Adam(model.policy_parameters(), lr=lr)
     for _ in range(epochs):
-        dist = model.distribution(batch.obs)
-        ratio = torch.exp(dist.log_prob(batch.actions) - batch.log_probs)
+        joint = model.policy(batch.obs)
+        ratio = torch.exp(joint.log_prob(batch.actions, batch.families) - batch.log_probs)
         objective = torch.min(ratio * adv, ratio.clamp(1 - clip, 1 + clip) * adv).mean()
-        loss = -(objective + entropy_coef * dist.entropy().mean())
+        loss = -(objective + entropy_coef * joint.entropy().mean())
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
     with torch.no_grad():
-        dist = model.distribution(batch.obs)
-        return {"kl": torch.distributions.kl_divergence(old, dist).mean().item(),
-                "entropy": dist.entropy().mean().item(), "improvement": 0.0, "step_fraction": 1.0}
+        joint = model.policy(batch.obs)
+        return {"kl": joint_kl(old, joint).mean().item(),
+                "entropy": joint.entropy().mean().item(), "improvement": 0.0, "step_fraction": 1.0}

@@ -1,5 +1,7 @@
-"""report.json of a `generate` run: what the ledger counted, what happened to the evolutions, the
-answers and the failed calls, and the settings that matter for reading it. Pure: records in, dict out."""
+"""report.json of a `generate` run: what the ledger counted, what happened to the evolutions (the
+router's choices: operations, constraint families, where it chose STOP and the verified yield of
+those records), the answers and the failed calls, and the settings that matter for reading it.
+Pure: records in, dict out."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ from collections import Counter
 
 from ..constraints import type_mix
 from ..dataio.records import verified
+from ..evolve.actions import STOP
+from ..evolve.stops import stop_table
 
 from .budget import Budget
 from ..evolve.context import Context
@@ -36,6 +40,13 @@ def compliance(records: list[dict]) -> dict:
     }
 
 
+def stops(records: list[dict], max_steps: int) -> list[dict]:
+    """`stops.stop_table` of a run: each record's decisions (its path's operations, then STOP where the
+    router chose it) and whether it is verified (`records.verified`)."""
+    return stop_table([([s["op"] for s in r.get("path", [])] + ([STOP] if r.get("stop") == "router" else []),
+                        verified(r)) for r in records], max_steps)
+
+
 def summarize(records: list[dict], budget: Budget, context: Context, seconds: float, skipped: int,
               interrupted: str | None = None, reviewer_mode: str | None = None) -> dict:
     """report.json: the ledger's counts, what happened to evolutions, answers and failures, how the
@@ -50,6 +61,8 @@ def summarize(records: list[dict], budget: Budget, context: Context, seconds: fl
         reviewer_mode=reviewer_mode,
         elimination_rate=round(sum(eliminated.values()) / len(steps), 4) if steps else 0.0,
         actions=dict(Counter(s["op"] for s in steps).most_common()),
+        families=dict(Counter(s["family"] for s in steps if s.get("family")).most_common()),  # the router's, with add_constraints
+        stops=stops(records, context.max_steps),  # per step: how often the router chose STOP, verified yield of those
         records=len(records),
         responses_ok=sum(r["response_ok"] for r in records),
         answer_samples=sum(r.get("samples", 0) for r in records),  # answers drawn (queries.requests: requests sent)
