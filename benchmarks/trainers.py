@@ -25,7 +25,7 @@ p-values.
    with the original answers.
 
     python benchmarks/trainers.py --quick
-    python benchmarks/trainers.py --samples 2 4 8 --out runs/trainers
+    python benchmarks/trainers.py --out runs/trainers [--reuse]
 
 Each part is written under --out when it is done (atomically); `--reuse` reads back what is there
 (samples, adapters, answers, the PIT model) and makes only what is missing. Prints the table, writes
@@ -52,7 +52,7 @@ from teamsrl_graph.evaluation.compare import SETS, answer_sets, compare, verdict
 log = logging.getLogger("trainers")
 METHODS = ("sft-verified", "hir", "rlvr")  # trained on the samples; each is paired with the base model
 IMPROVERS = ("pit", "self-refine")  # improve the original answers; each is paired with them
-FULL = {"instructions": 560, "samples": [4], "steps": 40, "heldout": 200, "ifbench": -1, "tokens": 160, "rounds": 2,
+FULL = {"instructions": 640, "samples": [2, 4, 8], "steps": 40, "heldout": 200, "ifbench": -1, "tokens": 160, "rounds": 2,
         "pit_steps": [8, 8], "result": "results/trainers.json"}
 QUICK = {"instructions": 24, "samples": [4], "steps": 6, "heldout": 40, "ifbench": 40, "tokens": 96, "rounds": 1,
          "pit_steps": [2, 2], "result": "results/trainers_quick.json"}
