@@ -189,3 +189,39 @@ def test_respond_and_the_environment_answer_through_one_function(monkeypatch):
     assert env.episodes[0].verified is by_env.verified and env.episodes[0].samples == by_env.samples
     for ctx in (graph_ctx, env.context):  # each run's type draw learned from the answers it verified
         assert set(resources(ctx).draw.state()["types"]) == {c["id"] for c in by_env.constraints}
+
+
+def test_reward_terms_measures_every_operation_with_its_terminal_credit(monkeypatch):
+    # benchmarks/reward_terms.py's loop and accounting on scripted models: the per-step mean rewards it
+    # chooses the weights by, times the steps, plus STOP's, add up to every reward the environment paid
+    import importlib.util
+    from pathlib import Path
+
+    from teamsrl_graph.commands.pipeline import ANSWERING
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "reward_terms.py"
+    spec = importlib.util.spec_from_file_location("benchmark_reward_terms", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(steps, "draw_constraint", lambda *args, **kwargs: LOWERCASE)  # PASSES meets it
+    weights = RewardWeights(verify=0.7, novelty=0.0, query_cost=0.1)
+    fruitless = lambda prompt: (unchanged if "fruits" in prompt else evolving)(prompt)  # some paths evolve nothing
+    seeds = [Seed(s) for s in ("Explain tides.", "Describe a volcano.", "List three fruits.")]
+    env = EvolutionEnv(Context(max_steps=2, **ANSWERING), seeds, n_envs=4, models=scripted_models([FAILS, PASSES, PASSES], fruitless),
+                       weights=weights, budget=Budget(max_queries=2000))
+    paid, step = [], env.step
+    env.step = lambda actions: (lambda out: paid.append(sum(out[1])) or out)(step(actions))
+    finished = bench.run_episodes(env, 3, random.Random(0))
+    env.close()
+    terms, stop = bench.measure(finished)
+    assert all(terms[op]["n"] >= 3 for op in OPERATIONS) and not env.exhausted
+    assert sum(t["ended"] for t in terms.values()) + stop["episodes"] == len(finished)
+    assert stop["episodes"] and stop["samples"] >= 1 and 0 < sum(t["verified"] for t in terms.values())
+    for op, t in terms.items():  # each operation's steps were paid what its mean reward says, credit included
+        paid_to = sum(h["reward"] for e, _ in finished for h in e.history if h["op"] == op)
+        assert bench.mean_reward(t, weights) * t["n"] == pytest.approx(paid_to, abs=1e-2), op
+    total = sum(bench.mean_reward(t, weights) * t["n"] for t in terms.values())
+    total += stop["episodes"] * -0.1 * stop["samples"]  # a seed answered earns no credit
+    assert total == pytest.approx(sum(paid), abs=1e-2)
+    v, n, spread = bench.choose(terms, 0.1)
+    assert v in bench.GRID and n in bench.GRID and spread >= 0
