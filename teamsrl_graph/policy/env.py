@@ -21,9 +21,9 @@ episode kept at least one evolution (a path that evolved nothing is a seed answe
 data), minus `query_cost` per answer sampled (charged either way), is added to the episode's last
 transition: the STOP action's reward, the last evolution step's, or the action the budget could
 not fund. STOP is therefore right exactly where no operation is expected to pay more than answering
-now. Each evolution step's terms are kept in its history entry (`verified`, `samples` and the
-queries of the answer on the last one when it ended the episode); each episode keeps `verified`
-(its answer met its constraints, credited or not) and `samples`. Every query is booked in `budget`,
+now. Each evolution step's terms are kept in its history entry; on the step that ended the episode
+they include the answer (`verified` as credited, `samples`, also counted in `queries`). Each episode
+keeps `verified` (its answer met its constraints, credited or not) and `samples`. Every query is booked in `budget`,
 whose cap is never crossed.
 """
 
