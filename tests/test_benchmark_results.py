@@ -123,9 +123,9 @@ def reviewer_calibration(m):
 
 
 def reward_terms(m):
-    terms = {"deepen": {"n": 10, "score": 0.5, "verified": 0.3, "novelty": 0.2, "queries": 2.5},
-             "breadth": {"n": 8, "score": 0.4, "verified": 0.5, "novelty": 0.6, "queries": 2.0}}
-    return m.result_of(terms, (0.3, 0.5, 0.01234), 18, 45, 40)
+    terms = {"deepen": {"n": 10, "score": 0.5, "novelty": 0.2, "queries": 1.9, "ended": 3, "verified": 1 / 3, "samples": 2.0},
+             "breadth": {"n": 8, "score": 0.4, "novelty": 0.6, "queries": 2.0, "ended": 2, "verified": 0.5, "samples": 3.0}}
+    return m.result_of(terms, {"episodes": 4, "verified": 0.25, "samples": 3.5}, (0.3, 0.5, 0.01234), 9, 45, 40)
 
 
 def sft_throughput(m):
@@ -219,8 +219,10 @@ CASES = [
      {1: [1, 2, 48, 300, 15.31, 3.14, 19.6]}, "2 CPUs"),
     ("reviewer_calibration", reviewer_calibration, {}, {0: ["in-depth", "2 + 2", 1.0, 0.75, 1.0], 1: ["breadth", "2 + 2", 0.0]},
      "model `local`"),
-    ("reward_terms", reward_terms, {"verify weight": 0.3, "novelty weight": 0.5, "spread of the per-operation mean reward": 0.012},
-     {0: ["deepen", 10, 0.5, 0.3, 0.2, 2.5]}, "40 training seeds"),
+    ("reward_terms", reward_terms, {"verify weight": 0.3, "novelty weight": 0.5, "spread of the per-operation mean reward": 0.012,
+                                    "mean reward of STOP at step 0": -0.35},
+     {0: ["deepen", 10, 0.5, 0.2, 1.9, 3, 0.333, 2.0, 0.38],  # 0.5 + 0.5 * 0.2 - 0.19 + 3 / 10 * (0.3 / 3 - 0.2)
+      2: ["STOP at step 0", None, None, None, None, 4, 0.25, 3.5, -0.35]}, "40 training seeds"),
     ("sft_throughput", sft_throughput, {"ratio teamsrl / plain trl": 1.124, "teamsrl, best (tokens/s)": 130.2,
                                         "plain trl, per round (tokens/s)": "100.0, 115.8"}, {}, "34 conversations"),
     ("throughput", throughput, {}, {0: ["engine/static", 2.1, 2.0, 2.2]}, "batches of 8"),

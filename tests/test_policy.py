@@ -230,7 +230,7 @@ def test_a_verified_answer_adds_its_weight_to_the_reward(monkeypatch, passes):
     env = scripted_env(1, 1, weights=RewardWeights(verify=0.5, novelty=0.0, query_cost=0.1))
     env.reset()
     first = env.episodes[0]
-    _, rewards, _ = env.step(["add_constraints"])
+    _, rewards, _ = env.step(["add_constraints"])  # max_steps 1: the step ends the episode, which is answered
     samples = 1 if passes else env.context.answer_samples  # sampling stops at the first answer that passes
     base = judge(first.seed.instruction, first.instruction, True).score - 0.2
     assert rewards[0] == pytest.approx(base + (0.5 if passes else 0.0) - 0.1 * samples)  # each answer is a query
@@ -266,6 +266,22 @@ def test_resume_refuses_other_settings(tmp_path):
     other = PolicyTrainingConfig(out=str(tmp_path), updates=2, envs=2, max_steps=1, hidden_size=8, query_cost=0.5)
     with pytest.raises(InputError, match="query_cost"):
         PolicyTrainer(other, env=scripted_env(2, 1)).train()
+
+
+@pytest.mark.parametrize("settings", [{}, {"answer_samples": 2, "sample_batch": 1, "constraints_per_instruction": 1,
+                                          "answer_tokens": 64}])
+def test_training_answers_as_the_main_job_does(tmp_path, settings):
+    import argparse
+
+    from teamsrl_graph.commands import pipeline
+
+    main_job = argparse.ArgumentParser()
+    pipeline.add_arguments(main_job)
+    defaults = vars(main_job.parse_args([]))
+    config = PolicyTrainingConfig(out=str(tmp_path), **settings)
+    with PolicyTrainer(config)._build_env(0) as env:  # the model is not loaded before a call
+        for name in ("answer_samples", "sample_batch", "constraints_per_instruction", "answer_tokens"):
+            assert getattr(env.context, name) == getattr(config, name) == settings.get(name, defaults[name])
 
 
 def test_cli_rejects_bad_settings(tmp_path, capsys):

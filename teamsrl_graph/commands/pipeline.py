@@ -21,13 +21,15 @@ HELDOUT_SEED_OFFSET = 1000  # the held-out instructions draw their constraints u
 VALIDATION_SEED_OFFSET = 2000  # ... and the validation instructions under a third
 LEARNING_RATE = 1e-3  # LoRA learning rate and most epochs, chosen on the validation split
 EPOCHS = 1.0  # (benchmarks/finetune_settings.py, results/finetune_settings.json)
+# How the main job answers every instruction (Context fields): 1-3 constraints, answers two a round, at most
+# two rounds. Verified records per query is what the budget buys; past the second round few instructions verify,
+# and a new instruction is the better use of a query. The policy's training answers the same way
+# (`PolicyTrainingConfig`), so the router learns what these answers pay.
+ANSWERING = {"constraints_per_instruction": 3, "sample_batch": 2, "answer_samples": 4, "answer_tokens": 192}
 
 
 def add_arguments(p: argparse.ArgumentParser):
-    # answers: two a round, at most two rounds. Verified records per query is what the budget buys; past
-    # the second round few instructions verify, and a new instruction is the better use of a query.
-    generate_command.add_arguments(p, out="runs/pipeline", budget=3000, router="policy", max_steps=2,
-                                   constraints_per_instruction=3, sample_batch=2, answer_samples=4, answer_tokens=192)
+    generate_command.add_arguments(p, out="runs/pipeline", budget=3000, router="policy", max_steps=2, **ANSWERING)
     p.set_defaults(concurrency=32)  # with two answers to a request, 32 instructions keep the engine's 32 rows busy
     p.add_argument("--heldout", type=float, default=0.15,
                    help="fraction of records held out (not trained on: held-out loss, membership-inference non-members)")

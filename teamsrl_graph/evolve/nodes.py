@@ -134,19 +134,18 @@ def confirm(state: State, runtime: Runtime[Context]) -> Command:
 def respond(state: State, runtime: Runtime[Context]) -> Command:
     """Answer the final instruction; a refused or empty answer rolls the last evolution back and
     answers again. With an improve mode, a usable answer becomes the draft that `improve` works on."""
-    ctx, constraints = runtime.context, constraints_of(state["path"])
-    instruction, added = steps.required_constraints(ctx, state["instruction"], constraints, state.get("index", 0))
-    constraints = constraints + added
+    ctx = runtime.context
     try:
-        answer, failure, verification, samples = steps.checked_answer(ctx, instruction, constraints,
-                                                                       state.get("input", ""))
+        final = steps.final_answer(ctx, state["instruction"], constraints_of(state["path"]), state.get("index", 0),
+                                   state.get("input", ""))
     except StepFailed as error:
         return Command(goto=END, update={"response": "", "response_ok": False, "status": "failed",
                                          "errors": [error.as_dict()], "queries": error.attempts})
+    answer, failure, verification, samples = final.text, final.failure, final.verification, final.samples
     verified = None if verification is None else verification["strict"]
-    update = {"instruction": instruction, "response": answer, "response_ok": failure is None and verified is not False, "queries": samples, "samples": samples,
-              "status": "done", "constraints": constraints, "verification": verification,
-              "constraints_ok": verified}
+    update = {"instruction": final.instruction, "response": answer, "response_ok": failure is None and verified is not False,
+              "queries": samples, "samples": samples, "status": "done", "constraints": final.constraints,
+              "verification": verification, "constraints_ok": verified}
     accepted = [i for i, s in enumerate(state["path"]) if s["accepted"]]
     if failure and accepted and resources(ctx).budget.reserve(1):
         path = [dict(s) for s in state["path"]]

@@ -16,6 +16,7 @@ import random
 import re
 import threading
 from dataclasses import replace
+from typing import NamedTuple
 
 from ..running import calls
 from ..running.budget import count_tokens
@@ -285,6 +286,32 @@ def checked_answer(ctx: Context, instruction: str, constraints: list[dict], inpu
             break
         width = reserve_up_to(res.budget, min(batch, ctx.answer_samples - samples))
     return *(best or first), samples
+
+
+class FinalAnswer(NamedTuple):
+    """How the main job answers a finished evolution (`final_answer`)."""
+    instruction: str  # the instruction answered: the evolved one with the constraints it lacked stated
+    constraints: list  # every constraint it carries: those of the evolution, then those added
+    text: str  # the answer kept
+    failure: str | None  # why the answer fails rules 2-3; None if usable
+    verification: dict | None  # its verification against `constraints`; None without any or for an unusable answer
+    samples: int  # answers drawn, each one booked
+
+    @property
+    def verified(self) -> bool:
+        """A verified answer, as `records.verified` counts a record: constraints, usable, every one met (strict)."""
+        return bool(self.constraints) and self.failure is None and bool(self.verification and self.verification["strict"])
+
+
+def final_answer(ctx: Context, instruction: str, constraints: list[dict], index: int, input_text: str = "") -> FinalAnswer:
+    """The answer to an evolution's final instruction, as the main job makes it: the verifiable
+    constraints it lacks added (`required_constraints`, seeded by `index`), then answers sampled until
+    one meets them all (`checked_answer`; the caller reserved the first call). The graph's `respond`
+    node and the policy's training environment both answer through this. May raise `StepFailed`."""
+    instruction, added = required_constraints(ctx, instruction, constraints, index)
+    constraints = constraints + added
+    text, failure, verification, samples = checked_answer(ctx, instruction, constraints, input_text)
+    return FinalAnswer(instruction, constraints, text, failure, verification, samples)
 
 
 def improve_values(instruction: str, response: str, input_text: str = "") -> dict:

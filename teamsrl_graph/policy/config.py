@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..commands.pipeline import ANSWERING
 from ..evolve.context import setting
 from ..common.errors import InputError
 
@@ -21,12 +22,21 @@ class PolicyTrainingConfig:
     max_steps: int = setting(3, "evolution depth limit of an episode")
     seed: int = setting(0, "seeds the network, the seed order and action sampling")
     budget: int = setting(1500, "hard cap on the training's own LLM queries (validation included)")
-    query_cost: float = setting(0.1, "reward subtracted per LLM query (an evolution step uses 2, plus every answer sampled to verify it)")
-    verify_weight: float = setting(0.0, "reward of a kept instruction with constraints that got an answer meeting them all "
-                                        "(answers sampled up to answer_samples, each one a query); "
-                                        "default from benchmarks/reward_terms.py")
+    query_cost: float = setting(0.1, "reward subtracted per LLM query (an evolution step uses 2; a finished episode's answer, "
+                                     "every answer sampled)")
+    verify_weight: float = setting(0.0, "reward of an episode that kept an evolution and whose final instruction, answered "
+                                        "once as the main job answers it, got an answer meeting every constraint; "
+                                        "0 = episodes are not answered; default from benchmarks/reward_terms.py")
     novelty_weight: float = setting(0.0, "reward per unit of novelty: 1 - MiniLM cosine to the nearest instruction the run kept; "
                                          "default from benchmarks/reward_terms.py")
+    # how a finished episode is answered: as `teamsrl pipeline` answers every record (its defaults)
+    constraints_per_instruction: int = setting(ANSWERING["constraints_per_instruction"],
+                                               "the answered instruction carries 1 to this many verifiable constraints "
+                                               "(those the evolution did not add are drawn); 0 = only add_constraints'")
+    answer_samples: int = setting(ANSWERING["answer_samples"], "most answers drawn for a finished episode's instruction, "
+                                                               "until one meets every constraint (each one a query)")
+    sample_batch: int = setting(ANSWERING["sample_batch"], "answers drawn together in one request, per round")
+    answer_tokens: int = setting(ANSWERING["answer_tokens"], "new-token cap of an answer")
     evolved_every: int = setting(3, "every n-th episode starts from an instruction an earlier one evolved; 0 = seeds only")
     validate_every: int = setting(2, "updates between validation rounds (the policy's sampled episodes on the held-out seeds)")
     validation_episodes: int = setting(8, "held-out seeds evolved per validation round (the same ones each round)")
@@ -45,10 +55,12 @@ class PolicyTrainingConfig:
     def __post_init__(self):
         if not self.out:
             raise InputError("an output folder is needed", field="--out")
-        for name in ("updates", "envs", "max_steps", "budget", "hidden_size", "validate_every", "validation_episodes", "patience"):
+        for name in ("updates", "envs", "max_steps", "budget", "hidden_size", "validate_every", "validation_episodes", "patience",
+                     "answer_samples", "sample_batch", "answer_tokens"):
             if getattr(self, name) < 1:
                 raise InputError(f"must be at least 1, got {getattr(self, name)}", field=f"--{name.replace('_', '-')}")
-        for name in ("verify_weight", "novelty_weight", "entropy_coef", "query_cost", "evolved_every"):
+        for name in ("verify_weight", "novelty_weight", "entropy_coef", "query_cost", "evolved_every",
+                     "constraints_per_instruction"):
             if getattr(self, name) < 0:
                 raise InputError(f"must be at least 0, got {getattr(self, name)}", field=f"--{name.replace('_', '-')}")
         if self.algorithm not in ("trpo", "ppo"):

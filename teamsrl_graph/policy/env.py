@@ -6,18 +6,25 @@ earlier episode evolved (with the constraints it carries), so training sees the 
 instructions the router meets in a run. `reset(seeds)` starts episodes on given seeds instead
 (validation) without touching that order or what the run has kept. `step(actions)` applies every
 chosen operation at once - rewrite then review, through `steps.propose` / `steps.review`, the
-functions the graph's nodes call - in E threads, so a local model batches the E calls. STOP ends an
-episode with reward 0; so does reaching `max_steps`.
+functions the graph's nodes call - in E threads, so a local model batches the E calls.
 
-The reward of an evolution step is `reward.step_reward`: the reviewer's score, plus `verify` when
-the kept instruction carries constraints and the main job's adaptive sampler (`steps.checked_answer`:
-answers drawn until one meets them all, up to `answer_samples`, each one booked) ends with a
-verified answer, plus `novelty` times its distance from the nearest instruction the run has kept
-(seeds and accepted evolutions, `novelty.py`), minus `query_cost` per LLM query - rewrite, review
-and every answer sampled. STOP is therefore optimal exactly where
-the expected reward of every operation is below zero. Each step's terms are kept in its history
-entry. Every query is booked in `budget`; when it cannot fund a step the episode ends there (as if
-the policy had stopped) and `exhausted` turns true.
+An evolution step earns `reward.step_reward` of its terms: the reviewer's score, plus `novelty`
+times its distance from the nearest instruction the run has kept (seeds and accepted evolutions,
+`novelty.py`), minus `query_cost` per LLM query (rewrite and review). An episode ends when the
+router picks STOP, at `max_steps`, or when the budget cannot fund the next step (then `exhausted`
+turns true). Its final instruction is then answered once, as the main job answers every record
+(`steps.final_answer`, the function the graph's `respond` node calls: the constraints it lacks
+added under the context's `constraints_per_instruction` and the run's type draw, then answers
+sampled until one meets them all, up to `answer_samples`), when `weights.verify` > 0 and the budget
+funds at least the first answer. That terminal credit, `verify` when the answer is verified and the
+episode kept at least one evolution (a path that evolved nothing is a seed answered, not evolved
+data), minus `query_cost` per answer sampled (charged either way), is added to the episode's last
+transition: the STOP action's reward, the last evolution step's, or the action the budget could
+not fund. STOP is therefore right exactly where no operation is expected to pay more than answering
+now. Each evolution step's terms are kept in its history entry; on the step that ended the episode
+they include the answer (`verified` as credited, `samples`, also counted in `queries`). Each episode
+keeps `verified` (its answer met its constraints, credited or not) and `samples`. Every query is booked in `budget`,
+whose cap is never crossed.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from ..evolve.actions import CALLS_PER_EVOLUTION, STOP, Observation, split_actio
 from ..running.budget import Budget
 from ..evolve.context import Context
 from ..evolve.resources import Resources, bind
+from ..running.calls import StepFailed
 from ..dataio.seeds import Seed
 from .novelty import Novelty
 from .reward import RewardWeights, step_reward
@@ -52,11 +60,13 @@ class Episode:
         """The verifiable constraints it carries: inherited, then drawn by its accepted add_constraints steps."""
         return self.inherited + [h["constraint"] for h in self.history if h["accepted"] and h.get("constraint")]
 
+    verified: bool = False  # its final instruction got an answer meeting every constraint it carries
+    samples: int = 0  # answers drawn for its final instruction (0: not answered)
+
     @property
-    def verified(self) -> bool:
-        """Whether its current instruction got a verified answer: that of the last step it kept."""
-        kept = [h for h in self.history if h["accepted"]]
-        return bool(kept and kept[-1]["verified"])
+    def evolved(self) -> bool:
+        """Whether it kept at least one evolution: only then is its answer evolved data."""
+        return any(h["accepted"] for h in self.history)
 
 
 class EvolutionEnv:
@@ -124,13 +134,14 @@ class EvolutionEnv:
         return [self.observe(e) for e in self.episodes]
 
     def _evolve(self, e: Episode, action: str) -> float:
-        """One rewrite + review of episode `e` (budget already reserved); returns its reward."""
+        """One rewrite + review of episode `e` (budget already reserved), then its answer when the step
+        ends the episode (`max_steps`); returns its reward."""
         kept, (op, family) = e.constraints, split_action(action)
         pending = steps.propose(self.context, op, e.instruction, kept, e.index, len(e.history), e.seed.input, family)
         verdict, review_queries = steps.review(self.context, e.instruction, pending["candidate"], op)
         entry = {"op": op, "family": family, "accepted": verdict.accepted, "reason": verdict.reason,
                  "score": verdict.score, "constraint": pending["constraint"], "verified": False, "novelty": 0.0,
-                 "queries": 1 + review_queries}
+                 "queries": 1 + review_queries, "samples": 0}
         e.history.append(entry)
         if verdict.accepted:
             e.instruction = steps.restate(pending["candidate"], kept)
@@ -138,32 +149,57 @@ class EvolutionEnv:
                 entry["novelty"] = round(self.novelty.of(e.instruction), 4)
                 if self.keeping:
                     self.novelty.keep(e.instruction)
-            if self.weights.verify > 0 and e.constraints and self.budget.reserve(1):
-                _, failure, verification, samples = steps.checked_answer(self.context, e.instruction, e.constraints,
-                                                                        e.seed.input)
-                entry["verified"] = failure is None and bool(verification and verification["strict"])
-                entry["queries"] += samples
+        if len(e.history) >= self.max_steps:
+            e.done = True
+            entry["verified"], entry["samples"] = self._answer(e, self._fund_answer())
+            entry["queries"] += entry["samples"]
         entry["reward"] = round(step_reward(verdict.score, entry["verified"], entry["novelty"], entry["queries"],
                                             self.weights), 4)
         return entry["reward"]
 
+    def _fund_answer(self) -> bool:
+        """Reserve the first answer of a finished episode, as the graph reserves each record's answer; False
+        when answers are not rewarded (`weights.verify` 0) or the budget cannot fund one."""
+        return self.weights.verify > 0 and self.budget.reserve(1)
+
+    def _answer(self, e: Episode, funded: bool) -> tuple[bool, int]:
+        """Answer the final instruction of finished episode `e` as the main job does (`steps.final_answer`;
+        `funded`: its first call is reserved, none is made otherwise); returns (credited, samples):
+        credited when verified and `e` kept an evolution. Sets `e.verified` and `e.samples`."""
+        if not funded:
+            return False, 0
+        try:
+            final = steps.final_answer(self.context, e.instruction, e.constraints, e.index, e.seed.input)
+            e.verified, e.samples = final.verified, final.samples
+        except StepFailed as failure:  # booked, not verified (the graph records a failed record)
+            e.verified, e.samples = False, failure.attempts
+        return e.verified and e.evolved, e.samples
+
+    def _finish(self, e: Episode, funded: bool) -> float:
+        """End episode `e` without an evolution step (STOP, or a step the budget cannot fund); returns
+        the reward of that last transition: the answer's credit and cost."""
+        verified, samples = self._answer(e, funded)
+        return round(step_reward(0.0, verified, 0.0, samples, self.weights), 4)
+
     def step(self, actions: list[str]) -> tuple[list[Observation], list[float], list[bool]]:
         """Apply `actions` (one per episode, "add_constraints:FAMILY" naming a constraint family; ignored for
-        finished ones); returns (observations, rewards, dones)."""
+        finished ones); returns (observations, rewards, dones). Budget is reserved in episode order
+        before any call is made: an evolution's two calls, or a finishing episode's first answer."""
         rewards = [0.0] * len(self.episodes)
-        jobs = {}
+        work = {}
         for i, (e, action) in enumerate(zip(self.episodes, actions)):
             if e.done:
                 continue
-            if action == STOP:
-                e.done = True
-            elif not self.budget.reserve(CALLS_PER_EVOLUTION):
-                e.done = self.exhausted = True
-            else:
-                jobs[i] = self.pool.submit(self._evolve, e, action)
+            if action != STOP and self.budget.reserve(CALLS_PER_EVOLUTION):
+                work[i] = (self._evolve, e, action)
+                continue
+            if action != STOP:
+                self.exhausted = True
+            e.done = True
+            work[i] = (self._finish, e, self._fund_answer())
+        jobs = {i: self.pool.submit(*job) for i, job in work.items()}
         for i, job in jobs.items():
             rewards[i] = job.result()
-            self.episodes[i].done = len(self.episodes[i].history) >= self.max_steps
         return [self.observe(e) for e in self.episodes], rewards, [e.done for e in self.episodes]
 
     def close(self):

@@ -29,6 +29,7 @@ from ..running.budget import Budget
 from ..common.errors import InputError
 from ..common.files import write_json, write_jsonl
 from ..common.plots import line_plot
+from ..commands.pipeline import ANSWERING
 from ..evolve.actions import ACTIONS, STOP, join_action
 from ..evolve.stops import stop_table
 from .config import RESUMABLE, PolicyTrainingConfig
@@ -128,7 +129,8 @@ class PolicyTrainer:
         train = load_seeds(c.seeds) if c.seeds else shipped_train
         self.validation_seeds = (load_seeds(c.validation) if c.validation else shipped_validation)[: c.validation_episodes]
         budget = Budget(max_queries=c.budget, queries=queries_used)
-        return EvolutionEnv(Context(model=c.model, base_url=c.base_url, max_steps=c.max_steps), train,
+        answering = {name: getattr(c, name) for name in ANSWERING}
+        return EvolutionEnv(Context(model=c.model, base_url=c.base_url, max_steps=c.max_steps, **answering), train,
                             n_envs=c.envs, weights=self.weights(), budget=budget, seed=c.seed,
                             evolved_every=c.evolved_every, embedder=self.embedder)
 
