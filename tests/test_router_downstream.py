@@ -156,3 +156,25 @@ def test_options_default_to_the_main_job_and_a_sitting_may_choose_its_routers():
     assert split.sweep == [500, 1000]  # sorted, once each, the main cap left out
     assert m.settings(split) == m.settings(args)  # parts made in one sitting are reused by the next
     assert m.settings(m.parse_args(["--constrained", "100"])) != m.settings(args)
+
+
+def test_build_report_pairs_each_model_with_the_base_and_learned_with_random():
+    """Answers to four held-out instructions that must be lowercase: pass (True) or fail per model."""
+    held = [{"prompt": f"Say something {i}, in lowercase.", "constraints": [LOWER], "task": "t"} for i in range(4)]
+    passes = {"base": [False, False, True, True], "random": [True, False, False, True], "policy": [True, True, True, False]}
+
+    def answers(name):
+        return {"heldout_constrained": ["fine" if ok else "Fine" for ok in passes[name]], "ifbench": [],
+                "reference_loss": 2.0}
+
+    data = {"expert_per_verified": 4.0, "diversity": 0.8, "type_entropy": 4.0, "queries": 100}
+    runs = {(r, 100): {"measures": data, "card": {"train_ids": ["a", "b"]}, "answers": answers(r)}
+            for r in ("policy", "random")}
+    report = m.build_report(m.parse_args(["--budget", "100"]), [1, 2, 3], held, [], answers("base"), runs, 1.0)
+    rows = {r["router"]: r for r in report["rows"]}
+    assert rows["policy"]["vs_base"]["heldout_constrained"]["gained"] == 2 and rows["policy"]["trained_on"] == 2
+    assert rows["random"]["vs_base"]["heldout_constrained"]["lost"] == 1
+    versus = report["learned_vs_random"]["heldout_constrained"]
+    assert (versus["base"], versus["finetuned"], versus["gained"], versus["lost"]) == (0.5, 0.75, 2, 1)
+    assert report["comparison"][3]["value"]["difference"] == 0.25 and report["comparison"][3]["met"]
+    assert report["base"] == {"heldout_constrained": 0.5, "ifbench": None} and report["rows"][0]["vs_base"]["ifbench"] is None
