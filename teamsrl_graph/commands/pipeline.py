@@ -7,7 +7,9 @@ validation share by default; DP-SGD with --dp-epsilon) -> evaluation against the
 held-out constrained instructions (the shipped held-out tasks with constraints in held-out wordings,
 never trained on), IFBench, reference-answer loss, each base vs fine-tuned with a paired test, and
 the membership-inference audit. Each stage writes into its own folder under --out, and
-`summary.json` plus one printed line close the run. Each stage is also a command of its own.
+`summary.json` plus one printed line close the run. Each stage is also a command of its own;
+`generation_settings` and `fine_tune` hand the main job's generation settings and fine-tune to
+benchmarks that compare datasets the main job's way.
 """
 
 from __future__ import annotations
