@@ -31,10 +31,8 @@ NOW_SETTINGS = ("max_steps", "answer_samples", "sample_batch", "constraints_per_
 
 def now_recipe() -> tuple[dict, int, int]:
     """The `teamsrl pipeline` defaults, read from its own options (max_batch follows the seeds in flight)."""
-    p = argparse.ArgumentParser()
-    pipeline.add_arguments(p)
-    defaults = p.parse_args([])
-    return {name: getattr(defaults, name) for name in NOW_SETTINGS}, defaults.concurrency, defaults.concurrency
+    settings, concurrency = pipeline.generation_settings()
+    return {name: settings[name] for name in NOW_SETTINGS}, concurrency, concurrency
 
 
 RECIPES = {"before": BEFORE, "now": now_recipe()}

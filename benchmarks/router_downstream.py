@@ -1,194 +1,395 @@
-"""Does the learned router build better data per query? Random, fixed and learned routers, end to end.
+"""Can the learned router be told from random and fixed choice? Each router builds a dataset the main
+job's way, each dataset gets the main job's fine-tune, each model the main job's paired evaluation.
 
-Each router builds a dataset from the same unseen seeds (examples/unseen_seeds*.txt; no router was
-trained on them) under the same query cap. Per router it prints:
+1. Seeds no router was trained on: the shipped validation tasks (140; the policy trains on the shipped
+   seeds only) and examples/unseen_seeds*.txt (24). A seed that is a shipped training seed, an
+   evaluation prompt or a held-out task stops the run (`evaluation.apart.keep_apart`).
+2. Each router (learned: the shipped policy; random: WizardLM's choice; fixed: TeaMs-RL's schedule)
+   builds a dataset from them under a cap of --budget queries with `teamsrl pipeline`'s generation
+   settings (`pipeline.generation_settings`); `--sweep` adds caps for the learned router only.
+3. Each dataset gets the main job's fine-tune (`pipeline.fine_tune`: its usable records, the same
+   held-out share, plain LoRA at the pipeline's learning rate and epochs).
+4. The main job's evaluation: --constrained held-out constrained instructions (held-out tasks and
+   wordings, prompt level strict) and IFBench's offline-verifiable prompts (prompt level loose),
+   answered greedily. The base model answers once; every fine-tuned model is paired with it, and the
+   learned router's model with the random router's at --budget (gained / lost, exact McNemar p,
+   bootstrap interval of the difference: `evaluation.paired`).
 
-- queries booked, and expert queries (rewrites and answers: the paper's measure) per accepted-and-
-  verified record: a record with at least one accepted evolution whose answer met every verifiable
-  constraint its instruction carries (records without constraints do not count);
-- diversity: the mean pairwise cosine distance of the final instructions' MiniLM embeddings;
-- action-mix entropy: Shannon entropy (bits) of the operations applied (log2 6 = 2.585 is uniform),
-  and the largest single operation's share;
-- where evolution stopped: records whose path ended at each depth (STOP, or the cap ran out);
+Per router: queries; expert queries (expert and responder roles: every rewrite and every answer
+sample) per verified record (`records.verified`, with at least one accepted evolution); verified
+records; their diversity (mean pairwise MiniLM cosine distance of their instructions) and constraint-
+type entropy; the action mix (entropy in bits, largest share); the constraint-family mix where the
+router names families; and where STOP fired (`evolve.stops`: share and verified yield per step).
+Then learned against random at --budget, each printed as met or not met: expert queries per verified
+record (ratio <= 0.5), diversity (learned >= random - 0.01), type entropy (ratio >= 0.8), held-out
+accuracy at equal queries (learned >= random), and the fewest queries at which a learned dataset's
+model reaches random's held-out accuracy (<= 1/3 of random's queries; needs --sweep).
 
-then fine-tunes the base model once per dataset with identical LoRA settings (its usable records,
-a fifth held out) and scores every fine-tuned model on the same fixed IFBench subset (accuracy with
-standard errors; the base model's score is printed once). `--sweep` adds more query caps for the
-learned router only, to see how few queries reach random's accuracy. The table and the comparison
-also go to a result file for the docs (`--result`, default results/router_downstream_<budget>.json;
-empty to skip).
+Every part (dataset, adapter, answers) is written under --out when it is done (atomically);
+`--reuse` reads back what is there, continues an interrupted generation and makes only the rest, so
+a run can be split across sittings (a subset of --routers, the sweep later). Prints the table and
+the comparison, writes OUT/report.json and a result file for the docs (`--result`; empty to skip).
 
-    python benchmarks/router_downstream.py [--budget 120] [--ifbench 30] [--sweep 60 240] [--out runs/router_downstream] [--reuse]
+    python benchmarks/router_downstream.py --budget 1500 --sweep 500 1000 --out runs/router_downstream
+    python benchmarks/router_downstream.py --routers policy random --out runs/router_downstream --reuse
+    python benchmarks/router_downstream.py --sweep 500 1000 --out runs/router_downstream --reuse
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
+import logging
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 
-from teamsrl_graph.common.embeddings import diversity
-from teamsrl_graph.common.files import read_jsonl, write_json
+from teamsrl_graph.common.errors import InputError, TeamsrlError
+from teamsrl_graph.common.files import read_json_file, read_jsonl, write_json
+from teamsrl_graph.common.parts import Parts
 from teamsrl_graph.common.results import record, result_option
-from teamsrl_graph.dataio.records import split_heldout
-from teamsrl_graph.dataio.seeds import load_seeds
-from teamsrl_graph.evaluation import EvalConfig, evaluate
-from teamsrl_graph.evolve.context import Context
-from teamsrl_graph.running.run import generate
-from teamsrl_graph.sft import SFTRunConfig, finetune, trained_on
-from teamsrl_graph.sft.data import to_conversations
+from teamsrl_graph.constraints.drawing import entropy_bits, type_mix
+from teamsrl_graph.dataio.records import verified
+from teamsrl_graph.evaluation.apart import keep_apart
+from teamsrl_graph.evaluation.compare import answer_sets, compare, load, verdicts
 
+log = logging.getLogger("router_downstream")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-NAMES = {"random": "random (WizardLM)", "fixed": "fixed (TeaMs-RL release)", "policy": "learned"}
+ROUTERS = ("policy", "random", "fixed")
+NAMES = {"policy": "learned", "random": "random (WizardLM)", "fixed": "fixed (TeaMs-RL release)"}
+GENERATION_BATCH = 32  # sequences answered together in the evaluation
+TARGETS = {"expert": 0.5, "diversity": -0.01, "types": 0.8, "sweep": 1 / 3}  # see the module docstring
 
 
-def entropy_bits(counts: Counter) -> float:
+# -- options ---------------------------------------------------------------------------------------
+
+def default_seeds() -> list[str]:
+    from teamsrl_graph.dataio.seeds import shipped_tasks_path
+
+    return [str(shipped_tasks_path("validation_tasks")), *map(str, sorted(EXAMPLES.glob("unseen_seeds*.txt")))]
+
+
+def at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    return parse
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from teamsrl_graph.commands.pipeline import defaults
+
+    main_job = defaults()
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", nargs="+", default=default_seeds(), help="seed files (default: the validation tasks "
+                   "and examples/unseen_seeds*.txt)")
+    p.add_argument("--budget", type=at_least(1), default=1500, help="query cap of every router's dataset")
+    p.add_argument("--sweep", type=at_least(1), nargs="*", default=[], help="more query caps, for the learned router only")
+    p.add_argument("--routers", nargs="+", choices=ROUTERS, default=list(ROUTERS))
+    p.add_argument("--constrained", type=at_least(1), default=main_job.constrained,
+                   help="held-out constrained instructions (default: the main job's)")
+    p.add_argument("--ifbench", type=at_least(-1), default=main_job.ifbench,
+                   help="IFBench prompts; -1 = all offline-verifiable (the main job's default), 0 = none")
+    p.add_argument("--answer-tokens", type=at_least(1), default=main_job.answer_tokens,
+                   help="new-token cap of the evaluation's answers (default: the main job's)")
+    p.add_argument("--model", default="local", help="base model of the fine-tunes: local (the embedded model) or a folder")
+    p.add_argument("--seed", type=int, default=0, help="the runs', the split's and the fine-tunes' seed")
+    p.add_argument("--out", default="runs/router_downstream", help="folder of every part of the run")
+    p.add_argument("--reuse", action="store_true", help="read back the parts already under --out; make only the rest")
+    result_option(p, "results/router_downstream.json")
+    args = p.parse_args(argv)
+    args.routers = list(dict.fromkeys(args.routers))
+    args.sweep = sorted(set(args.sweep) - {args.budget})
+    return args
+
+
+def settings(args) -> dict:
+    """What the parts under --out depend on; which routers and caps a sitting makes is not among them."""
+    from teamsrl_graph.commands.pipeline import generation_settings
+
+    generation, concurrency = generation_settings()
+    return {**{k: v for k, v in vars(args).items() if k not in ("out", "reuse", "result", "routers", "sweep", "budget")},
+            "generation": {k: v for k, v in generation.items() if k not in ("router", "budget")},
+            "concurrency": concurrency}
+
+
+# -- the parts of the run ------------------------------------------------------------------------
+
+def seed_pool(paths: list[str]) -> list:
+    """The seeds of `paths` (the first of repeated instructions); one the policy trained on is an InputError."""
+    from teamsrl_graph.dataio.seeds import load_seeds, shipped_tasks_path
+
+    seeds = list({s.instruction: s for path in reversed(paths) for s in reversed(load_seeds(path))}.values())[::-1]
+    trained = {s.instruction for s in load_seeds(shipped_tasks_path("seeds"))}
+    if overlap := [s.instruction for s in seeds if s.instruction in trained]:
+        raise InputError(f"seeds the policy was trained on (the shipped seeds): {overlap[:3]}", field="--seeds")
+    return seeds
+
+
+def context_for(router: str, budget: int, args):
+    """The main job's generation settings with this router, query cap and seed."""
+    from teamsrl_graph.commands.pipeline import generation_settings
+    from teamsrl_graph.evolve.context import Context
+
+    generation, _ = generation_settings()
+    return Context(**{**generation, "router": router, "budget": budget, "seed": args.seed})
+
+
+def dataset(store: Parts, name: str, router: str, budget: int, seeds, args) -> dict:
+    """{"records", "report"} of one router's generation into NAME/generate: made, continued (--reuse and
+    an interrupted one there) or read back (--reuse and a finished one there)."""
+    from teamsrl_graph.commands.pipeline import generation_settings
+    from teamsrl_graph.running.run import generate
+
+    folder = store.folder / name / "generate"
+    done = store.has(f"{name}/generate/report.json") and "interrupted" not in read_json_file(folder / "report.json")
+    if done:
+        log.info("reusing the dataset in %s", folder)
+    else:
+        resume = store.reuse and (folder / "dataset.jsonl").is_file()
+        log.info("%s %s's dataset at %d queries from %d seeds", "continuing" if resume else "building", router, budget,
+                 len(seeds))
+        generate(seeds, out=folder, context=context_for(router, budget, args), concurrency=generation_settings()[1],
+                 overwrite=not resume, resume=resume, progress=sys.stderr.isatty())
+    return {"records": read_jsonl(folder / "dataset.jsonl"), "report": read_json_file(folder / "report.json")}
+
+
+def fine_tuned(store: Parts, name: str, records: list[dict], args) -> dict:
+    """The main job's fine-tune of one dataset into NAME/finetune (read back with --reuse): its run card."""
+    from teamsrl_graph.commands.pipeline import defaults, fine_tune
+
+    if store.has(f"{name}/finetune/run_card.json"):
+        log.info("reusing the adapter in %s", store.folder / name / "finetune")
+    else:
+        log.info("fine-tuning on %s's dataset", name)
+        fine_tune(records, store.folder / name, heldout=defaults().heldout, seed=args.seed, base=args.model)
+    return read_json_file(store.folder / name / "finetune" / "run_card.json")
+
+
+# -- the measures ----------------------------------------------------------------------------------
+
+def counted(record: dict) -> bool:
+    """A record the yield counts: verified (`records.verified`) after at least one accepted evolution."""
+    return verified(record) and any(s.get("accepted") for s in record.get("path", []))
+
+
+def mix(counts: Counter) -> dict | None:
+    """{"counts", "entropy_bits", "largest", "largest_share"} of some counts; None when there are none."""
     total = sum(counts.values())
-    return max(0.0, -sum(c / total * math.log2(c / total) for c in counts.values() if c)) if total else 0.0
-
-
-def dataset_measures(records: list[dict], report: dict, max_steps: int) -> dict:
-    ops = Counter(s["op"] for r in records for s in r["path"])
-    good = [r for r in records if any(s["accepted"] for s in r["path"]) and r["response_ok"] and r.get("constraints_ok") is True]
-    by_role = report["queries"].get("by_role", {})
-    expert = by_role.get("expert", 0) + by_role.get("responder", 0)
-    total = sum(ops.values())
-    return {
-        "queries": report["queries"]["total"], "expert": expert, "records": len(records),
-        "accepted_verified": len(good), "expert_per_good": expert / len(good) if good else float("inf"),
-        "diversity": diversity([r["instruction"] for r in records]),
-        "entropy": entropy_bits(ops), "top_share": max(ops.values()) / total if total else 0.0,
-        "ops": dict(ops), "ended_at": [sum(len(r["path"]) == k for r in records) for k in range(max_steps + 1)],
-    }
-
-
-def build_and_score(name: str, budget: int, seeds, args) -> dict:
-    out = Path(args.out) / f"{name}-{budget}"
-    context = Context(router=name, max_steps=args.max_steps, budget=budget, seed=args.seed,
-                      answer_tokens=args.answer_tokens)
-    reuse = args.reuse and (out / "generate" / "report.json").is_file()
-    if reuse:  # a finished generation of an earlier, interrupted run of this benchmark
-        records = read_jsonl(out / "generate" / "dataset.jsonl")
-    else:
-        records = generate(seeds, out=out / "generate", context=context, concurrency=args.concurrency,
-                           overwrite=True, progress=False)
-    report = json.loads((out / "generate" / "report.json").read_text())
-    row = dataset_measures(records, report, args.max_steps)
-    usable = [r for r in records if r["response_ok"]]
-    train, heldout = split_heldout(usable, 0.2, args.seed)
-    card_path = out / "finetune" / "run_card.json"
-    if reuse and card_path.is_file():
-        adapter, card = out / "finetune" / "adapter", json.loads(card_path.read_text())
-    else:
-        tuned = finetune(to_conversations(train), out / "finetune", SFTRunConfig(seed=args.seed))
-        adapter, card = tuned.adapter_dir, tuned.card
-    members = trained_on(card, train)
-    eval_path = out / "eval" / "eval.json"
-    if reuse and card_path.is_file() and eval_path.is_file():
-        scores = json.loads(eval_path.read_text())["ifbench"]["scores"]
-    else:
-        scores = evaluate(adapter, to_conversations(heldout), to_conversations(members), out / "eval",
-                          EvalConfig(judge="", ifbench=args.ifbench, reference=False))["ifbench"]["scores"]
-    row.update(trained_on=len(members), ifbench=scores["finetuned"], base=scores["base"])
-    print(f"{name} @ {budget}: {json.dumps({k: v for k, v in row.items() if k not in ('ifbench', 'base')})}", flush=True)
-    return row
-
-
-def cell(score: dict) -> str:
-    return f"{score['accuracy']:.3f} ± {score['stderr']:.3f}"
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", nargs="+", default=[str(EXAMPLES / "unseen_seeds.txt"), str(EXAMPLES / "unseen_seeds_more.txt")])
-    ap.add_argument("--budget", type=int, default=120, help="query cap of every router's run")
-    ap.add_argument("--sweep", type=int, nargs="*", default=[], help="more query caps, for the learned router only")
-    ap.add_argument("--routers", nargs="+", default=["random", "fixed", "policy"])
-    ap.add_argument("--max-steps", type=int, default=3)
-    ap.add_argument("--answer-tokens", type=int, default=192)
-    ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--ifbench", type=int, default=30, help="IFBench prompts (a fixed subset)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default="runs/router_downstream")
-    ap.add_argument("--reuse", action="store_true",
-                    help="keep the finished stages (generation, fine-tune, evaluation) an interrupted run left in --out")
-    result_option(ap, "results/router_downstream_{budget}.json")
-    args = ap.parse_args()
-    seeds = [s for path in args.seeds for s in load_seeds(path)]
-    rows = {(name, args.budget): build_and_score(name, args.budget, seeds, args) for name in args.routers}
-    for budget in args.sweep:
-        rows[("policy", budget)] = build_and_score("policy", budget, seeds, args)
-    write_json(Path(args.out) / "results.json", {f"{n}@{b}": r for (n, b), r in rows.items()})
-    table(rows, args, len(seeds))
-    record(args.result.format(budget=args.budget), result_of(rows, args, len(seeds)))
-
-
-COLUMNS = ["router", "queries", "expert queries / accepted-and-verified record", "accepted and verified",
-           "diversity (MiniLM pairwise cosine distance)", "action entropy (bits)", "largest op share",
-           "path ended at 0/1/2/3", "trained on", "IFBench prompt loose", "IFBench prompt strict"]
-
-
-def cells(name: str, budget: int, r: dict, main_budget: int) -> list[str]:
-    """One router's (and query cap's) row of the table (COLUMNS), as printed."""
-    return [f"{NAMES[name]}{'' if budget == main_budget else f' @ {budget}'}", str(r["queries"]), f"{r['expert_per_good']:.2f}",
-            str(r["accepted_verified"]), f"{r['diversity']:.3f}", f"{r['entropy']:.2f}", f"{r['top_share']:.2f}",
-            "/".join(map(str, r["ended_at"])), str(r["trained_on"]), cell(r["ifbench"]["prompt_loose"]),
-            cell(r["ifbench"]["prompt_strict"])]
-
-
-def comparison(rows: dict, budget: int) -> dict | None:
-    """Learned against random at `budget`: the expert-query ratio, random's IFBench prompt-loose, and the
-    query caps at which the learned router's model reaches it (fewest first); None without both routers."""
-    if ("policy", budget) not in rows or ("random", budget) not in rows:
+    if not total:
         return None
-    learned, random_ = rows[("policy", budget)], rows[("random", budget)]
-    target = random_["ifbench"]["prompt_loose"]["accuracy"]
-    return {"learned": learned, "random": random_, "ratio": learned["expert_per_good"] / random_["expert_per_good"],
-            "target": target, "reaching": sorted(b for (n, b), r in rows.items()
-                                                 if n == "policy" and r["ifbench"]["prompt_loose"]["accuracy"] >= target)}
+    largest, n = max(sorted(counts.items()), key=lambda kv: kv[1])
+    return {"counts": dict(counts.most_common()), "entropy_bits": entropy_bits(counts), "largest": largest,
+            "largest_share": round(n / total, 4)}
 
 
-def table(rows: dict, args, n_seeds: int):
-    base = next(iter(rows.values()))["base"]
-    print(f"\n{n_seeds} unseen seeds, max {args.max_steps} steps; IFBench: {base['prompts']} prompts, "
-          f"base model prompt-loose {cell(base['prompt_loose'])}, prompt-strict {cell(base['prompt_strict'])}\n")
-    print("| " + " | ".join(COLUMNS) + " |\n" + "|---" * len(COLUMNS) + "|")
-    for (name, budget), r in rows.items():
-        print("| " + " | ".join(cells(name, budget, r, args.budget)) + " |")
-    c = comparison(rows, args.budget)
-    if c:
-        learned, random_, target = c["learned"], c["random"], c["target"]
-        print(f"\nlearned / random expert queries per accepted-and-verified record: {c['ratio']:.3f} (target <= 0.5)")
-        print(f"diversity learned {learned['diversity']:.3f} vs random {random_['diversity']:.3f}; largest op share "
-              f"learned {learned['top_share']:.2f}; IFBench prompt-loose learned "
-              f"{learned['ifbench']['prompt_loose']['accuracy']:.3f} vs random {target:.3f}")
-        if c["reaching"]:
-            print(f"fewest queries at which the learned router's model reaches random's IFBench prompt-loose ({target:.3f}): "
-                  f"{c['reaching'][0]} of {args.budget}, ratio {c['reaching'][0] / args.budget:.3f} (TeaMs-RL's mark: 0.0573)")
-        else:
-            print(f"no learned budget reached random's IFBench prompt-loose ({target:.3f})")
+def measures(records: list[dict], report: dict, diversity=None) -> dict:
+    """One dataset's measures from its records and its report.json (`diversity`: texts -> float, MiniLM's
+    mean pairwise cosine distance by default)."""
+    if diversity is None:
+        from teamsrl_graph.common.embeddings import diversity
+    good = [r for r in records if counted(r)]
+    by_role = report["queries"].get("by_role", {})
+    expert = by_role.get("expert", 0) + by_role.get("responder", 0)  # booked per sample
+    steps = [s for r in records for s in r.get("path", [])]
+    types = type_mix([r["constraints"] for r in good])
+    return {"queries": report["queries"]["total"], "expert_queries": expert, "records": len(records),
+            "verified": len(good), "expert_per_verified": round(expert / len(good), 3) if good else None,
+            "diversity": round(diversity([r["instruction"] for r in good]), 4),
+            "type_entropy": types["entropy_bits"], "types": types["counts"],
+            "actions": mix(Counter(s["op"] for s in steps)),
+            "families": mix(Counter(s["family"] for s in steps if s.get("family"))), "stops": report.get("stops")}
 
 
-def result_of(rows: dict, args, n_seeds: int) -> dict:
-    """write_result's arguments: the printed table, and the learned / random comparison as figures."""
-    base = next(iter(rows.values()))["base"]
-    result = {"title": f"Routers downstream: learned against random at {args.budget} queries", "summary": (
-        f"Each router builds a dataset from the same {n_seeds} unseen seeds (at most {args.max_steps} steps) under a cap "
-        f"of {args.budget} queries; each dataset gets one LoRA fine-tune with identical settings, and each model answers "
-        f"the same {base['prompts']} IFBench prompts (base model: prompt loose {cell(base['prompt_loose'])}, strict "
-        f"{cell(base['prompt_strict'])}). An accepted-and-verified record has an accepted evolution and an answer that "
-        "met every constraint its instruction carries. Target: learned / random expert queries per such record ≤ 0.5."),
-        "columns": COLUMNS, "rows": [cells(name, budget, r, args.budget) for (name, budget), r in rows.items()]}
-    c = comparison(rows, args.budget)
-    if c:
-        result["figures"] = {"learned ÷ random expert queries per accepted-and-verified record":
-                                 round(c["ratio"], 3) if math.isfinite(c["ratio"]) else "inf",
-                             "fewest queries at which learned reaches random's IFBench prompt loose":
-                                 f"{c['reaching'][0]} of {args.budget}" if c["reaching"] else "none tried"}
-    return result
+def accuracy(row: dict, name: str = "heldout_constrained") -> float | None:
+    stats = (row.get("vs_base") or {}).get(name)
+    return None if stats is None else stats["finetuned"]
+
+
+def ratio(a, b) -> float | None:
+    return None if a is None or not b else round(a / b, 4)
+
+
+def check(name: str, value, target: str, met: bool | None) -> dict:
+    return {"name": name, "value": value, "target": target, "met": met}
+
+
+def comparison(rows: list[dict], versus: dict | None, budget: int) -> list[dict] | None:
+    """Learned against random at `budget`: each measure with its target and whether it is met (None:
+    not measurable); None without both routers. `versus` is `compare(random, learned)`."""
+    by = {(r["router"], r["budget"]): r for r in rows}
+    learned, random_ = by.get(("policy", budget)), by.get(("random", budget))
+    if not (learned and random_):
+        return None
+    expert = ratio(learned["expert_per_verified"], random_["expert_per_verified"])
+    spread = round(learned["diversity"] - random_["diversity"], 4)
+    types = ratio(learned["type_entropy"], random_["type_entropy"])
+    held = (versus or {}).get("heldout_constrained")
+    target = accuracy(random_)
+    reaching = sorted(r["queries"] for r in rows if r["router"] == "policy" and accuracy(r) is not None
+                      and target is not None and accuracy(r) >= target)
+    swept = sum(r["router"] == "policy" for r in rows) > 1
+    return [
+        check("learned ÷ random expert queries per verified record", expert, f"≤ {TARGETS['expert']}",
+              None if expert is None else expert <= TARGETS["expert"]),
+        check("diversity, learned − random", spread, f"≥ {TARGETS['diversity']}", spread >= TARGETS["diversity"]),
+        check("learned ÷ random constraint-type entropy", types, f"≥ {TARGETS['types']}",
+              None if types is None else types >= TARGETS["types"]),
+        check("held-out accuracy at equal queries, learned − random",
+              None if held is None else {k: held[k] for k in ("base", "finetuned", "difference", "gained", "lost",
+                                                              "p_value", "interval")},
+              "≥ 0", None if held is None else held["difference"] >= 0),
+        check("fewest queries at which learned reaches random's held-out accuracy",
+              reaching[0] if reaching else None, f"≤ {random_['queries']} / 3",
+              (reaching[0] <= TARGETS["sweep"] * random_["queries"] if reaching else False) if swept else None),
+    ]
+
+
+def build_report(args, seeds, held, rows, base: dict, runs: dict, seconds: float) -> dict:
+    """report.json: each run's measures, fine-tune and pairing with the base model; learned against random."""
+    base_v = verdicts(base, held, rows)
+    v = {key: verdicts(run["answers"], held, rows) for key, run in runs.items()}
+    table = [{"router": router, "budget": budget, **run["measures"], "trained_on": len(run["card"]["train_ids"]),
+              "vs_base": compare(base_v, v[(router, budget)])} for (router, budget), run in runs.items()]
+    key_l, key_r = ("policy", args.budget), ("random", args.budget)
+    versus = compare(v[key_r], v[key_l]) if key_l in v and key_r in v else None
+    return {"settings": settings(args), "budget": args.budget, "seeds": len(seeds), "heldout": len(held), "ifbench": len(rows),
+            "base": {s: round(sum(x) / len(x), 4) if x else None for s, x in base_v.items()}, "rows": table,
+            "learned_vs_random": versus, "comparison": comparison(table, versus, args.budget),
+            "seconds": round(seconds, 1)}
+
+
+# -- the printed table and the result file -----------------------------------------------------
+
+COLUMNS = ["router", "queries", "expert queries", "verified records", "expert queries / verified record",
+           "diversity", "type entropy (bits)", "action entropy (bits)", "largest action share", "family entropy (bits)",
+           "STOP share by step", "verified yield of STOP by step", "trained on", "held-out strict: base → tuned",
+           "held-out gained / lost (p)", "IFBench loose: base → tuned", "IFBench gained / lost (p)"]
+
+
+def fmt(value, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def paired_cells(stats: dict | None) -> list[str]:
+    if not stats:
+        return ["-", "-"]
+    return [f"{stats['base']:.3f} → {stats['finetuned']:.3f}", f"+{stats['gained']} / -{stats['lost']} ({stats['p_value']:.3g})"]
+
+
+def cells(row: dict, budget: int) -> list:
+    """One run's row of the table (COLUMNS)."""
+    stops = row["stops"] or []
+    actions, families = row["actions"] or {}, row["families"] or {}
+    name = NAMES[row["router"]] + ("" if row["budget"] == budget else f" @ {row['budget']}")
+    return [name, row["queries"],
+            row["expert_queries"], row["verified"], fmt(row["expert_per_verified"], 2), fmt(row["diversity"]),
+            fmt(row["type_entropy"], 2), fmt(actions.get("entropy_bits"), 2), fmt(actions.get("largest_share"), 2),
+            fmt(families.get("entropy_bits"), 2), " / ".join(fmt(s["stop_share"], 2) for s in stops) or "-",
+            " / ".join(fmt(s["verified_yield"], 2) for s in stops) or "-", row["trained_on"],
+            *paired_cells(row["vs_base"]["heldout_constrained"]), *paired_cells(row["vs_base"]["ifbench"])]
+
+
+def shown(value) -> str:
+    if isinstance(value, dict):
+        return (f"{value['finetuned']:.3f} vs {value['base']:.3f} ({value['difference']:+.3f}, +{value['gained']} / "
+                f"-{value['lost']}, p {value['p_value']:.3g}, 95% [{value['interval'][0]:+.3f}, {value['interval'][1]:+.3f}])")
+    return "-" if value is None else str(value)
+
+
+def verdict(c: dict) -> str:
+    return {True: "met", False: "not met", None: "not measured"}[c["met"]]
+
+
+def summary(report: dict) -> str:
+    s = report["settings"]
+    return (f"{report['seeds']} seeds no router was trained on (the validation tasks and examples/unseen_seeds*.txt), "
+            f"every router under a cap of {report['budget']} queries with the main job's generation settings "
+            f"({s['generation']['max_steps']} evolution steps, up to {s['generation']['answer_samples']} answers, "
+            f"1-{s['generation']['constraints_per_instruction']} constraints per instruction) and the main job's fine-tune "
+            f"of each dataset; {report['heldout']} held-out constrained instructions (held-out tasks and wordings, prompt "
+            f"level strict; base model {fmt(report['base']['heldout_constrained'])}) and {report['ifbench']} IFBench "
+            f"prompts (prompt level loose; base model {fmt(report['base']['ifbench'])}), {s['answer_tokens']}-token answers")
+
+
+def result_of(report: dict, budget: int) -> dict:
+    """write_result's arguments: the printed table, and the comparison's measures as figures."""
+    figures = {c["name"]: f"{shown(c['value'])} (target {c['target']}: {verdict(c)})" for c in report["comparison"] or []}
+    return {"title": f"Routers downstream: learned, random and fixed at {budget} queries", "columns": COLUMNS,
+            "rows": [cells(r, budget) for r in report["rows"]], "figures": figures or None, "summary": (
+                summary(report) + ". A verified record met every constraint it carries after at least one accepted "
+                "evolution; expert queries count every rewrite and every answer sample. Each fine-tuned model is paired "
+                "with the base model (gained / lost, exact McNemar p); the figures pair learned with random.")}
+
+
+def markdown(columns: list, rows: list[list]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
+# -- the run ----------------------------------------------------------------------------------------
+
+def run(args) -> dict:
+    from teamsrl_graph.commands.pipeline import HELDOUT_SEED_OFFSET, heldout_constrained
+    from teamsrl_graph.evaluation.evaluator import ifbench_rows
+    from teamsrl_graph.models.local import base_folder
+
+    started, out = time.monotonic(), Path(args.out)
+    seeds = seed_pool(args.seeds)
+    held = heldout_constrained(args.constrained, args.seed + HELDOUT_SEED_OFFSET)
+    rows = ifbench_rows(args.ifbench)
+    keep_apart([{"prompt": s.instruction, "task": s.instruction} for s in seeds], held, rows, what="seeds",
+               field="--seeds")
+    folder = base_folder(args.model)
+    store = Parts(out, args.reuse, settings(args))
+    sets = {"heldout_constrained": [i["prompt"] for i in held], "ifbench": [r["prompt"] for r in rows]}
+    keys = [(router, args.budget) for router in args.routers] + [("policy", b) for b in args.sweep]
+    names = {key: f"{key[0]}-{key[1]}" for key in keys}
+
+    log.info("1/4 datasets: %s from %d seeds", ", ".join(names.values()), len(seeds))
+    runs = {}
+    for key in keys:
+        made = dataset(store, names[key], *key, seeds, args)
+        runs[key] = {"records": made["records"], "measures": measures(made["records"], made["report"])}
+        log.info("%s: %s", names[key], {k: runs[key]["measures"][k] for k in ("queries", "verified", "expert_per_verified")})
+    log.info("2/4 fine-tunes, one per dataset")
+    for key in keys:
+        runs[key]["card"] = fine_tuned(store, names[key], runs[key]["records"], args)
+    log.info("3/4 the base model's answers: %s", {s: len(p) for s, p in sets.items()})
+    base = store.json("base/answers.json",
+                      lambda: answer_sets(*load(folder), sets, args.answer_tokens, "base", GENERATION_BATCH))
+    log.info("4/4 each fine-tuned model's answers")
+    for key in keys:
+        adapter = store.folder / names[key] / "finetune" / "adapter"
+        runs[key]["answers"] = store.json(f"{names[key]}/answers.json", lambda adapter=adapter, name=names[key]: answer_sets(
+            *load(folder, adapter), sets, args.answer_tokens, name, GENERATION_BATCH))
+    report = build_report(args, seeds, held, rows, base, runs, time.monotonic() - started)
+    write_json(out / "report.json", report)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    try:
+        report = run(args)
+    except TeamsrlError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"\n{summary(report)}\n")
+    print(markdown(COLUMNS, [cells(r, args.budget) for r in report["rows"]]))
+    for c in report["comparison"] or []:
+        print(f"{c['name']}: {shown(c['value'])} (target {c['target']}): {verdict(c)}")
+    if not report["comparison"]:
+        print("no comparison: it needs the learned and the random router at --budget")
+    record(args.result, result_of(report, args.budget))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

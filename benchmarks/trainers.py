@@ -43,11 +43,12 @@ import sys
 import time
 from pathlib import Path
 
-from teamsrl_graph.common.errors import InputError, TeamsrlError
+from teamsrl_graph.common.errors import TeamsrlError
 from teamsrl_graph.common.files import read_json_file, write_json
 from teamsrl_graph.common.parts import Parts
 from teamsrl_graph.common.results import record, result_option
-from teamsrl_graph.evaluation.compare import SETS, answer_sets, compare, verdicts
+from teamsrl_graph.evaluation.apart import keep_apart
+from teamsrl_graph.evaluation.compare import SETS, answer_sets, compare, load, verdicts
 
 log = logging.getLogger("trainers")
 METHODS = ("sft-verified", "hir", "rlvr")  # trained on the samples; each is paired with the base model
@@ -122,29 +123,6 @@ def settings(args) -> dict:
 
 def fingerprint(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
-
-
-def keep_apart(items: list[dict], held: list[dict], rows: list[dict]):
-    """An error if a training instruction is an evaluation prompt or shares its task with one."""
-    evaluation = {i["prompt"] for i in held} | {r["prompt"] for r in rows}
-    shared = [i["prompt"] for i in items if i["prompt"] in evaluation]
-    shared += sorted({i["task"] for i in items} & {i["task"] for i in held})
-    if shared:
-        raise InputError(f"training instructions overlap the evaluation: {shared[:3]}", field="instructions")
-
-
-# -- models ----------------------------------------------------------------------------------------
-
-def load(folder: Path, adapter: Path | None = None):
-    """(model, tokenizer) of the base model, with `adapter` on top when given."""
-    from teamsrl_graph.models import local
-
-    model, tokenizer = local.load(folder)
-    if adapter is not None:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, str(adapter)).eval()
-    return model, tokenizer
 
 
 def optimizer_steps(optimizer) -> int:

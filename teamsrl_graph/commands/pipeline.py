@@ -7,7 +7,9 @@ validation share by default; DP-SGD with --dp-epsilon) -> evaluation against the
 held-out constrained instructions (the shipped held-out tasks with constraints in held-out wordings,
 never trained on), IFBench, reference-answer loss, each base vs fine-tuned with a paired test, and
 the membership-inference audit. Each stage writes into its own folder under --out, and
-`summary.json` plus one printed line close the run. Each stage is also a command of its own.
+`summary.json` plus one printed line close the run. Each stage is also a command of its own;
+`generation_settings` and `fine_tune` hand the main job's generation settings and fine-tune to
+benchmarks that compare datasets the main job's way.
 """
 
 from __future__ import annotations
@@ -66,27 +68,59 @@ def validation_constrained(n: int, seed: int) -> list[dict]:
     return heldout_constrained(n, seed + VALIDATION_SEED_OFFSET, tasks="validation_tasks", split="train")
 
 
+def defaults() -> argparse.Namespace:
+    """The options of `teamsrl pipeline` at their defaults, as its own parser gives them."""
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    return p.parse_args([])
+
+
+def generation_settings() -> tuple[dict, int]:
+    """The main job's generation settings: every Context field at `teamsrl pipeline`'s default (router,
+    budget and seed among them: a caller sets its own) and the instructions it evolves in parallel."""
+    from ..evolve.context import Context
+    from .options import field_values
+
+    args = defaults()
+    return field_values(args, Context), args.concurrency
+
+
+def fine_tune(records: list[dict], out, *, heldout: float, seed: int, epochs: float = EPOCHS, lr: float = LEARNING_RATE,
+              dp_epsilon: float = 0.0, base: str = "local"):
+    """The main job's fine-tune of a generated dataset: its usable records split into train / held out
+    (`heldout` of them, seeded), one LoRA fine-tune of `base` on the train part into `out`/finetune
+    (the dataset `out`/generate/dataset.jsonl, when there, named and hashed in the model card).
+    Returns (FinetuneResult, train records, held-out records); fewer than 4 usable records is an InputError."""
+    from pathlib import Path
+
+    from ..common.errors import InputError
+    from ..dataio.records import split_heldout, usable
+    from ..sft import SFTRunConfig, finetune
+
+    trainable = [r for r in records if usable(r)]
+    if len(trainable) < 4:
+        raise InputError(f"only {len(trainable)} usable records were generated; raise --budget", field="--budget")
+    train, held = split_heldout(trainable, heldout, seed)
+    config = SFTRunConfig(base=base, epochs=epochs, learning_rate=lr, seed=seed, dp_epsilon=dp_epsilon)
+    dataset = Path(out) / "generate" / "dataset.jsonl"
+    tuned = finetune(train, Path(out) / "finetune", config, data_file=dataset if dataset.is_file() else None,
+                     heldout=len(held))
+    return tuned, train, held
+
+
 def run(args) -> int:
     import time
     from pathlib import Path
 
-    from ..common.errors import InputError
     from ..common.files import write_json, write_jsonl
-    from ..dataio.records import split_heldout, usable, verified
+    from ..dataio.records import verified
     from ..evaluation import EvalConfig, evaluate, headline, table
-    from ..sft import SFTRunConfig, finetune
 
     started, out = time.monotonic(), Path(args.out)
     seeds, context = generate_command.settings(args)
     records = generate_command.produce(args, seeds, context, out / "generate")
-    trainable = [r for r in records if usable(r)]
-    if len(trainable) < 4:
-        raise InputError(f"only {len(trainable)} usable records were generated; raise --budget", field="--budget")
-    train, heldout = split_heldout(trainable, args.heldout, args.seed)
-    config = SFTRunConfig(epochs=args.epochs, learning_rate=args.lr, seed=args.seed, dp_epsilon=args.dp_epsilon)
-    dataset = out / "generate" / "dataset.jsonl"  # named and hashed in the adapter's model card
-    tuned = finetune(train, out / "finetune", config, data_file=dataset if dataset.is_file() else None,
-                     heldout=len(heldout))
+    tuned, train, heldout = fine_tune(records, out, heldout=args.heldout, seed=args.seed, epochs=args.epochs,
+                                      lr=args.lr, dp_epsilon=args.dp_epsilon)
     members = tuned.trained_on(train)
     constrained = None
     if args.constrained:

@@ -11,7 +11,8 @@ verify), 1 - p with `favour="fail"`, or 1 with `favour="even"` (uniform: `EVEN` 
 keeps the mix broad: once the posteriors separate, the best sample falls on the same one or two
 types almost every time, and half of all constraints would be of those types. Every allowed
 type keeps at least `explore / len(allowed)` of the picks, half its uniform share by default,
-whatever was observed and whatever is preferred. `type_mix` summarises which types a set of records drew, for reports. This
+whatever was observed and whatever is preferred. `type_mix` summarises which types a set of records drew, for
+reports (`entropy_bits` is its entropy of any counts, such as a router's operations). This
 module neither samples kwargs nor verifies answers.
 """
 
@@ -112,6 +113,11 @@ def type_mix(constraint_lists: list[list[dict]]) -> dict:
     types are drawn equally often, 0 when one type is all there is (or nothing was drawn).
     """
     counts = Counter(c["id"] for constraints in constraint_lists for c in constraints)
+    return {"counts": dict(sorted(counts.items())), "entropy_bits": entropy_bits(counts)}
+
+
+def entropy_bits(counts: dict) -> float:
+    """Shannon entropy (base 2) of the frequencies `counts` ({name: n}); 0 when they are empty."""
     total = sum(counts.values())
-    entropy = -sum(n / total * math.log2(n / total) for n in counts.values()) if total else 0.0
-    return {"counts": dict(sorted(counts.items())), "entropy_bits": round(abs(entropy), 6)}
+    entropy = -sum(n / total * math.log2(n / total) for n in counts.values() if n) if total else 0.0
+    return round(abs(entropy), 6)

@@ -7,7 +7,8 @@ measures. `answer_sets` answers both greedily (an adapter merged in, as `evaluat
 the loss on the shipped reference answers; `verdicts` turns answers into pass/fail per prompt;
 `compare` pairs two models' verdicts (`paired`: gained / lost, exact McNemar p). Unlike `evaluate`,
 nothing here is tied to one adapter and its base: any answers can be the baseline, such as the
-original answers that two improvers start from. It writes nothing.
+original answers that two improvers start from. `load` gives a base model with an adapter on top to
+answer with. It writes nothing.
 """
 
 from __future__ import annotations
@@ -52,3 +53,16 @@ def compare(baseline: dict[str, list[bool]], method: dict[str, list[bool]]) -> d
     from .paired import paired
 
     return {s: paired(baseline[s], method[s]) if baseline[s] else None for s in SETS}
+
+
+def load(folder, adapter=None):
+    """(model, tokenizer) of the base model in `folder`, with the LoRA adapter in folder `adapter` on
+    top when given (answer_sets merges it in while answering)."""
+    from ..models import local
+
+    model, tokenizer = local.load(folder)
+    if adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(adapter)).eval()
+    return model, tokenizer

@@ -1,0 +1,187 @@
+"""benchmarks/router_downstream.py end to end on a tiny Llama built from a config, split over two sittings:
+each router builds its dataset with the main job's generation settings, each dataset gets the main
+job's fine-tune, the base model answers once, every model is paired with the base and learned with
+random, and --reuse makes only what is missing.
+
+The chat models are scripted: conftest's expert and reviewer, and a responder that is told the
+constraints of the instruction it answers and builds an answer meeting the easier types (about half
+of the instructions verify). The graph, the routers (the shipped policy among them), the verifiers,
+the ledger, the fine-tunes, the answers and the paired test are real."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from conftest import ScriptedChat, default_expert, default_reviewer
+from test_benchmark_results import script
+
+from teamsrl_graph.commands import pipeline
+from teamsrl_graph.commands.pipeline import HELDOUT_SEED_OFFSET, heldout_constrained
+from teamsrl_graph.dataio.records import split_heldout, usable
+from teamsrl_graph.evaluation.paired import paired
+
+BUDGET, SWEEP, HELD, IFBENCH = 90, 60, 6, 4
+
+
+def comply(constraints: list[dict]) -> str:
+    """An answer built to meet the easier constraint types of `constraints` (it may miss the rest)."""
+    kinds = {c["id"].split(":")[1]: c["kwargs"] for c in constraints}
+    lines = ["the walk went past the old mill and the river.", "the town was calm and the air was cool."]
+    if "existence" in kinds:
+        lines.append("it made me think of " + " and ".join(kinds["existence"]["keywords"]) + ".")
+    if "number_bullet_lists" in kinds:
+        lines += [f"* point {i}" for i in range(kinds["number_bullet_lists"]["num_bullets"])]
+    if "number_highlighted_sections" in kinds:
+        lines.append(" ".join(f"*part {i}*" for i in range(kinds["number_highlighted_sections"]["num_highlights"])))
+    if "number_placeholders" in kinds:
+        lines.append(" ".join(f"[place {i}]" for i in range(kinds["number_placeholders"]["num_placeholders"])))
+    if "first_word" in kinds:
+        lines[0] = f"{kinds['first_word']['first_word']} {lines[0]}"
+    if "title" in kinds:
+        lines.insert(0, "<<a walk>>")
+    if "postscript" in kinds:
+        lines.append(f"{kinds['postscript']['postscript_marker']} see you soon.")
+    if "end_checker" in kinds:
+        lines.append(kinds["end_checker"]["end_phrase"])
+    text = "\n".join(lines)
+    text = text.upper() if "english_capital" in kinds else text.lower() if "english_lowercase" in kinds else text
+    return f'"{text}"' if "quotation" in kinds else text
+
+
+def args(model, out, *extra) -> list[str]:
+    return ["--model", str(model), "--out", str(out), "--budget", str(BUDGET), "--constrained", str(HELD),
+            "--ifbench", str(IFBENCH), "--answer-tokens", "8", "--result", "", *extra]
+
+
+class Spy:
+    """Records a function's calls (or refuses them) and passes them on."""
+
+    def __init__(self, target, refuse: bool = False):
+        self.target, self.refuse, self.calls = target, refuse, []
+
+    def __call__(self, *a, **k):
+        if self.refuse:
+            raise AssertionError(f"{self.target.__name__} was called again")
+        self.calls.append((a, k))
+        return self.target(*a, **k)
+
+
+def spies(mp, m, refuse=()) -> dict:
+    """Scripted chat models bound to every run's Context; spies on generation, fine-tunes and answers."""
+    import teamsrl_graph.running.run as running
+    from teamsrl_graph.evolve import steps
+    from teamsrl_graph.evolve.resources import bind
+    from teamsrl_graph.models.factory import Models
+
+    asked, lock, contexts = {}, threading.Lock(), []  # instruction -> the constraints its answer must meet
+
+    def checked_answer(ctx, instruction, constraints, *a, real=steps.checked_answer, **k):
+        with lock:
+            asked[instruction] = constraints
+        return real(ctx, instruction, constraints, *a, **k)
+
+    def responder(prompt):
+        with lock:
+            known = [i for i in asked if i in prompt]
+        return comply(asked[max(known, key=len)]) if known else "the walk went past the old mill and the river."
+
+    def context_for(router, budget, a, real=m.context_for):
+        context = real(router, budget, a)
+        bind(context, models=Models(expert=ScriptedChat(reply=default_expert), reviewer=ScriptedChat(reply=default_reviewer),
+                                    responder=ScriptedChat(reply=responder)))
+        contexts.append(context)
+        return context
+
+    mp.setattr(steps, "checked_answer", checked_answer)
+    found = {"generate": Spy(running.generate, "generate" in refuse), "answers": Spy(m.answer_sets, "answers" in refuse),
+             "fine_tune": Spy(pipeline.fine_tune, "fine_tune" in refuse), "contexts": contexts}
+    mp.setattr(m, "context_for", context_for)
+    mp.setattr(running, "generate", found["generate"])
+    mp.setattr(pipeline, "fine_tune", found["fine_tune"])
+    mp.setattr(m, "answer_sets", found["answers"])
+    return found
+
+
+@pytest.fixture(scope="module")
+def run(tiny_model, tmp_path_factory):
+    """Two sittings: the learned router first, then the rest with the sweep, reusing the first's parts."""
+    m, out = script("router_downstream"), tmp_path_factory.mktemp("router_downstream")
+    with pytest.MonkeyPatch.context() as mp:
+        first = spies(mp, m)
+        assert m.main(args(tiny_model, out, "--routers", "policy")) == 0
+    with pytest.MonkeyPatch.context() as mp:
+        second = spies(mp, m)
+        assert m.main(args(tiny_model, out, "--reuse", "--sweep", str(SWEEP))) == 0
+    return m, out, json.loads((out / "report.json").read_text()), first, second
+
+
+KEYS = [("policy", BUDGET), ("random", BUDGET), ("fixed", BUDGET), ("policy", SWEEP)]
+
+
+def test_each_router_builds_its_dataset_with_the_main_jobs_settings(run):
+    m, out, report, first, second = run
+    made = [(c.router, c.budget) for c in first["contexts"] + second["contexts"]]
+    assert made == KEYS  # the second sitting left the learned router's dataset alone
+    generation, concurrency = pipeline.generation_settings()
+    for context in first["contexts"] + second["contexts"]:
+        settings = {k: v for k, v in vars(context).items() if k in generation and k not in ("router", "budget")}
+        assert settings == {k: v for k, v in generation.items() if k not in ("router", "budget")}
+    assert {c[1]["concurrency"] for c in first["generate"].calls + second["generate"].calls} == {concurrency}
+    rows = {(r["router"], r["budget"]): r for r in report["rows"]}
+    assert list(rows) == KEYS
+    for (router, budget), r in rows.items():
+        books = json.loads((out / f"{router}-{budget}" / "generate" / "report.json").read_text())
+        assert books["settings"]["router"] == router and r["queries"] == books["queries"]["total"] <= budget
+        assert r["expert_queries"] == books["queries"]["by_role"]["expert"] + books["queries"]["by_role"]["responder"]
+        assert r["stops"] == books["stops"] and r["verified"] >= 1
+
+
+def test_each_dataset_gets_the_main_jobs_fine_tune(run):
+    m, out, report, first, second = run
+    assert len(first["fine_tune"].calls) == 1 and len(second["fine_tune"].calls) == 3
+    for (router, budget), r in zip(KEYS, report["rows"]):
+        folder = out / f"{router}-{budget}"
+        records = [json.loads(line) for line in (folder / "generate" / "dataset.jsonl").read_text().splitlines()]
+        train, _ = split_heldout([x for x in records if usable(x)], pipeline.defaults().heldout, 0)
+        card = json.loads((folder / "finetune" / "run_card.json").read_text())
+        assert sorted(card["train_ids"] + card["validation_ids"]) == sorted(x["id"] for x in train)
+        assert (card["config"]["learning_rate"], card["config"]["epochs"]) == (pipeline.LEARNING_RATE, pipeline.EPOCHS)
+        assert card["differential_privacy"] is None and r["trained_on"] == len(card["train_ids"])
+
+
+def test_the_base_answers_once_and_every_model_is_paired(run):
+    m, out, report, first, second = run
+    from teamsrl_graph.evaluation.evaluator import ifbench_rows
+
+    names = [a[4] for a, _ in first["answers"].calls + second["answers"].calls]
+    assert names == ["base", "policy-90", "random-90", "fixed-90", "policy-60"]
+    held, rows = heldout_constrained(HELD, HELDOUT_SEED_OFFSET), ifbench_rows(IFBENCH)
+    verdicts = {name: m.verdicts(json.loads((out / name / "answers.json").read_text()), held, rows) for name in names}
+    for (router, budget), r in zip(KEYS, report["rows"]):
+        for s in ("heldout_constrained", "ifbench"):
+            assert r["vs_base"][s] == paired(verdicts["base"][s], verdicts[f"{router}-{budget}"][s])
+    for s in ("heldout_constrained", "ifbench"):
+        assert report["learned_vs_random"][s] == paired(verdicts["random-90"][s], verdicts["policy-90"][s])
+    checks = {c["name"]: c for c in report["comparison"]}
+    assert len(checks) == 5 and all(c["met"] in (True, False) for c in checks.values())  # the sweep makes all five measurable
+    held_check = checks["held-out accuracy at equal queries, learned − random"]
+    assert held_check["value"]["difference"] == report["learned_vs_random"]["heldout_constrained"]["difference"]
+
+
+def test_reuse_makes_only_what_is_missing(run, tiny_model):
+    m, out, report, _, _ = run
+    (out / "random-90" / "answers.json").unlink()  # as if stopped after random's fine-tune, before its answers
+    with pytest.MonkeyPatch.context() as mp:
+        calls = spies(mp, m, refuse=("generate", "fine_tune"))
+        assert m.main(args(tiny_model, out, "--reuse", "--sweep", str(SWEEP))) == 0
+    assert [a[4] for a, _ in calls["answers"].calls] == ["random-90"] and not calls["contexts"]
+    again = json.loads((out / "report.json").read_text())
+    assert again["rows"] == report["rows"] and again["comparison"] == report["comparison"]
+
+
+def test_reuse_refuses_parts_made_with_other_settings(run, tiny_model, capsys):
+    m, out, _, _, _ = run
+    assert m.main(args(tiny_model, out, "--reuse", "--answer-tokens", "9")) == 1
+    assert "other settings (answer_tokens)" in capsys.readouterr().err
