@@ -4,7 +4,8 @@ p-values.
 
 1. Training instructions: N shipped training seeds, each with 1-3 registry constraints in training
    wordings. The base model samples K answers to each (temperature 0.7, no repetition penalty);
-   several budgets (`--samples 2 4 8`) share them: budget k takes each instruction's first k.
+   several budgets (`--samples 2 4 8`) share them: budget k takes each instruction's first k. K is
+   `--draws` (default: the largest budget), so a reused run can add or drop a budget.
 2. At each budget k, each method trains a fresh LoRA adapter on the base model for the same S
    optimizer steps at the same learning rate:
    - sft-verified: cross-entropy on the samples that meet all their constraints (HIR's trainer with
@@ -13,7 +14,7 @@ p-values.
      full instruction its contrastive negative (`hir.constrained.relabel_constrained`);
    - rlvr: trl's GRPOTrainer rewarded by the verifiers (`constraints.reward.constraint_reward`) on the
      same instructions, N/S a step, sampling its own groups of k answers: N x k answers in all.
-3. PIT: preference pairs from the samples of the largest budget, decided by compliance alone
+3. PIT: preference pairs from all K samples of each instruction, decided by compliance alone
    (`pit.collect.compliance_pair`), train the gap model (pairwise accuracy on held-out pairs), the
    improver's SFT stage and its two GRPO stages (`pit.trainer.PITTrainer`).
 4. Evaluation on what no method trained on: held-out tasks with 1-3 constraints in held-out wordings
@@ -43,7 +44,7 @@ import sys
 import time
 from pathlib import Path
 
-from teamsrl_graph.common.errors import TeamsrlError
+from teamsrl_graph.common.errors import InputError, TeamsrlError
 from teamsrl_graph.common.files import read_json_file, write_json
 from teamsrl_graph.common.parts import Parts
 from teamsrl_graph.common.results import record, result_option
@@ -80,6 +81,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--samples", type=at_least(2), nargs="+", metavar="K",
                    help=f"samples per instruction, at least 2 (GRPO's group); several compare budgets "
                         f"(default {FULL['samples']})")
+    p.add_argument("--draws", type=at_least(2), metavar="K",
+                   help="samples drawn per instruction, at least the largest --samples; PIT's pairs come from all "
+                        "of them (default: the largest --samples)")
     p.add_argument("--instructions", type=at_least(1), help=f"training instructions (default {FULL['instructions']})")
     p.add_argument("--steps", type=at_least(1), help=f"optimizer steps of every trained method (default {FULL['steps']})")
     p.add_argument("--batch-size", type=at_least(1), default=8, help="pairs per step of sft-verified and hir")
@@ -111,12 +115,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--instructions ({args.instructions}) must be a multiple of --steps ({args.steps}): rlvr takes "
                 "instructions / steps of them a step, so that it sees each training instruction once")
     args.samples = sorted(set(args.samples))
+    if args.draws is None:
+        args.draws = max(args.samples)
+    if args.draws < max(args.samples):
+        p.error(f"--draws ({args.draws}) must be at least the largest --samples ({max(args.samples)})")
     return args
 
 
 def settings(args) -> dict:
-    """What the parts under --out depend on (a reused run must have been made with the same)."""
-    return {k: v for k, v in vars(args).items() if k not in ("out", "reuse", "quick", "result")}
+    """What the parts under --out depend on (a reused run must have been made with the same). The
+    budgets are not among them: each budget's parts are its own folders, cut from the same draws."""
+    return {k: v for k, v in vars(args).items() if k not in ("out", "reuse", "quick", "result", "samples")}
 
 
 # -- the parts of the run ------------------------------------------------------------------------
@@ -207,11 +216,11 @@ def trained(store: Parts, method: str, k: int, items, samples, folder: Path, set
 # -- PIT and the improvement loop --------------------------------------------------------------------
 
 def pit_part(store: Parts, items, samples, args) -> dict:
-    """Compliance pairs from the largest budget's samples, and PIT trained on them (under OUT/pit/model)."""
+    """Compliance pairs from all the samples drawn, and PIT trained on them (under OUT/pit/model)."""
     from teamsrl_graph.pit.collect import compliance_pair
     from teamsrl_graph.pit.preferences import write_preferences
 
-    k = max(args.samples)
+    k = args.draws
     used = [outputs[:k] for outputs in samples]
     prefs = [p for i, (item, outputs) in enumerate(zip(items, used, strict=True))
              if (p := compliance_pair(item["prompt"], outputs, item["constraints"], id=str(i), max_tokens=args.tokens))]
@@ -279,7 +288,7 @@ def build_report(args, items, held, rows, base, runs: dict, pit: dict, improveme
                       "queries": answers["queries"], "accepted_rounds": answers["accepted_rounds"]})
     table.append({"method": "original", "samples": None, "baseline": None, "steps": None, "reference_loss": None,
                   **{s: {"n": len(v), "finetuned": round(sum(v) / len(v), 4)} if v else None for s, v in base_v.items()}})
-    return {"settings": settings(args), "instructions": len(items), "heldout": len(held), "ifbench": len(rows),
+    return {"settings": {**settings(args), "samples": args.samples}, "instructions": len(items), "heldout": len(held), "ifbench": len(rows),
             "rows": table, "pit": pit, "seconds": round(seconds, 1)}
 
 
@@ -374,11 +383,14 @@ def run(args) -> dict:
     folder = base_folder(args.model)
     sets = {"heldout_constrained": [i["prompt"] for i in held], "ifbench": [r["prompt"] for r in rows]}
 
-    log.info("1/5 samples: %d instructions x %d", len(items), max(args.samples))
+    log.info("1/5 samples: %d instructions x %d", len(items), args.draws)
     drawn = store.json("samples.json", lambda: {"prompts": [i["prompt"] for i in items], "samples": sample(
-        *load(folder), [i["prompt"] for i in items], max(args.samples), SAMPLE_TEMPERATURE, args.tokens,
+        *load(folder), [i["prompt"] for i in items], args.draws, SAMPLE_TEMPERATURE, args.tokens,
         GENERATION_BATCH, args.seed, desc="samples")})
     samples = drawn["samples"]
+    if drawn["prompts"] != [i["prompt"] for i in items] or any(len(s) < args.draws for s in samples):
+        raise InputError("the samples there were drawn for other instructions or fewer draws: drop --reuse or "
+                         "choose another folder", path=out / "samples.json", field="prompts")
     log.info("2/5 the base model's answers: %s", {s: len(p) for s, p in sets.items()})
     base = store.json("base/answers.json", lambda: answer_sets(*load(folder), sets, args.tokens, "base", GENERATION_BATCH))
     log.info("3/5 training %s at %s samples, %d steps each", ", ".join(METHODS), args.samples, args.steps)

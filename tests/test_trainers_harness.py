@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -166,6 +167,35 @@ def test_reuse_makes_only_what_is_missing(run, tiny_model):
     assert again["rows"] == report["rows"] and again["pit"] == report["pit"]
 
 
+def test_reuse_reports_any_budgets_cut_from_the_same_draws(run, tiny_model, tmp_path):
+    m, out, report, _ = run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    (copy / "report.json").unlink()
+    fewer = args(tiny_model, copy, "--reuse", "--draws", str(max(BUDGETS)))
+    fewer[fewer.index("--samples") + 1:fewer.index("--samples") + 1 + len(BUDGETS)] = [str(min(BUDGETS))]
+    with pytest.MonkeyPatch.context() as mp:
+        calls = spies(mp, m, refuse=True)  # nothing is sampled, trained or improved again
+        assert m.main(fewer) == 0
+    assert not calls["answers"].calls
+    again = json.loads((copy / "report.json").read_text())
+    kept = [r for r in report["rows"] if r["samples"] in (None, min(BUDGETS))]
+    assert again["rows"] == kept  # PIT's pairs still come from every draw:
+    assert {**again["pit"], "folder": None} == {**report["pit"], "folder": None} and again["pit"]["samples"] == max(BUDGETS)
+    assert again["settings"]["samples"] == [min(BUDGETS)] and again["settings"]["draws"] == max(BUDGETS)
+
+
+def test_reuse_refuses_samples_drawn_for_other_instructions(run, tiny_model, tmp_path, capsys):
+    m, out, _, _ = run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    drawn = json.loads((copy / "samples.json").read_text())
+    drawn["prompts"][0] += " (edited)"
+    (copy / "samples.json").write_text(json.dumps(drawn))
+    assert m.main(args(tiny_model, copy, "--reuse")) == 1
+    assert "samples.json field 'prompts'" in capsys.readouterr().err
+
+
 def test_reuse_refuses_parts_made_with_other_settings(run, tiny_model, capsys):
     m, out, _, _ = run
     assert m.main(args(tiny_model, out, "--reuse", "--steps", "3", "--instructions", "12")) == 1
@@ -175,6 +205,7 @@ def test_reuse_refuses_parts_made_with_other_settings(run, tiny_model, capsys):
 @pytest.mark.parametrize("bad, said", [
     (["--samples", "0"], "--samples: must be at least 2, got 0"),
     (["--samples", "4", "x"], "--samples: 'x' is not a whole number"),
+    (["--samples", "2", "8", "--draws", "4"], "--draws (4) must be at least the largest --samples (8)"),
     (["--instructions", "10", "--steps", "4"], "must be a multiple of --steps"),
     (["--lr", "-1"], "--lr must be a positive number"),
     (["--ifbench", "-2"], "--ifbench: must be at least -1"),
