@@ -349,9 +349,10 @@ def summary(report: dict) -> str:
             f"pit and self-refine: {s['rounds']} round(s), query cap {s['improve_budget'] or 'none'}")
 
 
-def result_of(report: dict) -> dict:
+def result_of(report: dict, readme_table: bool = False) -> dict:
     """write_result's arguments for the report (what OUT/report.json holds): the printed table, PIT's
-    pairs and gap accuracy and the improvement queries as figures."""
+    pairs and gap accuracy and the improvement queries as figures; `readme_table` puts the table in the
+    README too."""
     pit, rows = report["pit"], {r["method"]: r for r in report["rows"]}
     figures = {"PIT preference pairs (decided by compliance)": pit["pairs"]}
     if not pit.get("skipped"):
@@ -359,7 +360,7 @@ def result_of(report: dict) -> dict:
                         "PIT pairs, training / held out": f"{pit['train_pairs']} / {pit['heldout_pairs']}"})
     figures.update({f"improvement queries, {mode}": rows[mode]["queries"] for mode in IMPROVERS if mode in rows})
     return {"title": "Every trainer on the same samples", "columns": COLUMNS, "rows": table_rows(report),
-            "figures": figures, "summary": (
+            "figures": figures, "readme_table": readme_table, "summary": (
                 summary(report) + ". sft-verified, hir and rlvr start from the base model with the same instructions, "
                 "sample budget and optimizer steps and are paired with the base model's answers; pit and self-refine "
                 "improve the base model's answers (the original answers) and are paired with them. gained / lost count "
@@ -416,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{summary(report)}\n")
     print(markdown(COLUMNS, table_rows(report)))
     print(f"\n{pit_line(report['pit'])}; seconds: {report['seconds']}")
-    record(args.result, result_of(report))
+    record(args.result, result_of(report, readme_table=not args.quick))
     return 0
 
 

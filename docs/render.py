@@ -6,8 +6,9 @@
 Every `results/*.json` is read and checked (`teamsrl_graph.common.results`); results with
 `superseded_by` stay in results/ as history and are left out. Each result becomes a section: its
 summary, its figures as a two-column table and its table as given, then how it was measured (command,
-commit, date, machine). Figures a result names in `headline` also go to README.md between the
-`<!-- results:start -->` and `<!-- results:end -->` markers. It measures nothing itself.
+commit, date, machine). Figures a result names in `headline`, and the table of a result with
+`readme_table`, also go to README.md between the `<!-- results:start -->` and `<!-- results:end -->`
+markers. It measures nothing itself.
 """
 
 from __future__ import annotations
@@ -93,9 +94,14 @@ def results_page(results: list[tuple[str, dict]]) -> str:
 def headline_block(results: list[tuple[str, dict]]) -> str:
     items = [f"- {result['title']}: {key} **{cell(result['figures'][key])}** ({result['date'][:10]}, "
              f"{result['machine']['cores']} cores)" for _, result in results for key in result.get("headline", [])]
-    if not items:
+    tables = []
+    for _, result in results:
+        if result.get("readme_table"):
+            tables += ["", f"### {result['title']}", "", *table(result["columns"], result["rows"]), "",
+                       f"`{result['command']}` ({result['date'][:10]}, {result['machine']['cores']} cores)"]
+    if not items and not tables:
         return f"{START}\n{END}"
-    return "\n".join([START, "## Measured", "", *items, "",
+    return "\n".join([START, "## Measured", "", *items, *tables, "",
                       "How each was measured, and every other result: [docs/results.md](docs/results.md).", END])
 
 

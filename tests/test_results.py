@@ -62,7 +62,18 @@ def test_headline_goes_to_the_readme_between_markers(tmp_path):
     assert readme.count("**1.5**") == 1 and "Speed: ratio" in readme
 
 
+def test_a_readme_table_goes_to_the_readme_with_its_command(tmp_path):
+    table = {"columns": ["method", "p"], "rows": [["hir", 0.01]]}
+    root = site(tmp_path, {"one.json": {**GOOD, **table, "title": "Trainers", "readme_table": True},
+                           "two.json": {**GOOD, **table, "title": "Other"}})
+    readme = render.rendered(root)[root / "README.md"]
+    assert "### Trainers\n\n| method | p |" in readme and "| hir | 0.01 |" in readme
+    assert "`python benchmarks/x.py` (2026-12-01, 2 cores)" in readme and "Other" not in readme
+
+
 @pytest.mark.parametrize("change, field", [
+    ({"readme_table": True}, "readme_table"),
+    ({"columns": ["a"], "rows": [[1]], "readme_table": "yes"}, "readme_table"),
     ({"title": None}, "title"),
     ({"machine": {"arch": "x86_64"}}, "machine.cores"),
     ({"figures": None}, "figures"),

@@ -3,7 +3,7 @@
 A result says what was run and where (`command`, `commit`, `date`, `machine` with its `cores`) and
 what came out, as a `figures` dict (name -> value), a table (`columns` and `rows`), or both. Optional
 keys: `summary` (one paragraph: what it measures and what the figures mean), `headline` (names of
-figures the README shows), `superseded_by` (the file that replaces it: kept as history, left out of
+figures the README shows), `readme_table` (true: the README shows its table and command too), `superseded_by` (the file that replaces it: kept as history, left out of
 the docs). `write_result` writes such a file atomically; `load_result` checks one and names the
 file and field of whatever is wrong; `result_option` and `record` are the `--result FILE` option and
 the final write every script in benchmarks/ shares. It does not render anything (docs/render.py does).
@@ -22,7 +22,8 @@ from .errors import InputError
 from .files import read_json_file, write_json
 
 REQUIRED = {"title": str, "command": str, "commit": str, "date": str, "machine": dict}  # key -> type
-OPTIONAL = {"summary": str, "figures": dict, "columns": list, "rows": list, "headline": list, "superseded_by": str}
+OPTIONAL = {"summary": str, "figures": dict, "columns": list, "rows": list, "headline": list, "readme_table": bool,
+            "superseded_by": str}
 
 
 def current_commit(root: str | Path = ".") -> str:
@@ -46,7 +47,7 @@ def this_machine() -> dict:
 
 def write_result(path: str | Path, title: str, *, figures: dict | None = None, columns: list | None = None,
                  rows: list | None = None, summary: str | None = None, headline: list | None = None,
-                 command: str | None = None, commit: str | None = None, date: str | None = None,
+                 readme_table: bool | None = None, command: str | None = None, commit: str | None = None, date: str | None = None,
                  machine: dict | None = None) -> Path:
     """Write one result file. `command`, `commit`, `date` and `machine` default to this process's command
     line, checkout, clock and machine; pass them to record a run measured elsewhere or earlier."""
@@ -57,7 +58,8 @@ def write_result(path: str | Path, title: str, *, figures: dict | None = None, c
         "date": date or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine or this_machine(),
     }
-    extra = {"summary": summary, "figures": figures, "columns": columns, "rows": rows, "headline": headline}
+    extra = {"summary": summary, "figures": figures, "columns": columns, "rows": rows, "headline": headline,
+             "readme_table": readme_table}
     result.update({key: value for key, value in extra.items() if value is not None})
     check(result, path)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +99,8 @@ def check(result, source) -> dict:
     for number, row in enumerate(result.get("rows", []), 1):
         if not isinstance(row, list) or len(row) != len(result["columns"]):
             raise InputError(f"row {number} must be a list of {len(result['columns'])} cells", path=source, field="rows")
+    if result.get("readme_table") and "rows" not in result:
+        raise InputError("the README can show a table only when there is one", path=source, field="readme_table")
     unknown = [name for name in result.get("headline", []) if name not in result.get("figures", {})]
     if unknown:
         raise InputError(f"names no figure: {', '.join(map(str, unknown))}", path=source, field="headline")
