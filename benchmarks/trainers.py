@@ -84,6 +84,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--draws", type=at_least(2), metavar="K",
                    help="samples drawn per instruction, at least the largest --samples; PIT's pairs come from all "
                         "of them (default: the largest --samples)")
+    p.add_argument("--methods", nargs="+", choices=METHODS + IMPROVERS, default=list(METHODS + IMPROVERS),
+                   help="the rows to make (default all); a reused run reports the parts of the others already there")
     p.add_argument("--instructions", type=at_least(1), help=f"training instructions (default {FULL['instructions']})")
     p.add_argument("--steps", type=at_least(1), help=f"optimizer steps of every trained method (default {FULL['steps']})")
     p.add_argument("--batch-size", type=at_least(1), default=8, help="pairs per step of sft-verified and hir")
@@ -125,7 +127,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def settings(args) -> dict:
     """What the parts under --out depend on (a reused run must have been made with the same). The
     budgets are not among them: each budget's parts are its own folders, cut from the same draws."""
-    return {k: v for k, v in vars(args).items() if k not in ("out", "reuse", "quick", "result", "samples")}
+    return {k: v for k, v in vars(args).items() if k not in ("out", "reuse", "quick", "result", "samples", "methods")}
 
 
 # -- the parts of the run ------------------------------------------------------------------------
@@ -216,7 +218,8 @@ def trained(store: Parts, method: str, k: int, items, samples, folder: Path, set
 # -- PIT and the improvement loop --------------------------------------------------------------------
 
 def pit_part(store: Parts, items, samples, args) -> dict:
-    """Compliance pairs from all the samples drawn, and PIT trained on them (under OUT/pit/model)."""
+    """Compliance pairs from all the samples drawn, and PIT trained on them (under OUT/pit/model); when
+    pit is not among --methods, only a PIT model already there is read back."""
     from teamsrl_graph.pit.collect import compliance_pair
     from teamsrl_graph.pit.preferences import write_preferences
 
@@ -230,6 +233,8 @@ def pit_part(store: Parts, items, samples, args) -> dict:
         log.warning("PIT skipped: %d preference pair(s) decided by compliance; it needs 2", len(prefs))
         return {**info, "skipped": f"{len(prefs)} preference pair(s)"}
     model_dir = store.folder / "pit" / "model"
+    if "pit" not in args.methods and not store.has("pit/model/run_card.json"):
+        return {**info, "skipped": "not among --methods"}
     if not store.has("pit/model/run_card.json"):
         from teamsrl_graph.pit.config import PITConfig
         from teamsrl_graph.pit.trainer import PITTrainer
@@ -288,7 +293,7 @@ def build_report(args, items, held, rows, base, runs: dict, pit: dict, improveme
                       "queries": answers["queries"], "accepted_rounds": answers["accepted_rounds"]})
     table.append({"method": "original", "samples": None, "baseline": None, "steps": None, "reference_loss": None,
                   **{s: {"n": len(v), "finetuned": round(sum(v) / len(v), 4)} if v else None for s, v in base_v.items()}})
-    return {"settings": {**settings(args), "samples": args.samples}, "instructions": len(items), "heldout": len(held), "ifbench": len(rows),
+    return {"settings": {**settings(args), "samples": args.samples, "methods": args.methods}, "instructions": len(items), "heldout": len(held), "ifbench": len(rows),
             "rows": table, "pit": pit, "seconds": round(seconds, 1)}
 
 
@@ -394,13 +399,17 @@ def run(args) -> dict:
                          "choose another folder", path=out / "samples.json", field="prompts")
     log.info("2/5 the base model's answers: %s", {s: len(p) for s, p in sets.items()})
     base = store.json("base/answers.json", lambda: answer_sets(*load(folder), sets, args.tokens, "base", GENERATION_BATCH))
-    log.info("3/5 training %s at %s samples, %d steps each", ", ".join(METHODS), args.samples, args.steps)
-    runs = {(m, k): trained(store, m, k, items, samples, folder, sets, args) for k in args.samples for m in METHODS}
+    methods = [m for m in METHODS if m in args.methods or store.has(f"{m}-k{min(args.samples)}/answers.json")]
+    log.info("3/5 training %s at %s samples, %d steps each", ", ".join(methods), args.samples, args.steps)
+    runs = {(m, k): trained(store, m, k, items, samples, folder, sets, args) for k in args.samples for m in methods
+            if m in args.methods or store.has(f"{m}-k{k}/answers.json")}
     log.info("4/5 PIT")
     pit = pit_part(store, items, samples, args)
-    log.info("5/5 improving the original answers: %s", ", ".join(IMPROVERS))
+    modes = [mode for mode in IMPROVERS if (mode in args.methods or store.has(f"{mode}/answers.json"))
+             and not (mode == "pit" and pit.get("skipped"))]
+    log.info("5/5 improving the original answers: %s", ", ".join(modes) or "none")
     improvements = {mode: store.json(f"{mode}/answers.json", lambda mode=mode: improved(mode, pit, sets, base, folder, args))
-                    for mode in IMPROVERS if not (mode == "pit" and pit.get("skipped"))}
+                    for mode in modes}
     report = build_report(args, items, held, rows, base, runs, pit, improvements, time.monotonic() - started)
     write_json(out / "report.json", report)
     return report

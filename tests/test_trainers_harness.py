@@ -185,6 +185,22 @@ def test_reuse_reports_any_budgets_cut_from_the_same_draws(run, tiny_model, tmp_
     assert again["settings"]["samples"] == [min(BUDGETS)] and again["settings"]["draws"] == max(BUDGETS)
 
 
+def test_methods_left_out_are_neither_made_nor_reported_unless_already_there(run, tiny_model, tmp_path):
+    m, out, report, _ = run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    for part in ("report.json", f"hir-k{max(BUDGETS)}", "pit", "self-refine"):
+        shutil.rmtree(copy / part) if (copy / part).is_dir() else (copy / part).unlink()
+    with pytest.MonkeyPatch.context() as mp:
+        calls = spies(mp, m, refuse=True)  # nothing is sampled, trained or improved again
+        assert m.main(args(tiny_model, copy, "--reuse", "--methods", "sft-verified")) == 0
+    assert not calls["answers"].calls
+    again = json.loads((copy / "report.json").read_text())
+    gone = {("hir", max(BUDGETS)), ("pit", None), ("self-refine", None)}
+    assert [r for r in report["rows"] if (r["method"], r["samples"]) not in gone] == again["rows"]
+    assert again["pit"]["skipped"] == "not among --methods" and again["settings"]["methods"] == ["sft-verified"]
+
+
 def test_reuse_refuses_samples_drawn_for_other_instructions(run, tiny_model, tmp_path, capsys):
     m, out, _, _ = run
     copy = tmp_path / "out"
@@ -209,6 +225,7 @@ def test_reuse_refuses_parts_made_with_other_settings(run, tiny_model, capsys):
     (["--instructions", "10", "--steps", "4"], "must be a multiple of --steps"),
     (["--lr", "-1"], "--lr must be a positive number"),
     (["--ifbench", "-2"], "--ifbench: must be at least -1"),
+    (["--methods", "sft"], "--methods: invalid choice: 'sft'"),
 ])
 def test_bad_options_stop_with_a_clear_error(bad, said, capsys):
     m = script("trainers")
