@@ -293,8 +293,8 @@ def build_report(args, items, held, rows, base, runs: dict, pit: dict, improveme
                       "queries": answers["queries"], "accepted_rounds": answers["accepted_rounds"]})
     table.append({"method": "original", "samples": None, "baseline": None, "steps": None, "reference_loss": None,
                   **{s: {"n": len(v), "finetuned": round(sum(v) / len(v), 4)} if v else None for s, v in base_v.items()}})
-    return {"settings": {**settings(args), "samples": args.samples, "methods": args.methods}, "instructions": len(items), "heldout": len(held), "ifbench": len(rows),
-            "rows": table, "pit": pit, "seconds": round(seconds, 1)}
+    return {"settings": {**settings(args), "samples": args.samples, "methods": args.methods}, "instructions": len(items),
+            "heldout": len(held), "ifbench": len(rows), "rows": table, "pit": pit, "seconds": round(seconds, 1)}
 
 
 COLUMNS = ["method", "samples", "steps", "baseline", "held-out n", "held-out baseline", "held-out method",
@@ -399,14 +399,17 @@ def run(args) -> dict:
                          "choose another folder", path=out / "samples.json", field="prompts")
     log.info("2/5 the base model's answers: %s", {s: len(p) for s, p in sets.items()})
     base = store.json("base/answers.json", lambda: answer_sets(*load(folder), sets, args.tokens, "base", GENERATION_BATCH))
-    methods = [m for m in METHODS if m in args.methods or store.has(f"{m}-k{min(args.samples)}/answers.json")]
-    log.info("3/5 training %s at %s samples, %d steps each", ", ".join(methods), args.samples, args.steps)
-    runs = {(m, k): trained(store, m, k, items, samples, folder, sets, args) for k in args.samples for m in methods
-            if m in args.methods or store.has(f"{m}-k{k}/answers.json")}
+    def row(method: str, answers: str) -> bool:
+        """Whether a row is in this run: named by --methods, or its answers are already there."""
+        return method in args.methods or store.has(answers)
+
+    log.info("3/5 training %s at %s samples, %d steps each", ", ".join(m for m in METHODS if m in args.methods),
+             args.samples, args.steps)
+    runs = {(m, k): trained(store, m, k, items, samples, folder, sets, args)
+            for k in args.samples for m in METHODS if row(m, f"{m}-k{k}/answers.json")}
     log.info("4/5 PIT")
     pit = pit_part(store, items, samples, args)
-    modes = [mode for mode in IMPROVERS if (mode in args.methods or store.has(f"{mode}/answers.json"))
-             and not (mode == "pit" and pit.get("skipped"))]
+    modes = [m for m in IMPROVERS if row(m, f"{m}/answers.json") and not (m == "pit" and pit.get("skipped"))]
     log.info("5/5 improving the original answers: %s", ", ".join(modes) or "none")
     improvements = {mode: store.json(f"{mode}/answers.json", lambda mode=mode: improved(mode, pit, sets, base, folder, args))
                     for mode in modes}

@@ -131,7 +131,7 @@ def test_sample_constraints_draws_one_to_count_compatible_constraints():
 
 def test_sample_constraints_takes_its_type_choice_from_a_draw():
     class Always:
-        def pick(self, rng, allowed):
+        def pick(self, rng, allowed, preferred=None):
             return "detectable_format:title" if "detectable_format:title" in allowed else sorted(allowed)[0]
 
     for seed in range(20):
@@ -140,7 +140,7 @@ def test_sample_constraints_takes_its_type_choice_from_a_draw():
     assert sample_constraints(random.Random(1), "", 1, draw=TypeDraw())  # a real draw works too
     # repeat_prompt cannot be drawn without an instruction: the draw's choice is skipped, not returned
     for seed in range(20):
-        found = sample_constraints(random.Random(seed), "", 1, draw=type("R", (), {"pick": lambda s, r, a: "combination:repeat_prompt" if "combination:repeat_prompt" in a else a[0]})())
+        found = sample_constraints(random.Random(seed), "", 1, draw=type("R", (), {"pick": lambda s, r, a, p=None: "combination:repeat_prompt" if "combination:repeat_prompt" in a else a[0]})())
         assert found and found[0]["id"] != "combination:repeat_prompt"
 
 

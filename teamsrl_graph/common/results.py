@@ -3,8 +3,8 @@
 A result says what was run and where (`command`, `commit`, `date`, `machine` with its `cores`) and
 what came out, as a `figures` dict (name -> value), a table (`columns` and `rows`), or both. Optional
 keys: `summary` (one paragraph: what it measures and what the figures mean), `headline` (names of
-figures the README shows), `readme_table` (true: the README shows its table and command too), `superseded_by` (the file that replaces it: kept as history, left out of
-the docs). `write_result` writes such a file atomically; `load_result` checks one and names the
+figures the README shows), `readme_table` (true: the README shows its table and command too),
+`superseded_by` (the file that replaces it: kept as history, left out of the docs). `write_result` writes such a file atomically; `load_result` checks one and names the
 file and field of whatever is wrong; `result_option` and `record` are the `--result FILE` option and
 the final write every script in benchmarks/ shares. It does not render anything (docs/render.py does).
 """
@@ -47,8 +47,8 @@ def this_machine() -> dict:
 
 def write_result(path: str | Path, title: str, *, figures: dict | None = None, columns: list | None = None,
                  rows: list | None = None, summary: str | None = None, headline: list | None = None,
-                 readme_table: bool | None = None, command: str | None = None, commit: str | None = None, date: str | None = None,
-                 machine: dict | None = None) -> Path:
+                 readme_table: bool | None = None, command: str | None = None, commit: str | None = None,
+                 date: str | None = None, machine: dict | None = None) -> Path:
     """Write one result file. `command`, `commit`, `date` and `machine` default to this process's command
     line, checkout, clock and machine; pass them to record a run measured elsewhere or earlier."""
     result = {

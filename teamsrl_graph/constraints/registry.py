@@ -86,10 +86,7 @@ def sample_constraints(rng: random.Random, instruction: str, count: int, draw=No
     while len(found) < wanted:
         allowed = [type_id for type_id in sorted(TYPES) if compatible(type_id, [*existing, *found])]
         while allowed:
-            if draw is None:
-                type_id = rng.choice(allowed)
-            else:  # a draw is asked for a preference only when there is one (a plain pick(rng, allowed) serves otherwise)
-                type_id = draw.pick(rng, allowed) if preferred is None else draw.pick(rng, allowed, preferred)
+            type_id = draw.pick(rng, allowed, preferred) if draw is not None else rng.choice(allowed)
             kwargs = TYPES[type_id].sample(rng, instruction)
             if kwargs is not None:
                 found.append({"id": type_id, "kwargs": kwargs})
