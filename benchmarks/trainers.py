@@ -16,14 +16,15 @@ p-values.
      same instructions, N/S a step, sampling its own groups of k answers: N x k answers in all.
 3. PIT: preference pairs from all K samples of each instruction, decided by compliance alone
    (`pit.collect.compliance_pair`), train the gap model (pairwise accuracy on held-out pairs), the
-   improver's SFT stage and its two GRPO stages (`pit.trainer.PITTrainer`).
+   improver's SFT stage (the same S steps and batch as the methods above) and its two GRPO stages
+   (`pit.trainer.PITTrainer`).
 4. Evaluation on what no method trained on: held-out tasks with 1-3 constraints in held-out wordings
    (prompt level, strict) and IFBench's offline-verifiable prompts (prompt level, loose), answered
    greedily, and the loss on the shipped reference answers. Each trained row is paired with the base
    model (`evaluation.paired`: gained / lost, exact McNemar p). pit and self-refine improve the base
    model's answers (the original answers) through the graph's improvement loop
    (`running.improve.improve_answers`) with the same rounds, token cap and query cap, and are paired
-   with the original answers.
+   with the original answers, on the sets `--improve-on` names (default both).
 
     python benchmarks/trainers.py --quick
     python benchmarks/trainers.py --out runs/trainers [--reuse]
@@ -55,9 +56,9 @@ log = logging.getLogger("trainers")
 METHODS = ("sft-verified", "hir", "rlvr")  # trained on the samples; each is paired with the base model
 IMPROVERS = ("pit", "self-refine")  # improve the original answers; each is paired with them
 FULL = {"instructions": 640, "samples": [2, 4, 8], "steps": 40, "heldout": 200, "ifbench": -1, "tokens": 160, "rounds": 2,
-        "pit_steps": [8, 8], "result": "results/trainers.json"}
+        "pit_steps": [8, 8], "improve_on": list(SETS), "result": "results/trainers.json"}
 QUICK = {"instructions": 24, "samples": [4], "steps": 6, "heldout": 40, "ifbench": 40, "tokens": 96, "rounds": 1,
-         "pit_steps": [2, 2], "result": "results/trainers_quick.json"}
+         "pit_steps": [2, 2], "improve_on": list(SETS), "result": "results/trainers_quick.json"}
 SAMPLE_TEMPERATURE = 0.7  # sampling temperature of the training samples and of GRPO's groups
 GENERATION_BATCH = 32  # sequences generated together (samples and evaluation answers)
 
@@ -88,7 +89,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the rows to make (default all); a reused run reports the parts of the others already there")
     p.add_argument("--instructions", type=at_least(1), help=f"training instructions (default {FULL['instructions']})")
     p.add_argument("--steps", type=at_least(1), help=f"optimizer steps of every trained method (default {FULL['steps']})")
-    p.add_argument("--batch-size", type=at_least(1), default=8, help="pairs per step of sft-verified and hir")
+    p.add_argument("--batch-size", type=at_least(1), default=8, help="pairs per step of sft-verified, hir and PIT's SFT stage")
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate of every trained method's adapter")
     p.add_argument("--heldout", type=at_least(1), help=f"held-out constrained instructions (default {FULL['heldout']})")
     p.add_argument("--ifbench", type=at_least(-1), help="IFBench prompts; -1 = all offline-verifiable (default), 0 = none")
@@ -98,6 +99,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help=f"improvement rounds of pit and self-refine (default {FULL['rounds']})")
     p.add_argument("--improve-budget", type=at_least(1),
                    help="query cap of each improvement run, the same for both (default none)")
+    p.add_argument("--improve-on", nargs="+", choices=SETS, metavar="SET",
+                   help=f"the sets pit and self-refine improve, of {', '.join(SETS)} (default both)")
     p.add_argument("--pit-steps", type=at_least(0), nargs=2, metavar=("STAGE1", "STAGE2"),
                    help=f"optimizer steps of PIT's two GRPO stages (default {FULL['pit_steps']})")
     p.add_argument("--model", default="local", help="base model: local (the embedded model) or a model folder")
@@ -126,8 +129,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def settings(args) -> dict:
     """What the parts under --out depend on (a reused run must have been made with the same). The
-    budgets are not among them: each budget's parts are its own folders, cut from the same draws."""
-    return {k: v for k, v in vars(args).items() if k not in ("out", "reuse", "quick", "result", "samples", "methods")}
+    budgets are not among them: each budget's parts are its own folders, cut from the same draws; nor
+    are the sets improved: an improver's answers say which sets they cover."""
+    return {k: v for k, v in vars(args).items()
+            if k not in ("out", "reuse", "quick", "result", "samples", "methods", "improve_on")}
 
 
 # -- the parts of the run ------------------------------------------------------------------------
@@ -236,12 +241,16 @@ def pit_part(store: Parts, items, samples, args) -> dict:
     if "pit" not in args.methods and not store.has("pit/model/run_card.json"):
         return {**info, "skipped": "not among --methods"}
     if not store.has("pit/model/run_card.json"):
+        from teamsrl_graph.dataio.records import split_heldout
         from teamsrl_graph.pit.config import PITConfig
         from teamsrl_graph.pit.trainer import PITTrainer
 
         source = write_preferences(store.folder / "pit" / "preferences.jsonl", prefs)
         log.info("training PIT on %d preference pairs", len(prefs))
+        # the SFT stage takes the optimizer steps and batch of every other trained method
+        train_pairs = len(split_heldout(prefs, PITConfig.heldout_fraction, args.seed)[0])
         config = PITConfig(output_dir=str(model_dir), base=args.model, rl_steps=tuple(args.pit_steps),
+                           batch_size=args.batch_size, sft_epochs=args.steps / math.ceil(train_pairs / args.batch_size),
                            max_completion_length=args.tokens, reference_tokens=args.tokens, seed=args.seed)
         trainer = PITTrainer(config, prefs, source=str(source))
         trainer.train()
@@ -250,7 +259,8 @@ def pit_part(store: Parts, items, samples, args) -> dict:
     card = read_json_file(model_dir / "run_card.json")
     held = (card["gap"] or {}).get("heldout") or {}
     return {**info, "folder": str(model_dir), "train_pairs": card["pairs"]["train"],
-            "heldout_pairs": card["pairs"]["heldout"], "gap_heldout_accuracy": held.get("accuracy")}
+            "heldout_pairs": card["pairs"]["heldout"], "gap_heldout_accuracy": held.get("accuracy"),
+            "sft_steps": card.get("sft_steps"), "rl_steps": [len(card["rl"]["stage1"]), len(card["rl"]["stage2"])]}
 
 
 def improved(mode: str, pit: dict, sets: dict, original: dict, folder: Path, args) -> dict:
@@ -260,7 +270,7 @@ def improved(mode: str, pit: dict, sets: dict, original: dict, folder: Path, arg
     from teamsrl_graph.evolve.context import Context
     from teamsrl_graph.running.improve import improve_answers
 
-    names = [s for s in SETS if sets[s]]
+    names = [s for s in SETS if sets[s] and s in args.improve_on]
     context = Context(model=f"local:{folder}", improve=mode, pit=pit.get("folder") if mode == "pit" else None,
                       improve_rounds=args.rounds, improve_tokens=args.tokens, answer_tokens=args.tokens,
                       budget=args.improve_budget, seed=args.seed)
@@ -308,7 +318,10 @@ def table_rows(report: dict) -> list[list]:
     for r in report["rows"]:
         held, bench, ref = r["heldout_constrained"], r["ifbench"], r["reference_loss"]
         cells = [r["method"], r["samples"], r["steps"], r["baseline"] or "-"]
-        cells += [held["n"], fmt(held.get("base")), fmt(held["finetuned"]), discordant(held), pvalue(held)]
+        if held:
+            cells += [held["n"], fmt(held.get("base")), fmt(held["finetuned"]), discordant(held), pvalue(held)]
+        else:  # an improver not run on this set (--improve-on)
+            cells += [0, "-", "-", "-", "-"]
         if bench:
             shown = f"{fmt(bench['base'])} → {fmt(bench['finetuned'])}" if "base" in bench else fmt(bench["finetuned"])
             cells += [bench["n"], shown, discordant(bench), pvalue(bench)]

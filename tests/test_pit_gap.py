@@ -147,3 +147,35 @@ def test_bad_model_folders_name_the_file(trained, tmp_path):
     (folder / "gap.safetensors").unlink()
     with pytest.raises(InputError, match="gap.safetensors: no such file"):
         GapModel.load(folder)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("hello there, friend.\nhow are you?", {"words": 6, "lowercase share": 1.0, "uppercase share": 0.0, "commas": 1,
+                                            "sentences": 2, "paragraphs": 1, "lines": 2}),
+    ("SHOUT IT", {"words": 2, "lowercase share": 0.0, "uppercase share": 1.0}),
+    ("<<A Title>>\n\nFirst part.\n\n***\n\nSecond part.", {"has <<title>>": 1.0, "paragraphs": 3, "lines": 4}),
+    ("* one\n* two\n- three", {"bullet lines": 3, "lines": 3}),
+    ('"All of it, quoted."', {"whole text quoted": 1.0, "commas": 1}),
+    ("Meet at [address] on [date].\nP.S. bring tea", {"[placeholders]": 2, "has P.S.": 1.0}),
+    ("Some *bold idea* and *another*", {"*highlights*": 2}),
+    ('{"a": 1}', {"starts as JSON or code": 1.0, "whole text quoted": 0.0}),
+    ("", {"words": 0, "lowercase share": 0.0, "lines": 0, "paragraphs": 0}),
+])
+def test_surface_statistics(text, expected):
+    from teamsrl_graph.pit import surface
+
+    got = dict(zip(surface.NAMES, surface.statistics(text)))
+    for name, value in expected.items():
+        counted = name in ("words", "commas", "sentences", "paragraphs", "lines", "bullet lines", "[placeholders]",
+                           "*highlights*")
+        assert got[name] == pytest.approx(math.log1p(value) if counted else value), name
+
+
+def test_form_the_embedding_cannot_see_is_learned():
+    """Chosen and rejected differ only in letter case, which the uncased encoder maps to the same
+    embedding: only the form statistics can rank these pairs."""
+    pairs = [Preference(f"Tell me about {t}, all in lowercase letters.", answer(t).lower(), answer(t), id=str(i))
+             for i, t in enumerate(TOPICS)]
+    train, heldout = split_heldout(pairs, 0.25, seed=0)
+    _, history = train_gap(train, GapSettings(), heldout=heldout)
+    assert history["heldout"]["accuracy"] == 1.0

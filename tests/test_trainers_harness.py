@@ -124,6 +124,8 @@ def test_every_trained_method_takes_the_same_optimizer_steps(run):
             training = json.loads((out / f"{method}-k{k}" / "training.json").read_text())
             assert training.get("pairs", 1) > 0, (method, k)  # each had something to train on
             assert rows_of(report)[(method, k)]["steps"] == training["steps"] == STEPS, (method, k)
+    assert report["pit"]["sft_steps"] == STEPS  # PIT's SFT stage too, at the same batch size
+    assert report["pit"]["rl_steps"] == [1, 1]
 
 
 def test_each_row_is_paired_with_its_own_baseline(run):
@@ -199,6 +201,26 @@ def test_methods_left_out_are_neither_made_nor_reported_unless_already_there(run
     gone = {("hir", max(BUDGETS)), ("pit", None), ("self-refine", None)}
     assert [r for r in report["rows"] if (r["method"], r["samples"]) not in gone] == again["rows"]
     assert again["pit"]["skipped"] == "not among --methods" and again["settings"]["methods"] == ["sft-verified"]
+
+
+def test_improvers_can_be_run_on_one_set(run, tiny_model, tmp_path):
+    m, out, report, _ = run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    for part in ("report.json", "pit/answers.json", "self-refine"):
+        shutil.rmtree(copy / part) if (copy / part).is_dir() else (copy / part).unlink()
+    base = json.loads((copy / "base" / "answers.json").read_text())
+    with pytest.MonkeyPatch.context() as mp:
+        calls = spies(mp, m)
+        calls["pit"].refuse = calls["supervised"].refuse = calls["grpo"].refuse = True  # only the improvers run
+        assert m.main(args(tiny_model, copy, "--reuse", "--improve-on", "heldout_constrained")) == 0
+    assert [a[1] for a, _ in calls["improve"].calls] == [base["heldout_constrained"]] * 2  # pit, then self-refine
+    again = rows_of(json.loads((copy / "report.json").read_text()))
+    for mode in m.IMPROVERS:
+        assert again[(mode, None)]["ifbench"] is None and again[(mode, None)]["heldout_constrained"]["n"] == 6
+    assert again[("original", None)]["ifbench"]["n"] == 4  # the original answers are still scored on both
+    cells = {r[0]: r for r in m.table_rows(json.loads((copy / "report.json").read_text()))}
+    assert cells["pit"][m.COLUMNS.index("IFBench n")] == 0 and cells["pit"][m.COLUMNS.index("held-out n")] == 6
 
 
 def test_reuse_refuses_samples_drawn_for_other_instructions(run, tiny_model, tmp_path, capsys):

@@ -35,13 +35,14 @@ def answer_sets(model, tokenizer, sets: dict[str, list[str]], max_new_tokens: in
 
 def verdicts(answers: dict, items: list[dict], rows: list[dict]) -> dict[str, list[bool]]:
     """Pass or fail per prompt: of `items` ({"prompt", "constraints"}), every constraint met (strict);
-    of the IFBench `rows`, every instruction met (loose)."""
+    of the IFBench `rows`, every instruction met (loose). A set left unanswered (no answers) has none."""
     from ..constraints import verify
     from .evaluator import ifbench_passes
 
-    out = {"heldout_constrained": [verify(a, item["constraints"])["strict"]
-                                   for item, a in zip(items, answers["heldout_constrained"], strict=True)], "ifbench": []}
-    if rows:
+    held = answers["heldout_constrained"]
+    out = {"heldout_constrained": [verify(a, item["constraints"])["strict"] for item, a in zip(items, held, strict=True)]
+           if held else [], "ifbench": []}
+    if rows and answers["ifbench"]:
         from ..constraints import yardstick
 
         out["ifbench"] = ifbench_passes(yardstick.score(rows, answers["ifbench"])["results"])["loose"]
@@ -49,10 +50,10 @@ def verdicts(answers: dict, items: list[dict], rows: list[dict]) -> dict[str, li
 
 
 def compare(baseline: dict[str, list[bool]], method: dict[str, list[bool]]) -> dict:
-    """`paired(baseline, method)` of each set; None for a set with no prompts."""
+    """`paired(baseline, method)` of each set; None for a set one side has no verdicts on."""
     from .paired import paired
 
-    return {s: paired(baseline[s], method[s]) if baseline[s] else None for s in SETS}
+    return {s: paired(baseline[s], method[s]) if baseline[s] and method[s] else None for s in SETS}
 
 
 def load(folder, adapter=None):

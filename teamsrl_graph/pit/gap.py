@@ -13,8 +13,11 @@ and y (384 dims each); one shared linear layer maps each embedding to `projectio
 p_y), and a small MLP head (one hidden layer) reads
 
     [p_x, p_ref, p_y, p_y - p_ref, p_x * (p_y - p_ref)]             (5 x projection)
-    [log(1+words ref), log(1+words y), their difference]           (from the texts, `extra`)
+    [form of ref, form of y, their difference]                     (`surface.statistics`, 3 x 14)
     [cos(x, y), cos(x, ref), cos(x, y) - cos(x, ref), cos(y, ref)]  (relevance, sameness; full embeddings)
+
+The form statistics (case, paragraphs, bullets, commas, a title, quotes, length...) are what the
+uncased, pooled embedding cannot see; on compliance pairs they carry most of the signal.
 
 The projection keeps the head small: a fifth of the multiply-adds of reading the raw 5 x 384 values,
 as accurate on held-out pairs, and fewer weights to overfit a few hundred pairs.
@@ -22,13 +25,12 @@ as accurate on held-out pairs, and fewer weights to overfit a few hundred pairs.
 The head is a general function of (x, ref, y), not f(x, y) - f(x, ref): the ordering and the zero for
 "same quality" are learned, not built in. Training embeds every distinct text once and then runs
 epochs over the cached tensors on the CPU, in seconds. It does not fine-tune the encoder, and it knows
-only what the embeddings and the word counts show (no reasoning about correctness). A trained model is
+only what the embeddings and the form statistics show (no reasoning about correctness). A trained model is
 `FOLDER/gap.safetensors` (weights) + `FOLDER/gap.json` (format, version, settings, metrics).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -41,10 +43,11 @@ from ..common.embeddings import EMBED_DIM, default_embedder
 from ..common.weights import load_into, read_description, save
 from .config import GapSettings
 from .preferences import Preference
+from .surface import SIZE, pair_features
 
 FORMAT = "teamsrl-gap"
-VERSION = 1
-EXTRA = 3  # scalar features from the texts: log(1+words) of ref and y, and their difference
+VERSION = 2  # 2: form statistics of both responses (version 1 read word counts only)
+EXTRA = 3 * SIZE  # form statistics of ref and y, and their difference
 
 
 class GapModel(nn.Module):
@@ -58,7 +61,7 @@ class GapModel(nn.Module):
                                   nn.Linear(s.hidden, 1))
 
     def forward(self, x: torch.Tensor, ref: torch.Tensor, y: torch.Tensor, extra: torch.Tensor) -> torch.Tensor:
-        """Gap scores, shape [B], from embeddings [B, dim] (L2-normalised) and `length_features` [B, 3]."""
+        """Gap scores, shape [B], from embeddings [B, dim] (L2-normalised) and `pair_features` [B, EXTRA]."""
         cos_y, cos_ref = (x * y).sum(-1, keepdim=True), (x * ref).sum(-1, keepdim=True)
         cosines = torch.cat([cos_y, cos_ref, cos_y - cos_ref, (y * ref).sum(-1, keepdim=True)], dim=1)
         x, ref, y = self.project(x), self.project(ref), self.project(y)
@@ -74,7 +77,7 @@ class GapModel(nn.Module):
         was_training = self.training
         self.eval()
         scores = self(embedder(instructions), embedder(references), embedder(responses),
-                      length_features(references, responses))
+                      pair_features(references, responses))
         self.train(was_training)
         return scores.tolist()
 
@@ -102,13 +105,6 @@ class GapModel(nn.Module):
         return model
 
 
-def length_features(references: list[str], responses: list[str]) -> torch.Tensor:
-    """[log(1+words ref), log(1+words y), the difference] per pair, shape [B, 3]."""
-    ref = torch.tensor([math.log1p(len(t.split())) for t in references])
-    y = torch.tensor([math.log1p(len(t.split())) for t in responses])
-    return torch.stack([ref, y, y - ref], dim=1).reshape(len(references), EXTRA)
-
-
 def ordering_loss(s_cr, s_cc, s_rr, s_rc, equal_weight: float = 1.0) -> torch.Tensor:
     """Mean over pairs of PIT's ordering s_cr > s_cc ~ s_rr > s_rc as four logistic terms, plus
     `equal_weight` * (s_cc^2 + s_rr^2) anchoring "same quality" at 0."""
@@ -128,15 +124,15 @@ def pair_inputs(prefs: list[Preference], embedder) -> dict:
 
     chosen, rejected = [p.chosen for p in prefs], [p.rejected for p in prefs]
     return {"x": rows("prompt"), "c": rows("chosen"), "r": rows("rejected"),
-            "len_cr": length_features(rejected, chosen), "len_rc": length_features(chosen, rejected),
-            "len_cc": length_features(chosen, chosen), "len_rr": length_features(rejected, rejected)}
+            "form_cr": pair_features(rejected, chosen), "form_rc": pair_features(chosen, rejected),
+            "form_cc": pair_features(chosen, chosen), "form_rr": pair_features(rejected, rejected)}
 
 
 def pair_scores(model: GapModel, inputs: dict, index=slice(None)) -> tuple[torch.Tensor, ...]:
     """(s_cr, s_cc, s_rr, s_rc) for the pairs at `index`, in one forward pass."""
     x, c, r = inputs["x"][index], inputs["c"][index], inputs["r"][index]
     scores = model(torch.cat([x, x, x, x]), torch.cat([r, c, r, c]), torch.cat([c, c, r, r]),
-                   torch.cat([inputs[k][index] for k in ("len_cr", "len_cc", "len_rr", "len_rc")]))
+                   torch.cat([inputs[k][index] for k in ("form_cr", "form_cc", "form_rr", "form_rc")]))
     return scores.chunk(4)
 
 

@@ -88,6 +88,7 @@ class PITTrainer:
             trainer.train()
         self.model = trainer.model
         self.history["sft"] = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
+        self.history["sft_steps"] = trainer.state.global_step
         self.history["seconds"]["sft"] = round(time.monotonic() - start, 2)
         torch.manual_seed(c.seed)
 
@@ -169,6 +170,7 @@ class PITTrainer:
             "improve_template": self.template.sections,
             "config": self.config.to_dict(),
             "gap": self.history["gap"],
+            "sft_steps": self.history.get("sft_steps", 0),
             "sft_losses": self.history["sft"],
             "rl": {"stage1": self.history["rl"][0], "stage2": self.history["rl"][1]},
             "seconds": self.history["seconds"],
