@@ -225,13 +225,12 @@ def trained(store: Parts, method: str, k: int, items, samples, folder: Path, set
 def pit_part(store: Parts, items, samples, args) -> dict:
     """Compliance pairs from all the samples drawn, and PIT trained on them (under OUT/pit/model); when
     pit is not among --methods, only a PIT model already there is read back."""
-    from teamsrl_graph.pit.collect import compliance_pair
+    from teamsrl_graph.pit.collect import compliance_pairs
     from teamsrl_graph.pit.preferences import write_preferences
 
     k = args.draws
     used = [outputs[:k] for outputs in samples]
-    prefs = [p for i, (item, outputs) in enumerate(zip(items, used, strict=True))
-             if (p := compliance_pair(item["prompt"], outputs, item["constraints"], id=str(i), max_tokens=args.tokens))]
+    prefs = compliance_pairs(items, used, args.tokens)
     info = {"samples": k, "pairs": len(prefs), "data": {"instructions": fingerprint([i["prompt"] for i in items]),
                                                          "samples": fingerprint(used)}}
     if len(prefs) < 2:

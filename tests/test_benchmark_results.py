@@ -204,6 +204,12 @@ def trainers(m):
                         "pit": {"samples": 2, "pairs": 18, "train_pairs": 15, "heldout_pairs": 3, "gap_heldout_accuracy": 0.667}})
 
 
+def gap_features(m):
+    return m.result_of({"pairs": 320, "instructions": 640, "draws": 8, "folds": 5, "seconds": 200,
+                        "accuracy": {"form statistics, defaults": [0.75, 0.7, 0.8, 0.75, 0.8],
+                                     "word counts only, defaults": [0.7, 0.65, 0.7, 0.75, 0.7]}})
+
+
 # script, inputs, then what the written file must hold: figures, rows by index, text in the summary
 CASES = [
     ("answer_rating", answer_rating, {}, {0: ["reviewer", 0.38, 0.48]}, "ROC-AUC"),
@@ -254,6 +260,8 @@ CASES = [
           "2.800 → 2.750"],
       4: ["self-refine", None, None, "original", 40, "0.100", "0.050", "+0 / -2", "0.5"],
       5: ["original", None, None, "-", 40, "-", "0.100", "-", "-", 40, "0.200", "-", "-", "-"]}, "24 training instructions"),
+    ("gap_features", gap_features, {"best setting": "form statistics, defaults", "its mean pairwise accuracy": 0.76},
+     {1: ["word counts only, defaults", 0.7, 0.65, 0.75, "0.700 0.650 0.700 0.750 0.700"]}, "320 training pairs"),
     ("pass_rates", pass_rates, {"overall pass rate": 0.3333, "passes / samples": "32/96"},
      {0: ["detectable_format:title", 32, 30, 0.9375, "4/4"], 2: ["startend:quotation", 32, 0, 0.0, "0/4"]}, "4 seed tasks"),
 ]

@@ -179,3 +179,6 @@ def test_form_the_embedding_cannot_see_is_learned():
     train, heldout = split_heldout(pairs, 0.25, seed=0)
     _, history = train_gap(train, GapSettings(), heldout=heldout)
     assert history["heldout"]["accuracy"] == 1.0
+    blind, history = train_gap(train, GapSettings(form=False), heldout=heldout)  # word counts only: no case
+    assert history["heldout"]["accuracy"] <= 0.5
+    assert blind.head[0].in_features == 5 * GapSettings().projection + 3 + 4

@@ -127,6 +127,13 @@ def compliance_pair(prompt: str, answers: list[str], constraints: list[dict], id
     return Preference(prompt=prompt, chosen=chosen, rejected=rejected, id=id, margin=margin)
 
 
+def compliance_pairs(items: list[dict], samples: list[list[str]], max_tokens: int | None = ANSWER_TOKENS) -> list[Preference]:
+    """`compliance_pair` of each constrained instruction (`items`: {"prompt", "constraints"}) and its
+    sampled answers, ids the instructions' positions; instructions compliance cannot decide are left out."""
+    return [p for i, (item, answers) in enumerate(zip(items, samples, strict=True))
+            if (p := compliance_pair(item["prompt"], answers, item["constraints"], id=str(i), max_tokens=max_tokens))]
+
+
 def compliance(answer: str, constraints: list[dict]) -> float:
     """The share of `constraints` the answer satisfies (strict verifiers); 0 without constraints."""
     results = verify(answer, constraints)["results"]

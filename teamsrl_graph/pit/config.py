@@ -12,6 +12,7 @@ class GapSettings:  # the gap reward model (pit.gap)
     projection: int = 16  # each embedding is first mapped to this many dims (one shared linear layer)
     hidden: int = 256  # width of the head's hidden layer
     dropout: float = 0.1  # dropout after the hidden layer (training only)
+    form: bool = True  # read the form statistics of both answers (pit.surface); False = their word counts only
     epochs: int = 50  # passes over the (cached) embeddings of the training pairs
     batch_size: int = 512  # pairs per optimizer step (a set this small or smaller is one full batch)
     learning_rate: float = 1e-3  # AdamW learning rate of the head

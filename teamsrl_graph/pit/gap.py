@@ -57,7 +57,10 @@ class GapModel(nn.Module):
         self.metrics: dict = {}  # written to gap.json by `save` (train_gap fills it)
         s = self.settings
         self.project = nn.Linear(dim, s.projection)
-        self.head = nn.Sequential(nn.Linear(5 * s.projection + EXTRA + 4, s.hidden), nn.GELU(), nn.Dropout(s.dropout),
+        # without the form statistics, the head reads the word counts alone (the first of each group)
+        self.form = slice(None) if s.form else slice(0, EXTRA, SIZE)
+        extra = EXTRA if s.form else 3
+        self.head = nn.Sequential(nn.Linear(5 * s.projection + extra + 4, s.hidden), nn.GELU(), nn.Dropout(s.dropout),
                                   nn.Linear(s.hidden, 1))
 
     def forward(self, x: torch.Tensor, ref: torch.Tensor, y: torch.Tensor, extra: torch.Tensor) -> torch.Tensor:
@@ -66,7 +69,7 @@ class GapModel(nn.Module):
         cosines = torch.cat([cos_y, cos_ref, cos_y - cos_ref, (y * ref).sum(-1, keepdim=True)], dim=1)
         x, ref, y = self.project(x), self.project(ref), self.project(y)
         diff = y - ref
-        return self.head(torch.cat([x, ref, y, diff, x * diff, extra, cosines], dim=1)).squeeze(-1)
+        return self.head(torch.cat([x, ref, y, diff, x * diff, extra[:, self.form], cosines], dim=1)).squeeze(-1)
 
     @torch.no_grad()
     def score(self, instructions: list[str], references: list[str], responses: list[str], embedder=None) -> list[float]:
