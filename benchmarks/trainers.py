@@ -303,7 +303,10 @@ def build_report(args, items, held, rows, base, runs: dict, pit: dict, improveme
     table.append({"method": "original", "samples": None, "baseline": None, "steps": None, "reference_loss": None,
                   **{s: {"n": len(v), "finetuned": round(sum(v) / len(v), 4)} if v else None for s, v in base_v.items()}})
     return {"settings": {**settings(args), "samples": args.samples, "methods": args.methods}, "instructions": len(items),
-            "heldout": len(held), "ifbench": len(rows), "rows": table, "pit": pit, "seconds": round(seconds, 1)}
+            "heldout": len(held), "ifbench": len(rows), "rows": table, "pit": pit, "seconds": round(seconds, 1),
+            # the improvers head to head: Self-Refine's verdicts the baseline of PIT's
+            "pit_vs_self_refine": compare(*(verdicts(improvements[m], held, rows) for m in ("self-refine", "pit")))
+            if set(IMPROVERS) <= set(improvements) else None}
 
 
 COLUMNS = ["method", "samples", "steps", "baseline", "held-out n", "held-out baseline", "held-out method",
@@ -376,6 +379,10 @@ def result_of(report: dict, readme_table: bool = False) -> dict:
         figures.update({"PIT gap model, held-out pairwise accuracy": pit["gap_heldout_accuracy"],
                         "PIT pairs, training / held out": f"{pit['train_pairs']} / {pit['heldout_pairs']}"})
     figures.update({f"improvement queries, {mode}": rows[mode]["queries"] for mode in IMPROVERS if mode in rows})
+    for s, name in (("heldout_constrained", "held-out constrained"), ("ifbench", "IFBench")):
+        if (versus := (report.get("pit_vs_self_refine") or {}).get(s)):
+            figures[f"pit vs self-refine, {name}"] = (f"{versus['finetuned']:.3f} vs {versus['base']:.3f} "
+                                                     f"({discordant(versus)}, p {pvalue(versus)})")
     return {"title": "Every trainer on the same samples", "columns": COLUMNS, "rows": table_rows(report),
             "figures": figures, "readme_table": readme_table, "summary": (
                 summary(report) + ". sft-verified, hir and rlvr start from the base model with the same instructions, "

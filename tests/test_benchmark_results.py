@@ -201,7 +201,8 @@ def trainers(m):
             row("original", None, None, None, {"n": 40, "finetuned": 0.1}, {"n": 40, "finetuned": 0.2})]
     return m.result_of({"settings": {"samples": [2], "steps": 6, "lr": 1e-3, "tokens": 96, "rounds": 1, "improve_budget": None},
                         "instructions": 24, "heldout": 40, "ifbench": 40, "rows": rows, "seconds": 800,
-                        "pit": {"samples": 2, "pairs": 18, "train_pairs": 15, "heldout_pairs": 3, "gap_heldout_accuracy": 0.667}})
+                        "pit": {"samples": 2, "pairs": 18, "train_pairs": 15, "heldout_pairs": 3, "gap_heldout_accuracy": 0.667},
+                        "pit_vs_self_refine": {"heldout_constrained": stats(0.05, 0.1, 3, 1, 0.625), "ifbench": None}})
 
 
 def gap_features(m):
@@ -255,7 +256,8 @@ CASES = [
     ("fault_soak", fault_soak, {"records lost (200 seeds, 10% faults, 3 SIGKILLs)": 0, "budget (3000) held": "yes",
                                 "chat requests the server saw": 1310}, {}, "200 seeds"),
     ("trainers", trainers, {"PIT gap model, held-out pairwise accuracy": 0.667, "PIT pairs, training / held out": "15 / 3",
-                            "improvement queries, self-refine": 80},
+                            "improvement queries, self-refine": 80,
+                            "pit vs self-refine, held-out constrained": "0.100 vs 0.050 (+3 / -1, p 0.625)"},
      {0: ["sft-verified", 2, 6, "base", 40, "0.100", "0.150", "+3 / -1", "0.625", 40, "0.200 → 0.225", "+2 / -1", "1",
           "2.800 → 2.750"],
       4: ["self-refine", None, None, "original", 40, "0.100", "0.050", "+0 / -2", "0.5"],

@@ -150,6 +150,9 @@ def test_each_row_is_paired_with_its_own_baseline(run):
             assert row[s] == paired(base_v[s], verdicts), (key, s)
             differ += row[s]["gained"] + row[s]["lost"]
     assert differ  # some answers changed, so a swapped or wrong baseline would show
+    improved = {mode: m.verdicts(json.loads((out / mode / "answers.json").read_text()), held, rows) for mode in m.IMPROVERS}
+    for s, verdicts in improved["pit"].items():  # and the improvers head to head, Self-Refine the baseline
+        assert report["pit_vs_self_refine"][s] == paired(improved["self-refine"][s], verdicts), s
     original = rows_of(report)[("original", None)]
     assert original["heldout_constrained"]["finetuned"] == pytest.approx(sum(base_v["heldout_constrained"]) / 6, abs=1e-4)
     table = m.table_rows(report)
