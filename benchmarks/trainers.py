@@ -240,16 +240,14 @@ def pit_part(store: Parts, items, samples, args) -> dict:
     if "pit" not in args.methods and not store.has("pit/model/run_card.json"):
         return {**info, "skipped": "not among --methods"}
     if not store.has("pit/model/run_card.json"):
-        from teamsrl_graph.dataio.records import split_heldout
         from teamsrl_graph.pit.config import PITConfig
         from teamsrl_graph.pit.trainer import PITTrainer
 
         source = write_preferences(store.folder / "pit" / "preferences.jsonl", prefs)
         log.info("training PIT on %d preference pairs", len(prefs))
         # the SFT stage takes the optimizer steps and batch of every other trained method
-        train_pairs = len(split_heldout(prefs, PITConfig.heldout_fraction, args.seed)[0])
         config = PITConfig(output_dir=str(model_dir), base=args.model, rl_steps=tuple(args.pit_steps),
-                           batch_size=args.batch_size, sft_epochs=args.steps / math.ceil(train_pairs / args.batch_size),
+                           batch_size=args.batch_size, sft_steps=args.steps,
                            max_completion_length=args.tokens, reference_tokens=args.tokens, seed=args.seed)
         trainer = PITTrainer(config, prefs, source=str(source))
         trainer.train()
@@ -296,17 +294,18 @@ def build_report(args, items, held, rows, base, runs: dict, pit: dict, improveme
                       **compare(base_v, verdicts(run["answers"], held, rows)),
                       "reference_loss": {"baseline": base["reference_loss"], "method": run["answers"]["reference_loss"]},
                       "answers_drawn": t["answers_drawn"], "data": t["data"]})
+    improved_v = {mode: verdicts(answers, held, rows) for mode, answers in improvements.items()}
     for mode, answers in improvements.items():
         table.append({"method": mode, "samples": None, "baseline": "original", "steps": None,
-                      **compare(base_v, verdicts(answers, held, rows)), "reference_loss": None,
+                      **compare(base_v, improved_v[mode]), "reference_loss": None,
                       "queries": answers["queries"], "accepted_rounds": answers["accepted_rounds"]})
     table.append({"method": "original", "samples": None, "baseline": None, "steps": None, "reference_loss": None,
                   **{s: {"n": len(v), "finetuned": round(sum(v) / len(v), 4)} if v else None for s, v in base_v.items()}})
     return {"settings": {**settings(args), "samples": args.samples, "methods": args.methods}, "instructions": len(items),
             "heldout": len(held), "ifbench": len(rows), "rows": table, "pit": pit, "seconds": round(seconds, 1),
             # the improvers head to head: Self-Refine's verdicts the baseline of PIT's
-            "pit_vs_self_refine": compare(*(verdicts(improvements[m], held, rows) for m in ("self-refine", "pit")))
-            if set(IMPROVERS) <= set(improvements) else None}
+            "pit_vs_self_refine": compare(improved_v["self-refine"], improved_v["pit"])
+            if set(IMPROVERS) <= set(improved_v) else None}
 
 
 COLUMNS = ["method", "samples", "steps", "baseline", "held-out n", "held-out baseline", "held-out method",

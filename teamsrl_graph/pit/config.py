@@ -36,6 +36,7 @@ class PITConfig:
     # the improver: a LoRA adapter that rewrites (x, y_ref) into a better y
     lora: LoraSettings = field(default_factory=LoraSettings)  # the improver's adapter
     sft_epochs: float = 2.0  # stage 0: passes over (x, rejected -> chosen)
+    sft_steps: int | None = None  # stage 0 optimizer steps instead of sft_epochs (None = sft_epochs passes)
     sft_learning_rate: float = 1e-3  # stage 0 learning rate
     batch_size: int = 4  # stage 0 conversations per optimizer step
     max_length: int = 1024  # longest stage-0 conversation in tokens (longer ones are cut at the end)

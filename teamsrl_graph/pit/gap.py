@@ -43,7 +43,7 @@ from ..common.embeddings import EMBED_DIM, default_embedder
 from ..common.weights import load_into, read_description, save
 from .config import GapSettings
 from .preferences import Preference
-from .surface import SIZE, pair_features
+from .surface import SIZE, pair_features, table
 
 FORMAT = "teamsrl-gap"
 VERSION = 2  # 2: form statistics of both responses (version 1 read word counts only)
@@ -80,7 +80,7 @@ class GapModel(nn.Module):
         was_training = self.training
         self.eval()
         scores = self(embedder(instructions), embedder(references), embedder(responses),
-                      pair_features(references, responses))
+                      pair_features(table(references), table(responses)))
         self.train(was_training)
         return scores.tolist()
 
@@ -117,18 +117,19 @@ def ordering_loss(s_cr, s_cc, s_rr, s_rc, equal_weight: float = 1.0) -> torch.Te
 
 
 def pair_inputs(prefs: list[Preference], embedder) -> dict:
-    """Embeddings of every pair's prompt, chosen and rejected (each distinct text embedded once)."""
+    """Embeddings of every pair's prompt, chosen and rejected, and the answers' form statistics (each
+    distinct text read once)."""
     texts = list(dict.fromkeys(t for p in prefs for t in (p.prompt, p.chosen, p.rejected)))
-    table = embedder(texts)
+    embedded, form = embedder(texts), table(texts)
     row = {t: i for i, t in enumerate(texts)}
 
-    def rows(field):
-        return table[[row[getattr(p, field)] for p in prefs]]
+    def rows(values, field):
+        return values[[row[getattr(p, field)] for p in prefs]]
 
-    chosen, rejected = [p.chosen for p in prefs], [p.rejected for p in prefs]
-    return {"x": rows("prompt"), "c": rows("chosen"), "r": rows("rejected"),
-            "form_cr": pair_features(rejected, chosen), "form_rc": pair_features(chosen, rejected),
-            "form_cc": pair_features(chosen, chosen), "form_rr": pair_features(rejected, rejected)}
+    c, r = rows(form, "chosen"), rows(form, "rejected")
+    return {"x": rows(embedded, "prompt"), "c": rows(embedded, "chosen"), "r": rows(embedded, "rejected"),
+            "form_cr": pair_features(r, c), "form_rc": pair_features(c, r),
+            "form_cc": pair_features(c, c), "form_rr": pair_features(r, r)}
 
 
 def pair_scores(model: GapModel, inputs: dict, index=slice(None)) -> tuple[torch.Tensor, ...]:

@@ -49,8 +49,11 @@ def statistics(text: str) -> list[float]:
     return [math.log1p(counts[n]) if n in counts else flags[n] for n in NAMES]
 
 
-def pair_features(references: list[str], responses: list[str]) -> torch.Tensor:
-    """[statistics of ref, of y, y - ref] per pair, shape [B, 3 * SIZE]."""
-    ref = torch.tensor([statistics(t) for t in references], dtype=torch.float32).reshape(len(references), SIZE)
-    y = torch.tensor([statistics(t) for t in responses], dtype=torch.float32).reshape(len(responses), SIZE)
-    return torch.cat([ref, y, y - ref], dim=1)
+def table(texts: list[str]) -> torch.Tensor:
+    """`statistics` of each text, shape [B, SIZE]."""
+    return torch.tensor([statistics(t) for t in texts], dtype=torch.float32).reshape(len(texts), SIZE)
+
+
+def pair_features(references: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
+    """From the `table`s of the references and the responses: [ref, y, y - ref] per pair, [B, 3 * SIZE]."""
+    return torch.cat([references, responses, responses - references], dim=1)

@@ -20,6 +20,7 @@ node does.
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import tempfile
 import time
@@ -78,7 +79,9 @@ class PITTrainer:
         from trl import SFTTrainer
 
         c = self.config
-        settings = SFTRunConfig(base=c.base, lora=c.lora, epochs=c.sft_epochs, learning_rate=c.sft_learning_rate,
+        # sft_steps as passes over the training pairs: trl counts ceil(passes x batches a pass) steps
+        epochs = c.sft_steps / math.ceil(len(self.train_pairs) / c.batch_size) if c.sft_steps else c.sft_epochs
+        settings = SFTRunConfig(base=c.base, lora=c.lora, epochs=epochs, learning_rate=c.sft_learning_rate,
                                 batch_size=c.batch_size, max_length=c.max_length, seed=c.seed)
         start = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="pit-sft-") as tmp:
