@@ -74,7 +74,8 @@ def audit(epsilon: float, train: list[dict], heldout: list[dict], args) -> dict:
                           EvalConfig(judge="", ifbench=args.ifbench, loss_dtype=args.loss_dtype,
                                      constrained=str(constrained) if constrained else None,
                                      answer_tokens=args.answer_tokens))
-    return {"epsilon": epsilon, "privacy": card.get("differential_privacy"), "eval": report}
+    return {"epsilon": epsilon, "privacy": card.get("differential_privacy"), "seconds": card.get("seconds"),
+            "eval": report}
 
 
 def suffix(args) -> str:
@@ -82,7 +83,8 @@ def suffix(args) -> str:
 
 
 COLUMNS = ["fine-tune", "members / non-members", "loss-ratio AUC [95% bootstrap]", "no-leak band (labels shuffled)",
-           "loss AUC", "base-model control", "held-out loss", "reference-answer loss"]
+           "loss AUC", "base-model control", "held-out loss", "reference-answer loss", "ε spent (noise multiplier)",
+           "training seconds"]
 
 
 PAIRED = {"heldout_constrained": "held-out constrained (strict)", "ifbench": "IFBench (loose)"}
@@ -98,6 +100,13 @@ def paired_cell(figures: dict) -> str:
     return f"{figures['base']:.3f} → {figures['finetuned']:.3f} (p {figures['p_value']:.2g})"
 
 
+def spent(privacy: dict | None) -> str:
+    """"7.98 (0.61)": the epsilon a DP-SGD run spent and its noise multiplier; "-" without DP-SGD."""
+    if not privacy:
+        return "-"
+    return f"{privacy['epsilon_spent']:g} ({privacy['noise_multiplier']:.3g})"
+
+
 def cells(result: dict) -> list[str]:
     """One adapter's row of the table (COLUMNS, then its paired comparisons)."""
     e, m = result["eval"], result["eval"]["membership_inference"]
@@ -106,19 +115,25 @@ def cells(result: dict) -> list[str]:
     return [name, f"{m['members']} / {m['nonmembers']}", f"{m['loss_ratio_auc']:.3f} {span('loss_ratio_auc_interval')}",
             span("chance_band"), f"{m['loss_auc']:.3f}", f"{m['base_loss_control_auc']:.3f}",
             f"{e['heldout_loss']['base']} → {e['heldout_loss']['finetuned']}",
-            f"{e['reference_loss']['base']} → {e['reference_loss']['finetuned']}"] + [
+            f"{e['reference_loss']['base']} → {e['reference_loss']['finetuned']}", spent(result.get("privacy")),
+            result.get("seconds")] + [
         paired_cell(e[key]) for key in PAIRED if e.get(key)]
 
 
 def result_of(results: list[dict], count: int) -> dict:
-    """write_result's arguments: the printed table, a row per audited adapter."""
-    return {"title": "Membership inference: plain LoRA against DP-SGD", "summary": (
+    """write_result's arguments: the printed table, a row per audited adapter. With the main job's
+    paired evaluations it is the privacy table of the main job's records, shown in the README too."""
+    paired = paired_columns(results)
+    title = ("DP-SGD on the main job's records: privacy against what the fine-tune gains" if paired
+             else "Membership inference: plain LoRA against DP-SGD")
+    return {"title": title, "readme_table": bool(paired), "summary": (
         f"One dataset made the way the main job makes it ({count} usable records), split into members and "
         "non-members; the members fine-tuned once per setting (plain LoRA, DP-SGD at the given ε) with the main "
         "job's settings, and each adapter audited: loss-ratio and loss AUC with 95% bootstrap intervals, the band "
         "a model that leaked nothing shows (labels shuffled), the base-model control, held-out and reference-answer "
-        f"loss (base → fine-tuned; losses in {results[0]['eval']['loss_dtype']})."),
-        "columns": COLUMNS + paired_columns(results), "rows": [cells(r) for r in results]}
+        f"loss (base → fine-tuned; losses in {results[0]['eval']['loss_dtype']})"
+        + (", and the main job's paired evaluations (base → fine-tuned, exact McNemar p)." if paired else ".")),
+        "columns": COLUMNS + paired, "rows": [cells(r) for r in results]}
 
 
 def main():

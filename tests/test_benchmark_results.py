@@ -76,12 +76,13 @@ def mia_audit(m):
 def mia_audit_paired(m):
     comparison = {"n": 200, "base": 0.11, "finetuned": 0.16, "p_value": 0.004, "gained": 14, "lost": 4}
     results = [  # adapters evaluated the main job's way too (--constrained, --ifbench)
-        {"epsilon": e, "privacy": None, "eval": {
+        {"epsilon": e, "seconds": 61.5, "eval": {
             "loss_dtype": "bfloat16", "heldout_loss": {"base": 1.0, "finetuned": 0.9}, "reference_loss": {"base": 2.8, "finetuned": 2.8},
             "heldout_constrained": comparison, "ifbench": {**comparison, "n": 276, "base": 0.101, "finetuned": 0.098, "p_value": 0.8},
             "membership_inference": {"members": 37, "nonmembers": 43, "loss_ratio_auc": 0.6, "loss_ratio_auc_interval": [0.5, 0.7],
                                      "chance_band": [0.36, 0.64], "loss_auc": 0.5, "base_loss_control_auc": 0.5}}}
         for e in (0.0, 8.0)]
+    results[1]["privacy"] = {"epsilon_spent": 7.98, "noise_multiplier": 0.61234, "steps": 54}
     return m.result_of(results, 80)
 
 
@@ -222,9 +223,9 @@ CASES = [
     ("hir_vs_sft", hir_tasks, {}, {0: ["object counting", 2, "0.375 ± 0.077", "0.425 ± 0.078", "0.375 ± 0.077"]},
      "HIR balanced"),
     ("mia_audit", mia_audit, {}, {0: ["plain LoRA", "37 / 43", "0.771 [0.66, 0.87]", "[0.36, 0.64]", "0.518", "0.480",
-                                      "1.004 → 0.941", "2.786 → 2.884"], 1: ["DP-SGD, ε = 4"]}, "80 usable records"),
+                                      "1.004 → 0.941", "2.786 → 2.884", "-", None], 1: ["DP-SGD, ε = 4"]}, "80 usable records"),
     ("mia_audit", mia_audit_paired, {}, {1: ["DP-SGD, ε = 8", "37 / 43", "0.600 [0.50, 0.70]", "[0.36, 0.64]", "0.500",
-                                             "0.500", "1.0 → 0.9", "2.8 → 2.8", "0.110 → 0.160 (p 0.004)",
+                                             "0.500", "1.0 → 0.9", "2.8 → 2.8", "7.98 (0.612)", 61.5, "0.110 → 0.160 (p 0.004)",
                                              "0.101 → 0.098 (p 0.8)"]}, "80 usable records"),
     ("finetune_settings", finetune_settings, {"chosen learning rate": 3e-4, "chosen most epochs": 1.0},
      {1: [0.001, 3.0, 3.0, 140, 0.2, 0.257, "+9 / -2", "0.03", 2.79, 3.1, 0.61, 150]}, "learning rate 0.0003, at most 1"),
@@ -292,3 +293,11 @@ def test_pass_rates_keeps_the_measured_run(tmp_path, complete, note):
 def test_record_with_no_path_writes_nothing(tmp_path):
     assert record("", {"title": "x", "figures": {"a": 1}}) is None
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("inputs, in_readme", [(mia_audit, False), (mia_audit_paired, True)])
+def test_mia_audit_with_the_paired_evaluations_is_the_readmes_privacy_table(tmp_path, inputs, in_readme):
+    loaded = load_result(write_result(tmp_path / "audit.json", **inputs(script("mia_audit"))))
+    assert loaded.get("readme_table", False) is in_readme
+    assert ("IFBench (loose)" in loaded["columns"]) is in_readme
+    assert loaded["title"].startswith("DP-SGD on the main job's records") is in_readme
