@@ -116,7 +116,7 @@ def cells(result: dict) -> list[str]:
             span("chance_band"), f"{m['loss_auc']:.3f}", f"{m['base_loss_control_auc']:.3f}",
             f"{e['heldout_loss']['base']} → {e['heldout_loss']['finetuned']}",
             f"{e['reference_loss']['base']} → {e['reference_loss']['finetuned']}", spent(result.get("privacy")),
-            result.get("seconds")] + [
+            "-" if result.get("seconds") is None else f"{result['seconds']:.0f}"] + [
         paired_cell(e[key]) for key in PAIRED if e.get(key)]
 
 
