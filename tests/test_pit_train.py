@@ -195,3 +195,29 @@ def test_pit_prefs_cli_checks_options(tmp_path, capsys):
     (tmp_path / "p.jsonl").write_text("")
     assert main(["pit", "prefs", "--data", str(data), "--out", str(tmp_path / "p.jsonl")]) == 2
     assert "--overwrite" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("steps", [0, -3, 2.5, "7"])
+def test_pit_config_refuses_sft_steps_that_are_not_a_positive_whole_number(steps):
+    from teamsrl_graph.common.errors import InputError
+    from teamsrl_graph.pit.config import PITConfig
+
+    with pytest.raises(InputError, match="at least 1") as error:
+        PITConfig(sft_steps=steps)
+    assert error.value.field == "sft_steps"
+
+
+def test_sft_steps_are_the_optimizer_steps_taken(tiny_model, tmp_path):
+    """7 steps over 25 batches a pass: as epochs (7 / 25 passes) trl would take 8."""
+    import math
+
+    from teamsrl_graph.pit.config import PITConfig
+    from teamsrl_graph.pit.trainer import PITTrainer
+
+    prefs = [Preference(prompt=f"Count to {n}.", chosen=" ".join(map(str, range(1, n + 2))), rejected="No.", id=f"c{n}")
+             for n in range(31)]
+    config = PITConfig(output_dir=str(tmp_path / "pit"), base=str(tiny_model), sft_steps=7, batch_size=1)
+    trainer = PITTrainer(config, prefs)
+    assert len(trainer.train_pairs) == 25 and math.ceil(7 / 25 * 25) == 8  # the case epochs get wrong
+    trainer.train_sft()
+    assert trainer.history["sft_steps"] == 7

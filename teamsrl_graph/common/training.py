@@ -55,8 +55,9 @@ def fingerprint(conversations: list[dict]) -> str:
 
 
 def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False, padding_free: bool = False,
-               max_grad_norm: float = 1.0):
+               max_grad_norm: float = 1.0, max_steps: int = -1):
     """The trl `SFTConfig` for `config`; checkpoints are not saved, the adapter is saved at the end.
+    `max_steps` > 0 trains exactly that many optimizer steps instead of `config.epochs` passes.
 
     `padding_free` joins each batch's conversations into one row (positions restart at every
     conversation, so attention stays within it) instead of padding them to the longest; it does not
@@ -67,6 +68,7 @@ def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False, p
     return SFTConfig(
         output_dir=str(output_dir),
         num_train_epochs=config.epochs,
+        max_steps=max_steps,
         learning_rate=config.learning_rate,
         per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..common.errors import InputError
 from ..common.lora import LoraSettings
 
 
@@ -36,7 +37,7 @@ class PITConfig:
     # the improver: a LoRA adapter that rewrites (x, y_ref) into a better y
     lora: LoraSettings = field(default_factory=LoraSettings)  # the improver's adapter
     sft_epochs: float = 2.0  # stage 0: passes over (x, rejected -> chosen)
-    sft_steps: int | None = None  # stage 0 optimizer steps instead of sft_epochs (None = sft_epochs passes)
+    sft_steps: int | None = None  # stage 0: exactly this many optimizer steps instead of sft_epochs passes
     sft_learning_rate: float = 1e-3  # stage 0 learning rate
     batch_size: int = 4  # stage 0 conversations per optimizer step
     max_length: int = 1024  # longest stage-0 conversation in tokens (longer ones are cut at the end)
@@ -53,6 +54,8 @@ class PITConfig:
 
     def __post_init__(self):
         self.rl_steps = tuple(self.rl_steps)
+        if self.sft_steps is not None and not (isinstance(self.sft_steps, int) and self.sft_steps >= 1):
+            raise InputError(f"must be a whole number of at least 1, or None, got {self.sft_steps!r}", field="sft_steps")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -20,7 +20,6 @@ node does.
 from __future__ import annotations
 
 import logging
-import math
 import shutil
 import tempfile
 import time
@@ -79,13 +78,12 @@ class PITTrainer:
         from trl import SFTTrainer
 
         c = self.config
-        # sft_steps as passes over the training pairs: trl counts ceil(passes x batches a pass) steps
-        epochs = c.sft_steps / math.ceil(len(self.train_pairs) / c.batch_size) if c.sft_steps else c.sft_epochs
-        settings = SFTRunConfig(base=c.base, lora=c.lora, epochs=epochs, learning_rate=c.sft_learning_rate,
+        settings = SFTRunConfig(base=c.base, lora=c.lora, epochs=c.sft_epochs, learning_rate=c.sft_learning_rate,
                                 batch_size=c.batch_size, max_length=c.max_length, seed=c.seed)
         start = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="pit-sft-") as tmp:
-            trainer = SFTTrainer(model=self.model, args=sft_config(settings, Path(tmp), bf16=self._bf16()),
+            args = sft_config(settings, Path(tmp), bf16=self._bf16(), max_steps=c.sft_steps or -1)
+            trainer = SFTTrainer(model=self.model, args=args,
                                  train_dataset=prompt_completion(sft_rows(self.train_pairs, self.template)),
                                  processing_class=self.tokenizer, peft_config=c.lora.peft_config())
             trainer.train()
