@@ -25,6 +25,7 @@ skip). At 30 steps per operation it takes about 250 steps and 700 queries.
 
 import argparse
 import json
+import logging
 import random
 from collections import Counter
 from pathlib import Path
@@ -41,6 +42,7 @@ from teamsrl_graph.policy.train import split_seeds
 from teamsrl_graph.running.budget import Budget
 
 GRID = [round(0.1 * i, 1) for i in range(11)]
+log = logging.getLogger("reward_terms")
 
 
 def run_episodes(env: EvolutionEnv, steps_per_op: int, draw: random.Random) -> list[tuple]:
@@ -55,6 +57,8 @@ def run_episodes(env: EvolutionEnv, steps_per_op: int, draw: random.Random) -> l
             obs, _, done = env.step([first[i] if o.step == 0 else draw.choice(OPERATIONS) for i, o in enumerate(obs)])
         finished += list(zip(env.episodes, first))
         steps.update(h["op"] for e in env.episodes for h in e.history)
+        log.info("%d episodes, %d queries; fewest steps of an operation %d of %d", len(finished), env.budget.queries,
+                 min(steps[op] for op in OPERATIONS), steps_per_op)
     return finished
 
 
@@ -112,6 +116,7 @@ def main():
     ap.add_argument("--out", default="runs/reward_terms")
     result_option(ap, "results/reward_terms.json")
     args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     train, _ = split_seeds(load_seeds())
     answering = {name: getattr(defaults, name) for name in ANSWERING}
     weights = RewardWeights(verify=1.0, novelty=1.0, query_cost=args.query_cost)  # every term measured

