@@ -11,12 +11,18 @@ Per operation it prints the steps taken, the mean reviewer score, novelty and qu
 (rewrite and review), and for the episodes whose last evolution was that operation (the terminal
 credit is theirs): how many, the share whose answer was verified and credited (an evolution kept),
 and the answers sampled. A STOP row gives the episodes stopped at step 0: their verified share (a
-seed answered, never credited) and samples. It then picks the verification and novelty weights (a
-grid of 0-1 in steps of 0.1) that make the operations' mean rewards per step, terminal credit
-included, closest to one another (smallest max - min; ties: the smaller weights), so that no
-operation is worth more than another before the policy has looked at the instruction: what it
-learns is then where each operation pays, not which one pays everywhere. Writes the choice to
-OUT/weights.json, and the table and the choice to a result file for the docs (`--result`, empty to
+seed answered, never credited) and samples. It then picks the weights on a grid of 0-1 in steps of
+0.1:
+- verification: the break-even credit, the smallest weight at which a verified record pays for the
+  queries a mean episode spends (query cost x its evolution steps' and answers' queries), so that
+  the reward of a path is positive where it buys verified data at the mean price and negative where
+  it does not; verification then always counts;
+- novelty: at that verification weight, the one that makes the operations' mean rewards per step, terminal credit
+included, closest to one another
+  (smallest max - min; ties: the smaller weight), so that novelty evens out the operations rather
+  than adding to the one the reviewer already favours.
+Writes the measurements and the choice to OUT/weights.json (`--reuse` reads the measurements back
+from there and only chooses again), and the table and the choice to a result file for the docs (`--result`, empty to
 skip). At 30 steps per operation it takes about 250 steps and 700 queries.
 
     python benchmarks/reward_terms.py [--steps-per-op 30] [--envs 16] [--budget 1500] [--out runs/reward_terms]
@@ -91,16 +97,24 @@ def mean_reward(t: dict, weights: RewardWeights) -> float:
     return step_reward(t["score"], False, t["novelty"], t["queries"], weights) + credit
 
 
-def choose(terms: dict, query_cost: float) -> tuple[float, float, float]:
-    """(verify weight, novelty weight, spread of the per-operation mean rewards) with the smallest spread."""
+def episode_queries(terms: dict, stop: dict, episodes: int) -> float:
+    """The mean queries of an episode: its evolution steps' rewrites and reviews, and its answers."""
+    spent = sum(t["n"] * t["queries"] + t["ended"] * t["samples"] for t in terms.values())
+    return (spent + stop["episodes"] * stop["samples"]) / max(1, episodes)
+
+
+def choose(terms: dict, stop: dict, episodes: int, query_cost: float) -> tuple[float, float, float]:
+    """(verify weight, novelty weight, spread of the per-operation mean rewards): the break-even
+    verification weight, then the novelty weight with the smallest spread at it."""
+    price = query_cost * episode_queries(terms, stop, episodes)
+    v = next((w for w in GRID if w >= price - 1e-9), GRID[-1])
     best = None
-    for v in GRID:
-        for n in GRID:
-            weights = RewardWeights(verify=v, novelty=n, query_cost=query_cost)
-            means = [mean_reward(t, weights) for t in terms.values() if t["n"]]
-            spread = max(means) - min(means)
-            if best is None or spread < best[2] - 1e-9:
-                best = (v, n, spread)
+    for n in GRID:
+        weights = RewardWeights(verify=v, novelty=n, query_cost=query_cost)
+        means = [mean_reward(t, weights) for t in terms.values() if t["n"]]
+        spread = max(means) - min(means)
+        if best is None or spread < best[2] - 1e-9:
+            best = (v, n, spread)
     return best
 
 
@@ -114,27 +128,35 @@ def main():
     ap.add_argument("--query-cost", type=float, default=defaults.query_cost)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/reward_terms")
+    ap.add_argument("--reuse", action="store_true", help="read the measurements back from OUT/weights.json; only choose again")
     result_option(ap, "results/reward_terms.json")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    train, _ = split_seeds(load_seeds())
-    answering = {name: getattr(defaults, name) for name in ANSWERING}
-    weights = RewardWeights(verify=1.0, novelty=1.0, query_cost=args.query_cost)  # every term measured
-    with EvolutionEnv(Context(max_steps=args.max_steps, **answering), train, n_envs=args.envs, weights=weights,
-                      budget=Budget(max_queries=args.budget), seed=args.seed) as env:
-        finished = run_episodes(env, args.steps_per_op, random.Random(args.seed))
-    terms, stop = measure(finished)
-    choice = choose(terms, args.query_cost)
-    result = result_of(terms, stop, choice, len(finished), env.budget.queries, len(train), args.query_cost)
-    print(f"{len(finished)} episodes, {env.budget.queries} queries, {len(train)} training seeds\n")
+    saved = Path(args.out) / "weights.json"
+    if args.reuse:
+        measured = json.loads(saved.read_text())
+    else:
+        train, _ = split_seeds(load_seeds())
+        answering = {name: getattr(defaults, name) for name in ANSWERING}
+        weights = RewardWeights(verify=1.0, novelty=1.0, query_cost=args.query_cost)  # every term measured
+        with EvolutionEnv(Context(max_steps=args.max_steps, **answering), train, n_envs=args.envs, weights=weights,
+                          budget=Budget(max_queries=args.budget), seed=args.seed) as env:
+            finished = run_episodes(env, args.steps_per_op, random.Random(args.seed))
+        terms, stop = measure(finished)
+        measured = {"terms": terms, "stop": stop, "episodes": len(finished), "queries": env.budget.queries,
+                    "seeds": len(train)}
+    terms, stop, episodes = measured["terms"], measured["stop"], measured["episodes"]
+    choice = choose(terms, stop, episodes, args.query_cost)
+    result = result_of(terms, stop, choice, episodes, measured["queries"], measured["seeds"], args.query_cost)
+    print(f"{episodes} episodes, {measured['queries']} queries, {measured['seeds']} training seeds\n")
     print("| " + " | ".join(result["columns"]) + " |\n|" + "---|" * len(result["columns"]))
     for row in result["rows"]:
         print("| " + " | ".join("" if c is None else str(c) for c in row) + " |")
     v, n, spread = choice
-    print(f"\nchosen: verify_weight {v}, novelty_weight {n} (spread of per-operation mean reward {spread:.3f})")
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    (Path(args.out) / "weights.json").write_text(json.dumps({"verify_weight": v, "novelty_weight": n, "terms": terms,
-                                                             "stop": stop}))
+    print(f"\nchosen: verify_weight {v}, novelty_weight {n} (a mean episode spends "
+          f"{episode_queries(terms, stop, episodes):.2f} queries; spread of per-operation mean reward {spread:.3f})")
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps({"verify_weight": v, "novelty_weight": n, **measured}))
     record(args.result, result)
 
 
@@ -153,13 +175,16 @@ def result_of(terms: dict, stop: dict, choice: tuple[float, float, float], episo
         f"environment ({episodes} episodes, {queries} queries), each finished episode answered once as the main job "
         "answers a record: per operation the mean reviewer score, novelty and queries of a step, and of the episodes "
         "whose last evolution it was, the share verified and credited and the answers sampled; STOP at step 0 answers "
-        "the seed (verified share shown, never credited). Then the verification and novelty weights (0-1 in steps of "
-        "0.1) that make the operations' mean rewards per step, terminal credit included, closest to one another, so "
-        "that no operation pays everywhere."),
+        "the seed (verified share shown, never credited). Then the weights, on a grid of 0-1 in steps of 0.1: "
+        "verification at the break-even credit, the smallest weight at which a verified record pays for the queries of "
+        "a mean episode; novelty, at that weight, the one that brings the operations' mean rewards per step, terminal "
+        "credit included, closest to one another."),
         "columns": ["operation", "steps", "mean score", "novelty", "queries per step", "episodes it ended",
                     "verified (credited)", "answer samples", "mean reward at the chosen weights"],
         "rows": rows,
-        "figures": {"verify weight": v, "novelty weight": n, "spread of the per-operation mean reward": round(spread, 3),
+        "figures": {"verify weight": v, "novelty weight": n,
+                    "queries of a mean episode": round(episode_queries(terms, stop, episodes), 2),
+                    "spread of the per-operation mean reward": round(spread, 3),
                     "mean reward of STOP at step 0": round(stop_reward, 3)}}
 
 

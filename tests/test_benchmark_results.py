@@ -238,7 +238,8 @@ CASES = [
      {1: [1, 2, 48, 300, 15.31, 3.14, 19.6]}, "2 CPUs"),
     ("reviewer_calibration", reviewer_calibration, {}, {0: ["in-depth", "2 + 2", 1.0, 0.75, 1.0], 1: ["breadth", "2 + 2", 0.0]},
      "model `local`"),
-    ("reward_terms", reward_terms, {"verify weight": 0.3, "novelty weight": 0.5, "spread of the per-operation mean reward": 0.012,
+    ("reward_terms", reward_terms, {"verify weight": 0.3, "novelty weight": 0.5, "queries of a mean episode": 6.78,
+                                    "spread of the per-operation mean reward": 0.012,
                                     "mean reward of STOP at step 0": -0.35},
      {0: ["deepen", 10, 0.5, 0.2, 1.9, 3, 0.333, 2.0, 0.38],  # 0.5 + 0.5 * 0.2 - 0.19 + 3 / 10 * (0.3 / 3 - 0.2)
       2: ["STOP at step 0", None, None, None, None, 4, 0.25, 3.5, -0.35]}, "40 training seeds"),

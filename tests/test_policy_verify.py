@@ -194,15 +194,9 @@ def test_respond_and_the_environment_answer_through_one_function(monkeypatch):
 def test_reward_terms_measures_every_operation_with_its_terminal_credit(monkeypatch):
     # benchmarks/reward_terms.py's loop and accounting on scripted models: the per-step mean rewards it
     # chooses the weights by, times the steps, plus STOP's, add up to every reward the environment paid
-    import importlib.util
-    from pathlib import Path
-
     from teamsrl_graph.commands.pipeline import ANSWERING
 
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "reward_terms.py"
-    spec = importlib.util.spec_from_file_location("benchmark_reward_terms", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_reward_terms()
     monkeypatch.setattr(steps, "draw_constraint", lambda *args, **kwargs: LOWERCASE)  # PASSES meets it
     weights = RewardWeights(verify=0.7, novelty=0.0, query_cost=0.1)
     fruitless = lambda prompt: (unchanged if "fruits" in prompt else evolving)(prompt)  # some paths evolve nothing
@@ -223,5 +217,33 @@ def test_reward_terms_measures_every_operation_with_its_terminal_credit(monkeypa
     total = sum(bench.mean_reward(t, weights) * t["n"] for t in terms.values())
     total += stop["episodes"] * -0.1 * stop["samples"]  # a seed answered earns no credit
     assert total == pytest.approx(sum(paid), abs=1e-2)
-    v, n, spread = bench.choose(terms, 0.1)
+    v, n, spread = bench.choose(terms, stop, len(finished), 0.1)
     assert v in bench.GRID and n in bench.GRID and spread >= 0
+    spent = sum(h["queries"] for e, _ in finished for h in e.history) + sum(e.samples for e, first in finished if first == STOP)
+    assert bench.episode_queries(terms, stop, len(finished)) == pytest.approx(spent / len(finished))
+    price = 0.1 * spent / len(finished)
+    assert price - 1e-9 <= v < price + 0.1  # the break-even credit, on the grid
+
+
+def load_reward_terms():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "reward_terms.py"
+    spec = importlib.util.spec_from_file_location("benchmark_reward_terms", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
+@pytest.mark.parametrize("samples, verify", [(1.0, 0.3), (3.6, 0.6), (3.0, 0.5), (13.0, 1.0)])
+def test_reward_terms_verify_weight_is_the_break_even_credit(samples, verify):
+    # two operations of 1 step of 2 queries each, each ending its own episode with `samples` answers,
+    # and no STOP: a mean episode spends 2 + samples queries at 0.1; the weight is the grid's first
+    # value at or above that price (capped at 1)
+    bench = load_reward_terms()
+    term = {"n": 1, "score": 0.5, "novelty": 0.1, "queries": 2.0, "ended": 1, "verified": 0.5, "samples": samples}
+    terms, stop = {"deepen": dict(term), "breadth": dict(term, score=0.2, novelty=0.4)}, {"episodes": 0, "verified": 0.0, "samples": 0.0}
+    v, n, spread = bench.choose(terms, stop, 2, 0.1)
+    assert v == verify
+    assert (n, spread) == (1.0, pytest.approx(0.0))  # novelty 0.3 more makes up breadth's 0.3 less score

@@ -24,7 +24,7 @@ class PolicyTrainingConfig:
     budget: int = setting(1500, "hard cap on the training's own LLM queries (validation included)")
     query_cost: float = setting(0.1, "reward subtracted per LLM query (an evolution step uses 2; a finished episode's answer, "
                                      "every answer sampled)")
-    verify_weight: float = setting(0.0, "reward of an episode that kept an evolution and whose final instruction, answered "
+    verify_weight: float = setting(0.9, "reward of an episode that kept an evolution and whose final instruction, answered "
                                         "once as the main job answers it, got an answer meeting every constraint; "
                                         "0 = episodes are not answered; default from benchmarks/reward_terms.py")
     novelty_weight: float = setting(0.0, "reward per unit of novelty: 1 - MiniLM cosine to the nearest instruction the run kept; "
