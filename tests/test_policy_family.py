@@ -121,12 +121,13 @@ def test_a_version_2_policy_loads_and_routes_with_no_family(tmp_path):
     assert {router(Observation("Write a haiku.", "Write a haiku.", 0, 3, index=i)) for i in range(5)} == {"add_constraints"}
 
 
-def test_the_shipped_policy_routes_with_no_family():
+def test_the_shipped_policy_names_a_family_exactly_with_add_constraints():
     router = make_router("policy")
-    assert router.model.family is None
-    decisions = [router(Observation("Describe a volcano.", "Describe a volcano.", s, 3, index=i))
-                 for i in range(10) for s in range(3)]
-    assert all(split_action(d)[1] is None for d in decisions)
+    assert router.model.config.families == FAMILIES
+    decisions = [split_action(router(Observation("Describe a volcano.", "Describe a volcano.", s, 3, index=i)))
+                 for i in range(20) for s in range(3)]
+    assert any(op == "add_constraints" for op, _ in decisions)
+    assert all((family in FAMILIES) if op == "add_constraints" else family is None for op, family in decisions)
 
 
 def test_the_routers_family_reaches_the_graph(make_context):

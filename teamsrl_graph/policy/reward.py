@@ -25,7 +25,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class RewardWeights:
     verify: float = 0.0  # per evolved episode ending in a verified record; 0: episodes are not answered
-    # (defaults: those of PolicyTrainingConfig)
+    # (an environment's defaults; train-policy passes PolicyTrainingConfig's, which reward_terms chose)
     novelty: float = 0.0  # per unit of novelty
     query_cost: float = 0.1  # per LLM query
 
