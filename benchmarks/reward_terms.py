@@ -14,16 +14,14 @@ and the answers sampled. A STOP row gives the episodes stopped at step 0: their 
 seed answered, never credited) and samples. It then picks the weights on a grid of 0-1 in steps of
 0.1:
 - verification: the break-even credit, the smallest weight at which a verified record pays for the
-  queries a mean episode spends (query cost x its evolution steps' and answers' queries), so that
-  the reward of a path is positive where it buys verified data at the mean price and negative where
-  it does not; verification then always counts;
-- novelty: at that verification weight, the one that makes the operations' mean rewards per step, terminal credit
-included, closest to one another
-  (smallest max - min; ties: the smaller weight), so that novelty evens out the operations rather
-  than adding to the one the reviewer already favours.
+  queries a mean episode spends (query cost x the queries of its evolution steps and answers), so
+  that verification always counts and a verified record is worth at least what it costs;
+- novelty: at that verification weight, the one that brings the operations' mean rewards per step,
+  terminal credit included, closest to one another (smallest max - min; ties: the smaller weight),
+  so that novelty evens out the operations rather than adding to the one the reviewer favours.
 Writes the measurements and the choice to OUT/weights.json (`--reuse` reads the measurements back
-from there and only chooses again), and the table and the choice to a result file for the docs (`--result`, empty to
-skip). At 30 steps per operation it takes about 250 steps and 700 queries.
+from there and only chooses again), and the table and the choice to a result file for the docs
+(`--result`, empty to skip). At 30 steps per operation it takes about 250 steps and 800 queries.
 
     python benchmarks/reward_terms.py [--steps-per-op 30] [--envs 16] [--budget 1500] [--out runs/reward_terms]
                                       [--result results/reward_terms.json]
