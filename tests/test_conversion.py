@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from teamsrl_graph.common.errors import SetupError
 from teamsrl_graph.models import local
 
 
@@ -48,3 +49,28 @@ def test_a_converted_folder_is_not_converted_again(tmp_path, monkeypatch):
     (folder / "model.safetensors").write_bytes(b"weights")
     monkeypatch.setattr(local, "_convert", lambda source, target: pytest.fail("converted a folder that was there"))
     assert local.converted_path(tmp_path) == folder
+
+
+def test_a_folder_another_process_put_in_place_first_is_kept(tmp_path):
+    # two processes converted at once; the second to finish finds the first one's folder in place
+    target, mine = tmp_path / local.CONVERTED_NAME, tmp_path / ".mine"
+    for folder, weights in ((target, b"first"), (mine, b"second")):
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(weights)
+    local._publish(mine, target)
+    assert (target / "model.safetensors").read_bytes() == b"first" and not mine.exists()
+    fresh = tmp_path / ".fresh"
+    fresh.mkdir()
+    (fresh / "model.safetensors").write_bytes(b"only")
+    local._publish(fresh, tmp_path / "elsewhere")
+    assert (tmp_path / "elsewhere" / "model.safetensors").read_bytes() == b"only" and not fresh.exists()
+
+
+def test_a_half_made_folder_in_the_way_is_not_taken_for_a_model(tmp_path):
+    target, mine = tmp_path / local.CONVERTED_NAME, tmp_path / ".mine"
+    target.mkdir()
+    (target / "config.json").write_text("{}")  # no weights: not a finished conversion
+    mine.mkdir()
+    (mine / "model.safetensors").write_bytes(b"weights")
+    with pytest.raises(SetupError, match=f"{target} is in the way"):
+        local._publish(mine, target)

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from conftest import ScriptedChat, task_of
+from test_benchmark_results import script
 from teamsrl_graph.dataio.seeds import Seed
 from teamsrl_graph.evolve import steps
 from teamsrl_graph.evolve.actions import OPERATIONS, STOP
@@ -196,7 +197,7 @@ def test_reward_terms_measures_every_operation_with_its_terminal_credit(monkeypa
     # chooses the weights by, times the steps, plus STOP's, add up to every reward the environment paid
     from teamsrl_graph.commands.pipeline import ANSWERING
 
-    bench = load_reward_terms()
+    bench = script("reward_terms")
     monkeypatch.setattr(steps, "draw_constraint", lambda *args, **kwargs: LOWERCASE)  # PASSES meets it
     weights = RewardWeights(verify=0.7, novelty=0.0, query_cost=0.1)
     fruitless = lambda prompt: (unchanged if "fruits" in prompt else evolving)(prompt)  # some paths evolve nothing
@@ -225,23 +226,12 @@ def test_reward_terms_measures_every_operation_with_its_terminal_credit(monkeypa
     assert price - 1e-9 <= v < price + 0.1  # the break-even credit, on the grid
 
 
-def load_reward_terms():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "reward_terms.py"
-    spec = importlib.util.spec_from_file_location("benchmark_reward_terms", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
-
-
 @pytest.mark.parametrize("samples, verify", [(1.0, 0.3), (3.6, 0.6), (3.0, 0.5), (13.0, 1.0)])
 def test_reward_terms_verify_weight_is_the_break_even_credit(samples, verify):
     # two operations of 1 step of 2 queries each, each ending its own episode with `samples` answers,
     # and no STOP: a mean episode spends 2 + samples queries at 0.1; the weight is the grid's first
     # value at or above that price (capped at 1)
-    bench = load_reward_terms()
+    bench = script("reward_terms")
     term = {"n": 1, "score": 0.5, "novelty": 0.1, "queries": 2.0, "ended": 1, "verified": 0.5, "samples": samples}
     terms, stop = {"deepen": dict(term), "breadth": dict(term, score=0.2, novelty=0.4)}, {"episodes": 0, "verified": 0.0, "samples": 0.0}
     v, n, spread = bench.choose(terms, stop, 2, 0.1)

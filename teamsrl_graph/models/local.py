@@ -55,7 +55,8 @@ def converted_path(root: Path | None = None) -> Path:
     The conversion writes into a temporary folder next to the target and renames it at the end, so
     an interrupted conversion never leaves a half-written model behind. Threads that ask while one
     converts wait for it and read its result (parallel conversions of one file by transformers
-    collide); another process converting at the same time costs time only: the first rename wins.
+    collide); another process converting at the same time costs time only: the first folder in
+    place is kept (`_publish`).
     """
     target = (root or cache_dir()) / CONVERTED_NAME
     if (target / "model.safetensors").is_file():
@@ -83,13 +84,21 @@ def _convert(source: Path, target: Path) -> None:
         model.config.architectures = [type(model).__name__]
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        if target.exists():  # another process finished first
-            shutil.rmtree(tmp)
-        else:
-            tmp.rename(target)
+        _publish(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _publish(tmp: Path, target: Path) -> None:
+    """Move the finished folder `tmp` to `target` in one rename; where another process put a
+    complete folder there first, keep that one and drop `tmp`."""
+    try:
+        tmp.rename(target)
+    except OSError as error:  # the target is there and not empty
+        if not (target / "model.safetensors").is_file():
+            raise SetupError(f"{target} is in the way and holds no model.safetensors: remove it and run again") from error
+        shutil.rmtree(tmp)
 
 
 def chat_ids(tokenizer, messages: list[dict], generation_prompt: bool = True, continue_final: bool = False) -> list[int]:
