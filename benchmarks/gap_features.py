@@ -1,8 +1,8 @@
 """PIT's gap model with and without the form statistics, by cross-validation on training pairs.
 
-The pairs are those of a trainers run (`benchmarks/trainers.py`): each training instruction's sampled
-answers, the best and the worst by constraint compliance (`pit.collect.compliance_pairs`). The run's
-held-out share of the pairs (the PIT trainer's split) is left out entirely; the remaining training
+The pairs are those a trainers run (`benchmarks/trainers.py`) wrote for its PIT trainer
+(OUT/pit/preferences.jsonl): each training instruction's sampled answers, the best and the worst by
+constraint compliance (`pit.collect.compliance_pairs`). The run's held-out share of the pairs (the PIT trainer's split) is left out entirely; the remaining training
 pairs are cut into `--folds` folds, and each setting is trained on all folds but one and scored
 (pairwise accuracy, `pit.gap.pairwise_accuracy`) on that one. Settings: the form statistics on or
 off (`GapSettings.form`), at the gap model's defaults and at a wider, longer-trained head.
@@ -39,7 +39,7 @@ SETTINGS = [
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--samples", default="runs/trainers", help="a trainers run's folder (samples.json, settings.json)")
+    p.add_argument("--samples", default="runs/trainers", help="a trainers run's folder (settings.json, pit/preferences.jsonl)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds of the training pairs")
     p.add_argument("--seed", type=int, default=0, help="seeds the folds and every gap model")
     result_option(p, "results/gap_features.json")
@@ -50,22 +50,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def training_pairs(folder: Path) -> tuple[list, dict]:
-    """The trainers run's compliance pairs minus the ones its PIT trainer holds out, and its settings."""
-    from teamsrl_graph.commands.pipeline import heldout_constrained
+    """The pairs the trainers run's PIT trainer read (OUT/pit/preferences.jsonl) minus the ones it held
+    out (its split: `PITConfig.heldout_fraction` at the run's seed), and the run's settings."""
     from teamsrl_graph.dataio.records import split_heldout
-    from teamsrl_graph.pit.collect import compliance_pairs
     from teamsrl_graph.pit.config import PITConfig
+    from teamsrl_graph.pit.preferences import read_preferences
 
     settings = read_json_file(folder / "settings.json")
-    drawn = read_json_file(folder / "samples.json")
-    for key in ("instructions", "seed", "draws", "tokens"):
+    for key in ("instructions", "seed", "draws"):
         if not isinstance(settings.get(key), int):
             raise InputError(f"expected a whole number, got {settings.get(key)!r}", path=folder / "settings.json", field=key)
-    items = heldout_constrained(settings["instructions"], settings["seed"], tasks="seeds", split="train")
-    if drawn.get("prompts") != [i["prompt"] for i in items]:
-        raise InputError("not the instructions its settings.json names", path=folder / "samples.json", field="prompts")
-    pairs = compliance_pairs(items, [s[:settings["draws"]] for s in drawn["samples"]], settings["tokens"])
-    train, _ = split_heldout(pairs, PITConfig.heldout_fraction, settings["seed"])
+    source = folder / "pit" / "preferences.jsonl"
+    if not source.is_file():
+        raise InputError("no preference pairs: the run trained no PIT model (run benchmarks/trainers.py with pit)",
+                         path=source)
+    train, _ = split_heldout(read_preferences(source), PITConfig.heldout_fraction, settings["seed"])
     return train, settings
 
 

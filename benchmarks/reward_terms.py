@@ -101,10 +101,11 @@ def episode_queries(terms: dict, stop: dict, episodes: int) -> float:
     return (spent + stop["episodes"] * stop["samples"]) / max(1, episodes)
 
 
-def choose(terms: dict, stop: dict, episodes: int, query_cost: float) -> tuple[float, float, float]:
-    """(verify weight, novelty weight, spread of the per-operation mean rewards): the break-even
-    verification weight, then the novelty weight with the smallest spread at it."""
-    price = query_cost * episode_queries(terms, stop, episodes)
+def choose(terms: dict, stop: dict, episodes: int, query_cost: float) -> tuple[float, float, float, float]:
+    """(verify weight, novelty weight, spread of the per-operation mean rewards, queries of a mean
+    episode): the break-even verification weight, then the novelty weight with the smallest spread at it."""
+    per_episode = episode_queries(terms, stop, episodes)
+    price = query_cost * per_episode
     v = next((w for w in GRID if w >= price - 1e-9), GRID[-1])
     best = None
     for n in GRID:
@@ -112,7 +113,7 @@ def choose(terms: dict, stop: dict, episodes: int, query_cost: float) -> tuple[f
         means = [mean_reward(t, weights) for t in terms.values() if t["n"]]
         spread = max(means) - min(means)
         if best is None or spread < best[2] - 1e-9:
-            best = (v, n, spread)
+            best = (v, n, spread, per_episode)
     return best
 
 
@@ -150,18 +151,18 @@ def main():
     print("| " + " | ".join(result["columns"]) + " |\n|" + "---|" * len(result["columns"]))
     for row in result["rows"]:
         print("| " + " | ".join("" if c is None else str(c) for c in row) + " |")
-    v, n, spread = choice
+    v, n, spread, per_episode = choice
     print(f"\nchosen: verify_weight {v}, novelty_weight {n} (a mean episode spends "
-          f"{episode_queries(terms, stop, episodes):.2f} queries; spread of per-operation mean reward {spread:.3f})")
+          f"{per_episode:.2f} queries; spread of per-operation mean reward {spread:.3f})")
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.write_text(json.dumps({"verify_weight": v, "novelty_weight": n, **measured}))
     record(args.result, result)
 
 
-def result_of(terms: dict, stop: dict, choice: tuple[float, float, float], episodes: int, queries: int, seeds: int,
-              query_cost: float = 0.1) -> dict:
-    """write_result's arguments: the per-operation terms and the STOP row as a table, the chosen weights as figures."""
-    v, n, spread = choice
+def result_of(terms: dict, stop: dict, choice: tuple[float, float, float, float], episodes: int, queries: int,
+              seeds: int, query_cost: float = 0.1) -> dict:
+    """write_result's arguments: the per-operation terms and the STOP row as a table, `choose`'s choice as figures."""
+    v, n, spread, per_episode = choice
     weights = RewardWeights(verify=v, novelty=n, query_cost=query_cost)
     rows = [[op, t["n"], round(t["score"], 3), round(t["novelty"], 3), round(t["queries"], 2), t["ended"],
              round(t["verified"], 3), round(t["samples"], 2), round(mean_reward(t, weights), 3)] for op, t in terms.items()]
@@ -181,7 +182,7 @@ def result_of(terms: dict, stop: dict, choice: tuple[float, float, float], episo
                     "verified (credited)", "answer samples", "mean reward at the chosen weights"],
         "rows": rows,
         "figures": {"verify weight": v, "novelty weight": n,
-                    "queries of a mean episode": round(episode_queries(terms, stop, episodes), 2),
+                    "queries of a mean episode": round(per_episode, 2),
                     "spread of the per-operation mean reward": round(spread, 3),
                     "mean reward of STOP at step 0": round(stop_reward, 3)}}
 

@@ -126,7 +126,8 @@ def reviewer_calibration(m):
 def reward_terms(m):
     terms = {"deepen": {"n": 10, "score": 0.5, "novelty": 0.2, "queries": 1.9, "ended": 3, "verified": 1 / 3, "samples": 2.0},
              "breadth": {"n": 8, "score": 0.4, "novelty": 0.6, "queries": 2.0, "ended": 2, "verified": 0.5, "samples": 3.0}}
-    return m.result_of(terms, {"episodes": 4, "verified": 0.25, "samples": 3.5}, (0.3, 0.5, 0.01234), 9, 45, 40)
+    stop = {"episodes": 4, "verified": 0.25, "samples": 3.5}
+    return m.result_of(terms, stop, (0.3, 0.5, 0.01234, m.episode_queries(terms, stop, 9)), 9, 45, 40)
 
 
 def sft_throughput(m):

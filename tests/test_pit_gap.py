@@ -182,3 +182,24 @@ def test_form_the_embedding_cannot_see_is_learned():
     blind, history = train_gap(train, GapSettings(form=False), heldout=heldout)  # word counts only: no case
     assert history["heldout"]["accuracy"] <= 0.5
     assert blind.head[0].in_features == 5 * GapSettings().projection + 3 + 4
+
+
+def test_gap_features_reads_the_pairs_the_trainers_run_wrote(tmp_path):
+    # benchmarks/gap_features.py cross-validates on the PIT trainer's own training pairs: the file the
+    # trainers run wrote, minus the trainer's held-out split at the run's seed; no pairs is an InputError
+    from teamsrl_graph.pit.config import PITConfig
+    from teamsrl_graph.pit.preferences import write_preferences
+    from test_benchmark_results import script
+
+    bench = script("gap_features")
+    (tmp_path / "settings.json").write_text(json.dumps({"instructions": 10, "seed": 3, "draws": 4}))
+    with pytest.raises(InputError, match="no preference pairs") as caught:
+        bench.training_pairs(tmp_path)
+    assert caught.value.path == tmp_path / "pit" / "preferences.jsonl"
+    pairs = [Preference(f"Write about {t}.", f"All about {t}.", f"About {o}.", id=str(i))
+             for i, (t, o) in enumerate(zip(TOPICS[:10], OTHER))]
+    write_preferences(tmp_path / "pit" / "preferences.jsonl", pairs)
+    train, settings = bench.training_pairs(tmp_path)
+    expected, held = split_heldout(pairs, PITConfig.heldout_fraction, 3)
+    assert [p.id for p in train] == [p.id for p in expected] and held and settings["draws"] == 4
+    assert not {p.id for p in train} & {p.id for p in held}

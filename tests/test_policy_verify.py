@@ -218,10 +218,10 @@ def test_reward_terms_measures_every_operation_with_its_terminal_credit(monkeypa
     total = sum(bench.mean_reward(t, weights) * t["n"] for t in terms.values())
     total += stop["episodes"] * -0.1 * stop["samples"]  # a seed answered earns no credit
     assert total == pytest.approx(sum(paid), abs=1e-2)
-    v, n, spread = bench.choose(terms, stop, len(finished), 0.1)
+    v, n, spread, per_episode = bench.choose(terms, stop, len(finished), 0.1)
     assert v in bench.GRID and n in bench.GRID and spread >= 0
     spent = sum(h["queries"] for e, _ in finished for h in e.history) + sum(e.samples for e, first in finished if first == STOP)
-    assert bench.episode_queries(terms, stop, len(finished)) == pytest.approx(spent / len(finished))
+    assert per_episode == pytest.approx(spent / len(finished))
     price = 0.1 * spent / len(finished)
     assert price - 1e-9 <= v < price + 0.1  # the break-even credit, on the grid
 
@@ -234,6 +234,6 @@ def test_reward_terms_verify_weight_is_the_break_even_credit(samples, verify):
     bench = script("reward_terms")
     term = {"n": 1, "score": 0.5, "novelty": 0.1, "queries": 2.0, "ended": 1, "verified": 0.5, "samples": samples}
     terms, stop = {"deepen": dict(term), "breadth": dict(term, score=0.2, novelty=0.4)}, {"episodes": 0, "verified": 0.0, "samples": 0.0}
-    v, n, spread = bench.choose(terms, stop, 2, 0.1)
-    assert v == verify
+    v, n, spread, per_episode = bench.choose(terms, stop, 2, 0.1)
+    assert (v, per_episode) == (verify, pytest.approx(2 + samples))
     assert (n, spread) == (1.0, pytest.approx(0.0))  # novelty 0.3 more makes up breadth's 0.3 less score
