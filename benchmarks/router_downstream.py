@@ -321,6 +321,7 @@ def result_of(report: dict, budget: int) -> dict:
     """write_result's arguments: the printed table, and the comparison's measures as figures."""
     figures = {c["name"]: f"{shown(c['value'])} (target {c['target']}: {verdict(c)})" for c in report["comparison"] or []}
     return {"title": f"Routers downstream: learned, random and fixed at {budget} queries", "columns": COLUMNS,
+            "readme_table": True,
             "rows": [cells(r, budget) for r in report["rows"]], "figures": figures or None, "summary": (
                 summary(report) + ". A verified record met every constraint it carries after at least one accepted "
                 "evolution; expert queries count every rewrite and every answer sample. Each fine-tuned model is paired "

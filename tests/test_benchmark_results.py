@@ -214,6 +214,7 @@ def gap_features(m):
 
 
 # script, inputs, then what the written file must hold: figures, rows by index, text in the summary
+README_TABLES = {"router_downstream", "mia_audit_paired"}  # CASES whose table the README shows
 CASES = [
     ("answer_rating", answer_rating, {}, {0: ["reviewer", 0.38, 0.48]}, "ROC-AUC"),
     ("eval_speed", eval_speed, {"answers the merged model left unchanged (batch 8)": "30-31 of 32",
@@ -277,6 +278,7 @@ def test_result_of_writes_a_loadable_result(tmp_path, name, inputs, figures, row
     result = inputs(script(name))
     loaded = load_result(write_result(tmp_path / f"{name}.json", **result))
     assert loaded["title"] and said in loaded["summary"]
+    assert loaded.get("readme_table", False) is (inputs.__name__ in README_TABLES), "the README shows its table"
     for figure, value in figures.items():
         assert loaded["figures"][figure] == value, figure
     for index, start in rows.items():
