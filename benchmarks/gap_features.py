@@ -2,10 +2,11 @@
 
 The pairs are those a trainers run (`benchmarks/trainers.py`) wrote for its PIT trainer
 (OUT/pit/preferences.jsonl): each training instruction's sampled answers, the best and the worst by
-constraint compliance (`pit.collect.compliance_pairs`). The run's held-out share of the pairs (the PIT trainer's split) is left out entirely; the remaining training
-pairs are cut into `--folds` folds, and each setting is trained on all folds but one and scored
-(pairwise accuracy, `pit.gap.pairwise_accuracy`) on that one. Settings: the form statistics on or
-off (`GapSettings.form`), at the gap model's defaults and at a wider, longer-trained head.
+constraint compliance (`pit.collect.compliance_pairs`). The run's held-out share of the pairs (the
+PIT trainer's split) is left out entirely; the remaining training pairs are cut into `--folds`
+folds, and each setting is trained on all folds but one and scored (pairwise accuracy,
+`pit.gap.pairwise_accuracy`) on that one. Settings: the form statistics on or off
+(`GapSettings.form`), at the gap model's defaults and at a wider, longer-trained head.
 
     python benchmarks/gap_features.py --samples runs/trainers
 
@@ -60,11 +61,8 @@ def training_pairs(folder: Path) -> tuple[list, dict]:
     for key in ("instructions", "seed", "draws"):
         if not isinstance(settings.get(key), int):
             raise InputError(f"expected a whole number, got {settings.get(key)!r}", path=folder / "settings.json", field=key)
-    source = folder / "pit" / "preferences.jsonl"
-    if not source.is_file():
-        raise InputError("no preference pairs: the run trained no PIT model (run benchmarks/trainers.py with pit)",
-                         path=source)
-    train, _ = split_heldout(read_preferences(source), PITConfig.heldout_fraction, settings["seed"])
+    pairs = read_preferences(folder / "pit" / "preferences.jsonl")  # an InputError naming it when there is none
+    train, _ = split_heldout(pairs, PITConfig.heldout_fraction, settings["seed"])
     return train, settings
 
 
