@@ -61,8 +61,8 @@ def test_measures_of_one_dataset(records, made, expected):
     assert seen == [[r["instruction"] for r in records if m.counted(r)]]  # diversity of the counted records only
 
 
-def row(router, queries, per_verified, diversity, types, held, budget=1500):
-    stats = None if held is None else {"heldout_constrained": {"finetuned": held}}
+def row(router, queries, per_verified, diversity, types, held, budget=1500, base=0.25):
+    stats = None if held is None else {"heldout_constrained": {"base": base, "finetuned": held}}
     return {"router": router, "budget": budget, "queries": queries, "expert_per_verified": per_verified,
             "diversity": diversity, "type_entropy": types, "vs_base": stats}
 
@@ -84,6 +84,9 @@ COMPARISONS = [
       row("policy", 500, 5.0, 0.79, 3.8, 0.25, budget=500)], versus(-0.1), [True, True, True, False, False]),  # none reaches
     ([row("random", 1500, None, 0.80, 0.0, 0.30), row("policy", 1500, 5.0, 0.79, 3.2, 0.30)], None,
      [None, True, None, None, None]),  # random verified nothing; no sweep; not answered
+    ([row("random", 1500, 10.0, 0.80, 4.0, 0.30, base=0.30), row("policy", 1500, 5.0, 0.79, 3.2, 0.30),
+      row("policy", 400, 5.0, 0.79, 3.8, 0.31, budget=400)], versus(0.0), [True, True, True, True, None]),
+    # random's fine-tune is no better than the base model: reaching its accuracy is not measured
 ]
 
 
@@ -99,6 +102,9 @@ def test_the_sweep_reports_the_fewest_queries_reaching_random():
             row("policy", 980, 5.0, 0.8, 4.0, 0.31, budget=1000), row("policy", 470, 5.0, 0.8, 4.0, 0.29, budget=500)]
     sweep = m.comparison(rows, versus(0.05), 1500)[-1]
     assert (sweep["value"], sweep["target"], sweep["met"]) == (980, "≤ 1450 / 3", False)
+    rows[0]["vs_base"]["heldout_constrained"]["base"] = 0.30  # random no better than base: nothing to reach
+    sweep = m.comparison(rows, versus(0.05), 1500)[-1]
+    assert (sweep["target"], sweep["met"]) == ("≤ 1450 / 3; random's fine-tune does not beat the base model", None)
 
 
 @pytest.mark.parametrize("present", [["policy"], ["random", "fixed"]])
