@@ -236,8 +236,7 @@ def comparison(rows: list[dict], versus: dict | None, budget: int) -> list[dict]
                       and target is not None and accuracy(r) >= target)
     swept = sum(r["router"] == "policy" for r in rows) > 1
     # reaching random's accuracy says something only where random's fine-tune beat the base model
-    random_gain = (random_.get("vs_base") or {}).get("heldout_constrained")
-    beats_base = random_gain is not None and random_gain["finetuned"] > random_gain["base"]
+    beats_base = target is not None and target > random_["vs_base"]["heldout_constrained"]["base"]
     sweep_target = f"≤ {random_['queries']} / 3" + ("" if beats_base else "; random's fine-tune does not beat the base model")
     return [
         check("learned ÷ random expert queries per verified record", expert, f"≤ {TARGETS['expert']}",

@@ -5,7 +5,8 @@ p-values.
 1. Training instructions: N shipped training seeds, each with 1-3 registry constraints in training
    wordings. The base model samples K answers to each (temperature 0.7, no repetition penalty);
    several budgets (`--samples 2 4 8`) share them: budget k takes each instruction's first k. K is
-   `--draws` (default: the largest budget), so a reused run can add or drop a budget.
+   `--draws` (default: the largest budget), so a reused run can add or drop a budget. A run naming
+   none of sft-verified, hir and pit (rlvr alone, say) draws none: GRPO samples its own groups.
 2. At each budget k, each method trains a fresh LoRA adapter on the base model for the same S
    optimizer steps at the same learning rate:
    - sft-verified: cross-entropy on the samples that meet all their constraints (HIR's trainer with
@@ -55,6 +56,7 @@ from teamsrl_graph.evaluation.compare import SETS, answer_sets, compare, load, v
 log = logging.getLogger("trainers")
 METHODS = ("sft-verified", "hir", "rlvr")  # trained on the samples; each is paired with the base model
 IMPROVERS = ("pit", "self-refine")  # improve the original answers; each is paired with them
+LEARN_FROM_SAMPLES = {"sft-verified", "hir", "pit"}  # the methods trained on the drawn samples (rlvr draws its own)
 FULL = {"instructions": 640, "samples": [2, 4, 8], "steps": 40, "heldout": 200, "ifbench": -1, "tokens": 160, "rounds": 2,
         "pit_steps": [8, 8], "improve_on": list(SETS), "result": "results/trainers.json"}
 QUICK = {"instructions": 24, "samples": [4], "steps": 6, "heldout": 40, "ifbench": 40, "tokens": 96, "rounds": 1,
@@ -228,6 +230,8 @@ def pit_part(store: Parts, items, samples, args) -> dict:
     from teamsrl_graph.pit.collect import compliance_pairs
     from teamsrl_graph.pit.preferences import write_preferences
 
+    if samples is None:
+        return {"samples": 0, "pairs": 0, "skipped": "no samples drawn (pit not among --methods)"}
     k = args.draws
     used = [outputs[:k] for outputs in samples]
     prefs = compliance_pairs(items, used, args.tokens)
@@ -235,7 +239,7 @@ def pit_part(store: Parts, items, samples, args) -> dict:
                                                          "samples": fingerprint(used)}}
     if len(prefs) < 2:
         log.warning("PIT skipped: %d preference pair(s) decided by compliance; it needs 2", len(prefs))
-        return {**info, "skipped": f"{len(prefs)} preference pair(s)"}
+        return {**info, "skipped": f"{len(prefs)} preference pair(s) decided by compliance from {k} samples per instruction"}
     model_dir = store.folder / "pit" / "model"
     if "pit" not in args.methods and not store.has("pit/model/run_card.json"):
         return {**info, "skipped": "not among --methods"}
@@ -352,7 +356,7 @@ def markdown(columns: list, rows: list[list]) -> str:
 
 def pit_line(pit: dict) -> str:
     if pit.get("skipped"):
-        return f"PIT skipped: {pit['skipped']} decided by compliance from {pit['samples']} samples per instruction"
+        return f"PIT skipped: {pit['skipped']}"
     accuracy = pit["gap_heldout_accuracy"]
     return (f"PIT: {pit['pairs']} preference pairs decided by compliance ({pit['samples']} samples per instruction), "
             f"{pit['train_pairs']} for training and {pit['heldout_pairs']} held out; gap model held-out pairwise accuracy "
@@ -382,7 +386,11 @@ def result_of(report: dict, readme_table: bool = False) -> dict:
         if (versus := (report.get("pit_vs_self_refine") or {}).get(s)):
             figures[f"pit vs self-refine, {name}"] = (f"{versus['finetuned']:.3f} vs {versus['base']:.3f} "
                                                      f"({discordant(versus)}, p {pvalue(versus)})")
-    return {"title": "Every trainer on the same samples", "columns": COLUMNS, "rows": table_rows(report),
+    made = {r["method"] for r in report["rows"]} - {"original"}
+    title = "Every trainer on the same samples" if made >= set(METHODS + IMPROVERS) else (
+        "The trainers harness, " + ", ".join(f"{r['method']} at {r['samples']} samples" if r["samples"] else r["method"]
+                                             for r in report["rows"] if r["method"] != "original"))
+    return {"title": title, "columns": COLUMNS, "rows": table_rows(report),
             "figures": figures, "readme_table": readme_table, "summary": (
                 summary(report) + ". sft-verified, hir and rlvr start from the base model with the same instructions, "
                 "sample budget and optimizer steps and are paired with the base model's answers; pit and self-refine "
@@ -407,14 +415,18 @@ def run(args) -> dict:
     folder = base_folder(args.model)
     sets = {"heldout_constrained": [i["prompt"] for i in held], "ifbench": [r["prompt"] for r in rows]}
 
-    log.info("1/5 samples: %d instructions x %d", len(items), args.draws)
-    drawn = store.json("samples.json", lambda: {"prompts": [i["prompt"] for i in items], "samples": sample(
-        *load(folder), [i["prompt"] for i in items], args.draws, SAMPLE_TEMPERATURE, args.tokens,
-        GENERATION_BATCH, args.seed, desc="samples")})
-    samples = drawn["samples"]
-    if drawn["prompts"] != [i["prompt"] for i in items] or any(len(s) < args.draws for s in samples):
-        raise InputError("the samples there were drawn for other instructions or fewer draws: drop --reuse or "
-                         "choose another folder", path=out / "samples.json", field="prompts")
+    samples = None
+    if LEARN_FROM_SAMPLES & set(args.methods) or store.has("samples.json"):
+        log.info("1/5 samples: %d instructions x %d", len(items), args.draws)
+        drawn = store.json("samples.json", lambda: {"prompts": [i["prompt"] for i in items], "samples": sample(
+            *load(folder), [i["prompt"] for i in items], args.draws, SAMPLE_TEMPERATURE, args.tokens,
+            GENERATION_BATCH, args.seed, desc="samples")})
+        samples = drawn["samples"]
+        if drawn["prompts"] != [i["prompt"] for i in items] or any(len(s) < args.draws for s in samples):
+            raise InputError("the samples there were drawn for other instructions or fewer draws: drop --reuse or "
+                             "choose another folder", path=out / "samples.json", field="prompts")
+    else:
+        log.info("1/5 samples: none drawn (no method named trains on them)")
     log.info("2/5 the base model's answers: %s", {s: len(p) for s, p in sets.items()})
     base = store.json("base/answers.json", lambda: answer_sets(*load(folder), sets, args.tokens, "base", GENERATION_BATCH))
     def row(method: str, answers: str) -> bool:

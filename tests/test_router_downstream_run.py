@@ -156,18 +156,18 @@ def test_the_base_answers_once_and_every_model_is_paired(run):
     from teamsrl_graph.evaluation.evaluator import ifbench_rows
 
     names = [a[4] for a, _ in first["answers"].calls + second["answers"].calls]
-    assert names == ["base", "policy-90", "random-90", "fixed-90", "policy-60"]
+    assert names == ["base", *(f"{router}-{budget}" for router, budget in KEYS)]
     held, rows = heldout_constrained(HELD, HELDOUT_SEED_OFFSET), ifbench_rows(IFBENCH)
     verdicts = {name: m.verdicts(json.loads((out / name / "answers.json").read_text()), held, rows) for name in names}
     for (router, budget), r in zip(KEYS, report["rows"]):
         for s in ("heldout_constrained", "ifbench"):
             assert r["vs_base"][s] == paired(verdicts["base"][s], verdicts[f"{router}-{budget}"][s])
     for s in ("heldout_constrained", "ifbench"):
-        assert report["learned_vs_random"][s] == paired(verdicts["random-90"][s], verdicts["policy-90"][s])
+        assert report["learned_vs_random"][s] == paired(verdicts[f"random-{BUDGET}"][s], verdicts[f"policy-{BUDGET}"][s])
     checks = {c["name"]: c for c in report["comparison"]}
     sweep = checks.pop("fewest queries at which learned reaches random's held-out accuracy")
     assert len(checks) == 4 and all(c["met"] in (True, False) for c in checks.values())
-    random_vs_base = report["rows"][KEYS.index(("random", 90))]["vs_base"]["heldout_constrained"]
+    random_vs_base = report["rows"][KEYS.index(("random", BUDGET))]["vs_base"]["heldout_constrained"]
     # the sweep is measurable only where random's fine-tune beat the base model
     assert (sweep["met"] is not None) == (random_vs_base["finetuned"] > random_vs_base["base"])
     held_check = checks["held-out accuracy at equal queries, learned − random"]
@@ -176,11 +176,11 @@ def test_the_base_answers_once_and_every_model_is_paired(run):
 
 def test_reuse_makes_only_what_is_missing(run, tiny_model):
     m, out, report, _, _ = run
-    (out / "random-90" / "answers.json").unlink()  # as if stopped after random's fine-tune, before its answers
+    (out / f"random-{BUDGET}" / "answers.json").unlink()  # as if stopped after random's fine-tune, before its answers
     with pytest.MonkeyPatch.context() as mp:
         calls = spies(mp, m, refuse=("generate", "fine_tune"))
         assert m.main(args(tiny_model, out, "--reuse", "--sweep", str(SWEEP))) == 0
-    assert [a[4] for a, _ in calls["answers"].calls] == ["random-90"] and not calls["contexts"]
+    assert [a[4] for a, _ in calls["answers"].calls] == [f"random-{BUDGET}"] and not calls["contexts"]
     again = json.loads((out / "report.json").read_text())
     assert again["rows"] == report["rows"] and again["comparison"] == report["comparison"]
 

@@ -125,6 +125,7 @@ def test_every_trained_method_takes_the_same_optimizer_steps(run):
             assert training.get("pairs", 1) > 0, (method, k)  # each had something to train on
             assert rows_of(report)[(method, k)]["steps"] == training["steps"] == STEPS, (method, k)
     assert report["pit"]["sft_steps"] == STEPS  # PIT's SFT stage too, at the same batch size
+    assert m.result_of(report)["title"] == "Every trainer on the same samples"  # a run of every row
     assert report["pit"]["rl_steps"] == [1, 1]
 
 
@@ -204,6 +205,19 @@ def test_methods_left_out_are_neither_made_nor_reported_unless_already_there(run
     gone = {("hir", max(BUDGETS)), ("pit", None), ("self-refine", None)}
     assert [r for r in report["rows"] if (r["method"], r["samples"]) not in gone] == again["rows"]
     assert again["pit"]["skipped"] == "not among --methods" and again["settings"]["methods"] == ["sft-verified"]
+
+
+def test_a_run_of_rlvr_alone_draws_no_samples(tiny_model, tmp_path):
+    m, out = script("trainers"), tmp_path / "out"
+    with pytest.MonkeyPatch.context() as mp:
+        calls = spies(mp, m)
+        assert m.main(args(tiny_model, out, "--methods", "rlvr", "--samples", str(min(BUDGETS)))) == 0
+    assert calls["sampled"] == [] and not (out / "samples.json").exists()  # GRPO samples its own groups
+    assert [a[0] for a, _ in calls["grpo"].calls] == [min(BUDGETS)] and not calls["supervised"].calls
+    report = json.loads((out / "report.json").read_text())
+    assert [(r["method"], r["samples"]) for r in report["rows"]] == [("rlvr", min(BUDGETS)), ("original", None)]
+    assert report["pit"]["skipped"].startswith("no samples drawn") and not calls["pit"].calls
+    assert m.result_of(report)["title"] == f"The trainers harness, rlvr at {min(BUDGETS)} samples"
 
 
 def test_improvers_can_be_run_on_one_set(run, tiny_model, tmp_path):
