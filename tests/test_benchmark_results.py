@@ -214,8 +214,15 @@ def gap_features(m):
 
 
 # script, inputs, then what the written file must hold: figures, rows by index, text in the summary
+def grpo_passes(m):
+    measured = {16: {"seconds": 80.0, "peak_gib": 13.6}, 8: {"seconds": 60.0, "peak_gib": 6.8}, 3: None}
+    return m.result_of(Namespace(prompts=4, samples=4, tokens=160, rounds=2), m.table([16, 8, 3], measured, 16))
+
+
 README_TABLES = {"router_downstream", "mia_audit_paired"}  # CASES whose table the README shows
 CASES = [
+    ("grpo_passes", grpo_passes, {}, {0: [16, 1, 80.0, 13.6, 1.0, 1.0], 1: [8, 2, 60.0, 6.8, 0.75, 0.5],
+                                      2: [2, 8, "failed", "failed"]}, "4 instructions x 4 answers"),
     ("answer_rating", answer_rating, {}, {0: ["reviewer", 0.38, 0.48]}, "ROC-AUC"),
     ("eval_speed", eval_speed, {"answers the merged model left unchanged (batch 8)": "30-31 of 32",
                                 "mean absolute logit error, lora": 0.167},

@@ -16,6 +16,11 @@ from pathlib import Path
 
 from ..models.local import HUB_PATTERN, LOCAL_COPIES, base_folder  # noqa: F401 (re-exported for the trainers)
 
+# most completions in one forward and backward pass of a GRPO step (benchmarks/grpo_passes.py): each
+# 160-token completion of the embedded model holds about 0.7 GiB in a pass (its logits over the whole
+# vocabulary), so 64 in one pass ran out of 24 GiB; passes of 8 took no longer than one pass of 16
+GRPO_PASS_SIZE = 8
+
 
 def base_id(folder: Path) -> str:
     """What an adapter records as its base model: the hub id of a `LOCAL_COPIES` folder, the hub id in
@@ -89,17 +94,26 @@ def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False, p
     )
 
 
+def grpo_passes(completions: int, most: int) -> tuple[int, int]:
+    """(completions per pass, passes): the fewest equal passes of at most `most` completions each."""
+    passes = next(n for n in range(-(-completions // most), completions + 1) if completions % n == 0)
+    return completions // passes, passes
+
+
 def grpo_config(output_dir: Path, *, steps: int, learning_rate: float, prompts_per_step: int, num_generations: int,
-                max_completion_length: int, temperature: float, beta: float, bf16: bool, seed: int):
+                max_completion_length: int, temperature: float, beta: float, bf16: bool, seed: int,
+                pass_size: int = GRPO_PASS_SIZE):
     """The trl `GRPOConfig` of one RL stage: `steps` optimizer steps, each on `prompts_per_step`
-    prompts x `num_generations` sampled completions (one generation batch a step), logged every
-    step, no checkpoints (the caller saves the adapter)."""
+    prompts x `num_generations` sampled completions (one generation batch a step, its gradient summed
+    over passes of at most `pass_size` completions), logged every step, no checkpoints (the caller
+    saves the adapter)."""
     import torch
     from trl import GRPOConfig
 
+    per_pass, passes = grpo_passes(prompts_per_step * num_generations, pass_size)
     return GRPOConfig(
         output_dir=str(output_dir), max_steps=steps, learning_rate=learning_rate,
-        per_device_train_batch_size=prompts_per_step * num_generations, num_generations=num_generations,
+        per_device_train_batch_size=per_pass, gradient_accumulation_steps=passes, num_generations=num_generations,
         max_completion_length=max_completion_length, temperature=temperature, beta=beta, bf16=bf16,
         use_cpu=not torch.cuda.is_available(), seed=seed, logging_steps=1, save_strategy="no", report_to="none",
         activation_checkpointing=False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from ..common.lora import LoraSettings
+from ..common.training import GRPO_PASS_SIZE
 
 
 @dataclass
@@ -15,6 +16,7 @@ class RLVRConfig:
     learning_rate: float = 1e-3  # AdamW learning rate of the adapter
     max_completion_length: int = 160  # new-token cap of a sampled answer
     temperature: float = 0.7  # sampling temperature of the answers
+    pass_size: int = GRPO_PASS_SIZE  # most answers in one forward/backward pass (a step's gradient sums its passes)
     kl_beta: float = 0.0  # KL penalty to the base model (0 = none, trl's default; no reference copy kept)
     seed: int = 0  # seeds the prompt order, the sampling and the adapter's initial weights
     lora: LoraSettings = field(default_factory=LoraSettings)  # the adapter

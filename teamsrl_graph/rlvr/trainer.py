@@ -44,7 +44,8 @@ def train_rlvr(items: list[dict], config: RLVRConfig, model, tokenizer) -> tuple
         args = grpo_config(Path(tmp), steps=config.steps, learning_rate=config.learning_rate,
                            prompts_per_step=config.prompts_per_step, num_generations=config.num_generations,
                            max_completion_length=config.max_completion_length, temperature=config.temperature,
-                           beta=config.kl_beta, bf16=getattr(model, "dtype", None) == torch.bfloat16, seed=config.seed)
+                           beta=config.kl_beta, bf16=getattr(model, "dtype", None) == torch.bfloat16, seed=config.seed,
+                           pass_size=config.pass_size)
         trainer = GRPOTrainer(model=model, reward_funcs=constraint_reward, args=args, train_dataset=dataset,
                               processing_class=tokenizer, peft_config=config.lora.peft_config())
         trainer.train()
