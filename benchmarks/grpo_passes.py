@@ -14,9 +14,10 @@ at 4 answers per instruction (16 instructions a step, 64 answers) ran out of 24 
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
 
 from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.common.training import grpo_passes
@@ -42,13 +43,12 @@ def one_step(prompts: int, samples: int, pass_size: int, tokens: int) -> dict:
 
 
 def measure(prompts: int, samples: int, pass_size: int, tokens: int) -> dict:
-    """one_step in a fresh process, so that each peak is its own."""
-    code = (f"import json, sys; sys.path.insert(0, {str(__file__.rsplit('/', 1)[0])!r}); import grpo_passes as g; "
-            f"print(json.dumps(g.one_step({prompts}, {samples}, {pass_size}, {tokens})))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    if done.returncode:
-        return {"failed": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """one_step in a fresh process, so that each peak is its own; {"failed": why} when that process dies."""
+    try:
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            return pool.submit(one_step, prompts, samples, pass_size, tokens).result()
+    except (BrokenProcessPool, MemoryError) as error:  # the kernel's OOM killer ends the process
+        return {"failed": str(error) or type(error).__name__}
 
 
 def best(runs: list[dict]) -> dict | None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from ..models.local import HUB_PATTERN, LOCAL_COPIES, base_folder  # noqa: F401 (re-exported for the trainers)
 
-# most completions in one forward and backward pass of a GRPO step (benchmarks/grpo_passes.py): each
-# 160-token completion of the embedded model holds about 0.7 GiB in a pass (its logits over the whole
-# vocabulary), so 64 in one pass ran out of 24 GiB; passes of 8 took no longer than one pass of 16
+# most completions in one forward and backward pass of a GRPO step: a pass's memory grows with its
+# completions (their logits over the whole vocabulary), and smaller passes were no slower
+# (benchmarks/grpo_passes.py, results/grpo_passes.json)
 GRPO_PASS_SIZE = 8
 
 
