@@ -81,8 +81,8 @@ def claim(folder: Path, items: list[dict], config: RLVRConfig) -> None:
     if path.is_file():
         saved = read_json_file(path)
         if saved != run:
-            changed = sorted(k for k in set(saved.get("config", {})) | set(run["config"])
-                             if saved.get("config", {}).get(k) != run["config"].get(k))
+            before = (saved.get("config") if isinstance(saved, dict) else None) or {}
+            changed = sorted(k for k in set(before) | set(run["config"]) if before.get(k) != run["config"].get(k))
             raise InputError("the checkpoints there belong to a run with other " +
                              (f"settings ({', '.join(changed)})" if changed else "instructions") +
                              ": remove the folder or choose another", path=path, field=(changed or ["items"])[0])
