@@ -31,7 +31,8 @@ p-values.
     python benchmarks/trainers.py --out runs/trainers [--reuse]
 
 Each part is written under --out when it is done (atomically); `--reuse` reads back what is there
-(samples, adapters, answers, the PIT model) and makes only what is missing. Prints the table, writes
+(samples, adapters, answers, the PIT model) and makes only what is missing; an rlvr row stopped
+part way resumes from its latest checkpoint (OUT/rlvr-kK/checkpoints). Prints the table, writes
 OUT/report.json and a result file for the docs (`--result`; empty to skip).
 """
 
@@ -42,6 +43,7 @@ import hashlib
 import json
 import logging
 import math
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -175,8 +177,10 @@ def train_supervised(method: str, k: int, items: list[dict], samples: list[list[
         "data": {"instructions": fingerprint([i["prompt"] for i in items]), "samples": fingerprint(used)}}
 
 
-def train_grpo(k: int, items: list[dict], folder: Path, args):
-    """rlvr with groups of k: (model, tokenizer, what it trained on)."""
+def train_grpo(k: int, items: list[dict], folder: Path, checkpoints: Path, args):
+    """rlvr with groups of k: (model, tokenizer, what it trained on). Its checkpoints go under
+    `checkpoints`; with --reuse a run stopped part way resumes from the latest, without it they are
+    cleared first. They are removed once the adapter is saved."""
     import torch
 
     from teamsrl_graph.rlvr import RLVRConfig, train_rlvr
@@ -186,7 +190,9 @@ def train_grpo(k: int, items: list[dict], folder: Path, args):
                         max_completion_length=args.tokens, temperature=SAMPLE_TEMPERATURE, seed=args.seed)
     torch.manual_seed(args.seed)
     model, tokenizer = load(folder)
-    model, history, steps = train_rlvr(items, config, model, tokenizer)
+    if not args.reuse:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    model, history, steps = train_rlvr(items, config, model, tokenizer, checkpoints)
     return model, tokenizer, {
         "steps": steps, "rewards": [h["reward"] for h in history], "answers_drawn": steps * per_step * k,
         "data": {"instructions": fingerprint([i["prompt"] for i in items]), "samples": None}}
@@ -211,12 +217,13 @@ def trained(store: Parts, method: str, k: int, items, samples, folder: Path, set
         log.info("training %s on %d instructions x %d samples, %d steps", method, len(items), k, args.steps)
         started = time.monotonic()
         if method == "rlvr":
-            model, tokenizer, training = train_grpo(k, items, folder, args)
+            model, tokenizer, training = train_grpo(k, items, folder, store.folder / name / "checkpoints", args)
         else:
             model, tokenizer, training = train_supervised(method, k, items, samples, folder, args)
         training.update(method=method, samples=k, seconds=round(time.monotonic() - started, 1))
         save_adapter(model, adapter)
         write_json(store.folder / name / "training.json", training)
+        shutil.rmtree(store.folder / name / "checkpoints", ignore_errors=True)
     answers = store.json(f"{name}/answers.json",
                          lambda: answer_sets(model, tokenizer, sets, args.tokens, name, GENERATION_BATCH))
     return {"training": training, "answers": answers}

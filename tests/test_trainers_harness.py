@@ -218,6 +218,24 @@ def test_a_run_of_rlvr_alone_draws_no_samples(tiny_model, tmp_path):
     assert [(r["method"], r["samples"]) for r in report["rows"]] == [("rlvr", min(BUDGETS)), ("original", None)]
     assert report["pit"]["skipped"].startswith("no samples drawn") and not calls["pit"].calls
     assert m.result_of(report)["title"] == f"The trainers harness, rlvr at {min(BUDGETS)} samples"
+    assert (out / f"rlvr-k{min(BUDGETS)}" / "adapter").is_dir()
+    assert not (out / f"rlvr-k{min(BUDGETS)}" / "checkpoints").exists()  # removed once the adapter is saved
+
+
+@pytest.mark.parametrize("reuse", [True, False])
+def test_rlvr_resumes_in_its_checkpoint_folder_only_with_reuse(tiny_model, tmp_path, capsys, reuse):
+    m, out = script("trainers"), tmp_path / "out"
+    claimed = out / f"rlvr-k{min(BUDGETS)}" / "checkpoints" / "run.json"
+    claimed.parent.mkdir(parents=True)
+    claimed.write_text(json.dumps({"items": "another run", "config": {}}))  # left by a run with other instructions
+    extra = ["--methods", "rlvr", "--samples", str(min(BUDGETS)), *(["--reuse"] if reuse else [])]
+    with pytest.MonkeyPatch.context() as mp:
+        spies(mp, m)
+        code = m.main(args(tiny_model, out, *extra))
+    if reuse:  # resuming reads the folder, which belongs to another run
+        assert code == 1 and f"{claimed}" in capsys.readouterr().err and claimed.is_file()
+    else:  # a fresh run clears it
+        assert code == 0 and not claimed.parent.exists() and (out / "report.json").is_file()
 
 
 def test_improvers_can_be_run_on_one_set(run, tiny_model, tmp_path):

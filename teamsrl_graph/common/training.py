@@ -102,11 +102,12 @@ def grpo_passes(completions: int, most: int) -> tuple[int, int]:
 
 def grpo_config(output_dir: Path, *, steps: int, learning_rate: float, prompts_per_step: int, num_generations: int,
                 max_completion_length: int, temperature: float, beta: float, bf16: bool, seed: int,
-                pass_size: int = GRPO_PASS_SIZE):
+                pass_size: int = GRPO_PASS_SIZE, save_every: int = 0):
     """The trl `GRPOConfig` of one RL stage: `steps` optimizer steps, each on `prompts_per_step`
     prompts x `num_generations` sampled completions (one generation batch a step, its gradient summed
-    over passes of at most `pass_size` completions), logged every step, no checkpoints (the caller
-    saves the adapter)."""
+    over passes of at most `pass_size` completions), logged every step. With `save_every`, a
+    checkpoint to resume from (adapter, optimizer, scheduler, random states) goes under `output_dir`
+    every that many steps, only the latest kept; 0 saves none (the caller saves the adapter)."""
     import torch
     from trl import GRPOConfig
 
@@ -115,7 +116,8 @@ def grpo_config(output_dir: Path, *, steps: int, learning_rate: float, prompts_p
         output_dir=str(output_dir), max_steps=steps, learning_rate=learning_rate,
         per_device_train_batch_size=per_pass, gradient_accumulation_steps=passes, num_generations=num_generations,
         max_completion_length=max_completion_length, temperature=temperature, beta=beta, bf16=bf16,
-        use_cpu=not torch.cuda.is_available(), seed=seed, logging_steps=1, save_strategy="no", report_to="none",
+        use_cpu=not torch.cuda.is_available(), seed=seed, logging_steps=1, report_to="none",
+        save_strategy="steps" if save_every else "no", save_steps=save_every or 500, save_total_limit=1,
         activation_checkpointing=False,
     )
 

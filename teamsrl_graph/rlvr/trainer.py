@@ -6,17 +6,22 @@ Each optimizer step samples `num_generations` answers to each of `prompts_per_st
 (one generation batch a step: `steps x prompts_per_step x num_generations` answers in all) and moves
 a fresh LoRA adapter towards the answers that meet more of their constraints than the rest of their
 group. The instructions go in as the `rlvr` export's rows (`dataio.export`), so what `teamsrl export
---format rlvr` writes trains the same way. This module trains; saving and evaluating are the caller's.
+--format rlvr` writes trains the same way. Given a checkpoint folder, a run saves trl's checkpoint
+there every `save_every` steps and a later run with the same instructions and settings resumes from
+the latest one. This module trains; saving and evaluating the adapter are the caller's.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import tempfile
 import time
 from pathlib import Path
 
 from ..common.errors import InputError
+from ..common.files import read_json_file, write_json
 from ..common.training import grpo_config
 from ..constraints.reward import constraint_reward
 from .config import RLVRConfig
@@ -24,10 +29,14 @@ from .config import RLVRConfig
 log = logging.getLogger(__name__)
 
 
-def train_rlvr(items: list[dict], config: RLVRConfig, model, tokenizer) -> tuple:
+def train_rlvr(items: list[dict], config: RLVRConfig, model, tokenizer, checkpoints: Path | None = None) -> tuple:
     """(the model with its trained adapter, one log entry per step, optimizer steps taken) for
-    `items` ({"prompt", "constraints"}: instructions with registry constraints)."""
+    `items` ({"prompt", "constraints"}: instructions with registry constraints). With `checkpoints`, a
+    folder, training resumes from the latest checkpoint there, and saves one every
+    `config.save_every` steps; the folder's run.json names the instructions and settings its
+    checkpoints belong to, and a run with others is refused."""
     import torch
+    from transformers.trainer_utils import get_last_checkpoint
     from trl import GRPOTrainer
 
     from ..dataio.export import to_dataset
@@ -41,17 +50,42 @@ def train_rlvr(items: list[dict], config: RLVRConfig, model, tokenizer) -> tuple
                           for i, item in enumerate(items)], "rlvr")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="rlvr-") as tmp:
-        args = grpo_config(Path(tmp), steps=config.steps, learning_rate=config.learning_rate,
+        folder = Path(checkpoints or tmp)
+        resume = None
+        if checkpoints is not None:
+            claim(folder, items, config)
+            resume = get_last_checkpoint(str(folder))
+        args = grpo_config(folder, steps=config.steps, learning_rate=config.learning_rate,
                            prompts_per_step=config.prompts_per_step, num_generations=config.num_generations,
                            max_completion_length=config.max_completion_length, temperature=config.temperature,
                            beta=config.kl_beta, bf16=getattr(model, "dtype", None) == torch.bfloat16, seed=config.seed,
-                           pass_size=config.pass_size)
+                           pass_size=config.pass_size, save_every=config.save_every if checkpoints is not None else 0)
         trainer = GRPOTrainer(model=model, reward_funcs=constraint_reward, args=args, train_dataset=dataset,
                               processing_class=tokenizer, peft_config=config.lora.peft_config())
-        trainer.train()
+        if resume:
+            log.info("RLVR: resuming from %s", resume)
+        trainer.train(resume_from_checkpoint=resume)
     history = [{"step": h["step"], "reward": h["reward"], "reward_std": h.get("reward_std")}
                for h in trainer.state.log_history if "reward" in h]
     if history:
-        log.info("RLVR: %d steps in %.0f s, mean reward %.3f -> %.3f", trainer.state.global_step,
+        log.info("RLVR: %d steps (this run: %.0f s), mean reward %.3f -> %.3f", trainer.state.global_step,
                  time.monotonic() - started, history[0]["reward"], history[-1]["reward"])
     return trainer.model, history, trainer.state.global_step
+
+
+def claim(folder: Path, items: list[dict], config: RLVRConfig) -> None:
+    """Make `folder` the checkpoint folder of this run (its run.json), or check that it already is."""
+    run = {"items": hashlib.sha256(json.dumps(items, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest(),
+           "config": {k: v for k, v in json.loads(json.dumps(config.to_dict())).items() if k != "save_every"}}
+    path = folder / "run.json"
+    if path.is_file():
+        saved = read_json_file(path)
+        if saved != run:
+            before = (saved.get("config") if isinstance(saved, dict) else None) or {}
+            changed = sorted(k for k in set(before) | set(run["config"]) if before.get(k) != run["config"].get(k))
+            raise InputError("the checkpoints there belong to a run with other " +
+                             (f"settings ({', '.join(changed)})" if changed else "instructions") +
+                             ": remove the folder or choose another", path=path, field=(changed or ["items"])[0])
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(path, run)
