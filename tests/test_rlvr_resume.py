@@ -74,4 +74,4 @@ def test_checkpoints_of_another_run_are_refused(items, tmp_path, change, field):
     other = items if change else items[::-1]
     with pytest.raises(InputError, match="another") as error:
         claim(tmp_path, other, RLVRConfig(**{"steps": 4, "prompts_per_step": 2, "num_generations": 2, **change}))
-    assert error.value.field == field and error.value.path == tmp_path / "run.json"
+    assert error.value.field == field and error.value.path == tmp_path / "settings.json"

@@ -225,7 +225,7 @@ def test_a_run_of_rlvr_alone_draws_no_samples(tiny_model, tmp_path):
 @pytest.mark.parametrize("reuse", [True, False])
 def test_rlvr_resumes_in_its_checkpoint_folder_only_with_reuse(tiny_model, tmp_path, capsys, reuse):
     m, out = script("trainers"), tmp_path / "out"
-    claimed = out / f"rlvr-k{min(BUDGETS)}" / "checkpoints" / "run.json"
+    claimed = out / f"rlvr-k{min(BUDGETS)}" / "checkpoints" / "settings.json"
     claimed.parent.mkdir(parents=True)
     claimed.write_text(json.dumps({"items": "another run", "config": {}}))  # left by a run with other instructions
     extra = ["--methods", "rlvr", "--samples", str(min(BUDGETS)), *(["--reuse"] if reuse else [])]

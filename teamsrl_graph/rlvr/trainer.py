@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 from ..common.errors import InputError
-from ..common.files import read_json_file, write_json
 from ..common.training import grpo_config
 from ..constraints.reward import constraint_reward
 from .config import RLVRConfig
@@ -33,7 +32,7 @@ def train_rlvr(items: list[dict], config: RLVRConfig, model, tokenizer, checkpoi
     """(the model with its trained adapter, one log entry per step, optimizer steps taken) for
     `items` ({"prompt", "constraints"}: instructions with registry constraints). With `checkpoints`, a
     folder, training resumes from the latest checkpoint there, and saves one every
-    `config.save_every` steps; the folder's run.json names the instructions and settings its
+    `config.save_every` steps; the folder's settings.json names the instructions and settings its
     checkpoints belong to, and a run with others is refused."""
     import torch
     from transformers.trainer_utils import get_last_checkpoint
@@ -74,18 +73,10 @@ def train_rlvr(items: list[dict], config: RLVRConfig, model, tokenizer, checkpoi
 
 
 def claim(folder: Path, items: list[dict], config: RLVRConfig) -> None:
-    """Make `folder` the checkpoint folder of this run (its run.json), or check that it already is."""
-    run = {"items": hashlib.sha256(json.dumps(items, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest(),
-           "config": {k: v for k, v in json.loads(json.dumps(config.to_dict())).items() if k != "save_every"}}
-    path = folder / "run.json"
-    if path.is_file():
-        saved = read_json_file(path)
-        if saved != run:
-            before = (saved.get("config") if isinstance(saved, dict) else None) or {}
-            changed = sorted(k for k in set(before) | set(run["config"]) if before.get(k) != run["config"].get(k))
-            raise InputError("the checkpoints there belong to a run with other " +
-                             (f"settings ({', '.join(changed)})" if changed else "instructions") +
-                             ": remove the folder or choose another", path=path, field=(changed or ["items"])[0])
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    write_json(path, run)
+    """Make `folder` the checkpoint folder of this run, or check that it already is (`Parts`:
+    its settings.json names the settings and a hash of the instructions)."""
+    from ..common.parts import Parts
+
+    settings = {k: v for k, v in json.loads(json.dumps(config.to_dict())).items() if k != "save_every"}
+    items_hash = hashlib.sha256(json.dumps(items, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+    Parts(folder, reuse=True, settings={**settings, "items": items_hash})
