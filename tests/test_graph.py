@@ -151,6 +151,7 @@ def test_generate_writes_dataset_and_report(make_context, tmp_path):
     assert report["queries"]["total"] == sum(r["queries"] for r in records) == 2 * (2 * 2 + 1)
     assert report["budget"] == 100 and report["accepted"] == 4 and report["eliminated"] == 0
     assert report["queries"]["by_role"] == {"expert": 4, "reviewer": 4, "responder": 2}
+    assert report["machine"]["cores"] >= 1 and report["completion_tokens_per_second"] > 0  # a speed says where it was measured
     with pytest.raises(InputError, match="already holds a dataset.jsonl"):
         generate(["Explain tides."], out=tmp_path, context=make_context(), progress=False)
 

@@ -12,7 +12,7 @@ import pytest
 
 from docs import render
 from teamsrl_graph.common.errors import InputError
-from teamsrl_graph.common.results import load_result, write_result
+from teamsrl_graph.common.results import cpu_model, load_result, this_machine, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = {"title": "Speed", "command": "python benchmarks/x.py", "commit": "abc", "date": "2026-12-01",
@@ -97,3 +97,27 @@ def test_write_result_records_how_it_was_measured(tmp_path):
     assert result["command"] == "python x.py" and result["machine"]["cores"] >= 1
     assert len(result["commit"].split("+")[0]) == 40 and result["date"].endswith("Z")
     shutil.rmtree(tmp_path / "r")
+
+
+INTEL = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R)  Platinum 8480C\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 amx_tile\n"
+EPYC = "processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu sse avx avx2 fma\n\nprocessor\t: 1\nmodel name\t: other\n"
+
+
+@pytest.mark.parametrize("text, expected", [
+    (INTEL, {"cpu": "Intel(R) Xeon(R) Platinum 8480C", "vector": "AMX"}),
+    (INTEL.replace(" amx_tile", ""), {"cpu": "Intel(R) Xeon(R) Platinum 8480C", "vector": "AVX-512 BF16"}),
+    (INTEL.replace(" avx512_bf16 amx_tile", ""), {"cpu": "Intel(R) Xeon(R) Platinum 8480C", "vector": "AVX-512"}),
+    (EPYC, {"cpu": "AMD EPYC 7B13", "vector": "AVX2"}),  # the first processor's entry
+    ("flags\t: fpu sse\n", {}),
+    ("", {}),
+])
+def test_cpu_model_names_the_cpu_and_its_widest_vector_unit(tmp_path, text, expected):
+    (tmp_path / "cpuinfo").write_text(text)
+    assert cpu_model(tmp_path / "cpuinfo") == expected
+    machine = this_machine(tmp_path / "cpuinfo")
+    assert {k: machine[k] for k in expected} == expected and machine["cores"] >= 1
+
+
+def test_a_machine_without_cpuinfo_still_gives_its_cores(tmp_path):
+    machine = this_machine(tmp_path / "missing")
+    assert "cpu" not in machine and "vector" not in machine and machine["cores"] >= 1

@@ -37,12 +37,35 @@ def current_commit(root: str | Path = ".") -> str:
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def this_machine() -> dict:
-    """Cores, CPU architecture, OS and the 1-minute load average when the result was written."""
+VECTOR_UNITS = (("amx_tile", "AMX"), ("avx512_bf16", "AVX-512 BF16"), ("avx512f", "AVX-512"), ("avx2", "AVX2"))  # flag -> name, widest first
+
+
+def this_machine(cpuinfo: str | Path = "/proc/cpuinfo") -> dict:
+    """Cores, CPU architecture, OS, the CPU's model and widest vector unit where `cpuinfo` tells them
+    (the same 2 cores run the same model at half the speed without AVX-512 and AMX), and the 1-minute
+    load average when the result was written."""
     machine = {"cores": os.cpu_count() or 1, "arch": platform.machine(), "system": platform.system()}
+    machine.update(cpu_model(cpuinfo))
     if hasattr(os, "getloadavg"):
         machine["load_1min"] = round(os.getloadavg()[0], 2)
     return machine
+
+
+def cpu_model(cpuinfo: str | Path) -> dict:
+    """{"cpu": model name, "vector": widest of VECTOR_UNITS} from a /proc/cpuinfo-style file; {} where it cannot be read."""
+    try:
+        text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    fields = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() in ("model name", "flags") and key.strip() not in fields:
+            fields[key.strip()] = value.strip()
+    flags = set(fields.get("flags", "").split())
+    out = {"cpu": " ".join(fields["model name"].split())} if fields.get("model name") else {}
+    widest = next((name for flag, name in VECTOR_UNITS if flag in flags), None)
+    return {**out, "vector": widest} if widest else out
 
 
 def write_result(path: str | Path, title: str, *, figures: dict | None = None, columns: list | None = None,

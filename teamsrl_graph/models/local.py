@@ -115,7 +115,8 @@ def chat_ids(tokenizer, messages: list[dict], generation_prompt: bool = True, co
 
 
 def default_dtype():
-    """bf16 where the CPU has native bf16 support (about 1.5x faster here), else float32; GPUs use bf16."""
+    """bf16 where the CPU has native bf16 units (AVX-512 BF16 or AMX: about 1.5x faster there), else float32
+    (bf16 matmuls without them are several times slower); GPUs use bf16."""
     import torch
 
     if torch.cuda.is_available():

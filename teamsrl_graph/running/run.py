@@ -23,6 +23,7 @@ from pathlib import Path
 from .budget import Budget
 from ..evolve.context import Context
 from ..common.errors import Interrupted
+from ..common.results import this_machine
 from ..evolve.graph import build_graph
 from ..dataio.records import record_id
 from .report import summarize
@@ -173,6 +174,7 @@ def conclude(records, ledger: Budget, context: Context, started: float, skipped:
     report = summarize(records, ledger, context, time.monotonic() - started, skipped, interrupted=stopped,
                        reviewer_mode=reviewer_mode)
     report.update(extra or {})
+    report["machine"] = this_machine()  # tokens/s depend on the CPU as much as on the settings
     if folder:
         folder.save_ledger(ledger)
         folder.finish(report)
