@@ -62,6 +62,8 @@ def cpu_model(cpuinfo: str | Path) -> dict:
         key, sep, value = line.partition(":")
         if sep and key.strip() in ("model name", "flags") and key.strip() not in fields:
             fields[key.strip()] = value.strip()
+            if len(fields) == 2:  # the first processor's entry says it; the others repeat it
+                break
     flags = set(fields.get("flags", "").split())
     out = {"cpu": " ".join(fields["model name"].split())} if fields.get("model name") else {}
     widest = next((name for flag, name in VECTOR_UNITS if flag in flags), None)
