@@ -2,10 +2,13 @@
 
 The answer stage makes most of the main job's completion tokens (the responder's 198k of 232k in
 the run behind results/demo.json). Every runtime here answers the same constrained instructions:
-shipped seed tasks, each with one to three registry constraints in training phrasings, through the
-responder template, `--samples` answers each at T 0.7 and top-p 0.95, up to `--max-new-tokens`,
+the shipped validation tasks, each with one to three registry constraints in training phrasings
+(`pipeline.validation_constrained`, the split for choosing settings), through the responder template, `--samples` answers each at T 0.7 and top-p 0.95, up to `--max-new-tokens`,
 all submitted at once. The runtimes:
-- `engine`: today's path, the continuous-batching engine on the model in its default dtype;
+- `engine`: today's path, the continuous-batching engine on the model in its default dtype
+  (`local.default_dtype()`: bf16 where the CPU has bf16 units, else float32);
+- `engine-other-dtype`: the same engine on a copy in the dtype the default passed over, which checks
+  that choice on this CPU;
 - `torch-int8`: the same engine on a copy whose Linear layers are quantized to int8 per output
   channel, activations quantized on the fly (torch's dynamic quantization);
 - `ct2-float32`, `ct2-int8`: CTranslate2, when it is installed (`pip install ctranslate2`): the
@@ -24,31 +27,20 @@ empty to skip), with the machine's CPU: these ratios depend on it (bf16 and int8
 from __future__ import annotations
 
 import argparse
-import random
+import copy
 import tempfile
 import time
 from collections import defaultdict
 
+from teamsrl_graph.commands.pipeline import validation_constrained
 from teamsrl_graph.common.prompts import load as load_template
 from teamsrl_graph.common.results import record, result_option
-from teamsrl_graph.constraints import compose, sample_constraints, verify
-from teamsrl_graph.dataio.seeds import load_seeds
+from teamsrl_graph.constraints import verify
 from teamsrl_graph.models import local
 from teamsrl_graph.models.batching import TOP_P, BatchGenerator
-from teamsrl_graph.models.chat import as_dicts
+from teamsrl_graph.models.chat import message_ids
 
-RUNTIMES = ("engine", "torch-int8", "ct2-float32", "ct2-int8")
-
-
-def items(count: int, seed: int) -> list[dict]:
-    """`count` shipped seed tasks, each with one to three compatible constraints in training phrasings."""
-    rng = random.Random(f"cpu_runtimes:{seed}")
-    out = []
-    for task in rng.sample(load_seeds(), count):
-        constraints = sample_constraints(rng, task.instruction, 3)
-        out.append({"input": task.input, "constraints": constraints,
-                    "instruction": compose(task.instruction, constraints, rng, split="train")})
-    return out
+RUNTIMES = ("engine", "engine-other-dtype", "torch-int8", "ct2-float32", "ct2-int8")
 
 
 def torch_runtime(model, tokenizer, args):
@@ -61,6 +53,12 @@ def torch_runtime(model, tokenizer, args):
         return [[c.text for c in row] for row in done], sum(c.completion_tokens for row in done for c in row)
 
     return answer, engine.close
+
+
+def other_dtype(dtype):
+    import torch
+
+    return torch.float32 if dtype == torch.bfloat16 else torch.bfloat16
 
 
 def int8_copy(model):
@@ -124,10 +122,11 @@ def main():
 
     folder = local.converted_path()
     model, tokenizer = local.load(folder)
+    args.dtypes = {"engine": str(model.dtype).removeprefix("torch."),
+                   "engine-other-dtype": str(other_dtype(model.dtype)).removeprefix("torch.")}
     template = load_template("responder")
-    work = items(args.prompts, args.seed)
-    prompts = [local.chat_ids(tokenizer, as_dicts(template.render({"instruction": i["instruction"], "input": i["input"]})))
-               for i in work]
+    work = validation_constrained(args.prompts, args.seed)
+    prompts = [message_ids(tokenizer, template.render({"instruction": i["prompt"], "input": ""})) for i in work]
     runs = defaultdict(list)  # runtime -> [{"tokens", "seconds", "ratio", "verified", "tasks"}] per round
     for round_ in range(args.rounds):
         order = names[round_ % len(names):] + names[:round_ % len(names)]
@@ -135,6 +134,8 @@ def main():
         for name in order:
             if name == "engine":
                 answer, close = torch_runtime(model, tokenizer, args)
+            elif name == "engine-other-dtype":
+                answer, close = torch_runtime(copy.deepcopy(model).to(other_dtype(model.dtype)), tokenizer, args)
             elif name == "torch-int8":
                 answer, close = torch_runtime(int8_copy(model), tokenizer, args)
             else:
@@ -172,10 +173,11 @@ def result_of(runs: dict, args) -> dict:
              round(min(r["ratio"] for r in rs), 2), round(mean(r["verified"] for r in rs), 3),
              round(mean(r["tasks"] for r in rs), 3)] for name, rs in runs.items()]
     return {"title": "CPU runtimes for the answer stage",
-            "summary": (f"{args.prompts} shipped seed tasks with one to three constraints (training phrasings), "
+            "summary": (f"{args.prompts} shipped validation tasks with one to three constraints (training phrasings), "
                         f"{args.samples} sampled answers each (T {args.temperature}, up to {args.max_new_tokens} new "
                         f"tokens, {args.max_batch} rows at a time), answered by each runtime in the same run; "
-                        f"{args.rounds} round(s). Ratios are to today's engine in the same round; a runtime is worth "
+                        f"{args.rounds} round(s); engine in {args.dtypes['engine']}, engine-other-dtype in "
+                        f"{args.dtypes['engine-other-dtype']}. Ratios are to today's engine in the same round; a runtime is worth "
                         "having only where the verified shares hold."),
             "columns": ["runtime", "completion tokens/s", "÷ engine (mean)", "÷ engine (min)", "samples verified",
                         "instructions with a verified sample"],

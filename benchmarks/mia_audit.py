@@ -1,8 +1,9 @@
 """Membership inference at a size where leakage and luck can be told apart: plain LoRA vs DP-SGD.
 
-`make demo`'s audit has 27 members and 11 non-members, so an AUC anywhere in about 0.29-0.71 is
-what a model that leaked nothing would show. This benchmark generates one larger dataset the way
-the main job does (learned router, max 3 steps, checked answers) from several seed files, splits
+`make demo`'s audit has few non-members (its held-out share of the records), so the band of AUCs a
+model that leaked nothing would show is wide (summary.json's `mia_no_leak_band`). This benchmark
+generates one larger dataset with the learned router (at most 3 steps, the default answering) from
+several seed files, splits
 the usable records in half (members / non-members, a balanced audit), fine-tunes once per
 `--epsilons` value on the same members with the main job's settings (0 = plain LoRA), and audits
 each adapter: loss-ratio and loss AUC with 95% bootstrap intervals, the chance band (labels

@@ -28,8 +28,8 @@ from teamsrl_graph.common.prompts import load as load_template
 from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.constraints import TYPES, compose, verify
 from teamsrl_graph.dataio.seeds import load_seeds
-from teamsrl_graph.models.chat import as_dicts
-from teamsrl_graph.models.local import chat_ids, load
+from teamsrl_graph.models.chat import message_ids
+from teamsrl_graph.models.local import load
 
 QUICK_TYPES = ("detectable_format:title", "punctuation:no_comma", "length_constraints:number_sentences")
 
@@ -49,8 +49,7 @@ def answer(model, tokenizer, template, batch: list[dict], args) -> list[list[str
     """`args.samples` sampled answers for each item of `batch`."""
     import torch
 
-    prompts = [chat_ids(tokenizer, as_dicts(template.render({"instruction": i["instruction"], "input": i["input"]})))
-               for i in batch]
+    prompts = [message_ids(tokenizer, template.render({"instruction": i["instruction"], "input": i["input"]})) for i in batch]
     width = max(len(p) for p in prompts)
     pad = tokenizer.pad_token_id
     ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])

@@ -3,7 +3,7 @@
 The main entry points are imported lazily, so `import teamsrl_graph` (and the CLI's start-up) stays
 light: `generate` (and `generate_on_ray`, the same over Ray workers), `build_graph`, `Context`
 (settings), `Resources`, `resources` and `bind` (what the settings imply), `Budget`,
-`make_chat_model`, `load_seeds`.
+`make_chat_model` and `Models` (the chat models of a run), `load_seeds`.
 """
 
 __version__ = "0.1.0"

@@ -23,7 +23,7 @@ COMMANDS = {
     "finetune": ("finetune", "fine-tune a model with LoRA on the graph's dataset, in one supervised step"),
     "eval": ("eval", "evaluate a fine-tuned adapter: held-out loss, judged win rate, membership inference"),
     "hir": ("hir", "train a LoRA adapter with hindsight instruction relabeling on a verifiable task or graph records"),
-    "train-policy": ("train_policy", "train the learned router (TRPO on the reviewer's reward)"),
+    "train-policy": ("train_policy", "train the learned router (TRPO on the reviewer's gain, verified answers and query cost)"),
     "pit": ("pit", "PIT: rank sampled answers into preference pairs, train a gap reward model and an improver"),
     "export": ("export", "save the graph's dataset.jsonl as a Hugging Face dataset (messages, prompt-completion, alpaca, rlvr)"),
 }

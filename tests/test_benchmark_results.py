@@ -37,7 +37,8 @@ def cpu_runtimes(m):
                        {"tokens": 900, "seconds": 10.0, "ratio": 1.0, "verified": 0.35, "tasks": 0.5}],
             "torch-int8": [{"tokens": 1200, "seconds": 10.0, "ratio": 1.5, "verified": 0.2, "tasks": 0.25},
                            {"tokens": 1170, "seconds": 10.0, "ratio": 1.3, "verified": 0.3, "tasks": 0.5}]}
-    return m.result_of(runs, Namespace(prompts=32, samples=4, temperature=0.7, max_new_tokens=256, max_batch=32, rounds=2))
+    return m.result_of(runs, Namespace(prompts=32, samples=4, temperature=0.7, max_new_tokens=256, max_batch=32, rounds=2,
+                                       dtypes={"engine": "float32", "engine-other-dtype": "bfloat16"}))
 
 
 def answer_rating(m):
@@ -284,7 +285,7 @@ CASES = [
     ("gap_features", gap_features, {"best setting": "form statistics, defaults", "its mean pairwise accuracy": 0.76},
      {1: ["word counts only, defaults", 0.7, 0.65, 0.75, "0.700 0.650 0.700 0.750 0.700"]}, "320 training pairs"),
     ("cpu_runtimes", cpu_runtimes, {}, {0: ["engine", 85.0, 1.0, 1.0, 0.3, 0.5], 1: ["torch-int8", 118.5, 1.4, 1.3, 0.25, 0.375]},
-     "32 shipped seed tasks"),
+     "engine in float32, engine-other-dtype in bfloat16"),
     ("pass_rates", pass_rates, {"overall pass rate": 0.3333, "passes / samples": "32/96"},
      {0: ["detectable_format:title", 32, 30, 0.9375, "4/4"], 2: ["startend:quotation", 32, 0, 0.0, "0/4"]}, "4 seed tasks"),
 ]

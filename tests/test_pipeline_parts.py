@@ -63,6 +63,17 @@ def test_one_definition_of_a_verified_record_for_summaries_and_reports(records, 
     assert sum(map(verified, records)) == count == compliance(records)["verified_records"]
 
 
+@pytest.mark.parametrize("records, by_count", [
+    ([], {}),
+    ([record([], None)], {}),  # no constraint, nothing checked
+    ([record(["x"], True), record(["x"], False), record(["x", "y"], False)],
+     {"1": {"checked": 2, "strict": 0.5}, "2": {"checked": 1, "strict": 0.0}}),
+    ([record(["x", "y", "z"], True), record(["y"], True)], {"1": {"checked": 1, "strict": 1.0}, "3": {"checked": 1, "strict": 1.0}}),
+])
+def test_compliance_by_how_many_constraints_a_record_carries(records, by_count):
+    assert compliance(records)["by_count"] == by_count
+
+
 def test_the_main_job_defaults_are_the_measured_recipe():
     args = build_parser().parse_args(["pipeline"])
     assert (args.constraints_per_instruction, args.dp_epsilon, args.ifbench, args.constrained) == (3, 0.0, -1, 200)

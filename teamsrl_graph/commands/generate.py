@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser, *, out: str | None = None, **defau
     from ..evolve.context import Context
 
     p.add_argument("--seeds", help="JSONL ('instruction', optional 'input'), Alpaca JSON array, or text; default: shipped seeds")
-    p.add_argument("--out", required=out is None, default=out, help="output folder")
+    p.add_argument("--out", required=out is None, default=out, help="output folder" + (f" (default {out})" if out else ""))
     add_fields(p, Context, defaults=defaults)
     p.add_argument("--concurrency", type=int, default=16,
                    help="instructions evolved in parallel; with the in-process model, instructions x sample_batch near its "

@@ -2,8 +2,8 @@
 
 generate (the evolution graph, query budget; every answered instruction carries 1-3 verifiable
 constraints and its answers are sampled until one verifies) -> split usable records into train /
-held out -> one LoRA fine-tuning step on the train part (plain LoRA with early stopping on a
-validation share by default; DP-SGD with --dp-epsilon) -> evaluation against the base model:
+held out -> one LoRA fine-tuning step on the train part (plain LoRA by default, one epoch; early
+stopping on a validation share acts from the second epoch on; DP-SGD with --dp-epsilon) -> evaluation against the base model:
 held-out constrained instructions (the shipped held-out tasks with constraints in held-out wordings,
 never trained on), IFBench, reference-answer loss, each base vs fine-tuned with a paired test, and
 the membership-inference audit. Each stage writes into its own folder under --out, and
@@ -34,15 +34,16 @@ def add_arguments(p: argparse.ArgumentParser):
     generate_command.add_arguments(p, out="runs/pipeline", budget=3000, router="policy", max_steps=2, **ANSWERING)
     p.set_defaults(concurrency=32)  # with two answers to a request, 32 instructions keep the engine's 32 rows busy
     p.add_argument("--heldout", type=float, default=0.15,
-                   help="fraction of records held out (not trained on: held-out loss, membership-inference non-members)")
+                   help="fraction of records held out (not trained on: held-out loss, membership-inference non-members; "
+                        "default 0.15)")
     p.add_argument("--epochs", type=float, default=EPOCHS,
-                   help=f"most fine-tuning passes over the data (default {EPOCHS:g}; early stopping may end sooner)")
+                   help=f"most fine-tuning passes over the data (default {EPOCHS:g}; above 1, early stopping may end sooner)")
     p.add_argument("--lr", type=float, default=LEARNING_RATE, help=f"LoRA learning rate (default {LEARNING_RATE:g})")
     p.add_argument("--dp-epsilon", type=float, default=0.0,
                    help="fine-tune with DP-SGD to this privacy budget epsilon; 0 (default) = plain LoRA")
-    p.add_argument("--judge-pairs", type=int, default=0, help="held-out instructions judged base vs fine-tuned (0 skips)")
+    p.add_argument("--judge-pairs", type=int, default=0, help="held-out instructions judged base vs fine-tuned (default 0: skipped)")
     p.add_argument("--constrained", type=int, default=200, metavar="N",
-                   help="held-out constrained instructions answered and verified, base vs fine-tuned (0 skips)")
+                   help="held-out constrained instructions answered and verified, base vs fine-tuned (default 200; 0 skips)")
     p.add_argument("--ifbench", type=int, default=-1, metavar="N",
                    help="IFBench prompts answered and verified, base vs fine-tuned; -1 (default) = all offline-verifiable; 0 skips")
     p.add_argument("--result", metavar="FILE",

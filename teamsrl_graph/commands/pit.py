@@ -1,6 +1,6 @@
 """`teamsrl pit`: PIT's preference pairs and training.
 
-    teamsrl pit prefs --data runs/demo/dataset.jsonl --out runs/prefs.jsonl --samples 3 --budget 400
+    teamsrl pit prefs --data runs/demo/generate/dataset.jsonl --out runs/prefs.jsonl --samples 3 --budget 400
     teamsrl pit train --preferences runs/prefs.jsonl --out runs/pit
 
 `prefs` samples answers to a graph run's final instructions and ranks them by the reviewer's

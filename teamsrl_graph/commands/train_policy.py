@@ -1,4 +1,5 @@
-"""`teamsrl train-policy`: train the learned router with TRPO on the reviewer's reward.
+"""`teamsrl train-policy`: train the learned router with TRPO on the reviewer's gain,
+verified answers and the queries they took (`policy.reward`).
 
 Every option is a field of `PolicyTrainingConfig`, with its default and description from there."""
 

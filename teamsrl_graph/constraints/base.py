@@ -2,8 +2,8 @@
 
 A type is plain data plus four functions: how to draw its kwargs, how to say it, how to check a
 response, and what an instruction must mention to still state it. The types themselves live in
-the modules named after their family (length, keywords, case, formatting, startend); the registry
-module puts them together.
+the modules named after their family (length, keywords, case, formatting, startend,
+content, combination); the registry module puts them together.
 """
 
 from __future__ import annotations

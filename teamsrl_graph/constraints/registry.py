@@ -1,4 +1,4 @@
-"""The registry of verifiable constraint types and the five functions the rest of the project uses.
+"""The registry of verifiable constraint types and the functions the rest of the project uses.
 
 A constraint is a plain dict `{"id": "length_constraints:number_words", "kwargs": {...}}`, as
 records carry it. This module only reads and checks text; it makes no LLM calls.

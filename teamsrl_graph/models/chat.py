@@ -59,6 +59,14 @@ def as_dicts(messages: list[BaseMessage]) -> list[dict]:
     return [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
 
 
+def message_ids(tokenizer, messages: list[BaseMessage]) -> list[int]:
+    """Prompt ids of `messages` as the local model sees them: a trailing assistant message (a prompt
+    template's prefill) is continued; otherwise the assistant's turn is opened."""
+    chat = as_dicts(messages)
+    prefill = bool(chat) and chat[-1]["role"] == "assistant"
+    return local.chat_ids(tokenizer, chat, continue_final=prefill)
+
+
 class LocalChatModel(BaseChatModel):
     """SmolLM2-135M-Instruct (or any causal LM folder with a chat template), batched across threads."""
 
@@ -88,14 +96,9 @@ class LocalChatModel(BaseChatModel):
     def context_length(self) -> int:
         return int(getattr(self.engine.model.config, "max_position_embeddings", 2048))
 
-    def encode(self, messages: list[BaseMessage]) -> list[int]:
-        chat = as_dicts(messages)
-        prefill = bool(chat) and chat[-1]["role"] == "assistant"  # continue a partial reply
-        return local.chat_ids(self.engine.tokenizer, chat, continue_final=prefill)
-
     def _prepare(self, messages: list[BaseMessage], kwargs: dict) -> tuple[list[int], int, float, bool]:
         """(prompt ids, new-token cap, temperature, scoring) of one call; InputError when it cannot fit."""
-        ids = self.encode(messages)
+        ids = message_ids(self.engine.tokenizer, messages)
         max_new = int(kwargs.get("max_tokens") or self.max_new_tokens)
         if len(ids) + max_new > self.context_length:
             raise InputError(

@@ -14,7 +14,7 @@ RESUMABLE = ("updates", "budget", "patience")  # settings a resumed run may chan
 
 @dataclass
 class PolicyTrainingConfig:
-    out: str = setting(None, "output folder: log.jsonl, reward.png, actions.png, checkpoint/, policy.safetensors + .json")
+    out: str = setting(None, "output folder: log.jsonl, reward.png, actions.png, validation.png, checkpoint/, policy.safetensors + .json")
     seeds: str | None = setting(None, "seed instructions to train on; empty = the shipped seeds but every fifth (those validate)")
     validation: str | None = setting(None, "held-out seed instructions for the validation reward; empty = every fifth shipped seed")
     updates: int = setting(8, "policy updates; each one collects `envs` episodes")

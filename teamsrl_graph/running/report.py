@@ -19,7 +19,8 @@ from .rundir import public_url
 
 def compliance(records: list[dict]) -> dict:
     """How the answers of records with constraints fared: prompt-level (every constraint) strict and
-    loose rates, per-constraint pass rates by id, how often add_constraints fell back to
+    loose rates, per-constraint pass rates by id, prompt-level strict rates by how many constraints a
+    record carries (each one more is a lower rate to pay for), how often add_constraints fell back to
     a composed training phrasing; which constraint types the records carry and the entropy of that mix."""
     checked = [r for r in records if r.get("verification")]
     results = [x for r in checked for x in r["verification"]["results"]]
@@ -27,12 +28,15 @@ def compliance(records: list[dict]) -> dict:
     by_id = Counter(x["id"] for x in results)
     passed = Counter(x["id"] for x in results if x["strict"])
     rate = lambda n, d: round(n / d, 4) if d else None  # noqa: E731
+    counts = Counter(len(r["verification"]["results"]) for r in checked)
+    passed_by_count = Counter(len(r["verification"]["results"]) for r in checked if r["verification"]["strict"])
     return {
         "records_with_constraints": len(checked),
         "prompt_strict": rate(sum(r["verification"]["strict"] for r in checked), len(checked)),
         "prompt_loose": rate(sum(r["verification"]["loose"] for r in checked), len(checked)),
         "instruction_strict": rate(sum(x["strict"] for x in results), len(results)),
         "by_constraint": {k: {"checked": n, "strict": rate(passed[k], n)} for k, n in sorted(by_id.items())},
+        "by_count": {str(k): {"checked": n, "strict": rate(passed_by_count[k], n)} for k, n in sorted(counts.items())},
         "constraints_drawn": len(drawn),
         "fallback_rate": rate(sum(bool(s.get("fallback")) for s in drawn), len(drawn)),
         "type_mix": type_mix([r["constraints"] for r in checked]),
