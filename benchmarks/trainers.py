@@ -384,7 +384,7 @@ def result_of(report: dict, readme_table: bool = False) -> dict:
     pairs and gap accuracy and the improvement queries as figures; `readme_table` puts the table in the
     README too."""
     pit, rows = report["pit"], {r["method"]: r for r in report["rows"]}
-    figures = {"PIT preference pairs (decided by compliance)": pit["pairs"]}
+    figures = {"PIT preference pairs (decided by compliance)": pit["pairs"]} if pit["samples"] else {}  # none drawn: no figure
     if not pit.get("skipped"):
         figures.update({"PIT gap model, held-out pairwise accuracy": pit["gap_heldout_accuracy"],
                         "PIT pairs, training / held out": f"{pit['train_pairs']} / {pit['heldout_pairs']}"})

@@ -194,7 +194,7 @@ def fault_soak(m):
         "http_requests": 1310, "budget": 3000, "budget_held": True, "tracebacks": 0, "seconds": 72})
 
 
-def trainers(m):
+def trainers(m, pit=None):
     def stats(base, tuned, gained, lost, p, n=40):
         return {"n": n, "base": base, "finetuned": tuned, "difference": round(tuned - base, 4), "gained": gained,
                 "lost": lost, "p_value": p, "interval": [-0.05, 0.15]}
@@ -212,8 +212,15 @@ def trainers(m):
             row("original", None, None, None, {"n": 40, "finetuned": 0.1}, {"n": 40, "finetuned": 0.2})]
     return m.result_of({"settings": {"samples": [2], "steps": 6, "lr": 1e-3, "tokens": 96, "rounds": 1, "improve_budget": None},
                         "instructions": 24, "heldout": 40, "ifbench": 40, "rows": rows, "seconds": 800,
-                        "pit": {"samples": 2, "pairs": 18, "train_pairs": 15, "heldout_pairs": 3, "gap_heldout_accuracy": 0.667},
+                        "pit": pit or {"samples": 2, "pairs": 18, "train_pairs": 15, "heldout_pairs": 3, "gap_heldout_accuracy": 0.667},
                         "pit_vs_self_refine": {"heldout_constrained": stats(0.05, 0.1, 3, 1, 0.625), "ifbench": None}})
+
+
+def test_trainers_result_counts_no_pit_pairs_when_no_samples_were_drawn():
+    result = trainers(script("trainers"), pit={"samples": 0, "pairs": 0, "skipped": "no samples drawn"})
+    assert not [k for k in result["figures"] if k.startswith("PIT")]
+    few = trainers(script("trainers"), pit={"samples": 2, "pairs": 1, "skipped": "1 preference pair(s)"})
+    assert few["figures"]["PIT preference pairs (decided by compliance)"] == 1
 
 
 def gap_features(m):
