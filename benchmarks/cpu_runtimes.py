@@ -176,8 +176,9 @@ def result_of(runs: dict, args) -> dict:
             "summary": (f"{args.prompts} shipped validation tasks with one to three constraints (training phrasings), "
                         f"{args.samples} sampled answers each (T {args.temperature}, up to {args.max_new_tokens} new "
                         f"tokens, {args.max_batch} rows at a time), answered by each runtime in the same run; "
-                        f"{args.rounds} round(s); engine in {args.dtypes['engine']}, engine-other-dtype in "
-                        f"{args.dtypes['engine-other-dtype']}. Ratios are to today's engine in the same round; a runtime is worth "
+                        f"{args.rounds} round(s); engine in {args.dtypes['engine']}"
+                        + (f", engine-other-dtype in {args.dtypes['engine-other-dtype']}" if "engine-other-dtype" in runs else "")
+                        + ". Ratios are to today's engine in the same round; a runtime is worth "
                         "having only where the verified shares hold."),
             "columns": ["runtime", "completion tokens/s", "÷ engine (mean)", "÷ engine (min)", "samples verified",
                         "instructions with a verified sample"],

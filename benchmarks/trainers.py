@@ -375,8 +375,9 @@ def summary(report: dict) -> str:
     return (f"{report['instructions']} training instructions (shipped seeds, 1-3 constraints in training wordings) x "
             f"{'/'.join(map(str, s['samples']))} samples; {s['steps']} optimizer steps at lr {s['lr']:g} for every trained "
             f"method; {report['heldout']} held-out constrained instructions (held-out tasks and wordings, prompt level "
-            f"strict), {report['ifbench']} IFBench prompts (prompt level loose), {s['tokens']}-token answers; "
-            f"pit and self-refine: {s['rounds']} round(s), query cap {s['improve_budget'] or 'none'}")
+            f"strict), {report['ifbench']} IFBench prompts (prompt level loose), {s['tokens']}-token answers"
+            + (f"; pit and self-refine: {s['rounds']} round(s), query cap {s['improve_budget'] or 'none'}"
+               if set(IMPROVERS) & {r["method"] for r in report["rows"]} else ""))
 
 
 def result_of(report: dict, readme_table: bool = False) -> dict:
@@ -384,7 +385,8 @@ def result_of(report: dict, readme_table: bool = False) -> dict:
     pairs and gap accuracy and the improvement queries as figures; `readme_table` puts the table in the
     README too."""
     pit, rows = report["pit"], {r["method"]: r for r in report["rows"]}
-    figures = {"PIT preference pairs (decided by compliance)": pit["pairs"]} if pit["samples"] else {}  # none drawn: no figure
+    ran = not pit.get("skipped") or (pit["samples"] and pit["pairs"] < 2)  # trained, or too few pairs to
+    figures = {"PIT preference pairs (decided by compliance)": pit["pairs"]} if ran else {}
     if not pit.get("skipped"):
         figures.update({"PIT gap model, held-out pairwise accuracy": pit["gap_heldout_accuracy"],
                         "PIT pairs, training / held out": f"{pit['train_pairs']} / {pit['heldout_pairs']}"})
@@ -399,10 +401,23 @@ def result_of(report: dict, readme_table: bool = False) -> dict:
                                              for r in report["rows"] if r["method"] != "original"))
     return {"title": title, "columns": COLUMNS, "rows": table_rows(report),
             "figures": figures, "readme_table": readme_table, "summary": (
-                summary(report) + ". sft-verified, hir and rlvr start from the base model with the same instructions, "
-                "sample budget and optimizer steps and are paired with the base model's answers; pit and self-refine "
-                "improve the base model's answers (the original answers) and are paired with them. gained / lost count "
-                "the prompts only one side passes; p is the exact McNemar test.")}
+                summary(report) + ". " + pairing(made) + "gained / lost count the prompts only one side passes; p is the "
+                "exact McNemar test.")}
+
+
+def pairing(methods: set[str]) -> str:
+    """What the rows of `methods` start from and are paired with."""
+    trained, improvers = [m for m in METHODS if m in methods], [m for m in IMPROVERS if m in methods]
+    said = []
+    if trained:
+        one = len(trained) == 1
+        said.append(f"{', '.join(trained)} start{'s' if one else ''} from the base model with the same instructions, "
+                    f"sample budget and optimizer steps and {'is' if one else 'are'} paired with the base model's answers")
+    if improvers:
+        one = len(improvers) == 1
+        said.append(f"{' and '.join(improvers)} improve{'s' if one else ''} the base model's answers (the original "
+                    f"answers) and {'is' if one else 'are'} paired with them")
+    return "; ".join(said) + ". " if said else ""
 
 
 # -- the run ----------------------------------------------------------------------------------------

@@ -36,7 +36,9 @@ def cpu_runtimes(m):
     runs = {"engine": [{"tokens": 800, "seconds": 10.0, "ratio": 1.0, "verified": 0.25, "tasks": 0.5},
                        {"tokens": 900, "seconds": 10.0, "ratio": 1.0, "verified": 0.35, "tasks": 0.5}],
             "torch-int8": [{"tokens": 1200, "seconds": 10.0, "ratio": 1.5, "verified": 0.2, "tasks": 0.25},
-                           {"tokens": 1170, "seconds": 10.0, "ratio": 1.3, "verified": 0.3, "tasks": 0.5}]}
+                           {"tokens": 1170, "seconds": 10.0, "ratio": 1.3, "verified": 0.3, "tasks": 0.5}],
+            "engine-other-dtype": [{"tokens": 400, "seconds": 10.0, "ratio": 0.5, "verified": 0.25, "tasks": 0.5},
+                                   {"tokens": 360, "seconds": 10.0, "ratio": 0.4, "verified": 0.35, "tasks": 0.5}]}
     return m.result_of(runs, Namespace(prompts=32, samples=4, temperature=0.7, max_new_tokens=256, max_batch=32, rounds=2,
                                        dtypes={"engine": "float32", "engine-other-dtype": "bfloat16"}))
 
@@ -194,7 +196,7 @@ def fault_soak(m):
         "http_requests": 1310, "budget": 3000, "budget_held": True, "tracebacks": 0, "seconds": 72})
 
 
-def trainers(m, pit=None):
+def trainers(m, pit=None, methods=None):
     def stats(base, tuned, gained, lost, p, n=40):
         return {"n": n, "base": base, "finetuned": tuned, "difference": round(tuned - base, 4), "gained": gained,
                 "lost": lost, "p_value": p, "interval": [-0.05, 0.15]}
@@ -210,6 +212,7 @@ def trainers(m, pit=None):
             row("pit", None, "original", None, stats(0.1, 0.1, 0, 0, 1.0), stats(0.2, 0.2, 0, 0, 1.0), queries=40),
             row("self-refine", None, "original", None, stats(0.1, 0.05, 0, 2, 0.5), stats(0.2, 0.15, 0, 2, 0.5), queries=80),
             row("original", None, None, None, {"n": 40, "finetuned": 0.1}, {"n": 40, "finetuned": 0.2})]
+    rows = [r for r in rows if methods is None or r["method"] in (*methods, "original")]
     return m.result_of({"settings": {"samples": [2], "steps": 6, "lr": 1e-3, "tokens": 96, "rounds": 1, "improve_budget": None},
                         "instructions": 24, "heldout": 40, "ifbench": 40, "rows": rows, "seconds": 800,
                         "pit": pit or {"samples": 2, "pairs": 18, "train_pairs": 15, "heldout_pairs": 3, "gap_heldout_accuracy": 0.667},
@@ -221,6 +224,19 @@ def test_trainers_result_counts_no_pit_pairs_when_no_samples_were_drawn():
     assert not [k for k in result["figures"] if k.startswith("PIT")]
     few = trainers(script("trainers"), pit={"samples": 2, "pairs": 1, "skipped": "1 preference pair(s)"})
     assert few["figures"]["PIT preference pairs (decided by compliance)"] == 1
+    unasked = trainers(script("trainers"), pit={"samples": 2, "pairs": 9, "skipped": "not among --methods"})
+    assert not [k for k in unasked["figures"] if k.startswith("PIT")]
+
+
+@pytest.mark.parametrize("methods, says, not_says", [
+    (("rlvr",), ["rlvr starts from the base model", "is paired"], ["pit", "self-refine", "round(s)"]),
+    (("sft-verified", "hir", "rlvr", "pit", "self-refine"), ["sft-verified, hir, rlvr start", "pit and self-refine improve",
+                                                             "round(s)"], []),
+    (("self-refine",), ["self-refine improves", "round(s)"], ["sft-verified", "rlvr"]),
+])
+def test_trainers_summary_describes_only_the_rows_it_has(methods, says, not_says):
+    summary = trainers(script("trainers"), methods=methods)["summary"]
+    assert all(s in summary for s in says) and not any(s in summary for s in not_says), summary
 
 
 def gap_features(m):
@@ -291,8 +307,11 @@ CASES = [
       5: ["original", None, None, "-", 40, "-", "0.100", "-", "-", 40, "0.200", "-", "-", "-"]}, "24 training instructions"),
     ("gap_features", gap_features, {"best setting": "form statistics, defaults", "its mean pairwise accuracy": 0.76},
      {1: ["word counts only, defaults", 0.7, 0.65, 0.75, "0.700 0.650 0.700 0.750 0.700"]}, "320 training pairs"),
-    ("cpu_runtimes", cpu_runtimes, {}, {0: ["engine", 85.0, 1.0, 1.0, 0.3, 0.5], 1: ["torch-int8", 118.5, 1.4, 1.3, 0.25, 0.375]},
-     "engine in float32, engine-other-dtype in bfloat16"),
+    ("cpu_runtimes", cpu_runtimes, {}, {0: ["engine", 85.0, 1.0, 1.0, 0.3, 0.5], 1: ["torch-int8", 118.5, 1.4, 1.3, 0.25, 0.375],
+                                      2: ["engine-other-dtype", 38.0, 0.45, 0.4, 0.3, 0.5]},
+     "32 shipped validation tasks with one to three constraints (training phrasings), 4 sampled answers each (T 0.7, "
+     "up to 256 new tokens, 32 rows at a time), answered by each runtime in the same run; 2 round(s); engine in float32, "
+     "engine-other-dtype in bfloat16."),
     ("pass_rates", pass_rates, {"overall pass rate": 0.3333, "passes / samples": "32/96"},
      {0: ["detectable_format:title", 32, 30, 0.9375, "4/4"], 2: ["startend:quotation", 32, 0, 0.0, "0/4"]}, "4 seed tasks"),
 ]

@@ -21,3 +21,4 @@ def test_prompt_ends_where_the_model_should_go_on(tokenizer, messages, ending):
     text = tokenizer.decode(message_ids(tokenizer, messages))
     assert text.endswith(ending)
     assert text.count("<|im_start|>assistant") == 1
+    assert all(m.text in text for m in messages)  # every message is there, the system one included

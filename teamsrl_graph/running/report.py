@@ -19,8 +19,8 @@ from .rundir import public_url
 
 def compliance(records: list[dict]) -> dict:
     """How the answers of records with constraints fared: prompt-level (every constraint) strict and
-    loose rates, per-constraint pass rates by id, prompt-level strict rates by how many constraints a
-    record carries (each one more is a lower rate to pay for), how often add_constraints fell back to
+    loose rates, per-constraint pass rates by id, prompt-level strict rates by the number of constraints
+    a record carries, how often add_constraints fell back to
     a composed training phrasing; which constraint types the records carry and the entropy of that mix."""
     checked = [r for r in records if r.get("verification")]
     results = [x for r in checked for x in r["verification"]["results"]]
