@@ -36,6 +36,22 @@ def test_heldout_instructions_are_reproducible_and_depend_on_the_seed(items):
     assert heldout_constrained(200, HELDOUT_SEED_OFFSET + 1) != items
 
 
+@pytest.mark.parametrize("tasks, split", [("heldout_tasks", "heldout"), ("validation_tasks", "train"), ("seeds", "train")])
+def test_a_task_keeps_the_input_it_works_on(tasks, split):
+    from teamsrl_graph.constraints import heldout_instructions
+
+    shipped = load_seeds(shipped_tasks_path(tasks))
+    inputs = {s.instruction: s.input for s in shipped if s.input.strip()}
+    n = 2 * len(shipped)  # every task, twice
+    items = heldout_constrained(n, 5, tasks=tasks, split=split)
+    plain = heldout_instructions([s.instruction for s in shipped], n, 5, split)
+    assert inputs and sum(i["task"] in inputs for i in items) == 2 * len(inputs)
+    for item, bare in zip(items, plain):
+        with_input = inputs.get(item["task"])
+        assert item["prompt"] == (f"{bare['prompt']}\n\n{with_input.strip()}" if with_input else bare["prompt"])
+        assert item["constraints"] == bare["constraints"]
+
+
 def test_validation_instructions_leave_the_evaluation_untouched(items):
     """The set settings are chosen on: validation tasks, training wordings; no prompt, task or
     held-out wording of the evaluation in it."""

@@ -54,12 +54,18 @@ def heldout_constrained(n: int, seed: int, tasks: str = "heldout_tasks", split: 
     """`n` evaluation items {"prompt", "constraints", "task"}: the shipped held-out tasks (never
     trained on) with 1-3 constraints drawn under `seed` and worded in held-out phrasings only (other
     `tasks` and `split`: see `validation_constrained`; `tasks="seeds", split="train"` gives training
-    instructions: the training seeds in training phrasings)."""
+    instructions: the training seeds in training phrasings). A task's input (the text it works on)
+    follows the composed instruction after a blank line, where the responder template puts it."""
     from ..constraints import heldout_instructions
     from ..dataio.seeds import load_seeds, shipped_tasks_path
 
-    texts = [s.instruction for s in load_seeds(shipped_tasks_path(tasks))]
-    return heldout_instructions(texts, n, seed, split)
+    shipped = load_seeds(shipped_tasks_path(tasks))
+    inputs = {s.instruction.strip(): s.input.strip() for s in shipped if s.input.strip()}
+    items = heldout_instructions([s.instruction for s in shipped], n, seed, split)
+    for item in items:
+        if item["task"] in inputs:
+            item["prompt"] = f"{item['prompt']}\n\n{inputs[item['task']]}"
+    return items
 
 
 def validation_constrained(n: int, seed: int) -> list[dict]:
