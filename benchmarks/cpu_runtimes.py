@@ -3,8 +3,9 @@
 The answer stage makes most of the main job's completion tokens (the responder's 198k of 232k in
 the run behind results/demo.json). Every runtime here answers the same constrained instructions:
 the shipped validation tasks, each with one to three registry constraints in training phrasings
-(`pipeline.validation_constrained`, the split for choosing settings), through the responder template, `--samples` answers each at T 0.7 and top-p 0.95, up to `--max-new-tokens`,
-all submitted at once. The runtimes:
+(`pipeline.validation_constrained`, the split for choosing settings), through the responder
+template, `--samples` answers each at T 0.7 and top-p 0.95, up to `--max-new-tokens`, all
+submitted at once. The runtimes:
 - `engine`: today's path, the continuous-batching engine on the model in its default dtype
   (`local.default_dtype()`: bf16 where the CPU has bf16 units, else float32);
 - `engine-other-dtype`: the same engine on a copy in the dtype the default passed over, which checks

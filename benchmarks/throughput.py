@@ -4,8 +4,9 @@ Each round, on the embedded model:
 1. runs `generate` on N shipped seeds (random router) at each concurrency asked for, recording every
    request the engine served (prompt, token limit) and the engine's mean decode-batch occupancy;
 2. replays the very requests of the first concurrency straight through `model.generate`, packed
-   into full batches of the engine's max_batch (the graph's: LocalChatModel's default), one token limit per batch (the best a static batcher can
-   do; a scoring request is a 1-token generation there);
+   into full batches of the engine's max_batch (the graph's: LocalChatModel's default), one token
+   limit per batch (the best a static batcher can do; a scoring request is a 1-token generation
+   there);
 3. submits the same requests to the engine all at once (continuous batching, no graph); steps 2
    and 3 swap order every round. `--engine-batch N` also replays them through the engine at
    max_batch N (the static figure keeps the graph's max_batch).

@@ -385,7 +385,7 @@ def result_of(report: dict, readme_table: bool = False) -> dict:
     pairs and gap accuracy and the improvement queries as figures; `readme_table` puts the table in the
     README too."""
     pit, rows = report["pit"], {r["method"]: r for r in report["rows"]}
-    ran = not pit.get("skipped") or (pit["samples"] and pit["pairs"] < 2)  # trained, or too few pairs to
+    ran = not pit.get("skipped") or (pit["samples"] and pit["pairs"] < 2)  # trained, or skipped for want of pairs
     figures = {"PIT preference pairs (decided by compliance)": pit["pairs"]} if ran else {}
     if not pit.get("skipped"):
         figures.update({"PIT gap model, held-out pairwise accuracy": pit["gap_heldout_accuracy"],

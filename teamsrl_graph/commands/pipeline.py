@@ -3,9 +3,9 @@
 generate (the evolution graph, query budget; every answered instruction carries 1-3 verifiable
 constraints and its answers are sampled until one verifies) -> split usable records into train /
 held out -> one LoRA fine-tuning step on the train part (plain LoRA by default, one epoch; early
-stopping on a validation share acts from the second epoch on; DP-SGD with --dp-epsilon) -> evaluation against the base model:
-held-out constrained instructions (the shipped held-out tasks with constraints in held-out wordings,
-never trained on), IFBench, reference-answer loss, each base vs fine-tuned with a paired test, and
+stopping on a validation share acts from the second epoch on; DP-SGD with --dp-epsilon) ->
+evaluation against the base model: held-out constrained instructions (the shipped held-out tasks
+with constraints in held-out wordings, never trained on), IFBench, reference-answer loss, each base vs fine-tuned with a paired test, and
 the membership-inference audit. Each stage writes into its own folder under --out, and
 `summary.json` plus one printed line close the run. Each stage is also a command of its own;
 `generation_settings` and `fine_tune` hand the main job's generation settings and fine-tune to
@@ -55,17 +55,15 @@ def heldout_constrained(n: int, seed: int, tasks: str = "heldout_tasks", split: 
     trained on) with 1-3 constraints drawn under `seed` and worded in held-out phrasings only (other
     `tasks` and `split`: see `validation_constrained`; `tasks="seeds", split="train"` gives training
     instructions: the training seeds in training phrasings). A task's input (the text it works on)
-    follows the composed instruction after a blank line, where the responder template puts it."""
+    follows the composed instruction as in every record's user turn (`records.prompt_of`)."""
     from ..constraints import heldout_instructions
+    from ..dataio.records import prompt_of
     from ..dataio.seeds import load_seeds, shipped_tasks_path
 
     shipped = load_seeds(shipped_tasks_path(tasks))
-    inputs = {s.instruction.strip(): s.input.strip() for s in shipped if s.input.strip()}
+    inputs = {s.instruction.strip(): s.input for s in shipped}
     items = heldout_instructions([s.instruction for s in shipped], n, seed, split)
-    for item in items:
-        if item["task"] in inputs:
-            item["prompt"] = f"{item['prompt']}\n\n{inputs[item['task']]}"
-    return items
+    return [{**item, "prompt": prompt_of({"instruction": item["prompt"], "input": inputs[item["task"]]})} for item in items]
 
 
 def validation_constrained(n: int, seed: int) -> list[dict]:
