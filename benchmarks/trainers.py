@@ -429,13 +429,16 @@ def run(args) -> dict:
     from teamsrl_graph.models.offline import sample
 
     started, out = time.monotonic(), Path(args.out)
-    store = Parts(out, args.reuse, settings(args))
     items = heldout_constrained(args.instructions, args.seed, tasks="seeds", split="train")
     held = heldout_constrained(args.heldout, args.seed + HELDOUT_SEED_OFFSET)
     rows = ifbench_rows(args.ifbench)
     keep_apart(items, held, rows)
     folder = base_folder(args.model)
     sets = {"heldout_constrained": [i["prompt"] for i in held], "ifbench": [r["prompt"] for r in rows]}
+    # the parts depend on the prompts themselves, not only on the options that drew them: a change to
+    # the task files or to how an instruction is composed makes every reused part stale
+    data = {"instructions": fingerprint([i["prompt"] for i in items]), **{s: fingerprint(p) for s, p in sets.items()}}
+    store = Parts(out, args.reuse, {**settings(args), "data": data})
 
     samples = None
     if LEARN_FROM_SAMPLES & set(args.methods) or store.has("samples.json"):

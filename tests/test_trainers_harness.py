@@ -275,6 +275,25 @@ def test_reuse_refuses_parts_made_with_other_settings(run, tiny_model, capsys):
     assert "other settings (steps)" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("part", ["heldout", "seeds"])
+def test_reuse_refuses_parts_made_for_other_prompts(run, tiny_model, part, capsys):
+    import teamsrl_graph.commands.pipeline as pipeline
+
+    m, out, _, _ = run
+    real = pipeline.heldout_constrained
+
+    def edited(n, seed, tasks="heldout_tasks", split="heldout"):  # one prompt of one set composed differently
+        items = real(n, seed, tasks=tasks, split=split)
+        if tasks.startswith(part):
+            items[0] = {**items[0], "prompt": items[0]["prompt"] + "\n\nThe text it works on."}
+        return items
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "heldout_constrained", edited)
+        spies(mp, m, refuse=True)  # nothing stale is read back, nothing is made
+        assert m.main(args(tiny_model, out, "--reuse")) == 1
+    assert "other settings (data)" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("bad, said", [
     (["--samples", "0"], "--samples: must be at least 2, got 0"),
     (["--samples", "4", "x"], "--samples: 'x' is not a whole number"),
