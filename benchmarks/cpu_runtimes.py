@@ -123,8 +123,6 @@ def main():
 
     folder = local.converted_path()
     model, tokenizer = local.load(folder)
-    args.dtypes = {"engine": str(model.dtype).removeprefix("torch."),
-                   "engine-other-dtype": str(other_dtype(model.dtype)).removeprefix("torch.")}
     template = load_template("responder")
     work = validation_constrained(args.prompts, args.seed)
     prompts = [message_ids(tokenizer, template.render({"instruction": i["prompt"], "input": ""})) for i in work]
@@ -160,7 +158,7 @@ def main():
     for name in names:
         ratios = [r["ratio"] for r in runs[name]]
         print(f"{name:12s} ÷ engine: mean {sum(ratios) / len(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f})")
-    record(args.result, result_of(runs, args))
+    record(args.result, result_of(runs, args, model.dtype))
 
 
 def mean(values) -> float:
@@ -168,8 +166,9 @@ def mean(values) -> float:
     return sum(values) / len(values)
 
 
-def result_of(runs: dict, args) -> dict:
-    """write_result's arguments: a row per runtime, averaged over the rounds."""
+def result_of(runs: dict, args, dtype) -> dict:
+    """write_result's arguments: a row per runtime, averaged over the rounds; `dtype` is the engine's."""
+    name_of = lambda d: str(d).removeprefix("torch.")  # noqa: E731
     rows = [[name, round(mean(r["tokens"] / r["seconds"] for r in rs), 1), round(mean(r["ratio"] for r in rs), 2),
              round(min(r["ratio"] for r in rs), 2), round(mean(r["verified"] for r in rs), 3),
              round(mean(r["tasks"] for r in rs), 3)] for name, rs in runs.items()]
@@ -177,8 +176,8 @@ def result_of(runs: dict, args) -> dict:
             "summary": (f"{args.prompts} shipped validation tasks with one to three constraints (training phrasings), "
                         f"{args.samples} sampled answers each (T {args.temperature}, up to {args.max_new_tokens} new "
                         f"tokens, {args.max_batch} rows at a time), answered by each runtime in the same run; "
-                        f"{args.rounds} round(s); engine in {args.dtypes['engine']}"
-                        + (f", engine-other-dtype in {args.dtypes['engine-other-dtype']}" if "engine-other-dtype" in runs else "")
+                        f"{args.rounds} round(s); engine in {name_of(dtype)}"
+                        + (f", engine-other-dtype in {name_of(other_dtype(dtype))}" if "engine-other-dtype" in runs else "")
                         + ". Ratios are to today's engine in the same round; a runtime is worth "
                         "having only where the verified shares hold."),
             "columns": ["runtime", "completion tokens/s", "÷ engine (mean)", "÷ engine (min)", "samples verified",

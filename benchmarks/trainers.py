@@ -370,6 +370,11 @@ def pit_line(pit: dict) -> str:
             f"{'-' if accuracy is None else f'{accuracy:.3f}'}")
 
 
+def methods_in(report: dict) -> set[str]:
+    """The methods the report has rows of (the original answers are the improvers' baseline, not a method)."""
+    return {r["method"] for r in report["rows"]} - {"original"}
+
+
 def summary(report: dict) -> str:
     s = report["settings"]
     return (f"{report['instructions']} training instructions (shipped seeds, 1-3 constraints in training wordings) x "
@@ -377,7 +382,7 @@ def summary(report: dict) -> str:
             f"method; {report['heldout']} held-out constrained instructions (held-out tasks and wordings, prompt level "
             f"strict), {report['ifbench']} IFBench prompts (prompt level loose), {s['tokens']}-token answers"
             + (f"; pit and self-refine: {s['rounds']} round(s), query cap {s['improve_budget'] or 'none'}"
-               if set(IMPROVERS) & {r["method"] for r in report["rows"]} else ""))
+               if set(IMPROVERS) & methods_in(report) else ""))
 
 
 def result_of(report: dict, readme_table: bool = False) -> dict:
@@ -395,7 +400,7 @@ def result_of(report: dict, readme_table: bool = False) -> dict:
         if (versus := (report.get("pit_vs_self_refine") or {}).get(s)):
             figures[f"pit vs self-refine, {name}"] = (f"{versus['finetuned']:.3f} vs {versus['base']:.3f} "
                                                      f"({discordant(versus)}, p {pvalue(versus)})")
-    made = {r["method"] for r in report["rows"]} - {"original"}
+    made = methods_in(report)
     title = "Every trainer on the same samples" if made >= set(METHODS + IMPROVERS) else (
         "The trainers harness, " + ", ".join(f"{r['method']} at {r['samples']} samples" if r["samples"] else r["method"]
                                              for r in report["rows"] if r["method"] != "original"))

@@ -35,6 +35,11 @@ def add_arguments(parser):
                         help="also train on answers that failed their verifiable constraints (default: verified only)")
     parser.add_argument("--validation", type=float, default=c.validation_fraction,
                         help=f"share of the training part used to stop early on its loss; 0 = off (default {c.validation_fraction})")
+    parser.add_argument("--evaluations-per-epoch", type=int, default=c.evaluations_per_epoch, metavar="N",
+                        help="validation losses per epoch that early stopping reads, the last step's included "
+                             f"(default {c.evaluations_per_epoch})")
+    parser.add_argument("--patience", type=int, default=c.patience,
+                        help=f"evaluations without a better validation loss before training stops (default {c.patience})")
     parser.add_argument("--dp-epsilon", type=float, default=c.dp_epsilon,
                         help="train with DP-SGD to this privacy budget epsilon; 0 = off (default)")
     parser.add_argument("--dp-delta", type=float, default=c.dp_delta, help="DP-SGD delta (default 1 / (10 x records))")
@@ -67,7 +72,8 @@ def run(args) -> int:
                           target_modules=[m.strip() for m in args.target_modules.split(",") if m.strip()]),
         epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, max_length=args.max_length,
         gradient_checkpointing=args.gradient_checkpointing, seed=args.seed, merge=args.merge, report_to=args.report_to,
-        validation_fraction=args.validation, dp_epsilon=args.dp_epsilon, dp_delta=args.dp_delta, dp_clip=args.dp_clip,
+        validation_fraction=args.validation, evaluations_per_epoch=args.evaluations_per_epoch, patience=args.patience,
+        dp_epsilon=args.dp_epsilon, dp_delta=args.dp_delta, dp_clip=args.dp_clip,
     )
     result = finetune(train, args.out, config, data_file=args.data, heldout=len(heldout))
     out, members = Path(args.out), result.trained_on(train)

@@ -3,7 +3,8 @@
 generate (the evolution graph, query budget; every answered instruction carries 1-3 verifiable
 constraints and its answers are sampled until one verifies) -> split usable records into train /
 held out -> one LoRA fine-tuning step on the train part (plain LoRA by default, one epoch; early
-stopping on a validation share acts from the second epoch on; DP-SGD with --dp-epsilon) ->
+stopping on a validation share acts once there is more than one evaluation: --epochs above 1 or
+--evaluations-per-epoch above 1; DP-SGD with --dp-epsilon) ->
 evaluation against the base model: held-out constrained instructions (the shipped held-out tasks
 with constraints in held-out wordings, never trained on), IFBench, reference-answer loss, each base vs fine-tuned with a paired test, and
 the membership-inference audit. Each stage writes into its own folder under --out, and
@@ -21,8 +22,9 @@ from . import generate as generate_command
 
 HELDOUT_SEED_OFFSET = 1000  # the held-out instructions draw their constraints under another seed than the run's
 VALIDATION_SEED_OFFSET = 2000  # ... and the validation instructions under a third
-LEARNING_RATE = 1e-3  # LoRA learning rate and most epochs, chosen on the validation split
-EPOCHS = 1.0  # (benchmarks/finetune_settings.py, results/finetune_settings.json)
+LEARNING_RATE = 1e-3  # LoRA learning rate, most epochs and validation losses per epoch, chosen on the
+EPOCHS = 1.0  # validation split (benchmarks/finetune_settings.py, results/finetune_settings.json)
+EVALUATIONS = 1
 # How the main job answers every instruction (Context fields): 1-3 constraints, answers two a round, at most
 # two rounds. Verified records per query is what the budget buys; past the second round few instructions verify,
 # and a new instruction is the better use of a query. The policy's training answers the same way
@@ -37,7 +39,10 @@ def add_arguments(p: argparse.ArgumentParser):
                    help="fraction of records held out (not trained on: held-out loss, membership-inference non-members; "
                         "default 0.15)")
     p.add_argument("--epochs", type=float, default=EPOCHS,
-                   help=f"most fine-tuning passes over the data (default {EPOCHS:g}; above 1, early stopping may end sooner)")
+                   help=f"most fine-tuning passes over the data (default {EPOCHS:g}; early stopping may end sooner)")
+    p.add_argument("--evaluations-per-epoch", type=int, default=EVALUATIONS, metavar="N",
+                   help=f"validation losses per epoch that early stopping reads, the last step's included; with one "
+                        f"evaluation in all, nothing can stop early (default {EVALUATIONS})")
     p.add_argument("--lr", type=float, default=LEARNING_RATE, help=f"LoRA learning rate (default {LEARNING_RATE:g})")
     p.add_argument("--dp-epsilon", type=float, default=0.0,
                    help="fine-tune with DP-SGD to this privacy budget epsilon; 0 (default) = plain LoRA")
@@ -91,7 +96,7 @@ def generation_settings() -> tuple[dict, int]:
 
 
 def fine_tune(records: list[dict], out, *, heldout: float, seed: int, epochs: float = EPOCHS, lr: float = LEARNING_RATE,
-              dp_epsilon: float = 0.0, base: str = "local"):
+              evaluations: int = EVALUATIONS, dp_epsilon: float = 0.0, base: str = "local"):
     """The main job's fine-tune of a generated dataset: its usable records split into train / held out
     (`heldout` of them, seeded), one LoRA fine-tune of `base` on the train part into `out`/finetune
     (the dataset `out`/generate/dataset.jsonl, when there, named and hashed in the model card).
@@ -106,7 +111,8 @@ def fine_tune(records: list[dict], out, *, heldout: float, seed: int, epochs: fl
     if len(trainable) < 4:
         raise InputError(f"only {len(trainable)} usable records were generated; raise --budget", field="--budget")
     train, held = split_heldout(trainable, heldout, seed)
-    config = SFTRunConfig(base=base, epochs=epochs, learning_rate=lr, seed=seed, dp_epsilon=dp_epsilon)
+    config = SFTRunConfig(base=base, epochs=epochs, learning_rate=lr, evaluations_per_epoch=evaluations, seed=seed,
+                          dp_epsilon=dp_epsilon)
     dataset = Path(out) / "generate" / "dataset.jsonl"
     tuned = finetune(train, Path(out) / "finetune", config, data_file=dataset if dataset.is_file() else None,
                      heldout=len(held))
@@ -125,7 +131,7 @@ def run(args) -> int:
     seeds, context = generate_command.settings(args)
     records = generate_command.produce(args, seeds, context, out / "generate")
     tuned, train, heldout = fine_tune(records, out, heldout=args.heldout, seed=args.seed, epochs=args.epochs,
-                                      lr=args.lr, dp_epsilon=args.dp_epsilon)
+                                      lr=args.lr, evaluations=args.evaluations_per_epoch, dp_epsilon=args.dp_epsilon)
     members = tuned.trained_on(train)
     constrained = None
     if args.constrained:

@@ -59,6 +59,18 @@ def fingerprint(conversations: list[dict]) -> str:
     return digest.hexdigest()
 
 
+def evaluation(config, validating: bool) -> dict:
+    """When the trainer measures the validation loss: after every epoch, or `evaluations_per_epoch`
+    times an epoch at equal numbers of steps (a share of all steps; the last step is always
+    evaluated); none without a validation split."""
+    if not validating:
+        return {"eval_strategy": "no"}
+    evaluations = max(1, getattr(config, "evaluations_per_epoch", 1)) * config.epochs
+    if evaluations <= 1:
+        return {"eval_strategy": "epoch"}
+    return {"eval_strategy": "steps", "eval_steps": 1 / evaluations}
+
+
 def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False, padding_free: bool = False,
                max_grad_norm: float = 1.0, max_steps: int = -1):
     """The trl `SFTConfig` for `config`; checkpoints are not saved, the adapter is saved at the end.
@@ -87,7 +99,7 @@ def sft_config(config, output_dir: Path, bf16: bool, validating: bool = False, p
         logging_steps=config.logging_steps,
         max_grad_norm=max_grad_norm,  # 0 = no clipping of the whole gradient
         save_strategy="no",
-        eval_strategy="epoch" if validating else "no",  # the validation loss that early stopping reads
+        **evaluation(config, validating),  # the validation losses that early stopping reads
         per_device_eval_batch_size=config.batch_size,
         report_to=[t.strip() for t in getattr(config, "report_to", "none").split(",") if t.strip()] or "none",
         include_num_input_tokens_seen="all" if padding_free else "non_padding",  # the pad token may be a real one

@@ -14,7 +14,8 @@ class SFTRunConfig:
     epochs: float = 3.0  # most passes over the data; early stopping usually ends sooner
     learning_rate: float = 2e-4  # LoRA's usual rate; 1e-3 made the embedded model memorise its records
     validation_fraction: float = 0.15  # share of the data not trained on, whose loss stops training early; 0 = off
-    patience: int = 1  # epochs without a better validation loss before training stops
+    evaluations_per_epoch: int = 1  # validation losses measured per epoch (and one at the end); above 1, a short run can stop part way
+    patience: int = 1  # evaluations without a better validation loss before training stops
     batch_size: int = 4  # conversations per optimizer step (per device)
     gradient_accumulation_steps: int = 1  # micro-batches summed into one optimizer step
     max_length: int = 1024  # tokens per conversation; longer ones are cut at the end

@@ -99,7 +99,8 @@ def results_section(card: dict) -> list[str]:
                  else "- training loss: not logged")
     lines.append(f"- {card['steps']} optimizer steps, {card['train_tokens']} tokens, {card['seconds']} s")
     if v.get("best_epoch") is not None:
-        lines.append(f"- validation loss best {v['best_loss']} at epoch {v['best_epoch']}")
+        step = f" (optimizer step {v['best_step']})" if v.get("best_step") is not None else ""
+        lines.append(f"- validation loss best {v['best_loss']} at epoch {round(v['best_epoch'], 3)}{step}")
     return lines
 
 

@@ -44,7 +44,7 @@ from ..common.training import base_folder, fingerprint, name_base, prompt_comple
 from . import data as sft_data
 from ..dataio.records import split_heldout
 from .config import SFTRunConfig
-from .early_stopping import KeepBestEpoch
+from .early_stopping import KeepBest
 from .model_card import provenance, write_model_card
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,14 @@ def longest(trainer) -> int:
     return max(len(ids) for dataset in sets for ids in dataset["input_ids"])
 
 
+def check_stopping(config: SFTRunConfig):
+    """Early stopping's settings must be whole numbers of at least 1 (InputError naming the field)."""
+    for name in ("evaluations_per_epoch", "patience"):
+        value = getattr(config, name)
+        if not isinstance(value, int) or value < 1:
+            raise InputError(f"{name} must be a whole number of at least 1, got {value!r}", field=name)
+
+
 def plan_private(config: SFTRunConfig, conversations: int) -> dict | None:
     """DP-SGD's settings for a run on `conversations` (None when `dp_epsilon` is 0)."""
     if not config.dp_epsilon:
@@ -121,6 +129,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None, *, d
     config = config or SFTRunConfig()
     conversations, source = sft_data.load(data)
     conversations, validation = split_validation(conversations, config)
+    check_stopping(config)
     private = plan_private(config, len(conversations))  # bad DP settings fail before anything is loaded
     folder = base_folder(config.base)
     out = Path(out_dir)
@@ -134,7 +143,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None, *, d
 
     tmp = Path(tempfile.mkdtemp(prefix=".finetune-", dir=out))
     try:
-        stopper = KeepBestEpoch(config.patience)
+        stopper = KeepBest(config.patience)
 
         def trainer_for(padding_free: bool):
             kind, extra = (PrivateSFTTrainer, {"noise": private["noise_multiplier"], "clip": config.dp_clip,
@@ -158,7 +167,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None, *, d
             name_base(model, folder)
             trainer = trainer_for(False)
         output = trainer.train()
-        stopper.restore(trainer.model)  # the best epoch's adapter, not the last one's
+        stopper.restore(trainer.model)  # the best evaluation's adapter, not the last one's
         logged = [h for h in trainer.state.log_history if "loss" in h]
         losses = [h["loss"] for h in logged]
         smoothed = plots.smooth(losses)
@@ -179,7 +188,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None, *, d
             **provenance(data, data_file, [c["id"] for c in conversations], len(validation), heldout),
             "train_ids": [c["id"] for c in conversations],
             "validation_ids": [c["id"] for c in validation],
-            "validation": {"history": stopper.history, "best_epoch": stopper.best_epoch,
+            "validation": {"history": stopper.history, "best_epoch": stopper.best_epoch, "best_step": stopper.best_step,
                            "best_loss": None if stopper.best_epoch is None else round(stopper.best, 5)},
             "config": config.to_dict(),
             "steps": output.global_step,
