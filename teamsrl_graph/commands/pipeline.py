@@ -22,7 +22,7 @@ from . import generate as generate_command
 
 HELDOUT_SEED_OFFSET = 1000  # the held-out instructions draw their constraints under another seed than the run's
 VALIDATION_SEED_OFFSET = 2000  # ... and the validation instructions under a third
-LEARNING_RATE = 1e-3  # LoRA learning rate, most epochs and validation losses per epoch, chosen on the
+LEARNING_RATE = 3e-4  # LoRA learning rate, most epochs and validation losses per epoch, chosen on the
 EPOCHS = 1.0  # validation split (benchmarks/finetune_settings.py, results/finetune_settings.json)
 EVALUATIONS = 1
 # How the main job answers every instruction (Context fields): 1-3 constraints, answers two a round, at most
