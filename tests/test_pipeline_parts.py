@@ -8,7 +8,7 @@ from teamsrl_graph.commands.pipeline import HELDOUT_SEED_OFFSET, comparison, hel
 from teamsrl_graph.constraints import stated
 from teamsrl_graph.dataio.records import verified
 from teamsrl_graph.dataio.seeds import load_seeds, shipped_tasks_path
-from teamsrl_graph.running.report import compliance
+from teamsrl_graph.running.report import compliance, per_verified
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +88,20 @@ def test_one_definition_of_a_verified_record_for_summaries_and_reports(records, 
 ])
 def test_compliance_by_how_many_constraints_a_record_carries(records, by_count):
     assert compliance(records)["by_count"] == by_count
+
+
+def ledger(total, roles, completion):
+    return {"queries": {"total": total, "by_role": roles}, "tokens": {"completion": completion}}
+
+
+@pytest.mark.parametrize("books, verified, cost", [
+    (ledger(300, {"expert": 80, "responder": 150, "reviewer": 70}, 24000), 10,
+     {"queries": 30.0, "expert_queries": 23.0, "completion_tokens": 2400.0}),
+    (ledger(7, {"responder": 7}, 1000), 3, {"queries": 2.33, "expert_queries": 2.33, "completion_tokens": 333.33}),
+    (ledger(50, {"expert": 20, "reviewer": 30}, 900), 0, {"queries": None, "expert_queries": None, "completion_tokens": None}),
+])
+def test_what_one_verified_record_cost(books, verified, cost):
+    assert per_verified(books, verified) == cost
 
 
 def test_the_main_job_defaults_are_the_measured_recipe():

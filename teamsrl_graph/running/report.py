@@ -44,6 +44,17 @@ def compliance(records: list[dict]) -> dict:
     }
 
 
+def per_verified(ledger: dict, verified_records: int) -> dict:
+    """What one verified record cost, from the ledger's summary (`Budget.summary`): queries of every
+    role, expert queries (rewrites and answer samples: the expert and responder roles) and completion
+    tokens; None each when nothing verified."""
+    roles = ledger["queries"]["by_role"]
+    spent = {"queries": ledger["queries"]["total"],
+             "expert_queries": roles.get("expert", 0) + roles.get("responder", 0),
+             "completion_tokens": ledger["tokens"]["completion"]}
+    return {k: round(v / verified_records, 2) if verified_records else None for k, v in spent.items()}
+
+
 def stops(records: list[dict], max_steps: int) -> list[dict]:
     """`stops.stop_table` of a run: each record's decisions (its path's operations, then STOP where the
     router chose it) and whether it is verified (`records.verified`)."""
@@ -89,6 +100,7 @@ def summarize(records: list[dict], budget: Budget, context: Context, seconds: fl
                          "threshold": context.improve_threshold},
         }
     report["verification"] = compliance(records)
+    report["per_verified_record"] = per_verified(report, report["verification"]["verified_records"])  # the yield's cost
     if interrupted:
         report["interrupted"] = interrupted  # the run stopped early on this signal; resume it with --resume
     return report
