@@ -3,10 +3,10 @@ early stopping looks) on the project's own validation split.
 
 Takes the records of one generation run (a main-job run's `generate/dataset.jsonl`), splits them as
 the main job does, and fine-tunes once per (learning rate, most epochs, evaluations per epoch)
-setting, each with the main job's early stopping. Every adapter and the base model answer the same validation constrained
-instructions: the shipped validation tasks (never seeds, never evaluated on) with 1-3 constraints
-drawn under their own seed and worded in training phrasings, so neither the evaluation's tasks nor
-its held-out wordings take part in the choice. Per setting it prints and writes validation
+setting, each with the main job's early stopping. Every adapter and the base model answer the same
+validation constrained instructions: the shipped validation tasks (never seeds, never evaluated
+on) with 1-3 constraints drawn under their own seed and worded in training phrasings, so neither the
+evaluation's tasks nor its held-out wordings take part in the choice. Per setting it prints and writes validation
 prompt-level strict accuracy base vs fine-tuned (McNemar p), reference-answer loss, the MIA
 loss-ratio AUC and the training time, then the chosen setting: the largest validation gain, ties
 (within one prompt) to the lower reference-answer loss. It does not touch IFBench.
@@ -83,16 +83,16 @@ def main() -> None:
     record(args.result, result)
 
 
-COLUMNS = ["learning rate", "most epochs", "evaluations per epoch", "best step / steps", "n", "validation base", "validation fine-tuned",
-           "gained / lost", "McNemar p", "reference loss base", "reference loss fine-tuned", "MIA loss-ratio AUC",
+COLUMNS = ["learning rate", "most epochs", "evaluations per epoch", "best step / steps", "n", "validation base",
+           "validation fine-tuned", "gained / lost", "McNemar p", "reference loss base", "reference loss fine-tuned", "MIA loss-ratio AUC",
            "training s"]
 
 
 def result_of(rows: list[dict], count: int) -> dict:
     """write_result's arguments: a row per setting (COLUMNS) and the chosen one as figures."""
     best = chosen(rows)
-    table = [[r["lr"], r["epochs"], r["evaluations"], f"{r['best_step']} / {r['steps']}", r["validation"]["n"], r["validation"]["base"],
-              r["validation"]["finetuned"], f"+{r['validation']['gained']} / -{r['validation']['lost']}",
+    table = [[r["lr"], r["epochs"], r["evaluations"], f"{r['best_step']} / {r['steps']}", r["validation"]["n"],
+              r["validation"]["base"], r["validation"]["finetuned"], f"+{r['validation']['gained']} / -{r['validation']['lost']}",
               f"{r['validation']['p_value']:.2g}", r["reference_loss"]["base"], r["reference_loss"]["finetuned"],
               r["mia_loss_ratio_auc"], round(r["train_seconds"])] for r in rows]
     return {
