@@ -81,3 +81,20 @@ def test_a_dropped_repeat_request_is_stated_again_after_a_rewrite():
     new = "Describe, in vivid detail, a walk through an old town at dusk."
     again = restate(new, [repeat, lowercase])
     assert again.startswith(new) and all(stated(again, c) for c in (repeat, lowercase))
+
+
+@pytest.mark.parametrize("weights, allowed", [("1,0,0", {1}), ("0,0,1", {3}), ("0,1,1", {2, 3}), ("", {1, 2, 3})])
+def test_constraint_counts_weight_how_many_an_instruction_carries(make_context, weights, allowed):
+    records, _ = run(make_context, constraints_per_instruction=3, constraint_counts=weights, answer_samples=1)
+    counts = Counter(len(r["constraints"]) for r in records)
+    assert set(counts) <= allowed and len(counts) == len(allowed)  # every allowed count turns up in 24 draws
+
+
+@pytest.mark.parametrize("weights", ["1,2", "1,2,3,4", "a,b,c", "0,0,0", "-1,1,1", "nan,1,1", "1,,1"])
+def test_bad_constraint_counts_name_the_field(weights):
+    from teamsrl_graph.common.errors import InputError
+    from teamsrl_graph.evolve.context import Context
+
+    with pytest.raises(InputError) as error:
+        Context(constraints_per_instruction=3, constraint_counts=weights)
+    assert error.value.field == "constraint_counts"

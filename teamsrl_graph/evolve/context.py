@@ -79,6 +79,8 @@ class Context(metaclass=_CheckedNames):
                                         "(the same types for the same run seed, instruction and step)")
     constraints_per_instruction: int = setting(0, "each answered instruction carries 1 to this many verifiable constraints: those "
                                                   "the evolution did not add are drawn and stated before answering; 0 = only add_constraints'")
+    constraint_counts: str = setting("", "relative weights of carrying 1, 2, ... constraints_per_instruction constraints, "
+                                         "comma-separated (e.g. 3,2,1: fewer verify more often); empty = uniform")
     answer_samples: int = setting(8, "most answers drawn for an instruction with constraints, until one meets them all (each one booked)")
     sample_batch: int = setting(4, "answers drawn together in one request (rows sharing one prefill; OpenAI's n), per round")
     sample_temperature: float = setting(0.7, "sampling temperature of the answers to an instruction with constraints")
@@ -111,6 +113,7 @@ class Context(metaclass=_CheckedNames):
         for name in ("max_constraints", "constraints_per_instruction"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise InputError(f"must be 0 or more, got {getattr(self, name)!r}", field=name)
+        count_weights(self)  # a bad constraint_counts fails here
         if not isinstance(self.max_steps, int) or self.max_steps < 0:
             raise InputError(f"must be 0 or more, got {self.max_steps!r}", field="max_steps")
         for name in ("temperature", "sample_temperature"):
@@ -160,3 +163,21 @@ class Context(metaclass=_CheckedNames):
         if not os.path.isdir(os.path.join(self.pit, name)):
             raise InputError(f"holds no {name}/ folder (make one with `teamsrl pit train`)", path=self.pit, field="pit")
         return os.path.join(self.pit, name)
+
+
+def count_weights(ctx: "Context") -> list[float] | None:
+    """`constraint_counts` as one weight per count 1..constraints_per_instruction (None: uniform); an
+    InputError naming the field when it is not that many finite weights >= 0 with a positive sum."""
+    text = (ctx.constraint_counts or "").strip()
+    if not text:
+        return None
+    try:
+        weights = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise InputError(f"expected comma-separated numbers, got {text!r}", field="constraint_counts") from None
+    if len(weights) != ctx.constraints_per_instruction:
+        raise InputError(f"expected {ctx.constraints_per_instruction} weights (one per count from 1 to "
+                         f"constraints_per_instruction), got {len(weights)}", field="constraint_counts")
+    if not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0:
+        raise InputError(f"weights must be finite, at least 0 and not all 0, got {text!r}", field="constraint_counts")
+    return weights

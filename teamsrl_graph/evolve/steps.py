@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from ..running import calls
 from ..running.budget import count_tokens
-from .context import Context
+from .context import Context, count_weights
 from ..common.errors import InputError
 from .resources import resources
 from ..constraints import compose, phrase, sample_constraints, stated, verify
@@ -122,13 +122,16 @@ def propose(ctx: Context, op: str, instruction: str, constraints: list[dict], in
 
 def required_constraints(ctx: Context, instruction: str, constraints: list[dict], index: int) -> tuple[str, list[dict]]:
     """With `constraints_per_instruction` N > 0, the instruction to answer carries between 1 and N
-    verifiable constraints (how many: uniform, seeded by run seed and index): those it lacks are drawn
+    verifiable constraints (how many: uniform, or weighted by `constraint_counts`; seeded by run seed
+    and index): those it lacks are drawn
     (`draw_constraint`) and stated in training phrasings (`compose`). Returns (instruction, the
     constraints added). No LLM call."""
     if ctx.constraints_per_instruction < 1:
         return instruction, []
     rng = random.Random(f"required:{ctx.seed}:{index}")
-    target = rng.randint(1, ctx.constraints_per_instruction)
+    weights = count_weights(ctx)
+    counts = range(1, ctx.constraints_per_instruction + 1)
+    target = rng.choices(counts, weights)[0] if weights else rng.randint(1, ctx.constraints_per_instruction)
     added = []
     while len(constraints) + len(added) < target:
         drawn = draw_constraint(ctx, [*constraints, *added], index, -1 - len(added), instruction)
