@@ -83,14 +83,15 @@ def test_a_dropped_repeat_request_is_stated_again_after_a_rewrite():
     assert again.startswith(new) and all(stated(again, c) for c in (repeat, lowercase))
 
 
-@pytest.mark.parametrize("weights, allowed", [("1,0,0", {1}), ("0,0,1", {3}), ("0,1,1", {2, 3}), ("", {1, 2, 3})])
-def test_constraint_counts_weight_how_many_an_instruction_carries(make_context, weights, allowed):
-    records, _ = run(make_context, constraints_per_instruction=3, constraint_counts=weights, answer_samples=1)
+@pytest.mark.parametrize("most, weights, allowed", [(3, "1,0,0", {1}), (3, "0,0,1", {3}), (3, "0,1,1", {2, 3}),
+                                                    (3, "", {1, 2, 3}), (2, "0,1,1", {2}), (2, "3,2,1", {1, 2})])
+def test_constraint_counts_weight_how_many_an_instruction_carries(make_context, most, weights, allowed):
+    records, _ = run(make_context, constraints_per_instruction=most, constraint_counts=weights, answer_samples=1)
     counts = Counter(len(r["constraints"]) for r in records)
     assert set(counts) <= allowed and len(counts) == len(allowed)  # every allowed count turns up in 24 draws
 
 
-@pytest.mark.parametrize("weights", ["1,2", "1,2,3,4", "a,b,c", "0,0,0", "-1,1,1", "nan,1,1", "1,,1"])
+@pytest.mark.parametrize("weights", ["1,2", "a,b,c", "0,0,0", "0,0,0,1", "-1,1,1", "nan,1,1", "1,,1"])
 def test_bad_constraint_counts_name_the_field(weights):
     from teamsrl_graph.common.errors import InputError
     from teamsrl_graph.evolve.context import Context
@@ -98,3 +99,11 @@ def test_bad_constraint_counts_name_the_field(weights):
     with pytest.raises(InputError) as error:
         Context(constraints_per_instruction=3, constraint_counts=weights)
     assert error.value.field == "constraint_counts"
+
+
+def test_constraint_counts_serve_any_number_of_constraints():
+    """The main job's weights fit a run that asks for fewer constraints, or none."""
+    from teamsrl_graph.evolve.context import Context, count_weights
+
+    assert count_weights(Context(constraints_per_instruction=1, constraint_counts="3,2,1")) == [3.0]
+    assert count_weights(Context(constraints_per_instruction=0, constraint_counts="3,2,1")) is None

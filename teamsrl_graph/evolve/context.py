@@ -80,7 +80,8 @@ class Context(metaclass=_CheckedNames):
     constraints_per_instruction: int = setting(0, "each answered instruction carries 1 to this many verifiable constraints: those "
                                                   "the evolution did not add are drawn and stated before answering; 0 = only add_constraints'")
     constraint_counts: str = setting("", "relative weights of carrying 1, 2, ... constraints_per_instruction constraints, "
-                                         "comma-separated (e.g. 3,2,1: fewer verify more often); empty = uniform")
+                                         "comma-separated (e.g. 3,2,1: fewer verify more often; weights past "
+                                         "constraints_per_instruction are ignored); empty = uniform")
     answer_samples: int = setting(8, "most answers drawn for an instruction with constraints, until one meets them all (each one booked)")
     sample_batch: int = setting(4, "answers drawn together in one request (rows sharing one prefill; OpenAI's n), per round")
     sample_temperature: float = setting(0.7, "sampling temperature of the answers to an instruction with constraints")
@@ -166,18 +167,22 @@ class Context(metaclass=_CheckedNames):
 
 
 def count_weights(ctx: "Context") -> list[float] | None:
-    """`constraint_counts` as one weight per count 1..constraints_per_instruction (None: uniform); an
-    InputError naming the field when it is not that many finite weights >= 0 with a positive sum."""
+    """`constraint_counts` as one weight per count 1..constraints_per_instruction (None: uniform, or no
+    constraints to count); weights past constraints_per_instruction are ignored, so one setting serves
+    every smaller N. An InputError naming the field when fewer than N weights are given or they are not
+    finite numbers >= 0 with a positive sum."""
     text = (ctx.constraint_counts or "").strip()
-    if not text:
+    if not text or ctx.constraints_per_instruction < 1:
         return None
     try:
         weights = [float(part) for part in text.split(",")]
     except ValueError:
         raise InputError(f"expected comma-separated numbers, got {text!r}", field="constraint_counts") from None
-    if len(weights) != ctx.constraints_per_instruction:
+    if len(weights) < ctx.constraints_per_instruction:
         raise InputError(f"expected {ctx.constraints_per_instruction} weights (one per count from 1 to "
                          f"constraints_per_instruction), got {len(weights)}", field="constraint_counts")
+    weights = weights[: ctx.constraints_per_instruction]
     if not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0:
-        raise InputError(f"weights must be finite, at least 0 and not all 0, got {text!r}", field="constraint_counts")
+        raise InputError(f"the first {len(weights)} weights must be finite, at least 0 and not all 0, got {text!r}",
+                         field="constraint_counts")
     return weights

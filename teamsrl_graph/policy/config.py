@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..commands.pipeline import ANSWERING
-from ..evolve.context import setting
+from ..evolve.context import count_weights, setting
 from ..common.errors import InputError
 
 RESUMABLE = ("updates", "budget", "patience")  # settings a resumed run may change
@@ -33,6 +33,8 @@ class PolicyTrainingConfig:
     constraints_per_instruction: int = setting(ANSWERING["constraints_per_instruction"],
                                                "the answered instruction carries 1 to this many verifiable constraints "
                                                "(those the evolution did not add are drawn); 0 = only add_constraints'")
+    constraint_counts: str = setting(ANSWERING["constraint_counts"], "relative weights of carrying 1, 2, ... "
+                                                                     "constraints_per_instruction constraints; empty = uniform")
     answer_samples: int = setting(ANSWERING["answer_samples"], "most answers drawn for a finished episode's instruction, "
                                                                "until one meets every constraint (each one a query)")
     sample_batch: int = setting(ANSWERING["sample_batch"], "answers drawn together in one request, per round")
@@ -63,5 +65,6 @@ class PolicyTrainingConfig:
                      "constraints_per_instruction"):
             if getattr(self, name) < 0:
                 raise InputError(f"must be at least 0, got {getattr(self, name)}", field=f"--{name.replace('_', '-')}")
+        count_weights(self)  # bad constraint_counts fail here, before any model loads
         if self.algorithm not in ("trpo", "ppo"):
             raise InputError(f"must be 'trpo' or 'ppo', got {self.algorithm!r}", field="--algorithm")
