@@ -123,6 +123,7 @@ def test_a_run_summary_becomes_a_result_file(tmp_path):
 
     summary = {"seconds": 1500.0, "queries": 3000, "records": 420, "verified_trained_on": 310,
                "completion_tokens_per_second": 160.5,
+               "per_verified_record": {"queries": 9.7, "expert_queries": 7.1, "completion_tokens": 850.0},
                "heldout_constrained": {"n": 200, "base": 0.2, "finetuned": 0.41, "p_value": 1e-6, "gained": 50,
                                        "lost": 8, "interval": [0.14, 0.28]},
                "ifbench": {"n": 276, "base": 0.15, "finetuned": 0.16, "p_value": 0.7, "gained": 10, "lost": 8,
@@ -132,5 +133,7 @@ def test_a_run_summary_becomes_a_result_file(tmp_path):
     path = write_result(tmp_path / "demo.json", "demo", **result_of(summary))
     result = load_result(path)
     assert result["figures"]["heldout_constrained_gain"] == 0.21 and result["figures"]["verified_trained_on"] == 310
+    assert result["figures"]["queries_per_verified_record"] == 9.7
+    assert result["figures"]["completion_tokens_per_verified_record"] == 850.0
     assert result["rows"][0][:4] == ["held-out constrained instructions (prompt-level strict)", 200, 0.2, 0.41]
     assert result["rows"][1][4] == "+10 / -8" and result["command"] == "make demo"

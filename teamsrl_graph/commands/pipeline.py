@@ -162,6 +162,8 @@ def run(args) -> int:
         "eliminated_evolutions": generation["eliminated"],
         "answer_samples": generation.get("answer_samples"),
         "compliance": generation["verification"]["prompt_strict"],
+        "compliance_by_count": {n: c["strict"] for n, c in generation["verification"].get("by_count", {}).items()},
+        "per_verified_record": generation.get("per_verified_record"),
         "constraint_types": generation["verification"].get("type_mix"),
         "completion_tokens_per_second": generation.get("completion_tokens_per_second"),
         "generation_seconds": generation.get("seconds"),
@@ -195,6 +197,8 @@ def result_of(summary: dict) -> dict:
         "records": summary["records"],
         "verified_trained_on": summary["verified_trained_on"],
         "generation_tokens_per_second": summary["completion_tokens_per_second"],
+        "queries_per_verified_record": (summary.get("per_verified_record") or {}).get("queries"),
+        "completion_tokens_per_verified_record": (summary.get("per_verified_record") or {}).get("completion_tokens"),
         "heldout_constrained_gain": (round(summary["heldout_constrained"]["finetuned"] - summary["heldout_constrained"]["base"], 3)
                                      if summary["heldout_constrained"] else None),
         "mia_loss_ratio_auc": mia.get("loss_ratio_auc"),
