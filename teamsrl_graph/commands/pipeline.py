@@ -26,8 +26,8 @@ LEARNING_RATE = 3e-4  # LoRA learning rate, most epochs and validation losses pe
 EPOCHS = 1.0  # validation split (benchmarks/finetune_settings.py, results/finetune_settings.json)
 EVALUATIONS = 1
 # How the main job answers every instruction (Context fields): 1-3 constraints, one three times as often as three
-# (uniform counts verified 0.46 / 0.09 / 0.02 of instructions with 1 / 2 / 3 in results/demo_424031d.json's run;
-# 3:2:1 raised its 80 verified records of 3000 queries to 121), answers two a round, at most two rounds. Verified
+# (a run's `compliance_by_count` shows why: at the same 3000 queries, 3:2:1 raised verified_trained_on from 58,
+# results/demo_424031d.json, to 88, results/demo.json), answers two a round, at most two rounds. Verified
 # records per query is what the budget buys; past the second round few instructions verify, and a new instruction
 # is the better use of a query. The policy's training answers the same way (`PolicyTrainingConfig`), so the router
 # learns what these answers pay.
@@ -191,15 +191,15 @@ def run(args) -> int:
 def result_of(summary: dict) -> dict:
     """The keyword arguments of `write_result` for one run's `summary`: its figures, the base vs
     fine-tuned comparisons as a table, and which figures the README shows."""
-    mia = summary["mia_auc"]
+    mia, cost = summary["mia_auc"], summary.get("per_verified_record") or {}
     figures = {
         "minutes": round(summary["seconds"] / 60, 1),
         "queries": summary["queries"],
         "records": summary["records"],
         "verified_trained_on": summary["verified_trained_on"],
         "generation_tokens_per_second": summary["completion_tokens_per_second"],
-        "queries_per_verified_record": (summary.get("per_verified_record") or {}).get("queries"),
-        "completion_tokens_per_verified_record": (summary.get("per_verified_record") or {}).get("completion_tokens"),
+        "queries_per_verified_record": cost.get("queries"),
+        "completion_tokens_per_verified_record": cost.get("completion_tokens"),
         "heldout_constrained_gain": (round(summary["heldout_constrained"]["finetuned"] - summary["heldout_constrained"]["base"], 3)
                                      if summary["heldout_constrained"] else None),
         "mia_loss_ratio_auc": mia.get("loss_ratio_auc"),
