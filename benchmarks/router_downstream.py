@@ -318,14 +318,17 @@ def summary(report: dict) -> str:
             f"({s['generation']['max_steps']} evolution steps, up to {s['generation']['answer_samples']} answers, "
             f"1-{s['generation']['constraints_per_instruction']} constraints per instruction) and the main job's fine-tune "
             f"of each dataset; {report['heldout']} held-out constrained instructions (held-out tasks and wordings, prompt "
-            f"level strict; base model {fmt(report['base']['heldout_constrained'])}) and {report['ifbench']} IFBench "
-            f"prompts (prompt level loose; base model {fmt(report['base']['ifbench'])}), {s['answer_tokens']}-token answers")
+            f"level strict; base model {fmt(report['base']['heldout_constrained'])}) and "
+            + (f"{report['ifbench']} IFBench prompts (prompt level loose; base model {fmt(report['base']['ifbench'])})"
+               if report["ifbench"] else "no IFBench prompts") + f", {s['answer_tokens']}-token answers")
 
 
 def result_of(report: dict, budget: int) -> dict:
     """write_result's arguments: the printed table, and the comparison's measures as figures."""
     figures = {c["name"]: f"{shown(c['value'])} (target {c['target']}: {verdict(c)})" for c in report["comparison"] or []}
-    return {"title": f"Routers downstream: learned, random and fixed at {budget} queries", "columns": COLUMNS,
+    routers = [NAMES[r].split(" (")[0] for r in dict.fromkeys(row["router"] for row in report["rows"])]
+    named = ", ".join(routers[:-1]) + " and " + routers[-1] if len(routers) > 1 else routers[0]
+    return {"title": f"Routers downstream: {named} at {budget} queries", "columns": COLUMNS,
             "readme_table": True,
             "rows": [cells(r, budget) for r in report["rows"]], "figures": figures or None, "summary": (
                 summary(report) + ". A verified record met every constraint it carries after at least one accepted "

@@ -189,6 +189,14 @@ def test_the_shipped_policy_loads_and_acts():
     assert set(probs) == set(ACTIONS) and abs(sum(probs.values()) - 1) < 1e-5
 
 
+def test_the_shipped_policy_was_trained_as_the_main_job_evolves_and_answers():
+    from teamsrl_graph.commands.pipeline import ANSWERING, defaults
+
+    trained = load_policy(shipped_policy_path()).trained
+    main_job = {**ANSWERING, "max_steps": defaults().max_steps}
+    assert {k: trained.get(k) for k in main_job} == main_job
+
+
 # -- the environment and the trainer --------------------------------------------------------------
 
 def scripted_env(n_envs: int, max_steps: int, **kwargs) -> EvolutionEnv:

@@ -173,7 +173,8 @@ def test_build_report_pairs_each_model_with_the_base_and_learned_with_random():
         return {"heldout_constrained": ["fine" if ok else "Fine" for ok in passes[name]], "ifbench": [],
                 "reference_loss": 2.0}
 
-    data = {"expert_per_verified": 4.0, "diversity": 0.8, "type_entropy": 4.0, "queries": 100}
+    data = {"expert_per_verified": 4.0, "diversity": 0.8, "type_entropy": 4.0, "queries": 100, "expert_queries": 80,
+            "verified": 20, "actions": None, "families": None, "stops": None}
     runs = {(r, 100): {"measures": data, "card": {"train_ids": ["a", "b"]}, "answers": answers(r)}
             for r in ("policy", "random")}
     report = m.build_report(m.parse_args(["--budget", "100"]), [1, 2, 3], held, [], answers("base"), runs, 1.0)
@@ -184,3 +185,8 @@ def test_build_report_pairs_each_model_with_the_base_and_learned_with_random():
     assert (versus["base"], versus["finetuned"], versus["gained"], versus["lost"]) == (0.5, 0.75, 2, 1)
     assert report["comparison"][3]["value"]["difference"] == 0.25 and report["comparison"][3]["met"]
     assert report["base"] == {"heldout_constrained": 0.5, "ifbench": None} and report["rows"][0]["vs_base"]["ifbench"] is None
+    result = m.result_of(report, 100)  # a sitting without IFBench and without the fixed router says so
+    assert result["title"] == "Routers downstream: learned and random at 100 queries"
+    assert "and no IFBench prompts," in result["summary"] and [r[0] for r in result["rows"]] == [
+        "learned", "random (WizardLM)"]
+    assert result["rows"][0][-2:] == ["-", "-"]
