@@ -171,12 +171,15 @@ class PolicyTrainer:
 
     def validate(self) -> tuple[float | None, list | None]:
         """Mean episode return of the policy on the held-out seeds and where STOP ended them
-        (`episode_stops`); (None, None) without any."""
+        (`episode_stops`); (None, None) without any, and no return when the budget ran out."""
         if not self.validation_seeds:
             return None, None
         generator = torch.Generator().manual_seed(self.config.seed + 1)  # the same stream every round
         batch, final, taken = self.collect(self.validation_seeds, generator)
         stops = episode_stops(taken, self.env.episodes, self.config.max_steps)
+        if self.env.exhausted:  # episodes the budget cut short measure the budget, not the policy
+            log.info("the query budget ran out during validation; round %d has no validation reward", self.update)
+            return None, stops
         return round(batch.rewards.sum().item() / len(final), 4), stops
 
     def step(self) -> dict:
