@@ -21,10 +21,10 @@ records; their diversity (mean pairwise MiniLM cosine distance of their instruct
 type entropy; the action mix (entropy in bits, largest share); the constraint-family mix where the
 router names families; and where STOP fired (`evolve.stops`: share and verified yield per step).
 Then learned against random at --budget, each printed as met or not met: expert queries per verified
-record (ratio <= 0.5), diversity (learned >= random - 0.01), type entropy (ratio >= 0.8), held-out
-accuracy at equal queries (learned >= random), and the fewest queries at which a learned dataset's
-model reaches random's held-out accuracy (<= 1/3 of random's queries; needs --sweep, and is not measured
-where random's fine-tune does not beat the base model).
+record (ratio <= 0.5, with a 95% bootstrap interval over seeds), diversity (learned >= random - 0.01),
+type entropy (ratio >= 0.8), held-out accuracy at equal queries (learned >= random), and the fewest
+queries at which a learned dataset's model reaches random's held-out accuracy (<= 1/3 of random's
+queries; needs --sweep, and is not measured where random's fine-tune does not beat the base model).
 
 Every part (dataset, adapter, answers) is written under --out when it is done (atomically);
 `--reuse` reads back what is there, continues an interrupted generation and makes only the rest, so
@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
+import random
 import sys
 import time
 from collections import Counter
@@ -179,6 +181,32 @@ def counted(record: dict) -> bool:
     return verified(record) and any(s.get("accepted") for s in record.get("path", []))
 
 
+def expert_queries(record: dict) -> int:
+    """A record's expert queries: every rewrite on its path and every answer sample (summed over a run's
+    records, the report's expert and responder roles)."""
+    return len(record.get("path", [])) + record.get("samples", 0)
+
+
+def ratio_interval(learned: list[dict], random_: list[dict], rounds: int = 2000, seed: int = 0) -> list[float] | None:
+    """95% bootstrap interval of learned ÷ random expert queries per verified record, each router's
+    records (one per seed) resampled on their own; None without records on both sides. A resample
+    with no verified record costs infinitely much (both sides none: left out)."""
+    if not (learned and random_):
+        return None
+    rng = random.Random(seed)
+
+    def cost(records):
+        picked = rng.choices(records, k=len(records))
+        good = sum(counted(r) for r in picked)
+        return sum(expert_queries(r) for r in picked) / good if good else math.inf
+
+    ratios = sorted(a / b for a, b in ((cost(learned), cost(random_)) for _ in range(rounds))
+                    if not (math.isinf(a) and math.isinf(b)))
+    if not ratios:
+        return None
+    return [round(ratios[int(0.025 * (len(ratios) - 1))], 3), round(ratios[int(0.975 * (len(ratios) - 1))], 3)]
+
+
 def mix(counts: Counter) -> dict | None:
     """{"counts", "entropy_bits", "largest", "largest_share"} of some counts; None when there are none."""
     total = sum(counts.values())
@@ -220,9 +248,10 @@ def check(name: str, value, target: str, met: bool | None) -> dict:
     return {"name": name, "value": value, "target": target, "met": met}
 
 
-def comparison(rows: list[dict], versus: dict | None, budget: int) -> list[dict] | None:
+def comparison(rows: list[dict], versus: dict | None, budget: int, interval: list | None = None) -> list[dict] | None:
     """Learned against random at `budget`: each measure with its target and whether it is met (None:
-    not measurable); None without both routers. `versus` is `compare(random, learned)`."""
+    not measurable); None without both routers. `versus` is `compare(random, learned)`; `interval`, the
+    bootstrap interval of the expert-query ratio (`ratio_interval`), goes with that measure."""
     by = {(r["router"], r["budget"]): r for r in rows}
     learned, random_ = by.get(("policy", budget)), by.get(("random", budget))
     if not (learned and random_):
@@ -239,8 +268,8 @@ def comparison(rows: list[dict], versus: dict | None, budget: int) -> list[dict]
     beats_base = target is not None and target > random_["vs_base"]["heldout_constrained"]["base"]
     sweep_target = f"≤ {random_['queries']} / 3" + ("" if beats_base else "; random's fine-tune does not beat the base model")
     return [
-        check("learned ÷ random expert queries per verified record", expert, f"≤ {TARGETS['expert']}",
-              None if expert is None else expert <= TARGETS["expert"]),
+        {**check("learned ÷ random expert queries per verified record", expert, f"≤ {TARGETS['expert']}",
+                 None if expert is None else expert <= TARGETS["expert"]), "interval": interval},
         check("diversity, learned − random", spread, f"≥ {TARGETS['diversity']}", spread >= TARGETS["diversity"]),
         check("learned ÷ random constraint-type entropy", types, f"≥ {TARGETS['types']}",
               None if types is None else types >= TARGETS["types"]),
@@ -263,9 +292,10 @@ def build_report(args, seeds, held, rows, base: dict, runs: dict, seconds: float
               "vs_base": compare(base_v, v[(router, budget)])} for (router, budget), run in runs.items()]
     key_l, key_r = ("policy", args.budget), ("random", args.budget)
     versus = compare(v[key_r], v[key_l]) if key_l in v and key_r in v else None
+    interval = ratio_interval(runs[key_l].get("records", []), runs[key_r].get("records", [])) if versus else None
     return {"settings": settings(args), "budget": args.budget, "seeds": len(seeds), "heldout": len(held), "ifbench": len(rows),
             "base": {s: round(sum(x) / len(x), 4) if x else None for s, x in base_v.items()}, "rows": table,
-            "learned_vs_random": versus, "comparison": comparison(table, versus, args.budget),
+            "learned_vs_random": versus, "comparison": comparison(table, versus, args.budget, interval),
             "seconds": round(seconds, 1)}
 
 
@@ -307,6 +337,12 @@ def shown(value) -> str:
     return "-" if value is None else str(value)
 
 
+def shown_check(c: dict) -> str:
+    """A measure's value, with its interval where it has one."""
+    interval = c.get("interval")
+    return shown(c["value"]) + (f" (95% [{interval[0]:.3f}, {interval[1]:.3f}])" if interval else "")
+
+
 def verdict(c: dict) -> str:
     return {True: "met", False: "not met", None: "not measured"}[c["met"]]
 
@@ -325,7 +361,7 @@ def summary(report: dict) -> str:
 
 def result_of(report: dict, budget: int) -> dict:
     """write_result's arguments: the printed table, and the comparison's measures as figures."""
-    figures = {c["name"]: f"{shown(c['value'])} (target {c['target']}: {verdict(c)})" for c in report["comparison"] or []}
+    figures = {c["name"]: f"{shown_check(c)} (target {c['target']}: {verdict(c)})" for c in report["comparison"] or []}
     routers = [NAMES[r].split(" (")[0] for r in dict.fromkeys(row["router"] for row in report["rows"])]
     named = ", ".join(routers[:-1]) + " and " + routers[-1] if len(routers) > 1 else routers[0]
     return {"title": f"Routers downstream: {named} at {budget} queries", "columns": COLUMNS,
@@ -333,7 +369,8 @@ def result_of(report: dict, budget: int) -> dict:
             "rows": [cells(r, budget) for r in report["rows"]], "figures": figures or None, "summary": (
                 summary(report) + ". A verified record met every constraint it carries after at least one accepted "
                 "evolution; expert queries count every rewrite and every answer sample. Each fine-tuned model is paired "
-                "with the base model (gained / lost, exact McNemar p); the figures pair learned with random.")}
+                "with the base model (gained / lost, exact McNemar p); the figures pair learned with random (the expert-query "
+                "ratio's interval resamples each router's seeds).")}
 
 
 def markdown(columns: list, rows: list[list]) -> str:
@@ -393,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{summary(report)}\n")
     print(markdown(COLUMNS, [cells(r, args.budget) for r in report["rows"]]))
     for c in report["comparison"] or []:
-        print(f"{c['name']}: {shown(c['value'])} (target {c['target']}): {verdict(c)}")
+        print(f"{c['name']}: {shown_check(c)} (target {c['target']}): {verdict(c)}")
     if not report["comparison"]:
         print("no comparison: it needs the learned and the random router at --budget")
     record(args.result, result_of(report, args.budget))

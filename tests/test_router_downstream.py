@@ -107,6 +107,26 @@ def test_the_sweep_reports_the_fewest_queries_reaching_random():
     assert (sweep["target"], sweep["met"]) == ("≤ 1450 / 3; random's fine-tune does not beat the base model", None)
 
 
+def priced(verified: int, failed: int, samples: int) -> list[dict]:
+    """Records of one evolution each: `verified` that pass, `failed` that do not, `samples` answers each."""
+    return [{**rec(f"t{i}", ["add_constraints"], ok=i < verified), "samples": samples} for i in range(verified + failed)]
+
+
+@pytest.mark.parametrize("learned, random_, low, high", [
+    (priced(40, 0, 1), priced(40, 0, 3), 0.5, 0.5),  # every record verified: no spread, 2 against 4 queries each
+    (priced(30, 10, 1), priced(10, 30, 1), 0.15, 0.7),  # learned verifies three times as often: ratio near 1/3
+    (priced(10, 10, 1), priced(10, 10, 1), 0.4, 2.5),  # alike: the interval holds 1
+])
+def test_the_expert_query_ratio_has_a_bootstrap_interval(learned, random_, low, high):
+    assert sum(map(m.expert_queries, learned)) == len(learned) * (1 + learned[0]["samples"])
+    interval = m.ratio_interval(learned, random_)
+    assert low <= interval[0] <= interval[1] <= high
+    if learned == random_:  # alike
+        assert interval[0] < 1 < interval[1]
+    assert interval == m.ratio_interval(learned, random_)  # seeded
+    assert m.ratio_interval([], random_) is None and m.ratio_interval(priced(0, 5, 1), priced(0, 5, 1)) is None
+
+
 @pytest.mark.parametrize("present", [["policy"], ["random", "fixed"]])
 def test_no_comparison_without_both_routers(present):
     assert m.comparison([row(r, 1500, 5.0, 0.8, 4.0, 0.3) for r in present], None, 1500) is None
@@ -175,8 +195,8 @@ def test_build_report_pairs_each_model_with_the_base_and_learned_with_random():
 
     data = {"expert_per_verified": 4.0, "diversity": 0.8, "type_entropy": 4.0, "queries": 100, "expert_queries": 80,
             "verified": 20, "actions": None, "families": None, "stops": None}
-    runs = {(r, 100): {"measures": data, "card": {"train_ids": ["a", "b"]}, "answers": answers(r)}
-            for r in ("policy", "random")}
+    runs = {(r, 100): {"measures": data, "card": {"train_ids": ["a", "b"]}, "answers": answers(r),
+                       "records": priced(10, 10, 1 if r == "policy" else 3)} for r in ("policy", "random")}
     report = m.build_report(m.parse_args(["--budget", "100"]), [1, 2, 3], held, [], answers("base"), runs, 1.0)
     rows = {r["router"]: r for r in report["rows"]}
     assert rows["policy"]["vs_base"]["heldout_constrained"]["gained"] == 2 and rows["policy"]["trained_on"] == 2
@@ -185,6 +205,8 @@ def test_build_report_pairs_each_model_with_the_base_and_learned_with_random():
     assert (versus["base"], versus["finetuned"], versus["gained"], versus["lost"]) == (0.5, 0.75, 2, 1)
     assert report["comparison"][3]["value"]["difference"] == 0.25 and report["comparison"][3]["met"]
     assert report["base"] == {"heldout_constrained": 0.5, "ifbench": None} and report["rows"][0]["vs_base"]["ifbench"] is None
+    assert report["comparison"][0]["interval"] == m.ratio_interval(priced(10, 10, 1), priced(10, 10, 3))
+    assert "(95% [" in m.shown_check(report["comparison"][0])
     result = m.result_of(report, 100)  # a sitting without IFBench and without the fixed router says so
     assert result["title"] == "Routers downstream: learned and random at 100 queries"
     assert "and no IFBench prompts," in result["summary"] and [r[0] for r in result["rows"]] == [
