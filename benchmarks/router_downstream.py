@@ -39,6 +39,7 @@ the comparison, writes OUT/report.json and a result file for the docs (`--result
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import math
 import random
@@ -111,12 +112,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def seed_files(paths: list[str]) -> list[dict]:
+    """Each seed file as its name and a hash of its bytes: a run resumed from another checkout (another
+    path to the same files) reuses its parts; a changed file does not."""
+    return [{"file": Path(p).name, "sha256": hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16]} for p in paths]
+
+
 def settings(args) -> dict:
     """What the parts under --out depend on; which routers and caps a sitting makes is not among them."""
     from teamsrl_graph.commands.pipeline import generation_settings
 
     generation, concurrency = generation_settings()
     return {**{k: v for k, v in vars(args).items() if k not in ("out", "reuse", "result", "routers", "sweep", "budget")},
+            "seeds": seed_files(args.seeds),
             "generation": {k: v for k, v in generation.items() if k not in ("router", "budget")},
             "concurrency": concurrency}
 

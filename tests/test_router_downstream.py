@@ -184,6 +184,16 @@ def test_options_default_to_the_main_job_and_a_sitting_may_choose_its_routers():
     assert m.settings(m.parse_args(["--constrained", "100"])) != m.settings(args)
 
 
+def test_the_same_seed_files_elsewhere_give_the_same_settings(tmp_path):
+    here, there = tmp_path / "a" / "seeds.txt", tmp_path / "b" / "seeds.txt"
+    for path in (here, there):
+        path.parent.mkdir()
+        path.write_text("Explain tides.\nDescribe a volcano.\n")
+    assert m.settings(m.parse_args(["--seeds", str(here)])) == m.settings(m.parse_args(["--seeds", str(there)]))
+    there.write_text("Explain tides.\nDescribe a glacier.\n")
+    assert m.settings(m.parse_args(["--seeds", str(here)])) != m.settings(m.parse_args(["--seeds", str(there)]))
+
+
 def test_build_report_pairs_each_model_with_the_base_and_learned_with_random():
     """Answers to four held-out instructions that must be lowercase: pass (True) or fail per model."""
     held = [{"prompt": f"Say something {i}, in lowercase.", "constraints": [LOWER], "task": "t"} for i in range(4)]
