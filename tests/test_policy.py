@@ -429,6 +429,8 @@ def test_validation_reward_is_logged_and_stops_training_keeping_the_best(tmp_pat
     assert [row["stop_share"] or 0.0 for row in log[0]["stops"]] == log[0]["stop_by_step"]
     checked = [entry for entry in log if entry["validation_reward"] is not None]
     assert checked and all(len(entry["validation_stops"]) == 2 for entry in checked)
+    for op, terms in log[0]["terms_by_op"].items():
+        assert op in OPERATIONS and {"score", "verified", "novelty", "queries", "reward", "n"} <= set(terms)
 
 
 def test_a_validation_the_budget_cut_short_is_no_validation_reward(tmp_path):
@@ -439,5 +441,3 @@ def test_a_validation_the_budget_cut_short_is_no_validation_reward(tmp_path):
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert env.exhausted and [entry["validation_reward"] for entry in log] == [None]
     assert load_policy(tmp_path / "policy.safetensors").trained["validation_reward"] is None
-    for op, terms in log[0]["terms_by_op"].items():
-        assert op in OPERATIONS and {"score", "verified", "novelty", "queries", "reward", "n"} <= set(terms)
