@@ -27,7 +27,7 @@ EPOCHS = 1.0  # validation split (benchmarks/finetune_settings.py, results/finet
 EVALUATIONS = 1
 # How the main job answers every instruction (Context fields): 1-3 constraints, one three times as often as three
 # (a run's `compliance_by_count` shows why: at the same 3000 queries, 3:2:1 raised verified_trained_on from 58,
-# results/demo_424031d.json, to 88, results/demo.json), answers two a round, at most two rounds. Verified
+# results/demo_424031d.json, to 88, results/demo_b9df2ef.json), answers two a round, at most two rounds. Verified
 # records per query is what the budget buys; past the second round few instructions verify, and a new instruction
 # is the better use of a query. The policy's training answers the same way (`PolicyTrainingConfig`), so the router
 # learns what these answers pay.
