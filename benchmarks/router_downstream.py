@@ -4,8 +4,9 @@ job's way, each dataset gets the main job's fine-tune, each model the main job's
 1. Seeds no router was trained on: the shipped validation tasks (140; the policy trains on the shipped
    seeds only) and examples/unseen_seeds*.txt (24). A seed that is a shipped training seed, an
    evaluation prompt or a held-out task stops the run (`evaluation.apart.keep_apart`).
-2. Each router (learned: the shipped policy; random: WizardLM's choice; fixed: TeaMs-RL's schedule)
-   builds a dataset from them under a cap of --budget queries with `teamsrl pipeline`'s generation
+2. Each router (learned: the shipped policy; random: WizardLM's choice; fixed: TeaMs-RL's schedule;
+   policy-draw: the shipped policy's operations with its family head left out, so that the run's
+   type draw picks what add_constraints adds, as under random and fixed) builds a dataset from them under a cap of --budget queries with `teamsrl pipeline`'s generation
    settings (`pipeline.generation_settings`); `--sweep` adds caps for the learned router only.
 3. Each dataset gets the main job's fine-tune (`pipeline.fine_tune`: its usable records, the same
    held-out share, plain LoRA at the pipeline's learning rate and epochs).
@@ -20,7 +21,7 @@ sample) per verified record (`records.verified`, with at least one accepted evol
 records; their diversity (mean pairwise MiniLM cosine distance of their instructions) and constraint-
 type entropy; the action mix (entropy in bits, largest share); the constraint-family mix where the
 router names families; and where STOP fired (`evolve.stops`: share and verified yield per step).
-Then learned against random at --budget, each printed as met or not met: expert queries per verified
+Then each learned router (policy, policy-draw) against random at --budget, each printed as met or not met: expert queries per verified
 record (ratio <= 0.5, with a 95% bootstrap interval over seeds), diversity (learned >= random - 0.01),
 type entropy (ratio >= 0.8), held-out accuracy at equal queries (learned >= random), and the fewest
 queries at which a learned dataset's model reaches random's held-out accuracy (<= 1/3 of random's
@@ -59,8 +60,10 @@ from teamsrl_graph.evaluation.compare import answer_sets, compare, load, verdict
 
 log = logging.getLogger("router_downstream")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-ROUTERS = ("policy", "random", "fixed")
-NAMES = {"policy": "learned", "random": "random (WizardLM)", "fixed": "fixed (TeaMs-RL release)"}
+ROUTERS = ("policy", "random", "fixed", "policy-draw")
+NAMES = {"policy": "learned", "random": "random (WizardLM)", "fixed": "fixed (TeaMs-RL release)",
+         "policy-draw": "learned, types by the draw"}
+LEARNED = ("policy", "policy-draw")  # the routers compared with random; policy-draw: the shipped policy, families="draw"
 GENERATION_BATCH = 32  # sequences answered together in the evaluation
 TARGETS = {"expert": 0.5, "diversity": -0.01, "types": 0.8, "sweep": 1 / 3}  # see the module docstring
 
@@ -125,7 +128,7 @@ def settings(args) -> dict:
     generation, concurrency = generation_settings()
     return {**{k: v for k, v in vars(args).items() if k not in ("out", "reuse", "result", "routers", "sweep", "budget")},
             "seeds": seed_files(args.seeds),
-            "generation": {k: v for k, v in generation.items() if k not in ("router", "budget")},
+            "generation": {k: v for k, v in generation.items() if k not in ("router", "families", "budget")},
             "concurrency": concurrency}
 
 
@@ -148,7 +151,8 @@ def context_for(router: str, budget: int, args):
     from teamsrl_graph.evolve.context import Context
 
     generation, _ = generation_settings()
-    return Context(**{**generation, "router": router, "budget": budget, "seed": args.seed})
+    name, families = ("policy", "draw") if router == "policy-draw" else (router, "policy")
+    return Context(**{**generation, "router": name, "families": families, "budget": budget, "seed": args.seed})
 
 
 def dataset(store: Parts, name: str, router: str, budget: int, seeds, args) -> dict:
@@ -256,12 +260,15 @@ def check(name: str, value, target: str, met: bool | None) -> dict:
     return {"name": name, "value": value, "target": target, "met": met}
 
 
-def comparison(rows: list[dict], versus: dict | None, budget: int, interval: list | None = None) -> list[dict] | None:
-    """Learned against random at `budget`: each measure with its target and whether it is met (None:
-    not measurable); None without both routers. `versus` is `compare(random, learned)`; `interval`, the
-    bootstrap interval of the expert-query ratio (`ratio_interval`), goes with that measure."""
+def comparison(rows: list[dict], versus: dict | None, budget: int, interval: list | None = None,
+               router: str = "policy") -> list[dict] | None:
+    """A learned `router` (one of LEARNED) against random at `budget`: each measure with its target and
+    whether it is met (None: not measurable); None without both routers. `versus` is
+    `compare(random, learned)`; `interval`, the bootstrap interval of the expert-query ratio
+    (`ratio_interval`), goes with that measure. The sweep is the shipped policy's ("policy")."""
     by = {(r["router"], r["budget"]): r for r in rows}
-    learned, random_ = by.get(("policy", budget)), by.get(("random", budget))
+    learned, random_ = by.get((router, budget)), by.get(("random", budget))
+    who = NAMES[router]
     if not (learned and random_):
         return None
     expert = ratio(learned["expert_per_verified"], random_["expert_per_verified"])
@@ -271,21 +278,21 @@ def comparison(rows: list[dict], versus: dict | None, budget: int, interval: lis
     target = accuracy(random_)
     reaching = sorted(r["queries"] for r in rows if r["router"] == "policy" and accuracy(r) is not None
                       and target is not None and accuracy(r) >= target)
-    swept = sum(r["router"] == "policy" for r in rows) > 1
+    swept = router == "policy" and sum(r["router"] == "policy" for r in rows) > 1
     # reaching random's accuracy says something only where random's fine-tune beat the base model
     beats_base = target is not None and target > random_["vs_base"]["heldout_constrained"]["base"]
     sweep_target = f"≤ {random_['queries']} / 3" + ("" if beats_base else "; random's fine-tune does not beat the base model")
     return [
-        {**check("learned ÷ random expert queries per verified record", expert, f"≤ {TARGETS['expert']}",
+        {**check(f"{who} ÷ random expert queries per verified record", expert, f"≤ {TARGETS['expert']}",
                  None if expert is None else expert <= TARGETS["expert"]), "interval": interval},
-        check("diversity, learned − random", spread, f"≥ {TARGETS['diversity']}", spread >= TARGETS["diversity"]),
-        check("learned ÷ random constraint-type entropy", types, f"≥ {TARGETS['types']}",
+        check(f"diversity, {who} − random", spread, f"≥ {TARGETS['diversity']}", spread >= TARGETS["diversity"]),
+        check(f"{who} ÷ random constraint-type entropy", types, f"≥ {TARGETS['types']}",
               None if types is None else types >= TARGETS["types"]),
-        check("held-out accuracy at equal queries, learned − random",
+        check(f"held-out accuracy at equal queries, {who} − random",
               None if held is None else {k: held[k] for k in ("base", "finetuned", "difference", "gained", "lost",
                                                               "p_value", "interval")},
               "≥ 0", None if held is None else held["difference"] >= 0),
-        check("fewest queries at which learned reaches random's held-out accuracy",
+        check(f"fewest queries at which {who} reaches random's held-out accuracy",
               reaching[0] if reaching else None, sweep_target,
               (reaching[0] <= TARGETS["sweep"] * random_["queries"] if reaching else False)
               if swept and beats_base else None),
@@ -298,13 +305,17 @@ def build_report(args, seeds, held, rows, base: dict, runs: dict, seconds: float
     v = {key: verdicts(run["answers"], held, rows) for key, run in runs.items()}
     table = [{"router": router, "budget": budget, **run["measures"], "trained_on": len(run["card"]["train_ids"]),
               "vs_base": compare(base_v, v[(router, budget)])} for (router, budget), run in runs.items()]
-    key_l, key_r = ("policy", args.budget), ("random", args.budget)
-    versus = compare(v[key_r], v[key_l]) if key_l in v and key_r in v else None
-    interval = ratio_interval(runs[key_l].get("records", []), runs[key_r].get("records", [])) if versus else None
+    key_r, versus, comparisons = ("random", args.budget), {}, {}
+    for router in LEARNED:
+        key_l = (router, args.budget)
+        if key_l in v and key_r in v:
+            versus[router] = compare(v[key_r], v[key_l])
+            interval = ratio_interval(runs[key_l].get("records", []), runs[key_r].get("records", []))
+            comparisons[router] = comparison(table, versus[router], args.budget, interval, router)
     return {"settings": settings(args), "budget": args.budget, "seeds": len(seeds), "heldout": len(held), "ifbench": len(rows),
             "base": {s: round(sum(x) / len(x), 4) if x else None for s, x in base_v.items()}, "rows": table,
-            "learned_vs_random": versus, "comparison": comparison(table, versus, args.budget, interval),
-            "seconds": round(seconds, 1)}
+            "learned_vs_random": versus.get("policy"), "comparison": comparisons.get("policy"),
+            "versus_random": versus, "comparisons": comparisons, "seconds": round(seconds, 1)}
 
 
 # -- the printed table and the result file -----------------------------------------------------
@@ -369,7 +380,8 @@ def summary(report: dict) -> str:
 
 def result_of(report: dict, budget: int) -> dict:
     """write_result's arguments: the printed table, and the comparison's measures as figures."""
-    figures = {c["name"]: f"{shown_check(c)} (target {c['target']}: {verdict(c)})" for c in report["comparison"] or []}
+    figures = {c["name"]: f"{shown_check(c)} (target {c['target']}: {verdict(c)})"
+               for checks in (report.get("comparisons") or {}).values() for c in checks}
     routers = [NAMES[r].split(" (")[0] for r in dict.fromkeys(row["router"] for row in report["rows"])]
     named = ", ".join(routers[:-1]) + " and " + routers[-1] if len(routers) > 1 else routers[0]
     return {"title": f"Routers downstream: {named} at {budget} queries", "columns": COLUMNS,
@@ -377,8 +389,8 @@ def result_of(report: dict, budget: int) -> dict:
             "rows": [cells(r, budget) for r in report["rows"]], "figures": figures or None, "summary": (
                 summary(report) + ". A verified record met every constraint it carries after at least one accepted "
                 "evolution; expert queries count every rewrite and every answer sample. Each fine-tuned model is paired "
-                "with the base model (gained / lost, exact McNemar p); the figures pair learned with random (the expert-query "
-                "ratio's interval resamples each router's seeds).")}
+                "with the base model (gained / lost, exact McNemar p); the figures pair each learned router with random (the "
+                "expert-query ratio's interval resamples each router's seeds).")}
 
 
 def markdown(columns: list, rows: list[list]) -> str:
@@ -437,9 +449,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"\n{summary(report)}\n")
     print(markdown(COLUMNS, [cells(r, args.budget) for r in report["rows"]]))
-    for c in report["comparison"] or []:
+    for c in [c for checks in report["comparisons"].values() for c in checks]:
         print(f"{c['name']}: {shown_check(c)} (target {c['target']}): {verdict(c)}")
-    if not report["comparison"]:
+    if not report["comparisons"]:
         print("no comparison: it needs the learned and the random router at --budget")
     record(args.result, result_of(report, args.budget))
     return 0

@@ -179,7 +179,7 @@ def router_downstream(m):
     report = {"settings": {"generation": {"max_steps": 2, "answer_samples": 4, "constraints_per_instruction": 3},
                            "answer_tokens": 192}, "budget": 1500, "seeds": 164, "heldout": 200, "ifbench": 276,
               "base": {"heldout_constrained": 0.2, "ifbench": 0.3}, "rows": rows,
-              "comparison": m.comparison(rows, versus, 1500)}
+              "comparisons": {"policy": m.comparison(rows, versus, 1500)}}
     return m.result_of(report, 1500)
 
 

@@ -145,3 +145,25 @@ def test_the_routers_family_reaches_the_graph(make_context):
     assert all(o["path"][0]["family"] is None for o in plain)
     startend = [sum(family_of(o["path"][0]["constraint"]["id"]) == "startend" for o in run) for run in (outs, plain)]
     assert startend[0] > startend[1], startend  # the same seeded draws, the family preferred above the floor
+
+
+def test_families_draw_keeps_the_policys_operation_and_leaves_the_type_to_the_draw(tmp_path):
+    save_policy(preferring_add_constraints(family="startend"), tmp_path / "p.safetensors")
+    obs = [Observation("Describe a volcano.", "Describe a volcano.", 0, 3, index=i) for i in range(12)]
+    named = [make_router("policy", policy=str(tmp_path / "p"), routing="greedy")(o) for o in obs]
+    drawn = [make_router("policy", policy=str(tmp_path / "p"), routing="greedy", families="draw")(o) for o in obs]
+    assert set(named) == {"add_constraints:startend"} and set(drawn) == {"add_constraints"}
+
+
+def test_the_families_setting_reaches_the_router_and_a_bad_one_is_refused():
+    from teamsrl_graph.common.errors import InputError
+    from teamsrl_graph.evolve.context import Context
+    from teamsrl_graph.evolve.resources import Resources
+
+    router = Resources.build(Context(router="policy", families="draw")).router
+    assert isinstance(router, PolicyRouter) and router.families is False
+    assert Resources.build(Context(router="policy")).router.families is True
+    with pytest.raises(InputError, match="families"):
+        Context(families="head")
+    with pytest.raises(InputError, match="families"):
+        make_router("policy", families="head")

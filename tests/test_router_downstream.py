@@ -177,7 +177,7 @@ def test_options_default_to_the_main_job_and_a_sitting_may_choose_its_routers():
     args, main_job = m.parse_args([]), defaults()
     assert (args.constrained, args.ifbench, args.answer_tokens, args.budget) == (
         main_job.constrained, main_job.ifbench, main_job.answer_tokens, 1500) and args.constrained >= 200
-    assert args.routers == ["policy", "random", "fixed"] and args.sweep == []
+    assert args.routers == ["policy", "random", "fixed", "policy-draw"] and args.sweep == []
     split = m.parse_args(["--routers", "policy", "--sweep", "500", "1500", "1000", "500"])
     assert split.sweep == [500, 1000]  # sorted, once each, the main cap left out
     assert m.settings(split) == m.settings(args)  # parts made in one sitting are reused by the next

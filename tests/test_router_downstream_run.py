@@ -117,30 +117,40 @@ def run(tiny_model, tmp_path_factory):
     return m, out, json.loads((out / "report.json").read_text()), first, second
 
 
-KEYS = [("policy", BUDGET), ("random", BUDGET), ("fixed", BUDGET), ("policy", SWEEP)]
+KEYS = [("policy", BUDGET), ("random", BUDGET), ("fixed", BUDGET), ("policy-draw", BUDGET), ("policy", SWEEP)]
+
+
+def key_of(context) -> tuple:
+    """The benchmark's router key a generation ran under: policy-draw is router policy with families="draw"."""
+    return ("policy-draw" if context.families == "draw" else context.router), context.budget
 
 
 def test_each_router_builds_its_dataset_with_the_main_jobs_settings(run):
     m, out, report, first, second = run
-    made = [(c.router, c.budget) for c in first["contexts"] + second["contexts"]]
+    made = [key_of(c) for c in first["contexts"] + second["contexts"]]
     assert made == KEYS  # the second sitting left the learned router's dataset alone
     generation, concurrency = pipeline.generation_settings()
+    per_router = ("router", "families", "budget")
     for context in first["contexts"] + second["contexts"]:
-        settings = {k: v for k, v in vars(context).items() if k in generation and k not in ("router", "budget")}
-        assert settings == {k: v for k, v in generation.items() if k not in ("router", "budget")}
+        settings = {k: v for k, v in vars(context).items() if k in generation and k not in per_router}
+        assert settings == {k: v for k, v in generation.items() if k not in per_router}
+        assert (context.router, context.families) in {("policy", "policy"), ("policy", "draw"), ("random", "policy"),
+                                                      ("fixed", "policy")}
     assert {c[1]["concurrency"] for c in first["generate"].calls + second["generate"].calls} == {concurrency}
     rows = {(r["router"], r["budget"]): r for r in report["rows"]}
     assert list(rows) == KEYS
     for (router, budget), r in rows.items():
         books = json.loads((out / f"{router}-{budget}" / "generate" / "report.json").read_text())
-        assert books["settings"]["router"] == router and r["queries"] == books["queries"]["total"] <= budget
+        assert books["settings"]["router"] == router.removesuffix("-draw") and r["queries"] == books["queries"]["total"] <= budget
+        assert books["settings"]["families"] == ("draw" if router == "policy-draw" else "policy")
+        assert (r["families"] is None) == (router != "policy")  # only the family head names families
         assert r["expert_queries"] == books["queries"]["by_role"]["expert"] + books["queries"]["by_role"]["responder"]
         assert r["stops"] == books["stops"] and r["verified"] >= 1
 
 
 def test_each_dataset_gets_the_main_jobs_fine_tune(run):
     m, out, report, first, second = run
-    assert len(first["fine_tune"].calls) == 1 and len(second["fine_tune"].calls) == 3
+    assert len(first["fine_tune"].calls) == 1 and len(second["fine_tune"].calls) == 4
     for (router, budget), r in zip(KEYS, report["rows"]):
         folder = out / f"{router}-{budget}"
         records = [json.loads(line) for line in (folder / "generate" / "dataset.jsonl").read_text().splitlines()]
@@ -172,6 +182,14 @@ def test_the_base_answers_once_and_every_model_is_paired(run):
     assert (sweep["met"] is not None) == (random_vs_base["finetuned"] > random_vs_base["base"])
     held_check = checks["held-out accuracy at equal queries, learned − random"]
     assert held_check["value"]["difference"] == report["learned_vs_random"]["heldout_constrained"]["difference"]
+    assert report["comparisons"]["policy"] == report["comparison"]
+    draw = {c["name"]: c for c in report["comparisons"]["policy-draw"]}
+    assert draw["fewest queries at which learned, types by the draw reaches random's held-out accuracy"]["met"] is None
+    assert draw["held-out accuracy at equal queries, learned, types by the draw − random"]["value"]["difference"] == (
+        report["versus_random"]["policy-draw"]["heldout_constrained"]["difference"])
+    for s in ("heldout_constrained", "ifbench"):
+        assert report["versus_random"]["policy-draw"][s] == paired(verdicts[f"random-{BUDGET}"][s],
+                                                                   verdicts[f"policy-draw-{BUDGET}"][s])
 
 
 def test_reuse_makes_only_what_is_missing(run, tiny_model):

@@ -57,6 +57,8 @@ class Context(metaclass=_CheckedNames):
     router: str = setting("fixed", "who picks the next operation: fixed (TeaMs-RL schedule), random (WizardLM) or policy (learned)")
     policy: str | None = setting(None, "policy file for router 'policy'; empty = the shipped one")
     routing: str = setting("sample", "how router 'policy' acts: sample (reproducible per run seed, instruction and step) or greedy (its most likely action)")
+    families: str = setting("policy", "who picks the constraint family of router 'policy''s add_constraints: policy (its family "
+                                      "head) or draw (the run's type draw over every type, as under the other routers)")
     prompts: str | None = setting(None, "folder of prompt templates; empty = the shipped ones")
     max_steps: int = setting(4, "evolution depth limit per instruction")
     seed: int = setting(0, "seeds the routers' randomness and sampling")
@@ -93,7 +95,7 @@ class Context(metaclass=_CheckedNames):
     improve_tokens: int = setting(256, "new-token cap of an improvement (and of a critique)")
 
     def __post_init__(self):
-        from .routers import ROUTERS  # the registry of names; it loads no router
+        from .routers import FAMILY_CHOICES, ROUTERS  # the registry of names; it loads no router
 
         if self.improve not in IMPROVE_MODES:
             raise InputError(f"unknown mode {self.improve!r}; expected one of {', '.join(IMPROVE_MODES)}", field="improve")
@@ -103,6 +105,8 @@ class Context(metaclass=_CheckedNames):
             raise InputError(f"unknown draw {self.type_draw!r}; expected one of {', '.join(TYPE_DRAWS)}", field="type_draw")
         if self.router not in ROUTERS:
             raise InputError(f"unknown router {self.router!r}; choose one of {sorted(ROUTERS)}", field="router")
+        if self.families not in FAMILY_CHOICES:
+            raise InputError(f"unknown choice {self.families!r}; expected one of {', '.join(FAMILY_CHOICES)}", field="families")
         for name in ("budget", "token_budget"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):

@@ -53,7 +53,7 @@ class Resources:
         return cls(
             models=models,
             templates=templates,
-            router=router or make_router(context.router, context.seed, context.policy, context.routing),
+            router=router or make_router(context.router, context.seed, context.policy, context.routing, context.families),
             budget=budget or Budget(context.budget, context.token_budget),
             gap=_gap(context, gap),
             prefill={role: supports_prefill(model) for role, model in present.items()},

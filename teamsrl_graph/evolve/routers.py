@@ -6,7 +6,9 @@ A router is any callable `Observation -> str` returning one of `ACTIONS` (the sh
 - `RandomRouter`: uniform over the six operations until max depth (WizardLM's Evol-Instruct).
 - `FixedRouter`: a fixed schedule (the TeaMs-RL release forces breadth at steps 1 and 4).
 - `policy`: the learned PyTorch policy (`teamsrl_graph/policy/`), trained with TRPO; it samples its
-  action by default (`routing="greedy"` takes the most likely one).
+  action by default (`routing="greedy"` takes the most likely one). With add_constraints it names a
+  constraint family from its family head (`families="policy"`), or leaves the type to the run's
+  type draw as the other routers do (`families="draw"`).
 
 Randomness is derived from (run seed, instruction index, step), so a run is reproducible whatever
 order its branches happen to execute in.
@@ -39,25 +41,29 @@ class FixedRouter:
 
 
 ROUTING = ("sample", "greedy")  # how the learned router turns its probabilities into an action
+FAMILY_CHOICES = ("policy", "draw")  # who picks the learned router's constraint family: its family head, or the type draw
 
 
-def _learned(seed: int = 0, policy: str | None = None, routing: str = "sample") -> Router:
+def _learned(seed: int = 0, policy: str | None = None, routing: str = "sample", families: str = "policy") -> Router:
     from ..policy.router import PolicyRouter  # torch and MiniLM load only when this router is used
 
-    return PolicyRouter(policy, seed=seed, greedy=routing == "greedy")
+    return PolicyRouter(policy, seed=seed, greedy=routing == "greedy", families=families == "policy")
 
 
-# name -> factory(seed, policy_path, routing)
+# name -> factory(seed, policy_path, routing, families)
 ROUTERS: dict[str, Callable[..., Router]] = {
-    "random": lambda seed=0, policy=None, routing="sample": RandomRouter(seed),
-    "fixed": lambda seed=0, policy=None, routing="sample": FixedRouter(),
+    "random": lambda seed=0, policy=None, routing="sample", families="policy": RandomRouter(seed),
+    "fixed": lambda seed=0, policy=None, routing="sample", families="policy": FixedRouter(),
     "policy": _learned,
 }
 
 
-def make_router(name: str, seed: int = 0, policy: str | None = None, routing: str = "sample") -> Router:
+def make_router(name: str, seed: int = 0, policy: str | None = None, routing: str = "sample",
+                families: str = "policy") -> Router:
     if name not in ROUTERS:
         raise InputError(f"unknown router {name!r}; choose one of {sorted(ROUTERS)}", field="router")
     if routing not in ROUTING:
         raise InputError(f"unknown routing {routing!r}; choose one of {list(ROUTING)}", field="routing")
-    return ROUTERS[name](seed=seed, policy=policy, routing=routing)
+    if families not in FAMILY_CHOICES:
+        raise InputError(f"unknown choice {families!r}; choose one of {list(FAMILY_CHOICES)}", field="families")
+    return ROUTERS[name](seed=seed, policy=policy, routing=routing, families=families)

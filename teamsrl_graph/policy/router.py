@@ -5,7 +5,8 @@ randomness derived from (run seed, instruction index, step), so a run is reprodu
 its branches execute in; with `greedy=True` it returns the most likely action instead. When the
 action is add_constraints and the policy has a family head, it picks a constraint family the same
 way and returns "add_constraints:FAMILY" (`actions.split_action`); a policy without that head
-(format version 2) names no family. Without a path it loads the
+(format version 2), or one built with `families=False`, names no family and leaves the type to the
+run's type draw. Without a path it loads the
 policy shipped in the package (`teamsrl_graph/data/policy.safetensors`).
 """
 
@@ -28,11 +29,12 @@ def shipped_policy_path() -> Path:
 
 class PolicyRouter:
     def __init__(self, policy: str | Path | ActorCritic | None = None, *, greedy: bool = False, seed: int = 0,
-                 embedder: Embedder | None = None):
+                 embedder: Embedder | None = None, families: bool = True):
         self.model = policy if isinstance(policy, ActorCritic) else load_policy(policy or shipped_policy_path())
         self.model.eval()
         self.actions = self.model.config.actions
         self.greedy, self.seed = greedy, seed
+        self.families = families  # name the family head's choice with add_constraints; False: the type draw picks
         self.embedder = embedder or default_embedder()  # loaded now, once, not by racing graph branches
 
     @torch.no_grad()
@@ -56,6 +58,6 @@ class PolicyRouter:
             return int(probs.argmax()) if self.greedy else int(torch.multinomial(probs, 1, generator=generator))
 
         action = pick(joint.action.probs[0])
-        if joint.family is None or action != joint.family_action:
+        if joint.family is None or not self.families or action != joint.family_action:
             return self.actions[action]
         return join_action(self.actions[action], self.model.config.families[pick(joint.family.probs[0])])

@@ -87,7 +87,8 @@ def summarize(records: list[dict], budget: Budget, context: Context, seconds: fl
         seconds=round(seconds, 2),
         completion_tokens_per_second=round(budget.completion_tokens / seconds, 2) if seconds else 0.0,
         settings={**{k: settings[k] for k in ("model", "reviewer_model", "responder_model")},
-                  "base_url": public_url(context.base_url), "router": context.router, "max_steps": context.max_steps,
+                  "base_url": public_url(context.base_url), "router": context.router, "families": context.families,
+                  "max_steps": context.max_steps,
                   "seed": context.seed, "temperature": context.temperature},
     )
     if context.improve != "none":
