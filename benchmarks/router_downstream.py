@@ -276,7 +276,7 @@ def comparison(rows: list[dict], versus: dict | None, budget: int, interval: lis
     types = ratio(learned["type_entropy"], random_["type_entropy"])
     held = (versus or {}).get("heldout_constrained")
     target = accuracy(random_)
-    reaching = sorted(r["queries"] for r in rows if r["router"] == "policy" and accuracy(r) is not None
+    reaching = sorted(r["queries"] for r in rows if r["router"] == router and accuracy(r) is not None
                       and target is not None and accuracy(r) >= target)
     swept = router == "policy" and sum(r["router"] == "policy" for r in rows) > 1
     # reaching random's accuracy says something only where random's fine-tune beat the base model

@@ -107,6 +107,15 @@ def test_the_sweep_reports_the_fewest_queries_reaching_random():
     assert (sweep["target"], sweep["met"]) == ("≤ 1450 / 3; random's fine-tune does not beat the base model", None)
 
 
+def test_a_variant_is_compared_on_its_own_rows_and_has_no_sweep():
+    rows = [row("random", 1450, 10.0, 0.8, 4.0, 0.30), row("policy", 1500, 5.0, 0.8, 4.0, 0.35),
+            row("policy", 980, 5.0, 0.8, 4.0, 0.31, budget=1000), row("policy-draw", 1490, 20.0, 0.7, 2.0, 0.29)]
+    checks = m.comparison(rows, versus(-0.01), 1500, router="policy-draw")
+    assert checks[0]["name"] == "learned, types by the draw ÷ random expert queries per verified record"
+    assert [c["value"] for c in checks[:3]] == [2.0, -0.1, 0.5] and [c["met"] for c in checks[:4]] == [False, False, False, False]
+    assert (checks[-1]["value"], checks[-1]["met"]) == (None, None)  # below random's accuracy, and no sweep of its own
+
+
 def priced(verified: int, failed: int, samples: int) -> list[dict]:
     """Records of one evolution each: `verified` that pass, `failed` that do not, `samples` answers each."""
     return [{**rec(f"t{i}", ["add_constraints"], ok=i < verified), "samples": samples} for i in range(verified + failed)]
