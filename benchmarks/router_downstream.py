@@ -151,7 +151,7 @@ def context_for(router: str, budget: int, args):
     from teamsrl_graph.evolve.context import Context
 
     generation, _ = generation_settings()
-    name, families = ("policy", "draw") if router == "policy-draw" else (router, "policy")
+    name, families = ("policy", "draw") if router == "policy-draw" else (router, "policy")  # "policy": its family head
     return Context(**{**generation, "router": name, "families": families, "budget": budget, "seed": args.seed})
 
 

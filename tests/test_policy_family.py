@@ -122,7 +122,7 @@ def test_a_version_2_policy_loads_and_routes_with_no_family(tmp_path):
 
 
 def test_the_shipped_policy_names_a_family_exactly_with_add_constraints():
-    router = make_router("policy")
+    router = make_router("policy", families="policy")
     assert router.model.config.families == FAMILIES
     decisions = [split_action(router(Observation("Describe a volcano.", "Describe a volcano.", s, 3, index=i)))
                  for i in range(20) for s in range(3)]
@@ -147,11 +147,11 @@ def test_the_routers_family_reaches_the_graph(make_context):
     assert startend[0] > startend[1], startend  # the same seeded draws, the family preferred above the floor
 
 
-def test_families_draw_keeps_the_policys_operation_and_leaves_the_type_to_the_draw(tmp_path):
+def test_by_default_the_learned_router_keeps_its_operation_and_leaves_the_type_to_the_draw(tmp_path):
     save_policy(preferring_add_constraints(family="startend"), tmp_path / "p.safetensors")
     obs = [Observation("Describe a volcano.", "Describe a volcano.", 0, 3, index=i) for i in range(12)]
-    named = [make_router("policy", policy=str(tmp_path / "p"), routing="greedy")(o) for o in obs]
-    drawn = [make_router("policy", policy=str(tmp_path / "p"), routing="greedy", families="draw")(o) for o in obs]
+    named = [make_router("policy", policy=str(tmp_path / "p"), routing="greedy", families="policy")(o) for o in obs]
+    drawn = [make_router("policy", policy=str(tmp_path / "p"), routing="greedy")(o) for o in obs]  # the default
     assert set(named) == {"add_constraints:startend"} and set(drawn) == {"add_constraints"}
 
 
@@ -160,9 +160,9 @@ def test_the_families_setting_reaches_the_router_and_a_bad_one_is_refused():
     from teamsrl_graph.evolve.context import Context
     from teamsrl_graph.evolve.resources import Resources
 
-    router = Resources.build(Context(router="policy", families="draw")).router
-    assert isinstance(router, PolicyRouter) and router.families is False
-    assert Resources.build(Context(router="policy")).router.families is True
+    router = Resources.build(Context(router="policy")).router
+    assert isinstance(router, PolicyRouter) and router.families is False  # the type draw picks, by default
+    assert Resources.build(Context(router="policy", families="policy")).router.families is True
     with pytest.raises(InputError, match="families"):
         Context(families="head")
     with pytest.raises(InputError, match="families"):

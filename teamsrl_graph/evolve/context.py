@@ -57,8 +57,9 @@ class Context(metaclass=_CheckedNames):
     router: str = setting("fixed", "who picks the next operation: fixed (TeaMs-RL schedule), random (WizardLM) or policy (learned)")
     policy: str | None = setting(None, "policy file for router 'policy'; empty = the shipped one")
     routing: str = setting("sample", "how router 'policy' acts: sample (reproducible per run seed, instruction and step) or greedy (its most likely action)")
-    families: str = setting("policy", "who picks the constraint family add_constraints draws from under router 'policy': policy "
-                                      "(its family head) or draw (the run's type draw over every type, as under the other routers)")
+    families: str = setting("draw", "who picks the constraint family add_constraints draws from under router 'policy': draw "
+                                    "(the run's type draw over every type, as under the other routers) or policy (its family "
+                                    "head; benchmarks/router_downstream.py measures both)")
     prompts: str | None = setting(None, "folder of prompt templates; empty = the shipped ones")
     max_steps: int = setting(4, "evolution depth limit per instruction")
     seed: int = setting(0, "seeds the routers' randomness and sampling")

@@ -6,9 +6,9 @@ A router is any callable `Observation -> str` returning one of `ACTIONS` (the sh
 - `RandomRouter`: uniform over the six operations until max depth (WizardLM's Evol-Instruct).
 - `FixedRouter`: a fixed schedule (the TeaMs-RL release forces breadth at steps 1 and 4).
 - `policy`: the learned PyTorch policy (`teamsrl_graph/policy/`), trained with TRPO; it samples its
-  action by default (`routing="greedy"` takes the most likely one). With add_constraints it names a
-  constraint family from its family head (`families="policy"`), or leaves the type to the run's
-  type draw as the other routers do (`families="draw"`).
+  action by default (`routing="greedy"` takes the most likely one). With add_constraints it leaves
+  the constraint type to the run's type draw, as the other routers do (`families="draw"`, the
+  default), or names a family from its family head (`families="policy"`).
 
 Randomness is derived from (run seed, instruction index, step), so a run is reproducible whatever
 order its branches happen to execute in.
@@ -41,10 +41,10 @@ class FixedRouter:
 
 
 ROUTING = ("sample", "greedy")  # how the learned router turns its probabilities into an action
-FAMILY_CHOICES = ("policy", "draw")  # who picks the learned router's constraint family: its family head, or the type draw
+FAMILY_CHOICES = ("draw", "policy")  # who picks the learned router's constraint family: the type draw, or its family head
 
 
-def _learned(seed: int = 0, policy: str | None = None, routing: str = "sample", families: str = "policy") -> Router:
+def _learned(seed: int = 0, policy: str | None = None, routing: str = "sample", families: str = "draw") -> Router:
     from ..policy.router import PolicyRouter  # torch and MiniLM load only when this router is used
 
     return PolicyRouter(policy, seed=seed, greedy=routing == "greedy", families=families == "policy")
@@ -52,14 +52,14 @@ def _learned(seed: int = 0, policy: str | None = None, routing: str = "sample", 
 
 # name -> factory(seed, policy_path, routing, families)
 ROUTERS: dict[str, Callable[..., Router]] = {
-    "random": lambda seed=0, policy=None, routing="sample", families="policy": RandomRouter(seed),
-    "fixed": lambda seed=0, policy=None, routing="sample", families="policy": FixedRouter(),
+    "random": lambda seed=0, policy=None, routing="sample", families="draw": RandomRouter(seed),
+    "fixed": lambda seed=0, policy=None, routing="sample", families="draw": FixedRouter(),
     "policy": _learned,
 }
 
 
 def make_router(name: str, seed: int = 0, policy: str | None = None, routing: str = "sample",
-                families: str = "policy") -> Router:
+                families: str = "draw") -> Router:
     if name not in ROUTERS:
         raise InputError(f"unknown router {name!r}; choose one of {sorted(ROUTERS)}", field="router")
     if routing not in ROUTING:
