@@ -382,7 +382,7 @@ def result_of(report: dict, budget: int) -> dict:
     """write_result's arguments: the printed table, and the comparison's measures as figures."""
     figures = {c["name"]: f"{shown_check(c)} (target {c['target']}: {verdict(c)})"
                for checks in (report.get("comparisons") or {}).values() for c in checks}
-    routers = [NAMES[r].split(" (")[0] for r in dict.fromkeys(row["router"] for row in report["rows"])]
+    routers = list(dict.fromkeys(NAMES[row["router"]].split(" (")[0].split(",")[0] for row in report["rows"]))
     named = ", ".join(routers[:-1]) + " and " + routers[-1] if len(routers) > 1 else routers[0]
     return {"title": f"Routers downstream: {named} at {budget} queries", "columns": COLUMNS,
             "readme_table": True,

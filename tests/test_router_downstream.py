@@ -231,3 +231,5 @@ def test_build_report_pairs_each_model_with_the_base_and_learned_with_random():
     assert "and no IFBench prompts," in result["summary"] and [r[0] for r in result["rows"]] == [
         "learned", "random (WizardLM)"]
     assert result["rows"][0][-2:] == ["-", "-"]
+    report["rows"].append({**report["rows"][0], "router": "policy-draw"})  # the learned router twice: named once
+    assert m.result_of(report, 100)["title"] == "Routers downstream: learned and random at 100 queries"
