@@ -4,10 +4,11 @@ job's way, each dataset gets the main job's fine-tune, each model the main job's
 1. Seeds no router was trained on: the shipped validation tasks (140; the policy trains on the shipped
    seeds only) and examples/unseen_seeds*.txt (24). A seed that is a shipped training seed, an
    evaluation prompt or a held-out task stops the run (`evaluation.apart.keep_apart`).
-2. Each router (learned: the shipped policy; random: WizardLM's choice; fixed: TeaMs-RL's schedule;
-   policy-draw: the shipped policy's operations with its family head left out, so that the run's
-   type draw picks what add_constraints adds, as under random and fixed) builds a dataset from them under a cap of --budget queries with `teamsrl pipeline`'s generation
-   settings (`pipeline.generation_settings`); `--sweep` adds caps for the learned router only.
+2. Each router (learned: the shipped policy with its family head; random: WizardLM's choice; fixed:
+   TeaMs-RL's schedule; policy-draw: the shipped policy's operations, the run's type draw picking
+   what add_constraints adds, as under random and fixed) builds a dataset from them under a cap of
+   --budget queries with `teamsrl pipeline`'s generation settings (`pipeline.generation_settings`);
+   `--sweep` adds caps for the learned router only.
 3. Each dataset gets the main job's fine-tune (`pipeline.fine_tune`: its usable records, the same
    held-out share, plain LoRA at the pipeline's learning rate and epochs).
 4. The main job's evaluation: --constrained held-out constrained instructions (held-out tasks and
@@ -20,8 +21,10 @@ Per router: queries; expert queries (expert and responder roles: every rewrite a
 sample) per verified record (`records.verified`, with at least one accepted evolution); verified
 records; their diversity (mean pairwise MiniLM cosine distance of their instructions) and constraint-
 type entropy; the action mix (entropy in bits, largest share); the constraint-family mix where the
-router names families; and where STOP fired (`evolve.stops`: share and verified yield per step).
-Then each learned router (policy, policy-draw) against random at --budget, each printed as met or not met: expert queries per verified
+router names families; how many of the constraints add_constraints added were met (strict); and
+where STOP fired (`evolve.stops`: share and verified yield per step).
+Then each learned router (policy, policy-draw) against random at --budget, each printed as met or not
+met: expert queries per verified
 record (ratio <= 0.5, with a 95% bootstrap interval over seeds), diversity (learned >= random - 0.01),
 type entropy (ratio >= 0.8), held-out accuracy at equal queries (learned >= random), and the fewest
 queries at which a learned dataset's model reaches random's held-out accuracy (<= 1/3 of random's
@@ -60,10 +63,13 @@ from teamsrl_graph.evaluation.compare import answer_sets, compare, load, verdict
 
 log = logging.getLogger("router_downstream")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-ROUTERS = ("policy", "random", "fixed", "policy-draw")
+# a router of this benchmark -> the Context settings it runs with ("policy": the shipped policy naming families)
+SETTINGS = {"policy": {"router": "policy", "families": "policy"}, "random": {"router": "random"},
+            "fixed": {"router": "fixed"}, "policy-draw": {"router": "policy", "families": "draw"}}
+ROUTERS = tuple(SETTINGS)
 NAMES = {"policy": "learned", "random": "random (WizardLM)", "fixed": "fixed (TeaMs-RL release)",
          "policy-draw": "learned, types by the draw"}
-LEARNED = ("policy", "policy-draw")  # the routers compared with random; policy-draw: the shipped policy, families="draw"
+LEARNED = ("policy", "policy-draw")  # the routers compared with random
 GENERATION_BATCH = 32  # sequences answered together in the evaluation
 TARGETS = {"expert": 0.5, "diversity": -0.01, "types": 0.8, "sweep": 1 / 3}  # see the module docstring
 
@@ -151,8 +157,7 @@ def context_for(router: str, budget: int, args):
     from teamsrl_graph.evolve.context import Context
 
     generation, _ = generation_settings()
-    name, families = ("policy", "draw") if router == "policy-draw" else (router, "policy")  # "policy": its family head
-    return Context(**{**generation, "router": name, "families": families, "budget": budget, "seed": args.seed})
+    return Context(**{**generation, **SETTINGS[router], "budget": budget, "seed": args.seed})
 
 
 def dataset(store: Parts, name: str, router: str, budget: int, seeds, args) -> dict:
@@ -197,6 +202,20 @@ def expert_queries(record: dict) -> int:
     """A record's expert queries: every rewrite on its path and every answer sample (summed over a run's
     records, the report's expert and responder roles)."""
     return len(record.get("path", [])) + record.get("samples", 0)
+
+
+def added_met(records: list[dict]) -> dict:
+    """{"met", "all"}: the constraints accepted add_constraints steps added, and how many of them the
+    record's answer met (strict)."""
+    met = total = 0
+    for r in records:
+        added = [s["constraint"] for s in r.get("path", []) if s.get("accepted") and s.get("constraint")]
+        results = (r.get("verification") or {}).get("results", [])
+        for constraint, result in zip(r.get("constraints", []), results):
+            if constraint in added:
+                total += 1
+                met += bool(result["strict"])
+    return {"met": met, "all": total}
 
 
 def ratio_interval(learned: list[dict], random_: list[dict], rounds: int = 2000, seed: int = 0) -> list[float] | None:
@@ -244,7 +263,8 @@ def measures(records: list[dict], report: dict, diversity=None) -> dict:
             "diversity": round(diversity([r["instruction"] for r in good]), 4),
             "type_entropy": types["entropy_bits"], "types": types["counts"],
             "actions": mix(Counter(s["op"] for s in steps)),
-            "families": mix(Counter(s["family"] for s in steps if s.get("family"))), "stops": report.get("stops")}
+            "families": mix(Counter(s["family"] for s in steps if s.get("family"))), "added_met": added_met(records),
+            "stops": report.get("stops")}
 
 
 def accuracy(row: dict, name: str = "heldout_constrained") -> float | None:
@@ -305,7 +325,7 @@ def build_report(args, seeds, held, rows, base: dict, runs: dict, seconds: float
     v = {key: verdicts(run["answers"], held, rows) for key, run in runs.items()}
     table = [{"router": router, "budget": budget, **run["measures"], "trained_on": len(run["card"]["train_ids"]),
               "vs_base": compare(base_v, v[(router, budget)])} for (router, budget), run in runs.items()]
-    key_r, versus, comparisons = ("random", args.budget), {}, {}
+    key_r, versus, comparisons = ("random", args.budget), {}, {}  # by learned router
     for router in LEARNED:
         key_l = (router, args.budget)
         if key_l in v and key_r in v:
@@ -314,7 +334,6 @@ def build_report(args, seeds, held, rows, base: dict, runs: dict, seconds: float
             comparisons[router] = comparison(table, versus[router], args.budget, interval, router)
     return {"settings": settings(args), "budget": args.budget, "seeds": len(seeds), "heldout": len(held), "ifbench": len(rows),
             "base": {s: round(sum(x) / len(x), 4) if x else None for s, x in base_v.items()}, "rows": table,
-            "learned_vs_random": versus.get("policy"), "comparison": comparisons.get("policy"),
             "versus_random": versus, "comparisons": comparisons, "seconds": round(seconds, 1)}
 
 
@@ -322,6 +341,7 @@ def build_report(args, seeds, held, rows, base: dict, runs: dict, seconds: float
 
 COLUMNS = ["router", "queries", "expert queries", "verified records", "expert queries / verified record",
            "diversity", "type entropy (bits)", "action entropy (bits)", "largest action share", "family entropy (bits)",
+           "add_constraints' constraints met",
            "STOP share by step", "verified yield of STOP by step", "trained on", "held-out strict: base → tuned",
            "held-out gained / lost (p)", "IFBench loose: base → tuned", "IFBench gained / lost (p)"]
 
@@ -336,6 +356,10 @@ def paired_cells(stats: dict | None) -> list[str]:
     return [f"{stats['base']:.3f} → {stats['finetuned']:.3f}", f"+{stats['gained']} / -{stats['lost']} ({stats['p_value']:.3g})"]
 
 
+def added_cell(added: dict | None) -> str:
+    return f"{added['met']} / {added['all']}" if added and added["all"] else "-"
+
+
 def cells(row: dict, budget: int) -> list:
     """One run's row of the table (COLUMNS)."""
     stops = row["stops"] or []
@@ -344,7 +368,7 @@ def cells(row: dict, budget: int) -> list:
     return [name, row["queries"],
             row["expert_queries"], row["verified"], fmt(row["expert_per_verified"], 2), fmt(row["diversity"]),
             fmt(row["type_entropy"], 2), fmt(actions.get("entropy_bits"), 2), fmt(actions.get("largest_share"), 2),
-            fmt(families.get("entropy_bits"), 2), " / ".join(fmt(s["stop_share"], 2) for s in stops) or "-",
+            fmt(families.get("entropy_bits"), 2), added_cell(row.get("added_met")), " / ".join(fmt(s["stop_share"], 2) for s in stops) or "-",
             " / ".join(fmt(s["verified_yield"], 2) for s in stops) or "-", row["trained_on"],
             *paired_cells(row["vs_base"]["heldout_constrained"]), *paired_cells(row["vs_base"]["ifbench"])]
 
@@ -449,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"\n{summary(report)}\n")
     print(markdown(COLUMNS, [cells(r, args.budget) for r in report["rows"]]))
-    for c in [c for checks in report["comparisons"].values() for c in checks]:
+    for c in (c for checks in report["comparisons"].values() for c in checks):
         print(f"{c['name']}: {shown_check(c)} (target {c['target']}): {verdict(c)}")
     if not report["comparisons"]:
         print("no comparison: it needs the learned and the random router at --budget")

@@ -170,7 +170,8 @@ def router_downstream(m):
     def row(router, budget, queries, per_verified, held):
         return {"router": router, "budget": budget, "queries": queries, "expert_queries": 900, "verified": 60,
                 "expert_per_verified": per_verified, "diversity": 0.81, "type_entropy": 4.1, "types": {},
-                "actions": {"entropy_bits": 2.4, "largest_share": 0.3}, "families": None, "trained_on": 50,
+                "actions": {"entropy_bits": 2.4, "largest_share": 0.3}, "families": None, "added_met": {"met": 7, "all": 20},
+                "trained_on": 50,
                 "stops": [{"step": 0, "stop_share": 0.1, "verified_yield": 0.5}, {"step": 1, "stop_share": None,
                                                                                   "verified_yield": None}],
                 "vs_base": {"heldout_constrained": stats(0.2, held, 12, 4, 0.077), "ifbench": stats(0.3, 0.3, 2, 2, 1.0)}}
@@ -300,7 +301,7 @@ CASES = [
         "held-out accuracy at equal queries, learned − random":
             "0.250 vs 0.240 (+0.010, +6 / -4, p 0.754, 95% [-0.050, +0.150]) (target ≥ 0: met)",
         "fewest queries at which learned reaches random's held-out accuracy": "1490 (target ≤ 1496 / 3: not met)"},
-     {0: ["learned", 1490, 900, 60, "12.00", "0.810", "4.10", "2.40", "0.30", "-", "0.10 / -", "0.50 / -", 50,
+     {0: ["learned", 1490, 900, 60, "12.00", "0.810", "4.10", "2.40", "0.30", "-", "7 / 20", "0.10 / -", "0.50 / -", 50,
           "0.200 → 0.250", "+12 / -4 (0.077)"], 2: ["learned @ 500", 498]}, "164 seeds no router was trained on"),
     ("fault_soak", fault_soak, {"records lost (200 seeds, 10% faults, 3 SIGKILLs)": 0, "budget (3000) held": "yes",
                                 "chat requests the server saw": 1310}, {}, "200 seeds"),

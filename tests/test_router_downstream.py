@@ -53,6 +53,31 @@ MEASURES = [
 ]
 
 
+def added(constraint, accepted=True) -> dict:
+    return {"op": "add_constraints", "accepted": accepted, "constraint": constraint}
+
+
+def answered(path, constraints, strict) -> dict:
+    return {"path": path, "constraints": constraints,
+            "verification": {"results": [{"id": c["id"], "strict": ok} for c, ok in zip(constraints, strict)]}}
+
+
+# records, then (met, all) of the constraints accepted add_constraints steps added
+ADDED = [
+    ([answered([added(COMMA)], [LOWER, COMMA], [False, True])], (1, 1)),  # LOWER came before answering: not counted
+    ([answered([added(COMMA)], [LOWER, COMMA], [True, False])], (0, 1)),
+    ([answered([added(COMMA, accepted=False)], [LOWER, COMMA], [True, True])], (0, 0)),  # its evolution was eliminated
+    ([answered([added(LOWER), added(COMMA)], [LOWER, COMMA], [True, True]),
+      answered([{"op": "deepen", "accepted": True, "constraint": None}], [LOWER], [True]),
+      {"path": [added(LOWER)], "constraints": [LOWER]}], (2, 2)),  # no verification: nothing to count
+]
+
+
+@pytest.mark.parametrize("records, expected", ADDED)
+def test_the_constraints_add_constraints_added_and_how_many_were_met(records, expected):
+    assert m.added_met(records) == {"met": expected[0], "all": expected[1]}
+
+
 @pytest.mark.parametrize("records, made, expected", MEASURES)
 def test_measures_of_one_dataset(records, made, expected):
     seen = []
@@ -220,12 +245,13 @@ def test_build_report_pairs_each_model_with_the_base_and_learned_with_random():
     rows = {r["router"]: r for r in report["rows"]}
     assert rows["policy"]["vs_base"]["heldout_constrained"]["gained"] == 2 and rows["policy"]["trained_on"] == 2
     assert rows["random"]["vs_base"]["heldout_constrained"]["lost"] == 1
-    versus = report["learned_vs_random"]["heldout_constrained"]
+    versus = report["versus_random"]["policy"]["heldout_constrained"]
     assert (versus["base"], versus["finetuned"], versus["gained"], versus["lost"]) == (0.5, 0.75, 2, 1)
-    assert report["comparison"][3]["value"]["difference"] == 0.25 and report["comparison"][3]["met"]
+    checks = report["comparisons"]["policy"]
+    assert checks[3]["value"]["difference"] == 0.25 and checks[3]["met"]
     assert report["base"] == {"heldout_constrained": 0.5, "ifbench": None} and report["rows"][0]["vs_base"]["ifbench"] is None
-    assert report["comparison"][0]["interval"] == m.ratio_interval(priced(10, 10, 1), priced(10, 10, 3))
-    assert "(95% [" in m.shown_check(report["comparison"][0])
+    assert checks[0]["interval"] == m.ratio_interval(priced(10, 10, 1), priced(10, 10, 3))
+    assert "(95% [" in m.shown_check(checks[0])
     result = m.result_of(report, 100)  # a sitting without IFBench and without the fixed router says so
     assert result["title"] == "Routers downstream: learned and random at 100 queries"
     assert "and no IFBench prompts," in result["summary"] and [r[0] for r in result["rows"]] == [
