@@ -253,3 +253,15 @@ def test_answers_come_in_full_batches_of_similar_length_and_in_the_given_order()
     assert [len(b) for b in generator.batches] == [32, 32, 6]  # as wide as the work allows
     flat = [n for batch in generator.batches for n in batch]
     assert flat == sorted(lengths, reverse=True)  # similar lengths together: little left padding
+
+
+def test_a_long_prompt_is_answered_in_a_batch_of_few_rows():
+    from teamsrl_graph.evaluation.judge import generate_answers
+    from teamsrl_graph.models.offline import MAX_BATCH_TOKENS
+
+    lengths = [40] * 40 + [MAX_BATCH_TOKENS // 4]  # one prompt a quarter of the cap among short ones
+    asked = [{"messages": [{"role": "user", "content": "x" * n}, {"role": "assistant", "content": ""}]} for n in lengths]
+    generator = EchoGenerator()
+    answers = generate_answers(generator, asked, 8, 32)
+    assert answers == [str(n) for n in lengths]
+    assert [len(b) for b in generator.batches] == [4, 32, 5]  # the long one pads 4 rows, not 32

@@ -8,7 +8,7 @@ import torch
 
 from conftest import ScriptedChat, task_of
 from teamsrl_graph.running.budget import Budget
-from teamsrl_graph.constraints import TYPES, stated
+from teamsrl_graph.constraints import FAMILIES, TYPES, stated
 from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.common.errors import InputError
 from teamsrl_graph.evolve.graph import build_graph
@@ -193,7 +193,7 @@ def test_the_shipped_policy_was_trained_as_the_main_job_evolves_and_answers():
     from teamsrl_graph.commands.pipeline import ANSWERING, defaults
 
     trained = load_policy(shipped_policy_path()).trained
-    main_job = {**ANSWERING, "max_steps": defaults().max_steps}
+    main_job = {**ANSWERING, "max_steps": defaults().max_steps, "families": defaults().families}
     assert {k: trained.get(k) for k in main_job} == main_job
 
 
@@ -268,6 +268,20 @@ def test_trainer_learns_logs_plots_and_resumes(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), resumed.model.state_dict().values()))
 
 
+@pytest.mark.parametrize("families", ["draw", "policy"])
+def test_training_with_the_type_draw_gives_a_policy_without_a_family_head(tmp_path, families):
+    config = PolicyTrainingConfig(out=str(tmp_path), updates=3, envs=4, max_steps=2, hidden_size=8, families=families)
+    model = PolicyTrainer(config, env=scripted_env(4, 2)).train()
+    loaded = load_policy(tmp_path / "policy")
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert loaded.trained["families"] == families and json.loads((tmp_path / "policy.json").read_text())["families"] == (
+        list(FAMILIES) if families == "policy" else [])
+    if families == "draw":  # no head, and no step named a family: the env's type draw picked every type
+        assert model.family is None and loaded.family is None and all(entry["families"] == {} for entry in log)
+    else:
+        assert model.family is not None and loaded.family is not None
+
+
 def test_resume_refuses_other_settings(tmp_path):
     config = PolicyTrainingConfig(out=str(tmp_path), updates=1, envs=2, max_steps=1, hidden_size=8)
     PolicyTrainer(config, env=scripted_env(2, 1)).train()
@@ -297,6 +311,8 @@ def test_cli_rejects_bad_settings(tmp_path, capsys):
 
     assert main(["train-policy", "--out", str(tmp_path), "--updates", "0"]) == 2
     assert "--updates" in capsys.readouterr().err
+    assert main(["train-policy", "--out", str(tmp_path), "--families", "head"]) == 2
+    assert "--families" in capsys.readouterr().err
 
 
 # -- the reward and its terms ---------------------------------------------------------------------

@@ -88,10 +88,23 @@ def test_a_policy_file_round_trips_with_its_family_head(tmp_path):
     assert torch.equal(net.family(x), loaded.family(x)) and torch.equal(net.actor(x), loaded.actor(x))
 
 
-def test_a_family_list_of_another_registry_is_refused(tmp_path):
+def test_a_policy_trained_with_the_type_draw_round_trips_without_a_family_head(tmp_path):
+    net = model(families=())
+    save_policy(net, tmp_path / "p.safetensors")
+    assert json.loads((tmp_path / "p.json").read_text())["families"] == []
+    loaded = load_policy(tmp_path / "p")
+    x = torch.randn(3, feature_size())
+    assert loaded.family is None and torch.equal(net.actor(x), loaded.actor(x))
+
+
+@pytest.mark.parametrize("change", ["one short", "another list", "missing"])
+def test_a_family_list_of_another_registry_is_refused(tmp_path, change):
     save_policy(model(), tmp_path / "p.safetensors")
     meta = json.loads((tmp_path / "p.json").read_text())
-    meta["families"] = meta["families"][:-1]
+    if change == "missing":
+        del meta["families"]
+    else:
+        meta["families"] = meta["families"][:-1] if change == "one short" else ["keywords"]
     (tmp_path / "p.json").write_text(json.dumps(meta))
     with pytest.raises(Exception, match="field 'families'"):
         load_policy(tmp_path / "p")
@@ -121,8 +134,9 @@ def test_a_version_2_policy_loads_and_routes_with_no_family(tmp_path):
     assert {router(Observation("Write a haiku.", "Write a haiku.", 0, 3, index=i)) for i in range(5)} == {"add_constraints"}
 
 
-def test_the_shipped_policy_names_a_family_exactly_with_add_constraints():
-    router = make_router("policy", families="policy")
+def test_a_policy_with_a_family_head_names_a_family_exactly_with_add_constraints(tmp_path):
+    save_policy(model(), tmp_path / "p.safetensors")  # near uniform over the actions and the families
+    router = make_router("policy", policy=str(tmp_path / "p"), families="policy")
     assert router.model.config.families == FAMILIES
     decisions = [split_action(router(Observation("Describe a volcano.", "Describe a volcano.", s, 3, index=i)))
                  for i in range(20) for s in range(3)]

@@ -182,6 +182,7 @@ def answer_both(model, tokenizer, sets: dict, config: EvalConfig, base: Path) ->
     time. The base model answers every set first (from `answer_cache` when an evaluation with the
     same model, prompts and settings made them before), then the adapter is merged once for the rest."""
     from ..models.batching import BatchGenerator
+    from ..models.offline import MAX_BATCH_TOKENS
 
     generator = BatchGenerator(model, tokenizer, max_batch=config.batch_size)
     answers = {name: {} for name in sets}
@@ -195,7 +196,8 @@ def answer_both(model, tokenizer, sets: dict, config: EvalConfig, base: Path) ->
             if config.cache_base:
                 settings = {"format": "user turn", "order": "longest first", "max_new_tokens": tokens,
                             "temperature": 0.0, "repetition_penalty": generator.repetition_penalty,
-                            "batch_size": config.batch_size, "dtype": str(model.dtype), "device": model.device.type}
+                            "batch_size": config.batch_size, "batch_tokens": MAX_BATCH_TOKENS, "dtype": str(model.dtype),
+                            "device": model.device.type}
                 answers[name]["base"], _ = answer_cache.cached_answers(base, prompts, settings,
                                                                        lambda: answer(name, "base"))
             else:

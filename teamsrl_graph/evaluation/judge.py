@@ -20,7 +20,8 @@ def generate_answers(generator, conversations: list[dict], max_new_tokens: int, 
                      desc: str = "answers") -> list[str]:
     """Greedy answers to each conversation's prompt turns, `batch_size` at a time, in the given order.
     Prompts of similar length share a batch (longest first), so left padding wastes little and a
-    batch too big for memory fails at once rather than at the end."""
+    batch too big for memory fails at once rather than at the end; a batch also stays within
+    `offline.MAX_BATCH_TOKENS` padded prompt tokens, so a long prompt goes with few others."""
     from ..models.local import chat_ids
     from ..models.offline import complete_all
 

@@ -39,6 +39,9 @@ class PolicyTrainingConfig:
                                                                "until one meets every constraint (each one a query)")
     sample_batch: int = setting(ANSWERING["sample_batch"], "answers drawn together in one request, per round")
     answer_tokens: int = setting(ANSWERING["answer_tokens"], "new-token cap of an answer")
+    families: str = setting("draw", "who picks add_constraints' constraint type while training: draw (the run's type draw, "
+                                    "as the main job's default; the policy gets no family head) or policy (a family head "
+                                    "names the family, and learns from it)")
     evolved_every: int = setting(3, "every n-th episode starts from an instruction an earlier one evolved; 0 = seeds only")
     validate_every: int = setting(2, "updates between validation rounds (the policy's sampled episodes on the held-out seeds)")
     validation_episodes: int = setting(8, "held-out seeds evolved per validation round (the same ones each round)")
@@ -66,5 +69,9 @@ class PolicyTrainingConfig:
             if getattr(self, name) < 0:
                 raise InputError(f"must be at least 0, got {getattr(self, name)}", field=f"--{name.replace('_', '-')}")
         count_weights(self)  # bad constraint_counts fail here, before any model loads
+        from ..evolve.routers import FAMILY_CHOICES
+
+        if self.families not in FAMILY_CHOICES:
+            raise InputError(f"unknown choice {self.families!r}; expected one of {', '.join(FAMILY_CHOICES)}", field="--families")
         if self.algorithm not in ("trpo", "ppo"):
             raise InputError(f"must be 'trpo' or 'ppo', got {self.algorithm!r}", field="--algorithm")

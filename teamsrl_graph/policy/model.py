@@ -6,7 +6,8 @@ constraint families add_constraints may draw from (used only when add_constraint
 `joint.py`), the critic a state value for TRPO's advantages. A policy file is `NAME.safetensors`
 (the weights) with `NAME.json` beside it (format, version, sizes, action and family names, feature
 layout, and how it was trained). Loading checks all of these and the tensor shapes, and names what
-does not match; a version-2 file (no family head) still loads and picks no family. No pickle anywhere.
+does not match. A policy without a family head (a version-2 file, or one trained with the type
+draw, whose family list is empty) loads and picks no family. No pickle anywhere.
 """
 
 from __future__ import annotations
@@ -109,11 +110,12 @@ def load_policy(path: str | Path) -> ActorCritic:
     failing with an `InputError` on any mismatch."""
     weights, config = policy_paths(path)
     version = _check_version(config)
-    families = list(FAMILIES) if version >= 3 else []
     expected = {"format": FORMAT, "version": version, "features": FEATURES_VERSION, "actions": list(ACTIONS)}
-    if version >= 3:
-        expected["families"] = families
     meta = read_description(weights, config, expected)
+    families = meta.get("families") if version >= 3 else []
+    if families not in ([], list(FAMILIES)):  # a policy trained with the type draw has no family head
+        raise InputError(f"is {families!r}, this version of teamsrl needs {list(FAMILIES)!r} or [] (no family head)",
+                         path=config, field="families")
     for key in ("input_size", "hidden_size"):
         if not isinstance(meta.get(key), int) or meta[key] < 1:
             raise InputError(f"must be a positive integer, got {meta.get(key)!r}", path=config, field=key)

@@ -34,6 +34,7 @@ from ..evolve.actions import ACTIONS, STOP, join_action
 from ..evolve.stops import stop_table
 from .config import RESUMABLE, PolicyTrainingConfig
 from .features import state_features
+from ..constraints import FAMILIES
 from .model import ActorCritic, PolicyConfig, load_policy, save_policy
 from .reward import RewardWeights
 from .joint import NO_FAMILY
@@ -72,7 +73,8 @@ class PolicyTrainer:
         self.config, self.out, self.env, self.embedder = config, Path(config.out), env, embedder
         with torch.random.fork_rng(devices=[]):  # a seeded initialisation that leaves the caller's RNG alone
             torch.manual_seed(config.seed)
-            self.model = ActorCritic(PolicyConfig(hidden_size=config.hidden_size))
+            heads = FAMILIES if config.families == "policy" else ()  # no family head: the type draw picks, as in the main job
+            self.model = ActorCritic(PolicyConfig(hidden_size=config.hidden_size, families=heads))
         self.generator = torch.Generator().manual_seed(config.seed)
         self.update, self.history = 0, []
         self.pending_env_state = None  # the environment's position, read from a checkpoint
