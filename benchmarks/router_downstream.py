@@ -164,9 +164,16 @@ def dataset(store: Parts, name: str, router: str, budget: int, seeds, args) -> d
     """{"records", "report"} of one router's generation into NAME/generate: made, continued (--reuse and
     an interrupted one there) or read back (--reuse and a finished one there)."""
     from teamsrl_graph.commands.pipeline import generation_settings
+    from teamsrl_graph.running.report import routing_policy
     from teamsrl_graph.running.run import generate
 
     folder = store.folder / name / "generate"
+    if store.reuse and (folder / "report.json").is_file():  # a part another policy made is not this router's
+        made_by = read_json_file(folder / "report.json")["settings"].get("policy")
+        now = routing_policy(SETTINGS[router]["router"], None)  # the shipped policy: the runs name no other
+        if made_by != now:
+            raise InputError(f"{store.folder / name} was made with policy {made_by}, this router's is {now}; remove "
+                             "that folder or choose another --out", field="--reuse")
     done = store.has(f"{name}/generate/report.json") and "interrupted" not in read_json_file(folder / "report.json")
     if done:
         log.info("reusing the dataset in %s", folder)

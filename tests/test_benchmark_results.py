@@ -56,6 +56,14 @@ def eval_speed(m):
     return m.result_of(speed, [30, 31], {"lora": 0.1667, "merged": 0.15, "adapter's own effect": 0.9}, 32, 128)
 
 
+def long_prompts(m):
+    from argparse import Namespace
+
+    return m.result_of({"fixed rows": [12.0, 13.0], "rows and tokens capped": [70.0, 72.0]},
+                       {"fixed rows": 5182, "rows and tokens capped": 2755}, 1, [[1] * 2591, [1] * 164],
+                       Namespace(tokens=256, max_tokens=8192, rounds=2))
+
+
 def hir_args(**extra) -> dict:
     return {"rounds": 2, "prompts": 16, "samples": 4, "steps": 8, "batch_size": 8, "constraints": 1,
             "eval_instances": 40, **extra}
@@ -319,6 +327,9 @@ CASES = [
      "32 shipped validation tasks with one to three constraints (training phrasings), 4 sampled answers each (T 0.7, "
      "up to 256 new tokens, 32 rows at a time), answered by each runtime in the same run; 2 round(s); engine in float32, "
      "engine-other-dtype in bfloat16."),
+    ("long_prompts", long_prompts, {"capped ÷ fixed (min-max)": "5.54-5.83", "answers the same word for word": "1 of 2"},
+     {0: ["fixed rows", "12.0-13.0", 5182], 1: ["rows and tokens capped", "70.0-72.0", 2755]},
+     "the 2 longest IFBench prompts (2591 to 164 tokens)"),
     ("pass_rates", pass_rates, {"overall pass rate": 0.3333, "passes / samples": "32/96"},
      {0: ["detectable_format:title", 32, 30, 0.9375, "4/4"], 2: ["startend:quotation", 32, 0, 0.0, "0/4"]}, "4 seed tasks"),
 ]

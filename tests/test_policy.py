@@ -457,3 +457,17 @@ def test_a_validation_the_budget_cut_short_is_no_validation_reward(tmp_path):
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert env.exhausted and [entry["validation_reward"] for entry in log] == [None]
     assert load_policy(tmp_path / "policy.safetensors").trained["validation_reward"] is None
+
+
+def test_a_runs_report_names_the_policy_that_routed_it(tmp_path):
+    import hashlib
+
+    from teamsrl_graph.running.report import routing_policy
+
+    shipped = shipped_policy_path()
+    assert routing_policy("policy", None) == {"file": shipped.name,
+                                              "sha256": hashlib.sha256(shipped.read_bytes()).hexdigest()[:16]}
+    save_policy(ActorCritic(PolicyConfig(hidden_size=8)), tmp_path / "mine.safetensors")
+    mine = routing_policy("policy", str(tmp_path / "mine"))
+    assert mine["file"] == "mine.safetensors" and mine["sha256"] != routing_policy("policy", None)["sha256"]
+    assert routing_policy("random", str(tmp_path / "mine")) is None and routing_policy("fixed", None) is None

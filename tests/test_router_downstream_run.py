@@ -205,3 +205,20 @@ def test_reuse_refuses_parts_made_with_other_settings(run, tiny_model, capsys):
     m, out, _, _, _ = run
     assert m.main(args(tiny_model, out, "--reuse", "--answer-tokens", "9")) == 1
     assert "other settings (answer_tokens)" in capsys.readouterr().err
+
+
+def test_reuse_refuses_a_learned_dataset_another_policy_made(run, tiny_model, capsys):
+    m, out, _, _, _ = run
+    books = out / f"policy-{BUDGET}" / "generate" / "report.json"
+    kept = books.read_text()
+    made = json.loads(kept)
+    shipped = made["settings"]["policy"]
+    assert shipped["file"] == "policy.safetensors" and len(shipped["sha256"]) == 16  # which policy made the part
+    made["settings"]["policy"] = {"file": "policy.safetensors", "sha256": "0" * 16}  # as if the shipped policy changed
+    books.write_text(json.dumps(made))
+    try:
+        assert m.main(args(tiny_model, out, "--reuse", "--routers", "policy")) == 1
+        assert f"policy-{BUDGET} was made with policy" in capsys.readouterr().err
+        assert m.main(args(tiny_model, out, "--reuse", "--routers", "random")) == 0  # the other routers' parts still serve
+    finally:
+        books.write_text(kept)

@@ -17,6 +17,20 @@ from ..evolve.context import Context
 from .rundir import public_url
 
 
+def routing_policy(router: str, policy: str | None) -> dict | None:
+    """{"file", "sha256"} of the policy weights that route under `router` 'policy' (`policy`, or the
+    shipped ones when it is empty): which policy made a dataset; None under another router."""
+    if router != "policy":
+        return None
+    import hashlib
+
+    from ..policy.model import policy_paths
+    from ..policy.router import shipped_policy_path
+
+    weights, _ = policy_paths(policy or shipped_policy_path())
+    return {"file": weights.name, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()[:16]}
+
+
 def compliance(records: list[dict]) -> dict:
     """How the answers of records with constraints fared: prompt-level (every constraint) strict and
     loose rates, per-constraint pass rates by id, prompt-level strict rates by the number of constraints
@@ -88,7 +102,7 @@ def summarize(records: list[dict], budget: Budget, context: Context, seconds: fl
         completion_tokens_per_second=round(budget.completion_tokens / seconds, 2) if seconds else 0.0,
         settings={**{k: settings[k] for k in ("model", "reviewer_model", "responder_model")},
                   "base_url": public_url(context.base_url), "router": context.router, "families": context.families,
-                  "max_steps": context.max_steps,
+                  "policy": routing_policy(context.router, context.policy), "max_steps": context.max_steps,
                   "seed": context.seed, "temperature": context.temperature},
     )
     if context.improve != "none":
