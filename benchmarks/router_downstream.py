@@ -4,9 +4,11 @@ job's way, each dataset gets the main job's fine-tune, each model the main job's
 1. Seeds no router was trained on: the shipped validation tasks (140; the policy trains on the shipped
    seeds only) and examples/unseen_seeds*.txt (24). A seed that is a shipped training seed, an
    evaluation prompt or a held-out task stops the run (`evaluation.apart.keep_apart`).
-2. Each router (learned: the shipped policy with its family head; random: WizardLM's choice; fixed:
-   TeaMs-RL's schedule; policy-draw: the shipped policy's operations, the run's type draw picking
-   what add_constraints adds, as under random and fixed) builds a dataset from them under a cap of
+2. Each router (learned: the shipped policy naming families with its family head, where it has one;
+   random: WizardLM's choice; fixed: TeaMs-RL's schedule; policy-draw: the shipped policy's
+   operations, the run's type draw picking what add_constraints adds, as under random and fixed and
+   as the main job runs it; the shipped policy, trained with the draw, has no family head, so the
+   two learned routers route alike) builds a dataset from them under a cap of
    --budget queries with `teamsrl pipeline`'s generation settings (`pipeline.generation_settings`);
    `--sweep` adds caps for the learned router only.
 3. Each dataset gets the main job's fine-tune (`pipeline.fine_tune`: its usable records, the same
@@ -63,7 +65,8 @@ from teamsrl_graph.evaluation.compare import answer_sets, compare, load, verdict
 
 log = logging.getLogger("router_downstream")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-# a router of this benchmark -> the Context settings it runs with ("policy": the shipped policy naming families)
+# a router of this benchmark -> the Context settings it runs with ("policy": the shipped policy naming families
+# with its family head; a policy trained with the type draw, as the shipped one is, has none and names none)
 SETTINGS = {"policy": {"router": "policy", "families": "policy"}, "random": {"router": "random"},
             "fixed": {"router": "fixed"}, "policy-draw": {"router": "policy", "families": "draw"}}
 ROUTERS = tuple(SETTINGS)
