@@ -181,3 +181,14 @@ def test_the_families_setting_reaches_the_router_and_a_bad_one_is_refused():
         Context(families="head")
     with pytest.raises(InputError, match="families"):
         make_router("policy", families="head")
+
+
+def test_asking_a_policy_without_a_family_head_for_families_warns(tmp_path, caplog):
+    save_policy(preferring_add_constraints(families=()), tmp_path / "p.safetensors")
+    with caplog.at_level("WARNING", logger="teamsrl.policy"):
+        router = make_router("policy", policy=str(tmp_path / "p"), routing="greedy", families="policy")
+        make_router("policy", policy=str(tmp_path / "p"), routing="greedy")  # the default asks for none: no warning
+    assert [r.getMessage() for r in caplog.records].count(
+        "this policy has no family head (trained with the type draw): it names no constraint family, and the run's type "
+        "draw picks every constraint type") == 1
+    assert router(Observation("Write a haiku.", "Write a haiku.", 0, 3)) == "add_constraints"

@@ -5,14 +5,16 @@ randomness derived from (run seed, instruction index, step), so a run is reprodu
 its branches execute in; with `greedy=True` it returns the most likely action instead. When the
 action is add_constraints and the policy has a family head, it picks a constraint family the same
 way and returns "add_constraints:FAMILY" (`actions.split_action`); a policy without that head
-(format version 2), or one built with `families=False`, names no family and leaves the type to the
-run's type draw. Without a path it loads the
+(format version 2, or trained with the type draw, as the shipped one is), or one built with
+`families=False`, names no family and leaves the type to the run's type draw (asked for families
+that a policy cannot name, it logs a warning when built). Without a path it loads the
 policy shipped in the package (`teamsrl_graph/data/policy.safetensors`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from importlib import resources
 from pathlib import Path
 
@@ -21,6 +23,8 @@ import torch
 from ..evolve.actions import Observation, join_action
 from .features import Embedder, default_embedder, state_features
 from .model import ActorCritic, load_policy
+
+log = logging.getLogger("teamsrl.policy")
 
 
 def shipped_policy_path() -> Path:
@@ -35,6 +39,9 @@ class PolicyRouter:
         self.actions = self.model.config.actions
         self.greedy, self.seed = greedy, seed
         self.families = families  # name the family head's choice with add_constraints; False: the type draw picks
+        if families and self.model.family is None:
+            log.warning("this policy has no family head (trained with the type draw): it names no constraint family, "
+                        "and the run's type draw picks every constraint type")
         self.embedder = embedder or default_embedder()  # loaded now, once, not by racing graph branches
 
     @torch.no_grad()
