@@ -45,7 +45,6 @@ the comparison, writes OUT/report.json and a result file for the docs (`--result
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import math
 import random
@@ -55,7 +54,7 @@ from collections import Counter
 from pathlib import Path
 
 from teamsrl_graph.common.errors import InputError, TeamsrlError
-from teamsrl_graph.common.files import read_json_file, read_jsonl, write_json
+from teamsrl_graph.common.files import file_sha256, read_json_file, read_jsonl, write_json
 from teamsrl_graph.common.parts import Parts
 from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.constraints.drawing import entropy_bits, type_mix
@@ -127,7 +126,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def seed_files(paths: list[str]) -> list[dict]:
     """Each seed file as its name and a hash of its bytes: a run resumed from another checkout (another
     path to the same files) reuses its parts; a changed file does not."""
-    return [{"file": Path(p).name, "sha256": hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16]} for p in paths]
+    return [{"file": Path(p).name, "sha256": file_sha256(p)[:16]} for p in paths]
 
 
 def settings(args) -> dict:

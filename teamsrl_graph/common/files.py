@@ -53,6 +53,17 @@ def parse_objects(text: str, path) -> list[tuple[int, dict]]:
     return rows
 
 
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 hex digest of a file's bytes, read in blocks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def read_jsonl(path: str | Path) -> list[dict]:
     """Records of a JSON-lines file (blank lines ignored); each line must be a JSON object, and there must be one."""
     records = [obj for _, obj in read_objects(path)]

@@ -96,7 +96,7 @@ class Context(metaclass=_CheckedNames):
     improve_tokens: int = setting(256, "new-token cap of an improvement (and of a critique)")
 
     def __post_init__(self):
-        from .routers import FAMILY_CHOICES, ROUTERS  # the registry of names; it loads no router
+        from .routers import ROUTERS, check_families  # the registry of names; it loads no router
 
         if self.improve not in IMPROVE_MODES:
             raise InputError(f"unknown mode {self.improve!r}; expected one of {', '.join(IMPROVE_MODES)}", field="improve")
@@ -106,8 +106,7 @@ class Context(metaclass=_CheckedNames):
             raise InputError(f"unknown draw {self.type_draw!r}; expected one of {', '.join(TYPE_DRAWS)}", field="type_draw")
         if self.router not in ROUTERS:
             raise InputError(f"unknown router {self.router!r}; choose one of {sorted(ROUTERS)}", field="router")
-        if self.families not in FAMILY_CHOICES:
-            raise InputError(f"unknown choice {self.families!r}; expected one of {', '.join(FAMILY_CHOICES)}", field="families")
+        check_families(self.families)
         for name in ("budget", "token_budget"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):

@@ -44,6 +44,13 @@ ROUTING = ("sample", "greedy")  # how the learned router turns its probabilities
 FAMILY_CHOICES = ("draw", "policy")  # who picks the learned router's constraint family: the type draw, or its family head
 
 
+def check_families(value: str, field: str = "families") -> str:
+    """`value` if it is one of FAMILY_CHOICES, else an InputError naming `field`."""
+    if value not in FAMILY_CHOICES:
+        raise InputError(f"unknown choice {value!r}; expected one of {', '.join(FAMILY_CHOICES)}", field=field)
+    return value
+
+
 def _learned(seed: int = 0, policy: str | None = None, routing: str = "sample", families: str = "draw") -> Router:
     from ..policy.router import PolicyRouter  # torch and MiniLM load only when this router is used
 
@@ -64,6 +71,5 @@ def make_router(name: str, seed: int = 0, policy: str | None = None, routing: st
         raise InputError(f"unknown router {name!r}; choose one of {sorted(ROUTERS)}", field="router")
     if routing not in ROUTING:
         raise InputError(f"unknown routing {routing!r}; choose one of {list(ROUTING)}", field="routing")
-    if families not in FAMILY_CHOICES:
-        raise InputError(f"unknown choice {families!r}; choose one of {list(FAMILY_CHOICES)}", field="families")
+    check_families(families)
     return ROUTERS[name](seed=seed, policy=policy, routing=routing, families=families)

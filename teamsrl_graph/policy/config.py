@@ -69,9 +69,8 @@ class PolicyTrainingConfig:
             if getattr(self, name) < 0:
                 raise InputError(f"must be at least 0, got {getattr(self, name)}", field=f"--{name.replace('_', '-')}")
         count_weights(self)  # bad constraint_counts fail here, before any model loads
-        from ..evolve.routers import FAMILY_CHOICES
+        from ..evolve.routers import check_families
 
-        if self.families not in FAMILY_CHOICES:
-            raise InputError(f"unknown choice {self.families!r}; expected one of {', '.join(FAMILY_CHOICES)}", field="--families")
+        check_families(self.families, "--families")
         if self.algorithm not in ("trpo", "ppo"):
             raise InputError(f"must be 'trpo' or 'ppo', got {self.algorithm!r}", field="--algorithm")

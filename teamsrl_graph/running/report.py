@@ -22,13 +22,12 @@ def routing_policy(router: str, policy: str | None) -> dict | None:
     shipped ones when it is empty): which policy made a dataset; None under another router."""
     if router != "policy":
         return None
-    import hashlib
-
+    from ..common.files import file_sha256
     from ..policy.model import policy_paths
     from ..policy.router import shipped_policy_path
 
     weights, _ = policy_paths(policy or shipped_policy_path())
-    return {"file": weights.name, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()[:16]}
+    return {"file": weights.name, "sha256": file_sha256(weights)[:16]}
 
 
 def compliance(records: list[dict]) -> dict:

@@ -10,24 +10,15 @@ or evaluate.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
 
-from ..common.files import read_jsonl, write_text
+from ..common.files import file_sha256, read_jsonl, write_text
 from ..dataio.records import verified
 from ..models.local import HUB_PATTERN
 
 PLAIN_NAME = re.compile(r"[\w.:/-]+")  # a model spec shown as it is (no URL, no key=value settings)
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def provenance(data, data_file, train_ids: list[str], validation: int, heldout: int) -> dict:
