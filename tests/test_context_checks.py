@@ -34,6 +34,7 @@ def test_an_unknown_setting_with_no_close_field_lists_the_known_ones():
     ({"budget": -1}, "budget", "positive whole number"),
     ({"max_steps": -1}, "max_steps", "0 or more"),
     ({"router": "smart"}, "router", "unknown router"),
+    ({"repair": "yes"}, "repair", "unknown mode 'yes'; expected one of on, off"),
 ])
 def test_a_bad_value_in_a_context_dict_is_an_input_error_naming_the_field(settings, field, reason):
     with pytest.raises(InputError, match=reason) as caught:

@@ -29,7 +29,7 @@ USER = {
     "r4": "Give two synonyms for 'happy' and use each in a short sentence.",
 }
 ANSWER = {r["id"]: r["response"] for r in RECORDS}
-UNCHECKED = {"constraints": [], "verification": None, "constraints_ok": None}  # records without constraints
+UNCHECKED = {"constraints": [], "verification": None, "constraints_ok": None, "repaired": []}  # records without constraints
 META = {
     "r1": {"seed": "Name three primary colors.", "evolution": ["concretize"], "eliminated": 0, "queries": 3,
            "response_ok": True, **UNCHECKED},

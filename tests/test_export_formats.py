@@ -30,6 +30,7 @@ CONSTRAINED = [
     checked({"id": "c1", "seed": "Describe the sea.", "input": "", "queries": 4,
              "instruction": "Describe the sea in at most 12 words and do not use any commas.",
              "response": "The sea is wide and blue and never still.", "response_ok": True, "constraints": [NO_COMMA, SHORT],
+             "repaired": [NO_COMMA["id"]],  # its answer was edited to meet this one
              "path": [{"op": "add_constraints", "candidate": "...", "accepted": True, "reason": "gained", "score": 1.0,
                        "constraint": SHORT, "fallback": False}]}),
     checked({"id": "c2", "seed": "Write about rain.", "input": "", "queries": 3,
@@ -110,6 +111,7 @@ def test_constraints_and_verification_travel_in_every_format(fmt):
         row = rows[record["id"]]
         assert decode_constraints(row["constraints"]) == record["constraints"]
         assert row["verification"] == record["verification"] and row["constraints_ok"] == record["constraints_ok"]
+        assert row["repaired"] == record.get("repaired", [])  # which answers were edited stays known
     assert (rows["c1"]["constraints_ok"], rows["c2"]["constraints_ok"]) == (True, False)
     assert rows["c1"]["evolution"] == ["add_constraints"] and rows["r1"]["constraints"] == []
 

@@ -44,7 +44,7 @@ LOWERCASE = {"id": "change_case:english_lowercase", "kwargs": {}}
 def test_answers_are_sampled_until_one_meets_the_constraints(make_context, monkeypatch):
     monkeypatch.setattr(steps, "draw_constraint", lambda *args: LOWERCASE)
     answers = iter(["Tides Rise Twice.", "Sorry, I cannot help with that.", "tides rise twice a day.", "unused."])
-    ctx = make_context(responder=lambda p: next(answers), router="fixed", max_steps=2, answer_samples=4)
+    ctx = make_context(responder=lambda p: next(answers), router="fixed", max_steps=2, answer_samples=4, repair="off")
     out = run_one(ctx)
     assert out["constraints"] == [LOWERCASE] and stated(out["instruction"], LOWERCASE)
     assert out["response"] == "tides rise twice a day." and out["response_ok"] and out["constraints_ok"]
@@ -53,11 +53,22 @@ def test_answers_are_sampled_until_one_meets_the_constraints(make_context, monke
 
 def test_no_sample_meeting_the_constraints_fails_the_record(make_context, monkeypatch):
     monkeypatch.setattr(steps, "draw_constraint", lambda *args: LOWERCASE)
-    ctx = make_context(responder=lambda p: "Tides Rise.", router="fixed", max_steps=2, answer_samples=2)
+    ctx = make_context(responder=lambda p: "Tides Rise.", router="fixed", max_steps=2, answer_samples=2, repair="off")
     out = run_one(ctx)
     assert out["response"] == "Tides Rise." and not out["response_ok"] and out["constraints_ok"] is False
     assert out["verification"]["results"] == [{"id": LOWERCASE["id"], "strict": False, "loose": False}]
-    assert out["queries"] == 2 * 2 + 2
+    assert out["queries"] == 2 * 2 + 2 and out["repaired"] == []
+
+
+def test_an_answer_the_registry_can_repair_ends_the_sampling(make_context, monkeypatch):
+    monkeypatch.setattr(steps, "draw_constraint", lambda *args: LOWERCASE)
+    answers = iter(["Sorry, I cannot help with that.", "Tides Rise Twice A Day.", "unused.", "unused."])
+    ctx = make_context(responder=lambda p: next(answers), router="fixed", max_steps=2, answer_samples=4, repair="on")
+    out = run_one(ctx)
+    # the refusal is not repaired; the second answer, lowercased, meets the constraint and ends the sampling
+    assert out["response"] == "tides rise twice a day." and out["response_ok"] and out["constraints_ok"]
+    assert out["repaired"] == [LOWERCASE["id"]] and out["verification"]["strict"]
+    assert out["queries"] == 2 * 2 + 2 and resources(ctx).budget.reserved == 0
 
 
 def test_a_rewrite_that_drops_the_requirement_falls_back_to_the_registry(make_context):

@@ -90,6 +90,14 @@ def test_compliance_by_how_many_constraints_a_record_carries(records, by_count):
     assert compliance(records)["by_count"] == by_count
 
 
+def test_compliance_counts_the_repaired_answers_and_what_they_were_edited_for():
+    records = [{**record(["x", "y"], True), "repaired": ["y"]}, {**record(["y"], True), "repaired": ["y"]},
+               record(["x"], True), {**record(["x"], False), "repaired": []}, record([], None)]
+    report = compliance(records)
+    assert report["repaired_records"] == 2 and report["repaired_by_constraint"] == {"y": 2}
+    assert report["verified_records"] == 3  # a repaired answer that passes is a verified record
+
+
 def ledger(total, roles, completion):
     return {"queries": {"total": total, "by_role": roles}, "tokens": {"completion": completion}}
 

@@ -48,9 +48,10 @@ def scripted_models(replies: list[str], expert=evolving) -> Models:
 
 
 def env_answering(replies: list[str], answer_samples: int = 8, budget: Budget | None = None, max_steps: int = 1,
-                  expert=evolving, weights: RewardWeights = WEIGHTS, n_envs: int = 1) -> EvolutionEnv:
-    """Episodes on an instruction that carries LOWERCASE (no constraint is added at answer time)."""
-    env = EvolutionEnv(Context(max_steps=max_steps, answer_samples=answer_samples), [Seed("Explain tides.")],
+                  expert=evolving, weights: RewardWeights = WEIGHTS, n_envs: int = 1, repair: str = "off") -> EvolutionEnv:
+    """Episodes on an instruction that carries LOWERCASE (no constraint is added at answer time); answers
+    as sampled unless `repair` is on."""
+    env = EvolutionEnv(Context(max_steps=max_steps, answer_samples=answer_samples, repair=repair), [Seed("Explain tides.")],
                        n_envs=n_envs, models=scripted_models(replies, expert), weights=weights, budget=budget)
     env.reset()
     for e in env.episodes:
@@ -81,6 +82,15 @@ def test_every_sampled_answer_is_counted_and_paid_for(replies, answer_samples, c
     assert cap is None or budget.queries <= cap
     assert responder_calls(env) == samples and (e.verified, e.samples) == (verified, samples)
     assert episode_stops([["deepen", STOP]], env.episodes, 2)[1]["verified_yield"] == float(verified)
+
+
+def test_a_repaired_answer_is_credited_as_the_main_job_keeps_it():
+    env = env_answering([FAILS], 8, repair="on")
+    _, rewards, _ = env.step(["deepen"])
+    entry = env.episodes[0].history[0]
+    # the first answer, lowercased by the registry's repair, verifies: sampling ends there
+    assert entry["verified"] is True and entry["samples"] == 1 and responder_calls(env) == 1
+    assert rewards[0] == pytest.approx(entry["score"] + 0.5 - 0.1 * 3)
 
 
 @pytest.mark.parametrize("ending", ["stop", "max_steps", "budget"])

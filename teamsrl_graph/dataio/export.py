@@ -13,7 +13,8 @@ Every row keeps the record's `id`, `seed`, `evolution` (the accepted operations,
 `{"id", "kwargs"}` with kwargs JSON-encoded, since constraints of different kinds have different
 arguments and an Arrow column holds one type; `decode_constraints` turns them back),
 `verification` (the graph's answer checked against them: `{"strict", "loose", "results"}`, or null)
-and `constraints_ok`. By default only records whose answer passed (`response_ok`) are exported;
+`constraints_ok`, and `repaired` (the constraints the answer was edited to meet, `constraints.repair`;
+empty for an answer as sampled). By default only records whose answer passed (`response_ok`) are exported;
 `keep_failed=True` adds those that failed but still have an answer. The conversation is
 `sft.data.to_conversations`'s, so exported and fine-tuned data are the same text. This module does
 not train or evaluate.
@@ -105,7 +106,7 @@ def metadata(record: dict, source=None, line: int | None = None) -> dict:
                 "strict": bool(verification.get("strict")), "loose": bool(verification.get("loose")),
                 "results": [{"id": str(r.get("id")), "strict": bool(r.get("strict")), "loose": bool(r.get("loose"))}
                             for r in verification.get("results") or []]},
-            "constraints_ok": record.get("constraints_ok")}
+            "constraints_ok": record.get("constraints_ok"), "repaired": [str(i) for i in record.get("repaired") or []]}
 
 
 def features(fmt: str):
@@ -120,7 +121,7 @@ def features(fmt: str):
     return Features({"id": text, **columns, "seed": text, "evolution": List(text), "eliminated": Value("int64"),
                      "queries": Value("int64"), "response_ok": flag, "constraints": List({"id": text, "kwargs": text}),
                      "verification": {"strict": flag, "loose": flag, "results": List({"id": text, "strict": flag, "loose": flag})},
-                     "constraints_ok": flag})
+                     "constraints_ok": flag, "repaired": List(text)})
 
 
 def to_dataset(data, fmt: str = "messages", *, keep_failed: bool = False):

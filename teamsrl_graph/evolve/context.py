@@ -21,6 +21,7 @@ from ..common.prompts import IMPROVE_TEMPLATES
 IMPROVE_MODES = tuple(IMPROVE_TEMPLATES)  # "none", "pit", "self-refine"
 REVIEW_MODES = ("model", "human")
 TYPE_DRAWS = ("learned", "uniform")
+REPAIR_MODES = ("on", "off")
 MODEL_FIELDS = ("model", "reviewer_model", "responder_model", "improver_model")  # a spec, or a chat model instance
 
 
@@ -88,6 +89,9 @@ class Context(metaclass=_CheckedNames):
     answer_samples: int = setting(8, "most answers drawn for an instruction with constraints, until one meets them all (each one booked)")
     sample_batch: int = setting(4, "answers drawn together in one request (rows sharing one prefill; OpenAI's n), per round")
     sample_temperature: float = setting(0.7, "sampling temperature of the answers to an instruction with constraints")
+    repair: str = setting("off", "on: when no answer of a round meets every constraint, the first one that the registry's fixed "
+                                 "edits (lowercase it, append the closing phrase, ...) make pass is kept, marked `repaired`, "
+                                 "and sampling ends; off: answers only as sampled")
     improve: str = setting("none", "answer improvement after respond: none, pit or self-refine")
     pit: str | None = setting(None, "folder of `teamsrl pit train` (improver/ adapter, gap/ model) for improve 'pit'")
     improver_model: str | None = setting(None, "improver spec; empty = {pit}/improver (pit) or the responder (self-refine)")
@@ -104,6 +108,8 @@ class Context(metaclass=_CheckedNames):
             raise InputError(f"unknown mode {self.review!r}; expected one of {', '.join(REVIEW_MODES)}", field="review")
         if self.type_draw not in TYPE_DRAWS:
             raise InputError(f"unknown draw {self.type_draw!r}; expected one of {', '.join(TYPE_DRAWS)}", field="type_draw")
+        if self.repair not in REPAIR_MODES:
+            raise InputError(f"unknown mode {self.repair!r}; expected one of {', '.join(REPAIR_MODES)}", field="repair")
         if self.router not in ROUTERS:
             raise InputError(f"unknown router {self.router!r}; choose one of {sorted(ROUTERS)}", field="router")
         check_families(self.families)

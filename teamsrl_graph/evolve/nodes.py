@@ -145,7 +145,7 @@ def respond(state: State, runtime: Runtime[Context]) -> Command:
     verified = None if verification is None else verification["strict"]
     update = {"instruction": final.instruction, "response": answer, "response_ok": failure is None and verified is not False,
               "queries": samples, "samples": samples, "status": "done", "constraints": final.constraints,
-              "verification": verification, "constraints_ok": verified}
+              "verification": verification, "constraints_ok": verified, "repaired": final.repaired}
     accepted = [i for i, s in enumerate(state["path"]) if s["accepted"]]
     if failure and accepted and resources(ctx).budget.reserve(1):
         path = [dict(s) for s in state["path"]]

@@ -58,6 +58,7 @@ class State(InputState, total=False):
     verification: dict | None  # the answer checked against them: {"strict", "loose", "results"}; None without
     constraints_ok: bool | None  # the answer meets every constraint (strict); None without constraints
     samples: int  # answers drawn for the final instruction (all verified, each one booked)
+    repaired: list[str]  # ids of the constraints the answer was edited to meet (`constraints.repair`); [] when none
     draft: str  # the answer before improvement (only with an improve mode)
     improvements: list[Improvement]  # every improvement round with its outcome
     improve_stop: str  # why improvement ended: a round's reason, "max_rounds" or "budget"
@@ -83,6 +84,7 @@ class OutputState(TypedDict, total=False):
     verification: _out(dict | None, "the answer checked against them: {strict, loose, results}; null without constraints")
     constraints_ok: _out(bool | None, "the answer meets every constraint (strict); null without constraints")
     samples: _out(int, "answers drawn for the final instruction (each verified and booked)")
+    repaired: _out(list[str], "ids of the constraints the answer was edited to meet by the registry's repairs; [] when none")
     path: _out(list[Step], "every evolution step with its verdict")
     stop: _out(str, "why the evolution ended: router (it chose STOP), max_steps or budget")
     draft: _out(str, "the answer before improvement (only with an improve mode)")

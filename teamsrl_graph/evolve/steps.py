@@ -24,6 +24,7 @@ from .context import Context, count_weights
 from ..common.errors import InputError
 from .resources import resources
 from ..constraints import compose, phrase, sample_constraints, stated, verify
+from ..constraints.repair import repair
 from .review import Verdict, check_answer, check_instruction, clean_rewrite, gain_probability, judge, parse_judgement
 from ..dataio.records import prompt_of
 
@@ -260,13 +261,15 @@ def checked_answer(ctx: Context, instruction: str, constraints: list[dict], inpu
     (one at a time where it does not), until an answer passes the rules and every constraint
     (strict), or `answer_samples` answers were drawn, or the budget funds no more. Every answer is
     booked and verified; each verification is reported to the run's `on_verified` hook (the type
-    draw learns pass rates from it). Ties: the first passing answer in sampling order is kept. When
-    none passes, the first usable answer is returned with its verification.
+    draw learns pass rates from it, from answers as sampled). Ties: the first passing answer in
+    sampling order is kept. With `repair` on, a round where none passes ends with the first usable
+    answer that `constraints.repair` makes pass, when there is one. When none passes, the first
+    usable answer is returned with its verification.
 
-    Returns (answer, rule failure or None, verification or None, samples made)."""
+    Returns (answer, rule failure or None, verification or None, samples made, ids repaired)."""
     if not constraints:
         text, failure = answer(ctx, instruction, input_text)
-        return text, failure, None, 1
+        return text, failure, None, 1, []
     res = resources(ctx)
     batch = ctx.sample_batch if calls.takes_n(res.models.responder) else 1
     width = 1 + reserve_up_to(res.budget, min(batch, ctx.answer_samples) - 1)
@@ -287,8 +290,25 @@ def checked_answer(ctx: Context, instruction: str, constraints: list[dict], inpu
                 best = (text, None, verification)
         if best is not None and best[2]["strict"]:
             break
+        fixed = repaired_answer(ctx, instruction, constraints, drawn)
+        if fixed is not None:
+            text, verification, repaired = fixed
+            return text, None, verification, samples, repaired
         width = reserve_up_to(res.budget, min(batch, ctx.answer_samples - samples))
-    return *(best or first), samples
+    return *(best or first), samples, []
+
+
+def repaired_answer(ctx: Context, instruction: str, constraints: list[dict], drawn: list[tuple[str, str | None]]):
+    """(answer, verification, ids repaired) for the first usable answer of `drawn` that the
+    registry's repairs make pass; None when `repair` is off or none can be repaired. The edited answer
+    must still pass elimination rules 2-3."""
+    if ctx.repair != "on":
+        return None
+    for text, failure in drawn:
+        fixed = repair(text, constraints, instruction) if failure is None else None
+        if fixed is not None and check_answer(fixed[0], ctx.answer_tokens) is None:
+            return fixed[0], verify(fixed[0], constraints), fixed[1]
+    return None
 
 
 class FinalAnswer(NamedTuple):
@@ -299,6 +319,7 @@ class FinalAnswer(NamedTuple):
     failure: str | None  # why the answer fails rules 2-3; None if usable
     verification: dict | None  # its verification against `constraints`; None without any or for an unusable answer
     samples: int  # answers drawn, each one booked
+    repaired: list  # ids of the constraints the kept answer was edited to meet (`constraints.repair`); [] when none
 
     @property
     def verified(self) -> bool:
@@ -313,8 +334,8 @@ def final_answer(ctx: Context, instruction: str, constraints: list[dict], index:
     node and the policy's training environment both answer through this. May raise `StepFailed`."""
     instruction, added = required_constraints(ctx, instruction, constraints, index)
     constraints = constraints + added
-    text, failure, verification, samples = checked_answer(ctx, instruction, constraints, input_text)
-    return FinalAnswer(instruction, constraints, text, failure, verification, samples)
+    text, failure, verification, samples, repaired = checked_answer(ctx, instruction, constraints, input_text)
+    return FinalAnswer(instruction, constraints, text, failure, verification, samples, repaired)
 
 
 def improve_values(instruction: str, response: str, input_text: str = "") -> dict:

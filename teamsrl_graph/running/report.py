@@ -34,7 +34,8 @@ def compliance(records: list[dict]) -> dict:
     """How the answers of records with constraints fared: prompt-level (every constraint) strict and
     loose rates, per-constraint pass rates by id, prompt-level strict rates by the number of constraints
     a record carries, how often add_constraints fell back to
-    a composed training phrasing; which constraint types the records carry and the entropy of that mix."""
+    a composed training phrasing; which constraint types the records carry and the entropy of that mix;
+    how many kept answers were edited to pass (`repaired`), and which constraints the edits met."""
     checked = [r for r in records if r.get("verification")]
     results = [x for r in checked for x in r["verification"]["results"]]
     drawn = [s for r in records for s in r.get("path", []) if s.get("constraint")]
@@ -54,6 +55,8 @@ def compliance(records: list[dict]) -> dict:
         "fallback_rate": rate(sum(bool(s.get("fallback")) for s in drawn), len(drawn)),
         "type_mix": type_mix([r["constraints"] for r in checked]),
         "verified_records": sum(map(verified, records)),
+        "repaired_records": sum(bool(r.get("repaired")) for r in checked),
+        "repaired_by_constraint": dict(Counter(i for r in checked for i in r.get("repaired") or []).most_common()),
     }
 
 
