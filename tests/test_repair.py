@@ -92,3 +92,9 @@ def test_a_repair_keeps_the_answer_it_edits():
 
 def test_every_repair_names_a_registry_type():
     assert set(REPAIRS) <= set(TYPES)
+
+
+def test_regrouped_bullets_keep_every_word_of_the_answer():
+    listed = "* First point here.\n* Second point there.\n- Third one."
+    edited, _ = repair(listed, [c("detectable_format:number_bullet_lists", num_bullets=2)], TASK)
+    assert edited == "* First point here. Second point there.\n* Third one."

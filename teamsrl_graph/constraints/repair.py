@@ -20,7 +20,7 @@ import re
 from .base import compare
 from .content import ANSWERS
 from .formatting import BULLET
-from .registry import TYPES, verify
+from .registry import verify
 from .text import sentences, words
 
 CAPITAL_WORD = re.compile(r"\b[A-Z][A-Z]+\b")
@@ -58,7 +58,7 @@ def _title(response: str, instruction: str, k: dict) -> str:
 
 
 def _bullets(response: str, instruction: str, k: dict) -> str | None:
-    groups = _groups(BULLET.sub("", response), k["num_bullets"])
+    groups = _groups(response, k["num_bullets"])
     return None if groups is None else "\n".join(f"* {g}" for g in groups)
 
 
@@ -78,9 +78,8 @@ def _sections(response: str, instruction: str, k: dict) -> str | None:
 
 
 def _paragraphs(response: str, instruction: str, k: dict) -> str | None:
-    relation, n = k["relation"], k["num_paragraphs"]
-    count = len(sentences(response))
-    target = min(n, count) if relation == "at least" and count >= n else n if relation != "at most" else min(n, max(count, 1))
+    n = k["num_paragraphs"]
+    target = min(n, max(len(sentences(response)), 1)) if k["relation"] == "at most" else n
     groups = _groups(response, target)
     return None if groups is None else "\n\n***\n\n".join(groups)
 
@@ -182,7 +181,6 @@ REPAIRS = {
     "change_case:english_capital": lambda response, instruction, k: response.upper(),
     "startend:quotation": _quote,
 }
-assert set(REPAIRS) <= set(TYPES), sorted(set(REPAIRS) - set(TYPES))
 
 
 def repair(response: str, constraints: list[dict], instruction: str = "") -> tuple[str, list[str]] | None:
