@@ -19,7 +19,6 @@ from pathlib import Path
 
 from teamsrl_graph.common.files import read_jsonl, write_jsonl
 from teamsrl_graph.common.results import record, result_option
-from teamsrl_graph.constraints import verify
 from teamsrl_graph.constraints.repair import REPAIRS, repair
 from teamsrl_graph.dataio.records import verified
 
@@ -31,7 +30,7 @@ def repaired_records(records: list[dict]) -> list[dict]:
         fixed = None if r.get("constraints_ok") is not False else repair(r.get("response", ""), r["constraints"],
                                                                          r.get("instruction", ""))
         if fixed is not None:
-            r = {**r, "response": fixed[0], "repaired": fixed[1], "verification": verify(fixed[0], r["constraints"]),
+            r = {**r, "response": fixed.text, "repaired": fixed.repaired, "verification": fixed.verification,
                  "constraints_ok": True, "response_ok": True}
         out.append(r)
     return out

@@ -51,8 +51,8 @@ REPAIRABLE = [
 @pytest.mark.parametrize("constraints", REPAIRABLE, ids=lambda cs: "+".join(x["id"].split(":")[1] for x in cs))
 def test_a_failing_answer_is_edited_until_it_passes(constraints):
     assert not verify(ANSWER, constraints)["strict"]
-    edited, repaired = repair(ANSWER, constraints, TASK)
-    assert verify(edited, constraints)["strict"]
+    edited, repaired, verification = repair(ANSWER, constraints, TASK)
+    assert verify(edited, constraints) == verification and verification["strict"]
     failing = {r["id"] for r in verify(ANSWER, constraints)["results"] if not r["strict"]}
     assert failing <= set(repaired) <= {x["id"] for x in constraints}
 
@@ -84,9 +84,9 @@ def test_an_answer_with_two_verdicts_is_not_decided_by_an_edit():
 
 
 def test_a_repair_keeps_the_answer_it_edits():
-    edited, _ = repair(ANSWER, [c("startend:end_checker", end_phrase="Thanks for reading.")], TASK)
+    edited, _, _ = repair(ANSWER, [c("startend:end_checker", end_phrase="Thanks for reading.")], TASK)
     assert edited.startswith(ANSWER) and edited.endswith("Thanks for reading.")
-    lowered, _ = repair(ANSWER, [c("change_case:english_lowercase")], TASK)
+    lowered, _, _ = repair(ANSWER, [c("change_case:english_lowercase")], TASK)
     assert lowered == ANSWER.lower()
 
 
@@ -96,5 +96,5 @@ def test_every_repair_names_a_registry_type():
 
 def test_regrouped_bullets_keep_every_word_of_the_answer():
     listed = "* First point here.\n* Second point there.\n- Third one."
-    edited, _ = repair(listed, [c("detectable_format:number_bullet_lists", num_bullets=2)], TASK)
+    edited, _, _ = repair(listed, [c("detectable_format:number_bullet_lists", num_bullets=2)], TASK)
     assert edited == "* First point here. Second point there.\n* Third one."

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import NamedTuple
 
 from .base import compare
 from .content import ANSWERS
@@ -183,10 +184,17 @@ REPAIRS = {
 }
 
 
-def repair(response: str, constraints: list[dict], instruction: str = "") -> tuple[str, list[str]] | None:
-    """(edited response, ids of the constraints repaired) when the edits make `response` pass every
-    constraint in `constraints` strictly; None when it already passes, a failing type has no
-    repair, or the edited answer still fails."""
+class Repaired(NamedTuple):
+    """An answer the edits made pass (`repair`)."""
+    text: str  # the edited answer
+    repaired: list[str]  # ids of the constraints it was edited for, in the order the edits ran
+    verification: dict  # `registry.verify` of the edited answer: every constraint passes (strict)
+
+
+def repair(response: str, constraints: list[dict], instruction: str = "") -> Repaired | None:
+    """The edited answer when the edits make `response` pass every constraint in `constraints`
+    strictly; None when it already passes, a failing type has no repair, or the edited answer
+    still fails."""
     if not response.strip() or not constraints:
         return None
     results = verify(response, constraints)
@@ -205,4 +213,5 @@ def repair(response: str, constraints: list[dict], instruction: str = "") -> tup
         if edited is None or not edited.strip():
             return None
         repaired.append(type_id)
-    return (edited, repaired) if verify(edited, constraints)["strict"] else None
+    verification = verify(edited, constraints)
+    return Repaired(edited, repaired, verification) if verification["strict"] else None

@@ -292,22 +292,21 @@ def checked_answer(ctx: Context, instruction: str, constraints: list[dict], inpu
             break
         fixed = repaired_answer(ctx, instruction, constraints, drawn)
         if fixed is not None:
-            text, verification, repaired = fixed
-            return text, None, verification, samples, repaired
+            return fixed.text, None, fixed.verification, samples, fixed.repaired
         width = reserve_up_to(res.budget, min(batch, ctx.answer_samples - samples))
     return *(best or first), samples, []
 
 
 def repaired_answer(ctx: Context, instruction: str, constraints: list[dict], drawn: list[tuple[str, str | None]]):
-    """(answer, verification, ids repaired) for the first usable answer of `drawn` that the
-    registry's repairs make pass; None when `repair` is off or none can be repaired. The edited answer
-    must still pass elimination rules 2-3."""
+    """`constraints.Repaired` for the first usable answer of `drawn` that the registry's repairs make
+    pass; None when `repair` is off or none can be repaired. The edited answer must still pass
+    elimination rules 2-3."""
     if ctx.repair != "on":
         return None
     for text, failure in drawn:
         fixed = repair(text, constraints, instruction) if failure is None else None
-        if fixed is not None and check_answer(fixed[0], ctx.answer_tokens) is None:
-            return fixed[0], verify(fixed[0], constraints), fixed[1]
+        if fixed is not None and check_answer(fixed.text, ctx.answer_tokens) is None:
+            return fixed
     return None
 
 
