@@ -6,13 +6,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")  # a Llama block's attention projections
+MODULES = {"attention": ATTENTION, "all-linear": ATTENTION + ("gate_proj", "up_proj", "down_proj")}  # named sets
+
+
 
 @dataclass
 class LoraSettings:
     r: int = 8  # adapter rank
     alpha: int = 16  # scaling numerator (effective scale alpha / r)
     dropout: float = 0.05  # dropout on the adapter input
-    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])  # Llama attention
+    target_modules: list[str] = field(default_factory=lambda: list(ATTENTION))  # Llama attention
 
     def peft_config(self):
         from peft import LoraConfig

@@ -102,14 +102,10 @@ class Context(metaclass=_CheckedNames):
     def __post_init__(self):
         from .routers import ROUTERS, check_families  # the registry of names; it loads no router
 
-        if self.improve not in IMPROVE_MODES:
-            raise InputError(f"unknown mode {self.improve!r}; expected one of {', '.join(IMPROVE_MODES)}", field="improve")
-        if self.review not in REVIEW_MODES:
-            raise InputError(f"unknown mode {self.review!r}; expected one of {', '.join(REVIEW_MODES)}", field="review")
-        if self.type_draw not in TYPE_DRAWS:
-            raise InputError(f"unknown draw {self.type_draw!r}; expected one of {', '.join(TYPE_DRAWS)}", field="type_draw")
-        if self.repair not in REPAIR_MODES:
-            raise InputError(f"unknown mode {self.repair!r}; expected one of {', '.join(REPAIR_MODES)}", field="repair")
+        for name, modes in (("improve", IMPROVE_MODES), ("review", REVIEW_MODES), ("type_draw", TYPE_DRAWS),
+                            ("repair", REPAIR_MODES)):
+            if getattr(self, name) not in modes:
+                raise InputError(f"unknown mode {getattr(self, name)!r}; expected one of {', '.join(modes)}", field=name)
         if self.router not in ROUTERS:
             raise InputError(f"unknown router {self.router!r}; choose one of {sorted(ROUTERS)}", field="router")
         check_families(self.families)
