@@ -10,7 +10,6 @@ ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")  # a Llama block's attentio
 MODULES = {"attention": ATTENTION, "all-linear": ATTENTION + ("gate_proj", "up_proj", "down_proj")}  # named sets
 
 
-
 @dataclass
 class LoraSettings:
     r: int = 8  # adapter rank
