@@ -43,8 +43,8 @@ def setting(args, adapter: tuple[int, str], lr: float, epochs: float, evaluation
     figures = headline(report)
     mia = report["membership_inference"]
     stopped = tuned.card["validation"]
-    return {"adapter": f"r{rank} {modules}", "lr": lr, "epochs": epochs, "evaluations": evaluations, "best_step": stopped["best_step"],
-            "steps": tuned.card["steps"],
+    return {"adapter": f"r{rank} {modules}", "lr": lr, "epochs": epochs, "evaluations": evaluations,
+            "best_step": stopped["best_step"], "steps": tuned.card["steps"],
             "validation": figures["heldout_constrained"], "reference_loss": figures["reference_loss"],
             "mia_loss_ratio_auc": mia.get("loss_ratio_auc"), "mia_interval": mia.get("loss_ratio_auc_interval"),
             "train_seconds": tuned.seconds}
@@ -83,7 +83,8 @@ def main() -> None:
     items.parent.mkdir(parents=True, exist_ok=True)
     write_jsonl(items, validation_constrained(args.validation, args.seed))
     rows = [setting(args, (rank, modules), lr, epochs, evaluations, train, heldout, items)
-            for rank in args.rank for modules in args.modules for lr in args.lr for epochs in args.epochs for evaluations in args.evaluations]
+            for rank in args.rank for modules in args.modules for lr in args.lr for epochs in args.epochs
+            for evaluations in args.evaluations]
     (Path(args.out) / "settings.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
     result = result_of(rows, len(trainable))
     print(json.dumps({"columns": result["columns"], "rows": result["rows"], "chosen": result["figures"]}, indent=1))

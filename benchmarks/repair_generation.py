@@ -18,18 +18,16 @@ import argparse
 import json
 from pathlib import Path
 
-from teamsrl_graph.commands.pipeline import ANSWERING
+from teamsrl_graph.commands.pipeline import generation_settings
 from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.evolve.context import Context
 from teamsrl_graph.running.run import generate
 
-MAIN_JOB = {"router": "policy", "max_steps": 2, **ANSWERING}  # `teamsrl pipeline`'s generation defaults
-CONCURRENCY = 32  # the pipeline's
-
 
 def run(mode: str, budget: int, out: Path) -> dict:
-    generate(None, out=out / mode, context=Context(budget=budget, repair=mode, **MAIN_JOB), concurrency=CONCURRENCY,
-             overwrite=True)
+    settings, concurrency = generation_settings()  # `teamsrl pipeline`'s defaults, every Context field
+    generate(None, out=out / mode, context=Context(**{**settings, "budget": budget, "repair": mode}),
+             concurrency=concurrency, overwrite=True)
     report = json.loads((out / mode / "report.json").read_text())
     checked = report["verification"]
     return {"mode": mode, "records": report["records"], "answer_samples": report["answer_samples"],
