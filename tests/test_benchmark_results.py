@@ -108,14 +108,26 @@ def mia_audit_paired(m):
 
 
 def finetune_settings(m):
-    def row(lr, epochs, base, tuned, reference, evaluations=1, adapter="r8 attention"):
-        return {"adapter": adapter, "lr": lr, "epochs": epochs, "evaluations": evaluations, "best_step": 12, "steps": int(14 * epochs),
+    def row(lr, epochs, base, tuned, reference, evaluations=1, adapter="r8 attention", trainer="sft"):
+        return {"trainer": trainer, "adapter": adapter, "lr": lr, "epochs": epochs, "evaluations": evaluations,
+                "best_step": 12 if epochs else None, "steps": int(14 * epochs) if epochs else 20,
                 "train_seconds": 150.4, "mia_loss_ratio_auc": 0.61,
                 "mia_interval": [0.5, 0.7], "reference_loss": {"base": 2.79, "finetuned": reference},
                 "validation": {"n": 140, "base": base, "finetuned": tuned, "p_value": 0.03, "gained": 9, "lost": 2}}
     # 1e-3 gains one prompt more than 3e-4 (within the tie margin) at a higher reference loss: 3e-4 wins
     return m.result_of([row(3e-4, 1.0, 0.2, 0.25, 2.80), row(1e-3, 3.0, 0.2, 0.257, 3.1), row(1e-3, 1.0, 0.2, 0.1, 2.9),
-                        row(1e-3, 1.0, 0.2, 0.1, 2.9, evaluations=4, adapter="r16 all-linear")], 300)
+                        row(1e-3, 1.0, 0.2, 0.1, 2.9, evaluations=4, adapter="r16 all-linear"),
+                        row(1e-3, None, 0.2, 0.2, 2.85, evaluations=None, trainer="rlvr")], 300)
+
+
+def finetune_settings_rlvr(m):
+    """rlvr gains two prompts more than the sft row: it is chosen."""
+    rows = finetune_settings(m)["rows"]
+    sft, rlvr = ({**dict(zip(["trainer", "adapter", "lr", "epochs", "evaluations"], r[:5])), "steps": 20, "best_step": None,
+                  "train_seconds": 1.0, "mia_loss_ratio_auc": 0.5, "reference_loss": {"base": 2.79, "finetuned": 2.8},
+                  "validation": {"n": 140, "base": 0.2, "finetuned": tuned, "p_value": 0.01, "gained": 20, "lost": 2}}
+                 for r, tuned in ((rows[0], 0.25), (rows[4], 0.265)))
+    return m.result_of([sft, rlvr], 300)
 
 
 def pit_vs_selfrefine(m):
@@ -281,11 +293,15 @@ CASES = [
     ("mia_audit", mia_audit_paired, {}, {1: ["DP-SGD, ε = 8", "37 / 43", "0.600 [0.50, 0.70]", "[0.36, 0.64]", "0.500",
                                              "0.500", "1.0 → 0.9", "2.8 → 2.8", "7.98 (0.612)", "62", "0.110 → 0.160 (p 0.004)",
                                              "0.101 → 0.098 (p 0.8)"]}, "80 usable records"),
-    ("finetune_settings", finetune_settings, {"chosen adapter": "r8 attention", "chosen learning rate": 3e-4,
-                                              "chosen most epochs": 1.0, "chosen evaluations per epoch": 1},
-     {1: ["r8 attention", 0.001, 3.0, 1, "12 / 42", 140, 0.2, 0.257, "+9 / -2", "0.03", 2.79, 3.1, 0.61, 150],
-      3: ["r16 all-linear", 0.001, 1.0, 4, "12 / 14"]},
-     "adapter r8 attention, learning rate 0.0003, at most 1 epochs, 1 validation loss per epoch"),
+    ("finetune_settings", finetune_settings, {"chosen trainer": "sft", "chosen adapter": "r8 attention",
+                                              "chosen learning rate": 3e-4, "chosen most epochs": 1.0,
+                                              "chosen evaluations per epoch": 1},
+     {1: ["sft", "r8 attention", 0.001, 3.0, 1, "12 / 42", 140, 0.2, 0.257, "+9 / -2", "0.03", 2.79, 3.1, 0.61, 150],
+      3: ["sft", "r16 all-linear", 0.001, 1.0, 4, "12 / 14"], 4: ["rlvr", "r8 attention", 0.001, None, None, "- / 20"]},
+     "sft, adapter r8 attention, learning rate 0.0003, at most 1 epochs, 1 validation loss per epoch"),
+    ("finetune_settings", finetune_settings_rlvr, {"chosen trainer": "rlvr", "chosen most epochs": None},
+     {1: ["rlvr", "r8 attention", 0.001, None, None, "- / 20"]},
+     "rlvr, adapter r8 attention, learning rate 0.001, 20 optimizer steps."),
     ("pit_vs_selfrefine", pit_vs_selfrefine, {"reviewer win rate, PIT vs original": "0.533 (2-0-28)",
                                               "fold-B gap model win rate, PIT vs original": "0.500 (1-1-28)"},
      {0: ["original", "0.267 ± 0.081", "0.300 ± 0.080"]}, "fold A (16"),

@@ -1,4 +1,6 @@
-"""`teamsrl finetune`: one supervised LoRA fine-tuning step on the graph's dataset.jsonl.
+"""`teamsrl finetune`: one LoRA fine-tuning step on the graph's dataset.jsonl, supervised on the
+verified answers (`--trainer sft`) or GRPO rewarded by the verifiers on the constrained instructions
+(`--trainer rlvr`, `rlvr.finetune`).
 
 A seeded fraction of the usable records is held out for `teamsrl eval`; both parts are written next
 to the adapter as conversations (`train.jsonl`, `heldout.jsonl`), so the evaluation knows exactly
@@ -12,14 +14,24 @@ from pathlib import Path
 
 def add_arguments(parser):
     from ..common.lora import LoraSettings
+    from ..rlvr.config import RLVRConfig
     from ..sft.config import SFTRunConfig
 
-    c, lora = SFTRunConfig(), LoraSettings()
+    c, lora, rl = SFTRunConfig(), LoraSettings(), RLVRConfig()
     parser.add_argument("--data", required=True, help="the graph's dataset.jsonl")
     parser.add_argument("--out", required=True, help="output folder (adapter/, run_card.json, loss.png, ...)")
     parser.add_argument("--base", default=c.base, help="'local' (embedded SmolLM2-135M-Instruct) or a model folder")
+    parser.add_argument("--trainer", choices=("sft", "rlvr"), default="sft",
+                        help="sft (default): supervised on the answers; rlvr: GRPO on the constrained instructions, "
+                             "rewarded by the verifiers (the model samples its own answers)")
     parser.add_argument("--epochs", type=float, default=c.epochs, help=f"passes over the data (default {c.epochs})")
-    parser.add_argument("--lr", type=float, default=c.learning_rate, help=f"learning rate (default {c.learning_rate})")
+    parser.add_argument("--lr", type=float, default=None,
+                        help=f"learning rate (default {c.learning_rate} for sft, {rl.learning_rate} for rlvr)")
+    parser.add_argument("--rl-steps", type=int, default=rl.steps, help=f"rlvr: optimizer steps (default {rl.steps})")
+    parser.add_argument("--rl-prompts", type=int, default=rl.prompts_per_step,
+                        help=f"rlvr: instructions a step (default {rl.prompts_per_step})")
+    parser.add_argument("--rl-samples", type=int, default=rl.num_generations,
+                        help=f"rlvr: answers sampled to each instruction (default {rl.num_generations})")
     parser.add_argument("--batch-size", type=int, default=c.batch_size, help=f"conversations per step (default {c.batch_size})")
     parser.add_argument("--max-length", type=int, default=c.max_length, help=f"tokens per conversation (default {c.max_length})")
     parser.add_argument("--r", type=int, default=lora.r, help=f"LoRA rank (default {lora.r})")
@@ -58,30 +70,59 @@ def private_note(private: dict | None) -> str:
 
 def run(args) -> int:
     from ..common.lora import LoraSettings
-    from ..common.files import write_jsonl
+    from ..common.files import read_jsonl, write_jsonl
     from ..dataio.records import split_heldout
     from ..sft import data as sft_data
     from ..sft.config import SFTRunConfig
     from ..sft.trainer import finetune
 
-    conversations, _ = sft_data.load(args.data, verified_only=not args.unverified)  # bad data fails here, before anything is written
+    rl = args.trainer == "rlvr"
+    # bad data fails here, before anything is written; rlvr trains on instructions, so any usable record will do
+    conversations, _ = sft_data.load(args.data, verified_only=not (args.unverified or rl))
     train, heldout = split_heldout(conversations, args.heldout, args.seed)
-    config = SFTRunConfig(
-        base=args.base,
-        lora=LoraSettings(r=args.r, alpha=args.alpha, dropout=args.dropout,
-                          target_modules=[m.strip() for m in args.target_modules.split(",") if m.strip()]),
-        epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, max_length=args.max_length,
-        gradient_checkpointing=args.gradient_checkpointing, seed=args.seed, merge=args.merge, report_to=args.report_to,
-        validation_fraction=args.validation, evaluations_per_epoch=args.evaluations_per_epoch, patience=args.patience,
-        dp_epsilon=args.dp_epsilon, dp_delta=args.dp_delta, dp_clip=args.dp_clip,
-    )
-    result = finetune(train, args.out, config, data_file=args.data, heldout=len(heldout))
+    lora = LoraSettings(r=args.r, alpha=args.alpha, dropout=args.dropout,
+                        target_modules=[m.strip() for m in args.target_modules.split(",") if m.strip()])
+    if rl:
+        from ..rlvr.config import RLVRConfig
+        from ..rlvr.finetune import finetune_rlvr, outside, refuse_privacy
+
+        refuse_privacy(args.dp_epsilon)
+        config = RLVRConfig(steps=args.rl_steps, prompts_per_step=args.rl_prompts, num_generations=args.rl_samples,
+                            seed=args.seed, lora=lora, **({} if args.lr is None else {"learning_rate": args.lr}))
+        records = [{**r, "id": str(r.get("id", n))} for n, r in enumerate(read_jsonl(args.data), 1)]
+        # every constrained instruction outside the held-out part, those with no usable answer included
+        result = finetune_rlvr(outside(records, heldout), args.out, config, base=args.base, data_file=args.data,
+                               heldout=len(heldout))
+    else:
+        config = SFTRunConfig(
+            base=args.base, lora=lora, epochs=args.epochs,
+            learning_rate=SFTRunConfig.learning_rate if args.lr is None else args.lr, batch_size=args.batch_size,
+            max_length=args.max_length, gradient_checkpointing=args.gradient_checkpointing, seed=args.seed,
+            merge=args.merge, report_to=args.report_to, validation_fraction=args.validation,
+            evaluations_per_epoch=args.evaluations_per_epoch, patience=args.patience, dp_epsilon=args.dp_epsilon,
+            dp_delta=args.dp_delta, dp_clip=args.dp_clip,
+        )
+        result = finetune(train, args.out, config, data_file=args.data, heldout=len(heldout))
     out, members = Path(args.out), result.trained_on(train)
     write_jsonl(out / "train.jsonl", members)  # the members `teamsrl eval` audits
-    write_jsonl(out / "validation.jsonl", [c for c in train if c not in members])  # early stopping's split
+    if not rl:
+        write_jsonl(out / "validation.jsonl", [c for c in train if c not in members])  # early stopping's split
     write_jsonl(out / "heldout.jsonl", heldout)
-    print(f"fine-tuned on {result.card['conversations']} conversations ({len(heldout)} records held out): "
-          f"smoothed loss {result.smoothed[0]:.3f} -> {result.smoothed[-1]:.3f}, {result.train_tokens} tokens in "
-          f"{result.seconds:.0f} s ({result.train_tokens / result.seconds:.0f} tok/s); adapter in {result.adapter_dir}"
-          + private_note(result.card["differential_privacy"]))
+    print(summary(result, len(heldout)))
     return 0
+
+
+def summary(result, heldout: int) -> str:
+    """The printed line of a finished fine-tune."""
+    card = result.card
+    if card.get("trainer") == "rlvr":
+        reward = card["reward"]
+        return (f"RLVR on {card['conversations']} constrained instructions ({heldout} records held out): "
+                f"{card['steps']} steps, {card['answers_sampled']} answers sampled, smoothed mean reward "
+                f"{reward['first']:.3f} -> {reward['last']:.3f} in {result.seconds:.0f} s; "
+                f"adapter in {result.adapter_dir}")
+    return (f"fine-tuned on {card['conversations']} conversations ({heldout} records held out): "
+            f"smoothed loss {result.smoothed[0]:.3f} -> {result.smoothed[-1]:.3f}, {result.train_tokens} tokens in "
+            f"{result.seconds:.0f} s ({result.train_tokens / result.seconds:.0f} tok/s); "
+            f"adapter in {result.adapter_dir}"
+            + private_note(card["differential_privacy"]))

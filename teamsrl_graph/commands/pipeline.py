@@ -25,6 +25,9 @@ VALIDATION_SEED_OFFSET = 2000  # ... and the validation instructions under a thi
 LEARNING_RATE = 3e-4  # LoRA learning rate, most epochs and validation losses per epoch, chosen on the
 EPOCHS = 1.0  # validation split (benchmarks/finetune_settings.py, results/finetune_settings.json)
 EVALUATIONS = 1
+TRAINERS = ("sft", "rlvr")  # supervised on the verified answers, or GRPO rewarded by the verifiers
+RL_LEARNING_RATE = 1e-3  # rlvr: the trainers harness's setting (results/trainers_rlvr.json)
+RL_STEPS, RL_PROMPTS, RL_SAMPLES = 16, 8, 4  # rlvr: optimizer steps, instructions a step, answers an instruction
 # How the main job answers every instruction (Context fields): 1-3 constraints, one three times as often as three
 # (a run's `compliance_by_count` shows why: at the same 3000 queries, 3:2:1 raised verified_trained_on from 58,
 # results/demo_424031d.json, to 88, results/demo_b9df2ef.json), answers two a round, at most two rounds. Verified
@@ -46,7 +49,17 @@ def add_arguments(p: argparse.ArgumentParser):
     p.add_argument("--evaluations-per-epoch", type=int, default=EVALUATIONS, metavar="N",
                    help=f"validation losses per epoch that early stopping reads, the last step's included; with one "
                         f"evaluation in all, nothing can stop early (default {EVALUATIONS})")
-    p.add_argument("--lr", type=float, default=LEARNING_RATE, help=f"LoRA learning rate (default {LEARNING_RATE:g})")
+    p.add_argument("--trainer", choices=TRAINERS, default="sft",
+                   help="sft (default): LoRA on the verified answers; rlvr: GRPO on the constrained instructions "
+                        "outside the held-out part, rewarded by the verifiers (the model samples its own answers)")
+    p.add_argument("--lr", type=float, default=None,
+                   help=f"LoRA learning rate (default {LEARNING_RATE:g} for sft, {RL_LEARNING_RATE:g} for rlvr)")
+    p.add_argument("--rl-steps", type=int, default=RL_STEPS, metavar="N",
+                   help=f"rlvr: optimizer steps (default {RL_STEPS})")
+    p.add_argument("--rl-prompts", type=int, default=RL_PROMPTS, metavar="N",
+                   help=f"rlvr: instructions a step (default {RL_PROMPTS})")
+    p.add_argument("--rl-samples", type=int, default=RL_SAMPLES, metavar="K",
+                   help=f"rlvr: answers sampled to each instruction, GRPO's group (default {RL_SAMPLES})")
     p.add_argument("--dp-epsilon", type=float, default=0.0,
                    help="fine-tune with DP-SGD to this privacy budget epsilon; 0 (default) = plain LoRA")
     p.add_argument("--judge-pairs", type=int, default=0, help="held-out instructions judged base vs fine-tuned (default 0: skipped)")
@@ -98,27 +111,49 @@ def generation_settings() -> tuple[dict, int]:
     return field_values(args, Context), args.concurrency
 
 
-def fine_tune(records: list[dict], out, *, heldout: float, seed: int, epochs: float = EPOCHS, lr: float = LEARNING_RATE,
-              evaluations: int = EVALUATIONS, dp_epsilon: float = 0.0, base: str = "local"):
+def fine_tune(records: list[dict], out, *, heldout: float, seed: int, epochs: float = EPOCHS, lr: float | None = None,
+              evaluations: int = EVALUATIONS, dp_epsilon: float = 0.0, base: str = "local", trainer: str = "sft",
+              rl: tuple[int, int, int] = (RL_STEPS, RL_PROMPTS, RL_SAMPLES), lora=None):
     """The main job's fine-tune of a generated dataset: its usable records split into train / held out
     (`heldout` of them, seeded), one LoRA fine-tune of `base` on the train part into `out`/finetune
-    (the dataset `out`/generate/dataset.jsonl, when there, named and hashed in the model card).
+    (the dataset `out`/generate/dataset.jsonl, when there, named and hashed in the model card). With
+    `trainer="sft"` it learns the verified answers (`epochs`, `evaluations`, `dp_epsilon` apply);
+    with "rlvr" GRPO trains on the constrained instructions of every record outside the held-out part
+    (those whose answers failed included), `rl` = (optimizer steps,
+    instructions a step, answers an instruction). `lr` defaults to the trainer's own, `lora` (LoraSettings)
+    to the shared adapter settings.
     Returns (FinetuneResult, train records, held-out records); fewer than 4 usable records is an InputError."""
     from pathlib import Path
 
     from ..common.errors import InputError
     from ..dataio.records import split_heldout, usable
-    from ..sft import SFTRunConfig, finetune
 
+    if trainer not in TRAINERS:
+        raise InputError(f"unknown trainer {trainer!r}; expected one of {', '.join(TRAINERS)}", field="--trainer")
     trainable = [r for r in records if usable(r)]
     if len(trainable) < 4:
         raise InputError(f"only {len(trainable)} usable records were generated; raise --budget", field="--budget")
     train, held = split_heldout(trainable, heldout, seed)
-    config = SFTRunConfig(base=base, epochs=epochs, learning_rate=lr, evaluations_per_epoch=evaluations, seed=seed,
-                          dp_epsilon=dp_epsilon)
     dataset = Path(out) / "generate" / "dataset.jsonl"
-    tuned = finetune(train, Path(out) / "finetune", config, data_file=dataset if dataset.is_file() else None,
-                     heldout=len(held))
+    data_file = dataset if dataset.is_file() else None
+    if trainer == "rlvr":
+        from ..rlvr.config import RLVRConfig
+        from ..rlvr.finetune import finetune_rlvr, outside, refuse_privacy
+
+        refuse_privacy(dp_epsilon)
+        steps, prompts, samples = rl
+        config = RLVRConfig(steps=steps, prompts_per_step=prompts, num_generations=samples, seed=seed,
+                            learning_rate=RL_LEARNING_RATE if lr is None else lr, **({"lora": lora} if lora else {}))
+        # every constrained instruction outside the held-out part: an answer that failed still leaves its instruction
+        pool = outside(records, held)
+        return finetune_rlvr(pool, Path(out) / "finetune", config, base=base, data_file=data_file,
+                             heldout=len(held)), train, held
+    from ..sft import SFTRunConfig, finetune
+
+    config = SFTRunConfig(base=base, epochs=epochs, learning_rate=LEARNING_RATE if lr is None else lr,
+                          evaluations_per_epoch=evaluations, seed=seed, dp_epsilon=dp_epsilon,
+                          **({"lora": lora} if lora else {}))
+    tuned = finetune(train, Path(out) / "finetune", config, data_file=data_file, heldout=len(held))
     return tuned, train, held
 
 
@@ -134,7 +169,8 @@ def run(args) -> int:
     seeds, context = generate_command.settings(args)
     records = generate_command.produce(args, seeds, context, out / "generate")
     tuned, train, heldout = fine_tune(records, out, heldout=args.heldout, seed=args.seed, epochs=args.epochs,
-                                      lr=args.lr, evaluations=args.evaluations_per_epoch, dp_epsilon=args.dp_epsilon)
+                                      lr=args.lr, evaluations=args.evaluations_per_epoch, dp_epsilon=args.dp_epsilon,
+                                      trainer=args.trainer, rl=(args.rl_steps, args.rl_prompts, args.rl_samples))
     members = tuned.trained_on(train)
     constrained = None
     if args.constrained:
@@ -168,8 +204,10 @@ def run(args) -> int:
         "constraint_types": generation["verification"].get("type_mix"),
         "completion_tokens_per_second": generation.get("completion_tokens_per_second"),
         "generation_seconds": generation.get("seconds"),
-        "loss": {"first": tuned.smoothed[0], "last": tuned.smoothed[-1], "smoothed": True},
-        "learning_rate": args.lr,
+        "trainer": args.trainer,
+        "loss": {"first": tuned.smoothed[0], "last": tuned.smoothed[-1], "smoothed": True} if tuned.smoothed else None,
+        "reward": tuned.card.get("reward"),  # rlvr: the smoothed mean reward, first and last step
+        "learning_rate": tuned.card["config"]["learning_rate"],
         "heldout_constrained": figures["heldout_constrained"],
         "ifbench": figures["ifbench"],
         "reference_loss": figures["reference_loss"],
@@ -232,13 +270,19 @@ def comparison(figures: dict | None) -> str:
     return f"{figures['base']:.3f} -> {figures['finetuned']:.3f} (n={figures['n']}, McNemar p={figures['p_value']:.3g})"
 
 
+def progress(summary: dict) -> str:
+    """How the fine-tune went: the smoothed loss (sft) or mean reward (rlvr), first -> last step."""
+    name, curve = ("mean reward", summary["reward"]) if summary.get("reward") else ("loss", summary["loss"])
+    return f"smoothed {name} {curve['first']:.3f} -> {curve['last']:.3f}" if curve else f"no {name} logged"
+
+
 def line(summary: dict, out) -> str:
     """The run in one printed line (the same figures as summary.json)."""
     mia, reference = summary["mia_auc"], summary["reference_loss"] or {}
     return (f"pipeline: {summary['queries']}/{summary['budget']} queries ({summary['requests']} requests) -> "
             f"{summary['records']} records, {summary['verified_records']} verified; fine-tuned on {summary['train_records']} "
-            f"({summary['verified_trained_on']} verified), smoothed loss {summary['loss']['first']:.3f} -> "
-            f"{summary['loss']['last']:.3f}; held-out constrained {comparison(summary['heldout_constrained'])}; "
+            f"({summary['verified_trained_on']} verified) by {summary['trainer']}, {progress(summary)}; "
+            f"held-out constrained {comparison(summary['heldout_constrained'])}; "
             f"IFBench loose {comparison(summary['ifbench'])}; reference loss {reference.get('base')} -> "
             f"{reference.get('finetuned')}; MIA loss-ratio AUC {mia.get('loss_ratio_auc')} (95% bootstrap "
             f"{mia.get('loss_ratio_auc_interval')}; no leak scores {mia.get('chance_band')} at these sizes); "

@@ -39,10 +39,16 @@ def provenance(data, data_file, train_ids: list[str], validation: int, heldout: 
 
 def header(card: dict) -> str:
     base = card["base"]
-    tags = ["lora", "sft", "trl", "peft", "teamsrl-graph"] + (["dp-sgd"] if card.get("differential_privacy") else [])
+    method = ["grpo", "rlvr"] if rl(card) else ["sft"]
+    tags = ["lora", *method, "trl", "peft", "teamsrl-graph"] + (["dp-sgd"] if card.get("differential_privacy") else [])
     lines = ["---"] + ([f"base_model: {base}"] if HUB_PATTERN.fullmatch(base) else []) + [
         "library_name: peft", "pipeline_tag: text-generation", "tags:"] + [f"- {t}" for t in tags] + ["---"]
     return "\n".join(lines)
+
+
+def rl(card: dict) -> bool:
+    """Whether `card` is an RLVR run's (`rlvr.finetune`): GRPO settings and rewards instead of SFT's."""
+    return card.get("trainer") == "rlvr"
 
 
 def base_name(base: str) -> str:
@@ -54,7 +60,8 @@ def data_section(card: dict) -> list[str]:
     f, counts, check = card.get("data_file"), card.get("records") or {}, card.get("verification")
     lines = ["## Training data", ""]
     lines.append(f"- data file: `{f['name']}`, sha256 `{f['sha256']}`" if f else "- data file: none (records given in memory)")
-    lines.append(f"- conversations trained on, sha256 of their text: `{card['data_sha256']}`")
+    what = "instructions and constraints" if rl(card) else "conversations"
+    lines.append(f"- {what} trained on, sha256 of their text: `{card['data_sha256']}`")
     lines.append(f"- records: {counts.get('trained', card['conversations'])} trained on, "
                  f"{counts.get('validation', len(card.get('validation_ids', [])))} validation (early stopping), "
                  f"{counts.get('heldout', 0)} held out for evaluation")
@@ -70,6 +77,17 @@ def data_section(card: dict) -> list[str]:
 
 def settings_section(card: dict) -> list[str]:
     c, lora, dp = card["config"], card["config"]["lora"], card.get("differential_privacy")
+    if rl(card):
+        return ["## Settings", "", "| setting | value |", "|---|---|",
+                f"| base model | `{base_name(card['base'])}` |",
+                f"| LoRA r / alpha / dropout | {lora['r']} / {lora['alpha']} / {lora['dropout']} |",
+                f"| LoRA target modules | {', '.join(lora['target_modules'])} |",
+                f"| learning rate | {c['learning_rate']} |",
+                f"| optimizer steps / instructions a step / answers an instruction | {c['steps']} / "
+                f"{c['prompts_per_step']} / {c['num_generations']} |",
+                f"| answer tokens (most) / temperature | {c['max_completion_length']} / {c['temperature']} |",
+                f"| KL penalty beta | {c['kl_beta']} |",
+                f"| seed | {c['seed']} |"]
     privacy = (f"DP-SGD, epsilon {dp['epsilon_spent']} spent of {dp['epsilon']} (delta {dp['delta']:.2g}, noise "
                f"{dp['noise_multiplier']:.2f}, clip {c['dp_clip']})" if dp else "none")
     return ["## Settings", "", "| setting | value |", "|---|---|",
@@ -86,6 +104,13 @@ def settings_section(card: dict) -> list[str]:
 def results_section(card: dict) -> list[str]:
     loss, v = card.get("loss"), card.get("validation") or {}
     lines = ["## Training results", ""]
+    if rl(card):
+        reward = card.get("reward")
+        lines.append(f"- mean reward (share of constraints met, smoothed) first {reward['first']:.4f}, last "
+                     f"{reward['last']:.4f}" if reward else "- reward: not logged")
+        lines.append(f"- {card['steps']} optimizer steps, {card['answers_sampled']} answers sampled, "
+                     f"{card['seconds']} s")
+        return lines
     lines.append(f"- training loss (smoothed) first {loss['first']:.4f}, last {loss['last']:.4f}" if loss
                  else "- training loss: not logged")
     lines.append(f"- {card['steps']} optimizer steps, {card['train_tokens']} tokens, {card['seconds']} s")
@@ -128,8 +153,11 @@ def model_card(card: dict, evaluation: dict | None = None) -> str:
     """The README.md text for the adapter of `card` (a run_card.json), with `evaluation` (an eval.json) if given."""
     name = base_name(card["base"])
     lines = [header(card), "", f"# LoRA adapter for {name}", "",
-             "A LoRA adapter fine-tuned with trl's SFTTrainer on instructions evolved by teamsrl-graph and "
-             "answers checked against their verifiable constraints; the loss covers the answers only.", ""]
+             ("A LoRA adapter trained with trl's GRPOTrainer on instructions evolved by teamsrl-graph: it sampled "
+              "its own answers, rewarded by the share of each instruction's verifiable constraints they meet."
+              if rl(card) else
+              "A LoRA adapter fine-tuned with trl's SFTTrainer on instructions evolved by teamsrl-graph and "
+              "answers checked against their verifiable constraints; the loss covers the answers only."), ""]
     for section in (data_section(card), settings_section(card), results_section(card),
                     eval_section(evaluation) if evaluation else ["## Evaluation", "", "Not evaluated yet (`teamsrl eval`)."]):
         lines += section + [""]
