@@ -71,10 +71,13 @@ def test_it_is_saved_as_an_sft_run_is(run):
     (DATA, {"trainer": "ppo"}, "--trainer"),
     (DATA, {"trainer": "rlvr", "dp_epsilon": 8.0}, "--dp-epsilon"),
     (RECORDS, {"trainer": "rlvr"}, "constraints"),  # nothing to reward answers by
+    (DATA, {"trainer": "rlvr", "rl": (0, 2, 2)}, "steps"),
+    (DATA, {"trainer": "rlvr", "rl": (1, 0, 2)}, "prompts_per_step"),
+    (DATA, {"trainer": "rlvr", "rl": (1, 2, 1)}, "num_generations"),
 ])
 def test_settings_it_refuses_name_the_field(records, settings, field, tmp_path, tiny_model):
     with pytest.raises(InputError) as error:
-        fine_tune(records * 2, tmp_path, heldout=0.25, seed=0, base=str(tiny_model), rl=(1, 2, 2), **settings)
+        fine_tune(records * 2, tmp_path, heldout=0.25, seed=0, base=str(tiny_model), **{"rl": (1, 2, 2), **settings})
     assert error.value.field == field
     assert not (tmp_path / "finetune" / "adapter").exists()
 

@@ -40,9 +40,7 @@ def train_rlvr(items: list[dict], config: RLVRConfig, model, tokenizer, checkpoi
 
     from ..dataio.export import to_dataset
 
-    if config.num_generations < 2:
-        raise InputError(f"GRPO compares a group of answers: needs at least 2, got {config.num_generations}",
-                         field="num_generations")
+    check(config)
     if not items:
         raise InputError("no instructions to train on", field="items")
     dataset = to_dataset([{"id": str(i), "instruction": item["prompt"], "constraints": item["constraints"]}
@@ -70,6 +68,16 @@ def train_rlvr(items: list[dict], config: RLVRConfig, model, tokenizer, checkpoi
         log.info("RLVR: %d steps (this run: %.0f s), mean reward %.3f -> %.3f", trainer.state.global_step,
                  time.monotonic() - started, history[0]["reward"], history[-1]["reward"])
     return trainer.model, history, trainer.state.global_step
+
+
+def check(config: RLVRConfig) -> None:
+    """Settings GRPO cannot run with are an InputError naming the field."""
+    if config.num_generations < 2:
+        raise InputError(f"GRPO compares a group of answers: needs at least 2, got {config.num_generations}",
+                         field="num_generations")
+    for name in ("steps", "prompts_per_step"):
+        if getattr(config, name) < 1:
+            raise InputError(f"must be at least 1, got {getattr(config, name)}", field=name)
 
 
 def claim(folder: Path, items: list[dict], config: RLVRConfig) -> None:
