@@ -145,3 +145,7 @@ def test_a_run_summary_becomes_a_result_file(tmp_path):
     assert result["figures"]["completion_tokens_per_verified_record"] == 850.0
     assert result["rows"][0][:4] == ["held-out constrained instructions (prompt-level strict)", 200, 0.2, 0.41]
     assert result["rows"][1][4] == "+10 / -8" and result["command"] == "make demo"
+    assert "one LoRA fine-tune on the verified records" in result["summary"]
+    rl = load_result(write_result(tmp_path / "rl.json", "rl", **result_of({**summary, "trainer": "rlvr"})))
+    assert rl["command"] == "teamsrl pipeline --out runs/demo --overwrite --trainer rlvr"
+    assert "one GRPO fine-tune (rlvr)" in rl["summary"] and "LoRA fine-tune on the verified" not in rl["summary"]

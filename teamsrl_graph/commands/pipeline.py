@@ -232,6 +232,7 @@ def result_of(summary: dict) -> dict:
     """The keyword arguments of `write_result` for one run's `summary`: its figures, the base vs
     fine-tuned comparisons as a table, and which figures the README shows."""
     mia, cost = summary["mia_auc"], summary.get("per_verified_record") or {}
+    rl = summary.get("trainer") == "rlvr"
     figures = {
         "minutes": round(summary["seconds"] / 60, 1),
         "queries": summary["queries"],
@@ -258,10 +259,13 @@ def result_of(summary: dict) -> dict:
     return {"figures": figures, "columns": ["evaluation", "n", "base", "fine-tuned", "gained / lost", "McNemar p",
                                              "95% interval of the difference"],
             "rows": rows, "headline": ["minutes", "verified_trained_on", "heldout_constrained_gain", "mia_loss_ratio_auc"],
-            "command": "make demo", "summary": (
+            "command": "make demo" if not rl else "teamsrl pipeline --out runs/demo --overwrite --trainer rlvr",
+            "summary": (
                 "One run of the main job on the embedded model: the evolution graph generates constrained instructions "
-                "from the shipped seeds and samples answers until one verifies; one LoRA fine-tune on the verified "
-                "records; base and fine-tuned answer the same held-out constrained instructions (held-out tasks, "
+                "from the shipped seeds and samples answers until one verifies; "
+                + ("one GRPO fine-tune (rlvr) rewarded by the verifiers on the constrained instructions outside the "
+                   "held-out part" if rl else "one LoRA fine-tune on the verified records")
+                + "; base and fine-tuned answer the same held-out constrained instructions (held-out tasks, "
                 "held-out wordings) and IFBench prompts, compared pairwise.")}
 
 
