@@ -55,6 +55,12 @@ def test_it_is_saved_as_an_sft_run_is(run):
     assert len(card["rewards"]) == 2 and all(0 <= r <= 1 for r in card["rewards"])
     assert card["config"]["num_generations"] == 2 and card["config"]["learning_rate"] == 1e-3  # rlvr's own default
     assert card["records"]["heldout"] == len(held) and card["base"] == "someone/tiny-llama"
+    from teamsrl_graph.dataio.records import prompt_of
+    from teamsrl_graph.rlvr.trainer import items_sha256
+
+    by_id = {r["id"]: r for r in DATA}  # named by the hash a checkpoint folder of the same instructions carries
+    assert card["data_sha256"] == items_sha256([{"prompt": prompt_of(by_id[i]), "constraints": by_id[i]["constraints"]}
+                                                for i in card["train_ids"]])
     assert (folder / "adapter" / "adapter_model.safetensors").is_file() and (folder / "reward.png").is_file()
     assert tuned.adapter_dir == folder / "adapter" and tuned.card == card
     readme = (folder / "adapter" / "README.md").read_text()

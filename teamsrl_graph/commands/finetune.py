@@ -78,7 +78,8 @@ def run(args) -> int:
 
     rl = args.trainer == "rlvr"
     # bad data fails here, before anything is written; rlvr trains on instructions, so any usable record will do
-    conversations, _ = sft_data.load(args.data, verified_only=not (args.unverified or rl))
+    records = [{**r, "id": str(r.get("id", n))} for n, r in enumerate(read_jsonl(args.data), 1)]  # ids as conversations'
+    conversations = sft_data.to_conversations(records, args.data, verified_only=not (args.unverified or rl))
     train, heldout = split_heldout(conversations, args.heldout, args.seed)
     lora = LoraSettings(r=args.r, alpha=args.alpha, dropout=args.dropout,
                         target_modules=[m.strip() for m in args.target_modules.split(",") if m.strip()])
@@ -89,7 +90,6 @@ def run(args) -> int:
         refuse_privacy(args.dp_epsilon)
         config = RLVRConfig(steps=args.rl_steps, prompts_per_step=args.rl_prompts, num_generations=args.rl_samples,
                             seed=args.seed, lora=lora, **({} if args.lr is None else {"learning_rate": args.lr}))
-        records = [{**r, "id": str(r.get("id", n))} for n, r in enumerate(read_jsonl(args.data), 1)]
         # every constrained instruction outside the held-out part, those with no usable answer included
         result = finetune_rlvr(outside(records, heldout), args.out, config, base=args.base, data_file=args.data,
                                heldout=len(heldout))

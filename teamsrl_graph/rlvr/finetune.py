@@ -14,7 +14,6 @@ so `teamsrl eval` and the main job read either trainer's output alike. This modu
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -31,7 +30,7 @@ from ..models import local
 from ..sft.model_card import provenance, write_model_card
 from ..sft.trainer import FinetuneResult, trains_embeddings
 from .config import RLVRConfig
-from .trainer import check, train_rlvr
+from .trainer import check, items_sha256, train_rlvr
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +74,8 @@ def finetune_rlvr(records: list[dict], out_dir: str | Path, config: RLVRConfig |
     tmp = Path(tempfile.mkdtemp(prefix=".finetune-", dir=out))
     try:
         started = time.monotonic()
-        model, history, steps = train_rlvr([{k: i[k] for k in ("prompt", "constraints")} for i in items], config,
-                                           model, tokenizer)
+        trained = [{k: i[k] for k in ("prompt", "constraints")} for i in items]
+        model, history, steps = train_rlvr(trained, config, model, tokenizer)
         seconds = time.monotonic() - started
         rewards = [h["reward"] for h in history]
         smoothed = plots.smooth(rewards)
@@ -88,8 +87,7 @@ def finetune_rlvr(records: list[dict], out_dir: str | Path, config: RLVRConfig |
             "base": base_name,
             "base_folder": str(folder),
             "data_source": str(data_file) if data_file else "<records>",
-            "data_sha256": hashlib.sha256(json.dumps([[i["prompt"], i["constraints"]] for i in items], sort_keys=True,
-                                                     ensure_ascii=False).encode("utf-8")).hexdigest(),
+            "data_sha256": items_sha256(trained),  # as a checkpoint folder names them (`trainer.claim`)
             "conversations": len(items),
             **provenance(records, data_file, ids, 0, heldout),
             "train_ids": ids,

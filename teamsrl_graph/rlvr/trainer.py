@@ -86,5 +86,9 @@ def claim(folder: Path, items: list[dict], config: RLVRConfig) -> None:
     from ..common.parts import Parts
 
     settings = {k: v for k, v in json.loads(json.dumps(config.to_dict())).items() if k != "save_every"}
-    items_hash = hashlib.sha256(json.dumps(items, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
-    Parts(folder, reuse=True, settings={**settings, "items": items_hash})
+    Parts(folder, reuse=True, settings={**settings, "items": items_sha256(items)})
+
+
+def items_sha256(items: list[dict]) -> str:
+    """The sha256 of the instructions a run trains on: what a checkpoint folder and a run card name them by."""
+    return hashlib.sha256(json.dumps(items, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
