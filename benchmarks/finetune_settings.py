@@ -5,13 +5,14 @@ validation losses per epoch (how often early stopping looks) and adapter (LoRA r
 Takes the records of one generation run (a main-job run's `generate/dataset.jsonl`), splits them as
 the main job does, and fine-tunes once per (trainer, adapter, learning rate, most epochs, evaluations
 per epoch) setting through the main job's own `pipeline.fine_tune` (epochs and evaluations are sft's;
-an rlvr row takes --rl-steps, --rl-prompts and --rl-samples instead). Every adapter and the base model answer the same
-validation constrained instructions: the shipped validation tasks (never seeds, never evaluated
-on) with 1-3 constraints drawn under their own seed and worded in training phrasings, so neither the
-evaluation's tasks nor its held-out wordings take part in the choice. Per setting it prints and writes validation
-prompt-level strict accuracy base vs fine-tuned (McNemar p), reference-answer loss, the MIA
-loss-ratio AUC and the training time, then the chosen setting: the largest validation gain, ties
-(within one prompt) to the lower reference-answer loss. It does not touch IFBench.
+an rlvr row takes --rl-steps, --rl-prompts and --rl-samples instead). Every adapter and the base
+model answer the same validation constrained instructions: the shipped validation tasks (never
+seeds, never evaluated on) with 1-3 constraints drawn under their own seed and worded in training
+phrasings, so neither the evaluation's tasks nor its held-out wordings take part in the choice. Per
+setting it prints and writes validation prompt-level strict accuracy base vs fine-tuned (McNemar p),
+reference-answer loss, the MIA loss-ratio AUC and the training time, then the chosen setting: the
+largest validation gain, ties (within one prompt) to the lower reference-answer loss. It does not
+touch IFBench.
 
     python benchmarks/finetune_settings.py --records runs/demo/generate/dataset.jsonl [--trainer sft rlvr]
         [--lr 3e-4 1e-3 (default: each trainer's main-job rate)]

@@ -88,13 +88,32 @@ def test_settings_it_refuses_name_the_field(records, settings, field, tmp_path, 
     assert not (tmp_path / "finetune" / "adapter").exists()
 
 
-def test_an_sft_card_keeps_its_own_settings_and_results():
-    config = {"lora": {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj"]}, "learning_rate": 1e-4,
-              "epochs": 1.0, "batch_size": 2, "max_length": 64, "dp_clip": 1.0, "seed": 0}
-    text = model_card({"base": "tiny", "data_sha256": "0" * 64, "conversations": 3, "config": config,
-                       "loss": {"first": 1.5, "last": 1.0}, "steps": 1, "train_tokens": 10, "seconds": 1.0})
-    assert "SFTTrainer" in text and "- sft\n" in text and "| epochs (most) / batch size | 1.0 / 2 |" in text
-    assert "training loss (smoothed) first 1.5000, last 1.0000" in text and "GRPO" not in text
+LORA = {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj"]}
+SFT_CARD = {"base": "tiny", "data_sha256": "0" * 64, "conversations": 3, "steps": 1, "train_tokens": 10, "seconds": 1.0,
+            "config": {"lora": LORA, "learning_rate": 1e-4, "epochs": 1.0, "batch_size": 2, "max_length": 64,
+                       "dp_clip": 1.0, "seed": 0}, "loss": {"first": 1.5, "last": 1.0}}
+RLVR_CARD = {"base": "tiny", "data_sha256": "0" * 64, "conversations": 3, "steps": 2, "answers_sampled": 16,
+             "seconds": 1.0, "trainer": "rlvr", "reward": {"first": 0.25, "last": 0.5},
+             "config": {"lora": LORA, "learning_rate": 1e-3, "steps": 2, "prompts_per_step": 2, "num_generations": 4,
+                        "max_completion_length": 160, "temperature": 0.7, "kl_beta": 0.0, "seed": 0}}
+
+
+@pytest.mark.parametrize("card, own, other", [
+    (SFT_CARD, ["SFTTrainer", "- sft\n", "- conversations trained on", "| epochs (most) / batch size | 1.0 / 2 |",
+                "| differential privacy | none |", "training loss (smoothed) first 1.5000, last 1.0000"],
+     ["GRPO", "grpo", "KL penalty", "answers sampled", "mean reward"]),
+    (RLVR_CARD, ["GRPOTrainer", "- grpo\n- rlvr\n", "- instructions and constraints trained on",
+                 "| optimizer steps / instructions a step / answers an instruction | 2 / 2 / 4 |",
+                 "| KL penalty beta | 0.0 |", "mean reward (share of constraints met, smoothed) first 0.2500, last 0.5000",
+                 "2 optimizer steps, 16 answers sampled"],
+     ["SFTTrainer", "- sft\n", "epochs (most)", "differential privacy", "training loss"]),
+], ids=["sft", "rlvr"])
+def test_a_card_says_what_its_own_trainer_did_and_nothing_of_the_other(card, own, other):
+    text = model_card(card)
+    shared = ["| base model | `tiny` |", "| LoRA r / alpha / dropout | 8 / 16 / 0.0 |", "| LoRA target modules | q_proj |",
+              "| seed | 0 |", "## Training results"]
+    assert [s for s in own + shared if s not in text] == []
+    assert [s for s in other if s in text] == []
 
 
 def test_the_finetune_command_trains_rlvr_and_eval_reads_its_run(tmp_path, tiny_model, monkeypatch, capsys):

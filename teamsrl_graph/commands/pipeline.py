@@ -128,8 +128,10 @@ def fine_tune(records: list[dict], out, *, heldout: float, seed: int, epochs: fl
     from pathlib import Path
 
     from ..common.errors import InputError
+    from ..common.lora import LoraSettings
     from ..dataio.records import split_heldout, usable
 
+    lora = lora or LoraSettings()
     if trainer not in TRAINERS:
         raise InputError(f"unknown trainer {trainer!r}; expected one of {', '.join(TRAINERS)}", field="--trainer")
     trainable = [r for r in records if usable(r)]
@@ -145,7 +147,7 @@ def fine_tune(records: list[dict], out, *, heldout: float, seed: int, epochs: fl
         refuse_privacy(dp_epsilon)
         steps, prompts, samples = rl
         config = RLVRConfig(steps=steps, prompts_per_step=prompts, num_generations=samples, seed=seed,
-                            learning_rate=RL_LEARNING_RATE if lr is None else lr, **({"lora": lora} if lora else {}))
+                            learning_rate=RL_LEARNING_RATE if lr is None else lr, lora=lora)
         # every constrained instruction outside the held-out part: an answer that failed still leaves its instruction
         pool = outside(records, held)
         return finetune_rlvr(pool, Path(out) / "finetune", config, base=base, data_file=data_file,
@@ -153,8 +155,7 @@ def fine_tune(records: list[dict], out, *, heldout: float, seed: int, epochs: fl
     from ..sft import SFTRunConfig, finetune
 
     config = SFTRunConfig(base=base, epochs=epochs, learning_rate=LEARNING_RATE if lr is None else lr,
-                          evaluations_per_epoch=evaluations, seed=seed, dp_epsilon=dp_epsilon,
-                          **({"lora": lora} if lora else {}))
+                          evaluations_per_epoch=evaluations, seed=seed, dp_epsilon=dp_epsilon, lora=lora)
     tuned = finetune(train, Path(out) / "finetune", config, data_file=data_file, heldout=len(held))
     return tuned, train, held
 

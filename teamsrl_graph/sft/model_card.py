@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..common.files import file_sha256, read_jsonl, write_text
 from ..dataio.records import verified
@@ -39,16 +41,11 @@ def provenance(data, data_file, train_ids: list[str], validation: int, heldout: 
 
 def header(card: dict) -> str:
     base = card["base"]
-    method = ["grpo", "rlvr"] if rl(card) else ["sft"]
-    tags = ["lora", *method, "trl", "peft", "teamsrl-graph"] + (["dp-sgd"] if card.get("differential_privacy") else [])
+    tags = ["lora", *trainer(card).tags, "trl", "peft", "teamsrl-graph"]
+    tags += ["dp-sgd"] if card.get("differential_privacy") else []
     lines = ["---"] + ([f"base_model: {base}"] if HUB_PATTERN.fullmatch(base) else []) + [
         "library_name: peft", "pipeline_tag: text-generation", "tags:"] + [f"- {t}" for t in tags] + ["---"]
     return "\n".join(lines)
-
-
-def rl(card: dict) -> bool:
-    """Whether `card` is an RLVR run's (`rlvr.finetune`): GRPO settings and rewards instead of SFT's."""
-    return card.get("trainer") == "rlvr"
 
 
 def base_name(base: str) -> str:
@@ -60,8 +57,7 @@ def data_section(card: dict) -> list[str]:
     f, counts, check = card.get("data_file"), card.get("records") or {}, card.get("verification")
     lines = ["## Training data", ""]
     lines.append(f"- data file: `{f['name']}`, sha256 `{f['sha256']}`" if f else "- data file: none (records given in memory)")
-    what = "instructions and constraints" if rl(card) else "conversations"
-    lines.append(f"- {what} trained on, sha256 of their text: `{card['data_sha256']}`")
+    lines.append(f"- {trainer(card).trained_on} trained on, sha256 of their text: `{card['data_sha256']}`")
     lines.append(f"- records: {counts.get('trained', card['conversations'])} trained on, "
                  f"{counts.get('validation', len(card.get('validation_ids', [])))} validation (early stopping), "
                  f"{counts.get('heldout', 0)} held out for evaluation")
@@ -76,48 +72,78 @@ def data_section(card: dict) -> list[str]:
 
 
 def settings_section(card: dict) -> list[str]:
-    c, lora, dp = card["config"], card["config"]["lora"], card.get("differential_privacy")
-    if rl(card):
-        return ["## Settings", "", "| setting | value |", "|---|---|",
-                f"| base model | `{base_name(card['base'])}` |",
-                f"| LoRA r / alpha / dropout | {lora['r']} / {lora['alpha']} / {lora['dropout']} |",
-                f"| LoRA target modules | {', '.join(lora['target_modules'])} |",
-                f"| learning rate | {c['learning_rate']} |",
-                f"| optimizer steps / instructions a step / answers an instruction | {c['steps']} / "
-                f"{c['prompts_per_step']} / {c['num_generations']} |",
-                f"| answer tokens (most) / temperature | {c['max_completion_length']} / {c['temperature']} |",
-                f"| KL penalty beta | {c['kl_beta']} |",
-                f"| seed | {c['seed']} |"]
-    privacy = (f"DP-SGD, epsilon {dp['epsilon_spent']} spent of {dp['epsilon']} (delta {dp['delta']:.2g}, noise "
-               f"{dp['noise_multiplier']:.2f}, clip {c['dp_clip']})" if dp else "none")
+    c, lora = card["config"], card["config"]["lora"]
     return ["## Settings", "", "| setting | value |", "|---|---|",
             f"| base model | `{base_name(card['base'])}` |",
             f"| LoRA r / alpha / dropout | {lora['r']} / {lora['alpha']} / {lora['dropout']} |",
             f"| LoRA target modules | {', '.join(lora['target_modules'])} |",
             f"| learning rate | {c['learning_rate']} |",
-            f"| epochs (most) / batch size | {c['epochs']} / {c['batch_size']} |",
-            f"| max length | {c['max_length']} tokens |",
-            f"| differential privacy | {privacy} |",
+            *trainer(card).settings(card),
             f"| seed | {c['seed']} |"]
 
 
 def results_section(card: dict) -> list[str]:
+    return ["## Training results", "", *trainer(card).results(card)]
+
+
+def sft_settings(card: dict) -> list[str]:
+    c, dp = card["config"], card.get("differential_privacy")
+    privacy = (f"DP-SGD, epsilon {dp['epsilon_spent']} spent of {dp['epsilon']} (delta {dp['delta']:.2g}, noise "
+               f"{dp['noise_multiplier']:.2f}, clip {c['dp_clip']})" if dp else "none")
+    return [f"| epochs (most) / batch size | {c['epochs']} / {c['batch_size']} |",
+            f"| max length | {c['max_length']} tokens |",
+            f"| differential privacy | {privacy} |"]
+
+
+def sft_results(card: dict) -> list[str]:
     loss, v = card.get("loss"), card.get("validation") or {}
-    lines = ["## Training results", ""]
-    if rl(card):
-        reward = card.get("reward")
-        lines.append(f"- mean reward (share of constraints met, smoothed) first {reward['first']:.4f}, last "
-                     f"{reward['last']:.4f}" if reward else "- reward: not logged")
-        lines.append(f"- {card['steps']} optimizer steps, {card['answers_sampled']} answers sampled, "
-                     f"{card['seconds']} s")
-        return lines
-    lines.append(f"- training loss (smoothed) first {loss['first']:.4f}, last {loss['last']:.4f}" if loss
-                 else "- training loss: not logged")
-    lines.append(f"- {card['steps']} optimizer steps, {card['train_tokens']} tokens, {card['seconds']} s")
+    lines = [f"- training loss (smoothed) first {loss['first']:.4f}, last {loss['last']:.4f}" if loss
+             else "- training loss: not logged",
+             f"- {card['steps']} optimizer steps, {card['train_tokens']} tokens, {card['seconds']} s"]
     if v.get("best_epoch") is not None:
         step = f" (optimizer step {v['best_step']})" if v.get("best_step") is not None else ""
         lines.append(f"- validation loss best {v['best_loss']} at epoch {round(v['best_epoch'], 3)}{step}")
     return lines
+
+
+def rlvr_settings(card: dict) -> list[str]:
+    c = card["config"]
+    return [f"| optimizer steps / instructions a step / answers an instruction | {c['steps']} / "
+            f"{c['prompts_per_step']} / {c['num_generations']} |",
+            f"| answer tokens (most) / temperature | {c['max_completion_length']} / {c['temperature']} |",
+            f"| KL penalty beta | {c['kl_beta']} |"]
+
+
+def rlvr_results(card: dict) -> list[str]:
+    reward = card.get("reward")
+    return [f"- mean reward (share of constraints met, smoothed) first {reward['first']:.4f}, last "
+            f"{reward['last']:.4f}" if reward else "- reward: not logged",
+            f"- {card['steps']} optimizer steps, {card['answers_sampled']} answers sampled, {card['seconds']} s"]
+
+
+@dataclass(frozen=True)
+class Trainer:
+    """What a card says differently for each trainer; the rest of the card is the same."""
+    tags: tuple[str, ...]  # hub tags after "lora"
+    intro: str  # the card's opening sentence
+    trained_on: str  # what the data hash covers
+    settings: Callable[[dict], list[str]]  # the trainer's own rows of the settings table
+    results: Callable[[dict], list[str]]  # the training-results lines
+
+
+TRAINERS = {
+    "sft": Trainer(("sft",), "A LoRA adapter fine-tuned with trl's SFTTrainer on instructions evolved by teamsrl-graph "
+                   "and answers checked against their verifiable constraints; the loss covers the answers only.",
+                   "conversations", sft_settings, sft_results),
+    "rlvr": Trainer(("grpo", "rlvr"), "A LoRA adapter trained with trl's GRPOTrainer on instructions evolved by "
+                    "teamsrl-graph: it sampled its own answers, rewarded by the share of each instruction's "
+                    "verifiable constraints they meet.", "instructions and constraints", rlvr_settings, rlvr_results),
+}
+
+
+def trainer(card: dict) -> Trainer:
+    """The card's trainer (`run_card["trainer"]`: "rlvr" from `rlvr.finetune`; SFT cards before it named none)."""
+    return TRAINERS[card.get("trainer", "sft")]
 
 
 def eval_section(result: dict) -> list[str]:
@@ -152,12 +178,7 @@ def eval_section(result: dict) -> list[str]:
 def model_card(card: dict, evaluation: dict | None = None) -> str:
     """The README.md text for the adapter of `card` (a run_card.json), with `evaluation` (an eval.json) if given."""
     name = base_name(card["base"])
-    lines = [header(card), "", f"# LoRA adapter for {name}", "",
-             ("A LoRA adapter trained with trl's GRPOTrainer on instructions evolved by teamsrl-graph: it sampled "
-              "its own answers, rewarded by the share of each instruction's verifiable constraints they meet."
-              if rl(card) else
-              "A LoRA adapter fine-tuned with trl's SFTTrainer on instructions evolved by teamsrl-graph and "
-              "answers checked against their verifiable constraints; the loss covers the answers only."), ""]
+    lines = [header(card), "", f"# LoRA adapter for {name}", "", trainer(card).intro, ""]
     for section in (data_section(card), settings_section(card), results_section(card),
                     eval_section(evaluation) if evaluation else ["## Evaluation", "", "Not evaluated yet (`teamsrl eval`)."]):
         lines += section + [""]
