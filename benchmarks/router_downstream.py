@@ -53,6 +53,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from teamsrl_graph.commands.options import at_least
 from teamsrl_graph.common.errors import InputError, TeamsrlError
 from teamsrl_graph.common.files import file_sha256, read_json_file, read_jsonl, write_json
 from teamsrl_graph.common.parts import Parts
@@ -82,18 +83,6 @@ def default_seeds() -> list[str]:
     from teamsrl_graph.dataio.seeds import shipped_tasks_path
 
     return [str(shipped_tasks_path("validation_tasks")), *map(str, sorted(EXAMPLES.glob("unseen_seeds*.txt")))]
-
-
-def at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-    return parse
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

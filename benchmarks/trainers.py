@@ -48,6 +48,7 @@ import sys
 import time
 from pathlib import Path
 
+from teamsrl_graph.commands.options import at_least
 from teamsrl_graph.common.errors import InputError, TeamsrlError
 from teamsrl_graph.common.files import read_json_file, write_json
 from teamsrl_graph.common.parts import Parts
@@ -68,18 +69,6 @@ GENERATION_BATCH = 32  # sequences generated together (samples and evaluation an
 
 
 # -- options ---------------------------------------------------------------------------------------
-
-def at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-    return parse
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -45,6 +45,19 @@ class ScriptedChat(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=AIMessage(out, usage_metadata=usage))])
 
 
+class Spy:
+    """Stands in for a function: records its calls and passes them on, or with `refuse` fails the test when called."""
+
+    def __init__(self, target, refuse: bool = False):
+        self.target, self.refuse, self.calls = target, refuse, []
+
+    def __call__(self, *a, **k):
+        if self.refuse:
+            raise AssertionError(f"{self.target.__name__} was called again")
+        self.calls.append((a, k))
+        return self.target(*a, **k)
+
+
 def task_of(prompt: str) -> str:
     """The instruction inside an operation prompt ("Task: ...")."""
     m = re.search(r"^Task: (.*)$", prompt, re.M)

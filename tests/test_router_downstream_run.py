@@ -14,7 +14,7 @@ import json
 import threading
 
 import pytest
-from conftest import ScriptedChat, default_expert, default_reviewer
+from conftest import ScriptedChat, Spy, default_expert, default_reviewer
 from test_benchmark_results import script
 
 from teamsrl_graph.commands import pipeline
@@ -55,19 +55,6 @@ def comply(constraints: list[dict]) -> str:
 def args(model, out, *extra) -> list[str]:
     return ["--model", str(model), "--out", str(out), "--budget", str(BUDGET), "--constrained", str(HELD),
             "--ifbench", str(IFBENCH), "--answer-tokens", "8", "--result", "", *extra]
-
-
-class Spy:
-    """Records a function's calls (or refuses them) and passes them on."""
-
-    def __init__(self, target, refuse: bool = False):
-        self.target, self.refuse, self.calls = target, refuse, []
-
-    def __call__(self, *a, **k):
-        if self.refuse:
-            raise AssertionError(f"{self.target.__name__} was called again")
-        self.calls.append((a, k))
-        return self.target(*a, **k)
 
 
 def spies(mp, m, refuse=()) -> dict:

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import Spy
 from test_benchmark_results import BENCHMARKS, script
 
 from teamsrl_graph.commands.pipeline import heldout_constrained
@@ -46,19 +47,6 @@ def scripted_sampler(calls: list):
             out.append(([ranked[0], ranked[-1]] + ranked[1:-1])[:n])
         return out
     return sample
-
-
-class Spy:
-    """Records the calls of a module function (or refuses them) and passes them on."""
-
-    def __init__(self, target, refuse: bool = False):
-        self.target, self.refuse, self.calls = target, refuse, []
-
-    def __call__(self, *a, **k):
-        if self.refuse:
-            raise AssertionError(f"{self.target.__name__} was called again")
-        self.calls.append((a, k))
-        return self.target(*a, **k)
 
 
 def spies(mp, m, refuse: bool = False) -> dict:

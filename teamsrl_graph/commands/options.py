@@ -7,6 +7,7 @@ does the same from a table of renamed flags (flag -> field, type, help) for conf
 names differ from their fields. `Renamed` keeps an option's old spellings working as deprecated
 aliases (one name for one meaning across the commands: `--answer-tokens` for an answer's new-token
 cap, `--heldout` for a fraction held out, `--heldout-records` for a file of held-out records).
+`at_least(n)` is an argument type for a whole number of at least n.
 """
 
 from __future__ import annotations
@@ -64,6 +65,19 @@ def add_config_options(parser, table: dict, config_class):
 def config_values(args, table: dict) -> dict:
     """{field name: parsed value} for every table entry, to build the config with."""
     return {name: getattr(args, name) for name, *_ in table.values()}
+
+
+def at_least(low: int):
+    """An argparse type: a whole number of at least `low`, else a usage error saying which."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    return parse
 
 
 class Renamed(argparse.Action):
