@@ -88,6 +88,22 @@ def test_settings_it_refuses_name_the_field(records, settings, field, tmp_path, 
     assert not (tmp_path / "finetune" / "adapter").exists()
 
 
+@pytest.mark.parametrize("constraint, field", [
+    ({"id": "nope:thing", "kwargs": {}}, "constraints[0].id"),
+    ({"id": "length_constraints:number_words", "kwargs": {"relation": "at most"}}, "constraints[0].kwargs.num_words"),
+])
+def test_a_malformed_constraint_is_refused_before_the_model_loads(constraint, field, tmp_path, monkeypatch):
+    from teamsrl_graph.models import local
+    from teamsrl_graph.rlvr.finetune import finetune_rlvr
+
+    monkeypatch.setattr(local, "load", lambda *a, **k: pytest.fail("the model was loaded"))
+    bad = {**MORE[1], "constraints": [constraint]}
+    with pytest.raises(InputError) as error:
+        finetune_rlvr([MORE[0], bad], tmp_path / "run", data_file=tmp_path / "dataset.jsonl")
+    assert (error.value.field, error.value.path) == (field, tmp_path / "dataset.jsonl")
+    assert "record 'm1'" in error.value.message and not (tmp_path / "run").exists()
+
+
 LORA = {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj"]}
 SFT_CARD = {"base": "tiny", "data_sha256": "0" * 64, "conversations": 3, "steps": 1, "train_tokens": 10, "seconds": 1.0,
             "config": {"lora": LORA, "learning_rate": 1e-4, "epochs": 1.0, "batch_size": 2, "max_length": 64,

@@ -25,6 +25,7 @@ from ..common import plots
 from ..common.errors import InputError
 from ..common.files import move_into_place
 from ..common.training import base_folder, name_base, versions
+from ..constraints import validate
 from ..dataio.records import prompt_of
 from ..models import local
 from ..sft.model_card import provenance, write_model_card
@@ -64,6 +65,12 @@ def finetune_rlvr(records: list[dict], out_dir: str | Path, config: RLVRConfig |
     if not items:
         raise InputError(f"none of the {len(records)} records carries a constraint to reward answers by",
                          field="constraints")
+    for item in items:  # a malformed constraint is refused before the model loads, naming its record
+        try:
+            validate(item["constraints"])
+        except InputError as error:
+            raise InputError(f"record {item['id']!r}: {error.message}", path=data_file or "<records>",
+                             field=error.field) from None
     folder = base_folder(base)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
