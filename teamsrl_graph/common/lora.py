@@ -18,6 +18,16 @@ class LoraSettings:
     # the layers trained: Llama attention (every linear layer did worse on validation, results/finetune_adapter.json)
     target_modules: list[str] = field(default_factory=lambda: list(ATTENTION))
 
+    def __post_init__(self):
+        from .checks import fraction, positive, whole
+        from .errors import InputError
+
+        whole(self, "r", prefix="lora.")
+        positive(self, "alpha", prefix="lora.")
+        fraction(self, "dropout", prefix="lora.")
+        if not self.target_modules:
+            raise InputError("names no layer to train", field="lora.target_modules")
+
     def peft_config(self):
         from peft import LoraConfig
 

@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..common.checks import positive, whole
 from ..common.errors import InputError
 from ..common.training import grpo_config
 from ..constraints.reward import constraint_reward
@@ -75,9 +76,10 @@ def check(config: RLVRConfig) -> None:
     if config.num_generations < 2:
         raise InputError(f"GRPO compares a group of answers: needs at least 2, got {config.num_generations}",
                          field="num_generations")
-    for name in ("steps", "prompts_per_step"):
-        if getattr(config, name) < 1:
-            raise InputError(f"must be at least 1, got {getattr(config, name)}", field=name)
+    whole(config, "steps", "prompts_per_step", "max_completion_length", "pass_size")
+    positive(config, "learning_rate", "temperature")
+    if not config.kl_beta >= 0:
+        raise InputError(f"must be 0 or more, got {config.kl_beta!r}", field="kl_beta")
 
 
 def claim(folder: Path, items: list[dict], config: RLVRConfig) -> None:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..common import plots
+from ..common.checks import fraction, positive, whole
 from ..common.errors import InputError
 from ..common.files import move_into_place
 from ..models import local
@@ -91,12 +92,13 @@ def longest(trainer) -> int:
     return max(len(ids) for dataset in sets for ids in dataset["input_ids"])
 
 
-def check_stopping(config: SFTRunConfig):
-    """Early stopping's settings must be whole numbers of at least 1 (InputError naming the field)."""
-    for name in ("evaluations_per_epoch", "patience"):
-        value = getattr(config, name)
-        if not isinstance(value, int) or value < 1:
-            raise InputError(f"{name} must be a whole number of at least 1, got {value!r}", field=name)
+def check_settings(config: SFTRunConfig):
+    """Settings no fine-tune can run with are an InputError naming the field; `dp_clip` and the
+    DP-SGD settings are `plan_private`'s."""
+    whole(config, "evaluations_per_epoch", "patience", "batch_size", "gradient_accumulation_steps", "max_length",
+          "logging_steps")
+    positive(config, "learning_rate", "epochs")
+    fraction(config, "validation_fraction")
 
 
 def plan_private(config: SFTRunConfig, conversations: int) -> dict | None:
@@ -128,8 +130,8 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None, *, d
 
     config = config or SFTRunConfig()
     conversations, source = sft_data.load(data)
+    check_settings(config)
     conversations, validation = split_validation(conversations, config)
-    check_stopping(config)
     private = plan_private(config, len(conversations))  # bad DP settings fail before anything is loaded
     folder = base_folder(config.base)
     out = Path(out_dir)

@@ -1,0 +1,66 @@
+"""Settings no trainer can run with (a rank of 0, a negative learning rate, ...) are refused as an
+InputError naming the field, before any model loads, from Python and from the command line."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import RECORDS
+from teamsrl_graph.common.errors import InputError
+from teamsrl_graph.common.lora import LoraSettings
+from teamsrl_graph.rlvr.config import RLVRConfig
+from teamsrl_graph.rlvr.trainer import check
+from teamsrl_graph.sft.config import SFTRunConfig
+
+
+@pytest.fixture(autouse=True)
+def no_model(monkeypatch):
+    from teamsrl_graph.models import local
+
+    monkeypatch.setattr(local, "load", lambda *a, **k: pytest.fail("a model was loaded"))
+
+
+@pytest.mark.parametrize("settings, field", [
+    ({"r": 0}, "lora.r"), ({"r": 2.5}, "lora.r"), ({"r": True}, "lora.r"), ({"alpha": 0}, "lora.alpha"),
+    ({"dropout": 1.0}, "lora.dropout"), ({"dropout": -0.1}, "lora.dropout"), ({"target_modules": []}, "lora.target_modules"),
+])
+def test_adapter_settings(settings, field):
+    with pytest.raises(InputError) as error:
+        LoraSettings(**settings)
+    assert error.value.field == field
+
+
+@pytest.mark.parametrize("settings, field", [
+    ({"learning_rate": -1.0}, "learning_rate"), ({"learning_rate": 0}, "learning_rate"), ({"epochs": 0}, "epochs"),
+    ({"batch_size": 0}, "batch_size"), ({"max_length": 0}, "max_length"), ({"gradient_accumulation_steps": 0},
+    "gradient_accumulation_steps"), ({"validation_fraction": 1.0}, "validation_fraction"), ({"patience": 0}, "patience"),
+])
+def test_sft_settings(settings, field, tmp_path):
+    from teamsrl_graph.sft.trainer import finetune
+
+    with pytest.raises(InputError) as error:
+        finetune(RECORDS, tmp_path / "out", SFTRunConfig(**settings))
+    assert error.value.field == field and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("settings, field", [
+    ({"learning_rate": -1e-3}, "learning_rate"), ({"temperature": 0}, "temperature"),
+    ({"max_completion_length": 0}, "max_completion_length"), ({"kl_beta": -0.1}, "kl_beta"), ({"steps": 0}, "steps"),
+])
+def test_rlvr_settings(settings, field):
+    with pytest.raises(InputError) as error:
+        check(RLVRConfig(**settings))
+    assert error.value.field == field
+
+
+@pytest.mark.parametrize("flags, said", [
+    (["--lr", "-1"], "field 'learning_rate'"), (["--r", "0"], "field 'lora.r'"),
+    (["--dropout", "1"], "field 'lora.dropout'"), (["--trainer", "rlvr", "--lr", "0"], "field 'learning_rate'"),
+])
+def test_the_finetune_command_says_which(flags, said, tmp_path, capsys):
+    from teamsrl_graph.cli import main
+    from teamsrl_graph.common.files import write_jsonl
+
+    data = write_jsonl(tmp_path / "dataset.jsonl", RECORDS)
+    assert main(["finetune", "--data", str(data), "--out", str(tmp_path / "run"), *flags]) == 2
+    assert said in capsys.readouterr().err and not (tmp_path / "run").exists()
