@@ -64,3 +64,17 @@ def test_the_finetune_command_says_which(flags, said, tmp_path, capsys):
     data = write_jsonl(tmp_path / "dataset.jsonl", RECORDS)
     assert main(["finetune", "--data", str(data), "--out", str(tmp_path / "run"), *flags]) == 2
     assert said in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("flags, said", [
+    (["--lr", "-1"], "field 'learning_rate'"), (["--epochs", "0"], "field 'epochs'"),
+    (["--dp-epsilon", "-2"], "field 'dp_epsilon'"), (["--trainer", "rlvr", "--rl-samples", "1"], "field 'num_generations'"),
+    (["--trainer", "rlvr", "--dp-epsilon", "8"], "field '--dp-epsilon'"), (["--heldout", "1"], "field '--heldout'"),
+])
+def test_the_main_job_refuses_them_before_it_generates(flags, said, tmp_path, capsys, monkeypatch):
+    from teamsrl_graph.cli import main
+    from teamsrl_graph.commands import generate
+
+    monkeypatch.setattr(generate, "produce", lambda *a, **k: pytest.fail("the main job generated"))
+    assert main(["pipeline", "--out", str(tmp_path / "run"), "--budget", "3", *flags]) == 2
+    assert said in capsys.readouterr().err and not (tmp_path / "run").exists()

@@ -113,67 +113,88 @@ def generation_settings() -> tuple[dict, int]:
     return field_values(args, Context), args.concurrency
 
 
-def fine_tune(records: list[dict], out, *, heldout: float, seed: int, epochs: float = EPOCHS, lr: float | None = None,
-              evaluations: int = EVALUATIONS, dp_epsilon: float = 0.0, base: str = "local", trainer: str = "sft",
-              rl: tuple[int, int, int] = (RL_STEPS, RL_PROMPTS, RL_SAMPLES), lora=None):
+def trainer_config(*, seed: int, epochs: float = EPOCHS, lr: float | None = None, evaluations: int = EVALUATIONS,
+                   dp_epsilon: float = 0.0, base: str = "local", trainer: str = "sft",
+                   rl: tuple[int, int, int] = (RL_STEPS, RL_PROMPTS, RL_SAMPLES), lora=None):
+    """The main job's fine-tune settings, checked: an SFTRunConfig (`trainer="sft"`: `epochs`,
+    `evaluations`, `dp_epsilon` apply) or an RLVRConfig ("rlvr": `rl` = (optimizer steps,
+    instructions a step, answers an instruction)). `lr` defaults to the trainer's own, `lora`
+    (LoraSettings) to the shared adapter settings. Settings no run can use are an InputError naming
+    the field, so the main job refuses them before it generates anything."""
+    from ..common.errors import InputError
+    from ..common.lora import LoraSettings
+
+    if trainer not in TRAINERS:
+        raise InputError(f"unknown trainer {trainer!r}; expected one of {', '.join(TRAINERS)}", field="--trainer")
+    lora = lora or LoraSettings()
+    if trainer == "rlvr":
+        from ..rlvr.config import RLVRConfig
+        from ..rlvr.finetune import refuse_privacy
+        from ..rlvr.trainer import check
+
+        refuse_privacy(dp_epsilon)
+        steps, prompts, samples = rl
+        config = RLVRConfig(steps=steps, prompts_per_step=prompts, num_generations=samples, seed=seed,
+                            learning_rate=RL_LEARNING_RATE if lr is None else lr, lora=lora)
+        check(config)
+        return config
+    from ..sft import SFTRunConfig
+    from ..sft.trainer import check_settings
+
+    config = SFTRunConfig(base=base, epochs=epochs, learning_rate=LEARNING_RATE if lr is None else lr,
+                          evaluations_per_epoch=evaluations, seed=seed, dp_epsilon=dp_epsilon, lora=lora)
+    check_settings(config)
+    return config
+
+
+def fine_tune(records: list[dict], out, *, heldout: float, seed: int, base: str = "local", **settings):
     """The main job's fine-tune of a generated dataset: its usable records split into train / held out
     (`heldout` of them, seeded), one LoRA fine-tune of `base` on the train part into `out`/finetune
-    (the dataset `out`/generate/dataset.jsonl, when there, named and hashed in the model card). With
-    `trainer="sft"` it learns the verified answers (`epochs`, `evaluations`, `dp_epsilon` apply);
-    with "rlvr" GRPO trains on the constrained instructions of every record outside the held-out part
-    (those whose answers failed included), `rl` = (optimizer steps,
-    instructions a step, answers an instruction). `lr` defaults to the trainer's own, `lora` (LoraSettings)
-    to the shared adapter settings.
+    (the dataset `out`/generate/dataset.jsonl, when there, named and hashed in the model card), with
+    `trainer_config(seed=seed, base=base, **settings)`. sft learns the verified answers; rlvr trains
+    with GRPO on the constrained instructions of every record outside the held-out part (those whose
+    answers failed included).
     Returns (FinetuneResult, train records, held-out records); fewer than 4 usable records is an InputError."""
     from pathlib import Path
 
     from ..common.errors import InputError
-    from ..common.lora import LoraSettings
     from ..dataio.records import split_heldout, usable
 
-    lora = lora or LoraSettings()
-    if trainer not in TRAINERS:
-        raise InputError(f"unknown trainer {trainer!r}; expected one of {', '.join(TRAINERS)}", field="--trainer")
+    config = trainer_config(seed=seed, base=base, **settings)
     trainable = [r for r in records if usable(r)]
     if len(trainable) < 4:
         raise InputError(f"only {len(trainable)} usable records were generated; raise --budget", field="--budget")
     train, held = split_heldout(trainable, heldout, seed)
     dataset = Path(out) / "generate" / "dataset.jsonl"
     data_file = dataset if dataset.is_file() else None
-    if trainer == "rlvr":
-        from ..rlvr.config import RLVRConfig
-        from ..rlvr.finetune import finetune_rlvr, outside, refuse_privacy
+    if settings.get("trainer", "sft") == "rlvr":
+        from ..rlvr.finetune import finetune_rlvr, outside
 
-        refuse_privacy(dp_epsilon)
-        steps, prompts, samples = rl
-        config = RLVRConfig(steps=steps, prompts_per_step=prompts, num_generations=samples, seed=seed,
-                            learning_rate=RL_LEARNING_RATE if lr is None else lr, lora=lora)
         # every constrained instruction outside the held-out part: an answer that failed still leaves its instruction
-        pool = outside(records, held)
-        return finetune_rlvr(pool, Path(out) / "finetune", config, base=base, data_file=data_file,
+        return finetune_rlvr(outside(records, held), Path(out) / "finetune", config, base=base, data_file=data_file,
                              heldout=len(held)), train, held
-    from ..sft import SFTRunConfig, finetune
+    from ..sft import finetune
 
-    config = SFTRunConfig(base=base, epochs=epochs, learning_rate=LEARNING_RATE if lr is None else lr,
-                          evaluations_per_epoch=evaluations, seed=seed, dp_epsilon=dp_epsilon, lora=lora)
-    tuned = finetune(train, Path(out) / "finetune", config, data_file=data_file, heldout=len(held))
-    return tuned, train, held
+    return finetune(train, Path(out) / "finetune", config, data_file=data_file, heldout=len(held)), train, held
 
 
 def run(args) -> int:
     import time
     from pathlib import Path
 
+    from ..common.checks import fraction
     from ..common.files import write_json, write_jsonl
     from ..dataio.records import verified
     from ..evaluation import EvalConfig, evaluate, headline, table
 
     started, out = time.monotonic(), Path(args.out)
     seeds, context = generate_command.settings(args)
+    tuning = {"epochs": args.epochs, "lr": args.lr, "evaluations": args.evaluations_per_epoch,
+              "dp_epsilon": args.dp_epsilon, "trainer": args.trainer, "rl": (args.rl_steps, args.rl_prompts, args.rl_samples)}
+    trainer_config(seed=args.seed, **tuning)  # bad fine-tune settings are refused before anything is generated
+    fraction(args, "heldout", prefix="--")
     records = generate_command.produce(args, seeds, context, out / "generate")
-    tuned, train, heldout = fine_tune(records, out, heldout=args.heldout, seed=args.seed, epochs=args.epochs,
-                                      lr=args.lr, evaluations=args.evaluations_per_epoch, dp_epsilon=args.dp_epsilon,
-                                      trainer=args.trainer, rl=(args.rl_steps, args.rl_prompts, args.rl_samples))
+    tuned, train, heldout = fine_tune(records, out, heldout=args.heldout, seed=args.seed, **tuning)
     members = tuned.trained_on(train)
     constrained = None
     if args.constrained:

@@ -93,23 +93,26 @@ def longest(trainer) -> int:
 
 
 def check_settings(config: SFTRunConfig):
-    """Settings no fine-tune can run with are an InputError naming the field; `dp_clip` and the
-    DP-SGD settings are `plan_private`'s."""
+    """Settings no fine-tune can run with are an InputError naming the field."""
     whole(config, "evaluations_per_epoch", "patience", "batch_size", "gradient_accumulation_steps", "max_length",
           "logging_steps")
     positive(config, "learning_rate", "epochs")
     fraction(config, "validation_fraction")
-
-
-def plan_private(config: SFTRunConfig, conversations: int) -> dict | None:
-    """DP-SGD's settings for a run on `conversations` (None when `dp_epsilon` is 0)."""
     if not config.dp_epsilon:
-        return None
+        return
+    positive(config, "dp_epsilon", "dp_clip")
+    if config.dp_delta is not None and not 0 < config.dp_delta < 1:
+        raise InputError(f"must be above 0 and below 1, got {config.dp_delta!r}", field="dp_delta")
     if config.gradient_accumulation_steps != 1:
         raise InputError("DP-SGD takes one batch per optimizer step: set gradient_accumulation_steps to 1",
                          field="gradient_accumulation_steps")
-    if config.dp_clip <= 0:
-        raise InputError(f"dp_clip must be positive, got {config.dp_clip}", field="dp_clip")
+
+
+def plan_private(config: SFTRunConfig, conversations: int) -> dict | None:
+    """DP-SGD's settings for a run on `conversations` (None when `dp_epsilon` is 0); `check_settings`
+    has refused settings it cannot plan with."""
+    if not config.dp_epsilon:
+        return None
     from .private import plan  # opacus and trl load only when a run trains
 
     return plan(conversations, config.batch_size, config.epochs, config.dp_epsilon, config.dp_delta)
