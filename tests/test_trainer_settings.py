@@ -78,3 +78,39 @@ def test_the_main_job_refuses_them_before_it_generates(flags, said, tmp_path, ca
     monkeypatch.setattr(generate, "produce", lambda *a, **k: pytest.fail("the main job generated"))
     assert main(["pipeline", "--out", str(tmp_path / "run"), "--budget", "3", *flags]) == 2
     assert said in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("settings, field", [
+    ({"samples": 0}, "samples"), ({"rounds": 0}, "rounds"), ({"learning_rate": -1.0}, "learning_rate"),
+    ({"label_smoothing": 1.0}, "label_smoothing"), ({"contrastive_weight": -1.0}, "contrastive_weight"),
+    ({"temperature": 0}, "temperature"), ({"heldout_fraction": 1.0}, "heldout_fraction"),
+])
+def test_hir_settings(settings, field):
+    from teamsrl_graph.hir.config import HIRConfig
+
+    with pytest.raises(InputError) as error:
+        HIRConfig(**settings)
+    assert error.value.field == field
+
+
+@pytest.mark.parametrize("settings, field", [
+    ({"num_generations": 1}, "num_generations"), ({"rl_learning_rate": 0}, "rl_learning_rate"),
+    ({"rl_steps": (1, -1)}, "rl_steps"), ({"rl_steps": (1,)}, "rl_steps"), ({"sft_epochs": 0}, "sft_epochs"),
+    ({"kl_beta": -0.5}, "kl_beta"), ({"max_completion_length": 0}, "max_completion_length"),
+])
+def test_pit_settings(settings, field):
+    from teamsrl_graph.pit.config import PITConfig
+
+    with pytest.raises(InputError) as error:
+        PITConfig(**settings)
+    assert error.value.field == field
+
+
+@pytest.mark.parametrize("flags, said", [
+    (["--samples", "0"], "field 'samples'"), (["--rounds", "0"], "field 'rounds'"), (["--lr", "-1"], "field 'learning_rate'"),
+])
+def test_the_hir_command_says_which(flags, said, tmp_path, capsys):
+    from teamsrl_graph.cli import main
+
+    assert main(["hir", "--out", str(tmp_path / "run"), *flags]) == 2
+    assert said in capsys.readouterr().err and not (tmp_path / "run").exists()

@@ -23,6 +23,14 @@ def positive(config, *names: str, prefix: str = "") -> None:
             raise InputError(f"must be a number above 0, got {value!r}", field=prefix + name)
 
 
+def non_negative(config, *names: str, prefix: str = "") -> None:
+    """Each of `names` is a number of 0 or more."""
+    for name in names:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise InputError(f"must be a number of 0 or more, got {value!r}", field=prefix + name)
+
+
 def fraction(config, *names: str, prefix: str = "") -> None:
     """Each of `names` is a number in [0, 1)."""
     for name in names:

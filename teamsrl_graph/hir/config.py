@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from ..common.checks import fraction, non_negative, positive, whole
 from ..common.lora import LoraSettings
 from .relabel import WRONG_INSTRUCTION
 
@@ -39,6 +40,14 @@ class HIRConfig:
     max_length: int = 512  # longest training sequence in tokens (longer pairs are skipped)
     seed: int = 0  # seeds the task instances, the sampling and the batch order
     lora: LoraSettings = field(default_factory=LoraSettings)  # the adapter
+
+    def __post_init__(self):
+        """Settings no run can use are an InputError naming the field, before any model loads."""
+        whole(self, "difficulty", "eval_instances", "answer_tokens", "rounds", "prompts_per_round", "samples",
+              "generation_batch", "steps_per_round", "batch_size", "max_length")
+        positive(self, "learning_rate", "temperature")
+        fraction(self, "heldout_fraction", "label_smoothing")
+        non_negative(self, "hindsight_weight", "contrastive_weight", "entropy_weight")
 
     def to_dict(self) -> dict:
         return asdict(self)

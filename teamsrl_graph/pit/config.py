@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..common.checks import fraction, non_negative, positive, whole
 from ..common.errors import InputError
 from ..common.lora import LoraSettings
 
@@ -53,9 +54,17 @@ class PITConfig:
     reference_tokens: int = 128  # new-token cap when the stage-1 improver writes stage 2's references
 
     def __post_init__(self):
+        """Settings no run can use are an InputError naming the field, before any model loads."""
         self.rl_steps = tuple(self.rl_steps)
         if self.sft_steps is not None and not (isinstance(self.sft_steps, int) and self.sft_steps >= 1):
             raise InputError(f"must be a whole number of at least 1, or None, got {self.sft_steps!r}", field="sft_steps")
+        whole(self, "batch_size", "max_length", "prompts_per_step", "max_completion_length", "reference_tokens")
+        whole(self, "num_generations", least=2)
+        positive(self, "sft_epochs", "sft_learning_rate", "rl_learning_rate", "temperature")
+        non_negative(self, "kl_beta")
+        fraction(self, "heldout_fraction")
+        if len(self.rl_steps) != 2 or any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in self.rl_steps):
+            raise InputError(f"must be two whole numbers of 0 or more, got {self.rl_steps!r}", field="rl_steps")
 
     def to_dict(self) -> dict:
         return asdict(self)

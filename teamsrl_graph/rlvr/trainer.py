@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..common.checks import positive, whole
+from ..common.checks import non_negative, positive, whole
 from ..common.errors import InputError
 from ..common.training import grpo_config
 from ..constraints.reward import constraint_reward
@@ -78,8 +78,7 @@ def check(config: RLVRConfig) -> None:
                          field="num_generations")
     whole(config, "steps", "prompts_per_step", "max_completion_length", "pass_size")
     positive(config, "learning_rate", "temperature")
-    if not config.kl_beta >= 0:
-        raise InputError(f"must be 0 or more, got {config.kl_beta!r}", field="kl_beta")
+    non_negative(config, "kl_beta")
 
 
 def claim(folder: Path, items: list[dict], config: RLVRConfig) -> None:
