@@ -26,7 +26,8 @@ LEARNING_RATE = 3e-4  # LoRA learning rate, most epochs and validation losses pe
 EPOCHS = 1.0  # validation split (benchmarks/finetune_settings.py, results/finetune_settings.json)
 EVALUATIONS = 1
 # supervised on the verified answers (the default), or GRPO rewarded by the verifiers; on the validation split
-# neither beat the base model at these settings, and rlvr trained far longer (results/finetune_trainer.json)
+# neither beat the base model at these settings, and rlvr trained far longer (results/finetune_trainer.json;
+# rlvr at 40 steps: results/finetune_rlvr40.json)
 TRAINERS = ("sft", "rlvr")
 RL_LEARNING_RATE = 1e-3  # rlvr: the trainers harness's setting (results/trainers_rlvr.json)
 RL_STEPS, RL_PROMPTS, RL_SAMPLES = 16, 8, 4  # rlvr: optimizer steps, instructions a step, answers an instruction
