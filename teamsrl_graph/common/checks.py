@@ -7,33 +7,26 @@ from __future__ import annotations
 from .errors import InputError
 
 
-def whole(config, *names: str, least: int = 1, prefix: str = "") -> None:
-    """Each of `names` is a whole number (not a bool) of at least `least`."""
+def require(config, names: tuple[str, ...], ok, wanted: str, prefix: str = "", kinds=(int, float)) -> None:
+    """Each of `names` is a number of `kinds` (never a bool) for which `ok(value)` holds, else an
+    InputError saying it must be `wanted`."""
     for name in names:
         value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise InputError(f"must be a whole number of at least {least}, got {value!r}", field=prefix + name)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not ok(value):
+            raise InputError(f"must be {wanted}, got {value!r}", field=prefix + name)
+
+
+def whole(config, *names: str, least: int = 1, prefix: str = "") -> None:
+    require(config, names, lambda v: v >= least, f"a whole number of at least {least}", prefix, kinds=int)
 
 
 def positive(config, *names: str, prefix: str = "") -> None:
-    """Each of `names` is a number above 0."""
-    for name in names:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise InputError(f"must be a number above 0, got {value!r}", field=prefix + name)
+    require(config, names, lambda v: v > 0, "a number above 0", prefix)
 
 
 def non_negative(config, *names: str, prefix: str = "") -> None:
-    """Each of `names` is a number of 0 or more."""
-    for name in names:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise InputError(f"must be a number of 0 or more, got {value!r}", field=prefix + name)
+    require(config, names, lambda v: v >= 0, "a number of 0 or more", prefix)
 
 
 def fraction(config, *names: str, prefix: str = "") -> None:
-    """Each of `names` is a number in [0, 1)."""
-    for name in names:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise InputError(f"must be a number from 0 up to (not including) 1, got {value!r}", field=prefix + name)
+    require(config, names, lambda v: 0 <= v < 1, "a number from 0 up to (not including) 1", prefix)
