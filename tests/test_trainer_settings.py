@@ -9,7 +9,6 @@ from conftest import RECORDS
 from teamsrl_graph.common.errors import InputError
 from teamsrl_graph.common.lora import LoraSettings
 from teamsrl_graph.rlvr.config import RLVRConfig
-from teamsrl_graph.rlvr.trainer import check
 from teamsrl_graph.sft.config import SFTRunConfig
 
 
@@ -49,7 +48,7 @@ def test_sft_settings(settings, field, tmp_path):
 ])
 def test_rlvr_settings(settings, field):
     with pytest.raises(InputError) as error:
-        check(RLVRConfig(**settings))
+        RLVRConfig(**settings)
     assert error.value.field == field
 
 

@@ -121,7 +121,7 @@ def trainer_config(*, seed: int, epochs: float = EPOCHS, lr: float | None = None
     `evaluations`, `dp_epsilon` apply) or an RLVRConfig ("rlvr": `rl` = (optimizer steps,
     instructions a step, answers an instruction)). `lr` defaults to the trainer's own, `lora`
     (LoraSettings) to the shared adapter settings. Settings no run can use are an InputError naming
-    the field, so the main job refuses them before it generates anything."""
+    the field (the configs check themselves), so the main job refuses them before it generates anything."""
     from ..common.errors import InputError
     from ..common.lora import LoraSettings
 
@@ -131,21 +131,15 @@ def trainer_config(*, seed: int, epochs: float = EPOCHS, lr: float | None = None
     if trainer == "rlvr":
         from ..rlvr.config import RLVRConfig
         from ..rlvr.finetune import refuse_privacy
-        from ..rlvr.trainer import check
 
         refuse_privacy(dp_epsilon)
         steps, prompts, samples = rl
-        config = RLVRConfig(steps=steps, prompts_per_step=prompts, num_generations=samples, seed=seed,
-                            learning_rate=RL_LEARNING_RATE if lr is None else lr, lora=lora)
-        check(config)
-        return config
+        return RLVRConfig(steps=steps, prompts_per_step=prompts, num_generations=samples, seed=seed,
+                          learning_rate=RL_LEARNING_RATE if lr is None else lr, lora=lora)
     from ..sft import SFTRunConfig
-    from ..sft.trainer import check_settings
 
-    config = SFTRunConfig(base=base, epochs=epochs, learning_rate=LEARNING_RATE if lr is None else lr,
-                          evaluations_per_epoch=evaluations, seed=seed, dp_epsilon=dp_epsilon, lora=lora)
-    check_settings(config)
-    return config
+    return SFTRunConfig(base=base, epochs=epochs, learning_rate=LEARNING_RATE if lr is None else lr,
+                        evaluations_per_epoch=evaluations, seed=seed, dp_epsilon=dp_epsilon, lora=lora)
 
 
 def fine_tune(records: list[dict], out, *, heldout: float, seed: int, base: str = "local", **settings):
@@ -168,7 +162,7 @@ def fine_tune(records: list[dict], out, *, heldout: float, seed: int, base: str 
     train, held = split_heldout(trainable, heldout, seed)
     dataset = Path(out) / "generate" / "dataset.jsonl"
     data_file = dataset if dataset.is_file() else None
-    if settings.get("trainer", "sft") == "rlvr":
+    if settings.get("trainer") == "rlvr":  # trainer_config has refused any other name but sft
         from ..rlvr.finetune import finetune_rlvr, outside
 
         # every constrained instruction outside the held-out part: an answer that failed still leaves its instruction

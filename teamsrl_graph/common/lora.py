@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .checks import fraction, positive, whole
+from .errors import InputError
+
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")  # a Llama block's attention projections
 MODULES = {"attention": ATTENTION, "all-linear": ATTENTION + ("gate_proj", "up_proj", "down_proj")}  # named sets
 
@@ -19,9 +22,7 @@ class LoraSettings:
     target_modules: list[str] = field(default_factory=lambda: list(ATTENTION))
 
     def __post_init__(self):
-        from .checks import fraction, positive, whole
-        from .errors import InputError
-
+        """Settings peft cannot build an adapter from are an InputError naming the field."""
         whole(self, "r", prefix="lora.")
         positive(self, "alpha", prefix="lora.")
         fraction(self, "dropout", prefix="lora.")

@@ -63,7 +63,7 @@ def evaluation(config, validating: bool) -> dict:
     """When the trainer measures the validation loss: after every epoch, or `evaluations_per_epoch`
     times an epoch at equal numbers of steps (a share of all steps; the last step is always
     evaluated); none without a validation split. Configs without the field (HIR's, PIT's) evaluate
-    once an epoch; `sft.trainer.check_settings` has already refused a count below 1."""
+    once an epoch; `SFTRunConfig` has already refused a count below 1."""
     if not validating:
         return {"eval_strategy": "no"}
     evaluations = getattr(config, "evaluations_per_epoch", 1) * config.epochs

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..common.checks import non_negative, positive, whole
+from ..common.errors import InputError
 from ..common.lora import LoraSettings
 from ..common.training import GRPO_PASS_SIZE
 
@@ -21,6 +23,15 @@ class RLVRConfig:
     kl_beta: float = 0.0  # KL penalty to the base model (0 = none, trl's default; no reference copy kept)
     seed: int = 0  # seeds the prompt order, the sampling and the adapter's initial weights
     lora: LoraSettings = field(default_factory=LoraSettings)  # the adapter
+
+    def __post_init__(self):
+        """Settings GRPO cannot run with are an InputError naming the field, before any model loads."""
+        if self.num_generations < 2:
+            raise InputError(f"GRPO compares a group of answers: needs at least 2, got {self.num_generations}",
+                             field="num_generations")
+        whole(self, "steps", "prompts_per_step", "max_completion_length", "pass_size")
+        positive(self, "learning_rate", "temperature")
+        non_negative(self, "kl_beta")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -31,7 +31,7 @@ from ..models import local
 from ..sft.model_card import provenance, write_model_card
 from ..sft.trainer import FinetuneResult, trains_embeddings
 from .config import RLVRConfig
-from .trainer import check, items_sha256, train_rlvr
+from .trainer import items_sha256, train_rlvr
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,6 @@ def finetune_rlvr(records: list[dict], out_dir: str | Path, config: RLVRConfig |
     it, its cards and its reward curve into `out_dir`. `data_file` (the dataset.jsonl the records
     came from) and `heldout` (records the caller kept out) are for the cards, as in `sft.finetune`."""
     config = config or RLVRConfig()
-    check(config)  # before the model loads
     items = instructions(records)
     if not items:
         raise InputError(f"none of the {len(records)} records carries a constraint to reward answers by",

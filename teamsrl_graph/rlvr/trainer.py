@@ -20,7 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..common.checks import non_negative, positive, whole
 from ..common.errors import InputError
 from ..common.training import grpo_config
 from ..constraints.reward import constraint_reward
@@ -41,7 +40,6 @@ def train_rlvr(items: list[dict], config: RLVRConfig, model, tokenizer, checkpoi
 
     from ..dataio.export import to_dataset
 
-    check(config)
     if not items:
         raise InputError("no instructions to train on", field="items")
     dataset = to_dataset([{"id": str(i), "instruction": item["prompt"], "constraints": item["constraints"]}
@@ -69,16 +67,6 @@ def train_rlvr(items: list[dict], config: RLVRConfig, model, tokenizer, checkpoi
         log.info("RLVR: %d steps (this run: %.0f s), mean reward %.3f -> %.3f", trainer.state.global_step,
                  time.monotonic() - started, history[0]["reward"], history[-1]["reward"])
     return trainer.model, history, trainer.state.global_step
-
-
-def check(config: RLVRConfig) -> None:
-    """Settings GRPO cannot run with are an InputError naming the field."""
-    if config.num_generations < 2:
-        raise InputError(f"GRPO compares a group of answers: needs at least 2, got {config.num_generations}",
-                         field="num_generations")
-    whole(config, "steps", "prompts_per_step", "max_completion_length", "pass_size")
-    positive(config, "learning_rate", "temperature")
-    non_negative(config, "kl_beta")
 
 
 def claim(folder: Path, items: list[dict], config: RLVRConfig) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..common.checks import fraction, positive, whole
+from ..common.errors import InputError
 from ..common.lora import LoraSettings
 
 
@@ -28,6 +30,21 @@ class SFTRunConfig:
     dp_delta: float | None = None  # DP-SGD delta; None = 1 / (10 x conversations trained on)
     dp_clip: float = 1.0  # DP-SGD bound on each conversation's gradient norm
     report_to: str = "none"  # trl/transformers trackers to log to: "none", "tensorboard", "wandb", ... (comma-separated)
+
+    def __post_init__(self):
+        """Settings no fine-tune can run with are an InputError naming the field, before any model loads."""
+        whole(self, "evaluations_per_epoch", "patience", "batch_size", "gradient_accumulation_steps", "max_length",
+              "logging_steps")
+        positive(self, "learning_rate", "epochs")
+        fraction(self, "validation_fraction")
+        if not self.dp_epsilon:
+            return
+        positive(self, "dp_epsilon", "dp_clip")
+        if self.dp_delta is not None and not 0 < self.dp_delta < 1:
+            raise InputError(f"must be above 0 and below 1, got {self.dp_delta!r}", field="dp_delta")
+        if self.gradient_accumulation_steps != 1:
+            raise InputError("DP-SGD takes one batch per optimizer step: set gradient_accumulation_steps to 1",
+                             field="gradient_accumulation_steps")
 
     def to_dict(self) -> dict:
         return asdict(self)

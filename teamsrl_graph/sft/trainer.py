@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..common import plots
-from ..common.checks import fraction, positive, whole
 from ..common.errors import InputError
 from ..common.files import move_into_place
 from ..models import local
@@ -92,25 +91,9 @@ def longest(trainer) -> int:
     return max(len(ids) for dataset in sets for ids in dataset["input_ids"])
 
 
-def check_settings(config: SFTRunConfig):
-    """Settings no fine-tune can run with are an InputError naming the field."""
-    whole(config, "evaluations_per_epoch", "patience", "batch_size", "gradient_accumulation_steps", "max_length",
-          "logging_steps")
-    positive(config, "learning_rate", "epochs")
-    fraction(config, "validation_fraction")
-    if not config.dp_epsilon:
-        return
-    positive(config, "dp_epsilon", "dp_clip")
-    if config.dp_delta is not None and not 0 < config.dp_delta < 1:
-        raise InputError(f"must be above 0 and below 1, got {config.dp_delta!r}", field="dp_delta")
-    if config.gradient_accumulation_steps != 1:
-        raise InputError("DP-SGD takes one batch per optimizer step: set gradient_accumulation_steps to 1",
-                         field="gradient_accumulation_steps")
-
-
 def plan_private(config: SFTRunConfig, conversations: int) -> dict | None:
-    """DP-SGD's settings for a run on `conversations` (None when `dp_epsilon` is 0); `check_settings`
-    has refused settings it cannot plan with."""
+    """DP-SGD's settings for a run on `conversations` (None when `dp_epsilon` is 0); the config has
+    refused settings it cannot plan with."""
     if not config.dp_epsilon:
         return None
     from .private import plan  # opacus and trl load only when a run trains
@@ -133,7 +116,6 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None, *, d
 
     config = config or SFTRunConfig()
     conversations, source = sft_data.load(data)
-    check_settings(config)
     conversations, validation = split_validation(conversations, config)
     private = plan_private(config, len(conversations))  # bad DP settings fail before anything is loaded
     folder = base_folder(config.base)
