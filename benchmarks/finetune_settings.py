@@ -27,7 +27,7 @@ import json
 import logging
 from pathlib import Path
 
-from teamsrl_graph.commands.pipeline import (RL_PROMPTS, RL_SAMPLES, RL_STEPS, TRAINERS, fine_tune,
+from teamsrl_graph.commands.pipeline import (RL_PROMPTS, RL_SAMPLES, RL_STEPS, TRAINERS, fine_tune, trainer_config,
                                              validation_constrained)
 from teamsrl_graph.common.files import read_jsonl, write_jsonl
 from teamsrl_graph.common.lora import MODULES, LoraSettings
@@ -44,9 +44,9 @@ def setting(args, trainer: str, adapter: tuple[int, str], lr: float | None, epoc
               else f"steps{args.rl_steps}x{args.rl_prompts}x{args.rl_samples}")
     out = Path(args.out) / f"{trainer}-r{rank}-{modules}-lr{rate}-{length}"
     lora = LoraSettings(r=rank, alpha=2 * rank, target_modules=list(MODULES[modules]))  # alpha / r = 2 at every rank
-    tuned, train, heldout = fine_tune(records, out, heldout=args.heldout, seed=args.seed, epochs=epochs, lr=lr,
-                                      evaluations=evaluations, trainer=trainer, lora=lora,
-                                      rl=(args.rl_steps, args.rl_prompts, args.rl_samples))
+    config = trainer_config(seed=args.seed, epochs=epochs, lr=lr, evaluations=evaluations, trainer=trainer, lora=lora,
+                            rl=(args.rl_steps, args.rl_prompts, args.rl_samples))
+    tuned, train, heldout = fine_tune(records, out, config, heldout=args.heldout)
     report = evaluate(tuned.adapter_dir, heldout, tuned.trained_on(train), out / "eval",
                       EvalConfig(judge="", ifbench=0, constrained=str(items), answer_tokens=args.answer_tokens))
     figures = headline(report)

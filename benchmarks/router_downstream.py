@@ -179,13 +179,13 @@ def dataset(store: Parts, name: str, router: str, budget: int, seeds, args) -> d
 
 def fine_tuned(store: Parts, name: str, records: list[dict], args) -> dict:
     """The main job's fine-tune of one dataset into NAME/finetune (read back with --reuse): its run card."""
-    from teamsrl_graph.commands.pipeline import defaults, fine_tune
+    from teamsrl_graph.commands.pipeline import defaults, fine_tune, trainer_config
 
     if store.has(f"{name}/finetune/run_card.json"):
         log.info("reusing the adapter in %s", store.folder / name / "finetune")
     else:
         log.info("fine-tuning on %s's dataset", name)
-        fine_tune(records, store.folder / name, heldout=defaults().heldout, seed=args.seed, base=args.model)
+        fine_tune(records, store.folder / name, trainer_config(seed=args.seed, base=args.model), heldout=defaults().heldout)
     return read_json_file(store.folder / name / "finetune" / "run_card.json")
 
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from conftest import RECORDS
-from teamsrl_graph.commands.pipeline import fine_tune
+from teamsrl_graph.commands.pipeline import fine_tune, trainer_config
 from teamsrl_graph.common import training
 from teamsrl_graph.common.errors import InputError
 from teamsrl_graph.dataio.records import split_heldout, usable
@@ -27,8 +27,8 @@ def run(tmp_path_factory, tiny_model):
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(training.LOCAL_COPIES, "someone/tiny-llama", lambda: tiny_model)
         out = tmp_path_factory.mktemp("rlvr")
-        tuned, train, held = fine_tune(DATA, out, heldout=0.25, seed=0, base=str(tiny_model), trainer="rlvr",
-                                       rl=(2, 2, 2))
+        config = trainer_config(seed=0, base=str(tiny_model), trainer="rlvr", rl=(2, 2, 2))
+        tuned, train, held = fine_tune(DATA, out, config, heldout=0.25)
     return out / "finetune", tuned, train, held
 
 
@@ -83,7 +83,8 @@ def test_it_is_saved_as_an_sft_run_is(run):
 ])
 def test_settings_it_refuses_name_the_field(records, settings, field, tmp_path, tiny_model):
     with pytest.raises(InputError) as error:
-        fine_tune(records * 2, tmp_path, heldout=0.25, seed=0, base=str(tiny_model), **{"rl": (1, 2, 2), **settings})
+        fine_tune(records * 2, tmp_path, trainer_config(seed=0, base=str(tiny_model), **{"rl": (1, 2, 2), **settings}),
+                  heldout=0.25)
     assert error.value.field == field
     assert not (tmp_path / "finetune" / "adapter").exists()
 

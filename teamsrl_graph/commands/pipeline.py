@@ -134,7 +134,7 @@ def trainer_config(*, seed: int, epochs: float = EPOCHS, lr: float | None = None
 
         refuse_privacy(dp_epsilon)
         steps, prompts, samples = rl
-        return RLVRConfig(steps=steps, prompts_per_step=prompts, num_generations=samples, seed=seed,
+        return RLVRConfig(base=base, steps=steps, prompts_per_step=prompts, num_generations=samples, seed=seed,
                           learning_rate=RL_LEARNING_RATE if lr is None else lr, lora=lora)
     from ..sft import SFTRunConfig
 
@@ -142,31 +142,31 @@ def trainer_config(*, seed: int, epochs: float = EPOCHS, lr: float | None = None
                         evaluations_per_epoch=evaluations, seed=seed, dp_epsilon=dp_epsilon, lora=lora)
 
 
-def fine_tune(records: list[dict], out, *, heldout: float, seed: int, base: str = "local", **settings):
-    """The main job's fine-tune of a generated dataset: its usable records split into train / held out
-    (`heldout` of them, seeded), one LoRA fine-tune of `base` on the train part into `out`/finetune
-    (the dataset `out`/generate/dataset.jsonl, when there, named and hashed in the model card), with
-    `trainer_config(seed=seed, base=base, **settings)`. sft learns the verified answers; rlvr trains
-    with GRPO on the constrained instructions of every record outside the held-out part (those whose
-    answers failed included).
+def fine_tune(records: list[dict], out, config, *, heldout: float):
+    """The main job's fine-tune of a generated dataset with `config` (`trainer_config`'s): its usable
+    records split into train / held out (`heldout` of them, under `config.seed`), one LoRA fine-tune
+    of `config.base` into `out`/finetune (the dataset `out`/generate/dataset.jsonl, when there, named
+    and hashed in the model card). An SFTRunConfig learns the verified answers of the train part; an
+    RLVRConfig trains with GRPO on the constrained instructions of every record outside the held-out
+    part (those whose answers failed included).
     Returns (FinetuneResult, train records, held-out records); fewer than 4 usable records is an InputError."""
     from pathlib import Path
 
     from ..common.errors import InputError
     from ..dataio.records import split_heldout, usable
+    from ..rlvr.config import RLVRConfig
 
-    config = trainer_config(seed=seed, base=base, **settings)
     trainable = [r for r in records if usable(r)]
     if len(trainable) < 4:
         raise InputError(f"only {len(trainable)} usable records were generated; raise --budget", field="--budget")
-    train, held = split_heldout(trainable, heldout, seed)
+    train, held = split_heldout(trainable, heldout, config.seed)
     dataset = Path(out) / "generate" / "dataset.jsonl"
     data_file = dataset if dataset.is_file() else None
-    if settings.get("trainer") == "rlvr":  # trainer_config has refused any other name but sft
+    if isinstance(config, RLVRConfig):
         from ..rlvr.finetune import finetune_rlvr, outside
 
         # every constrained instruction outside the held-out part: an answer that failed still leaves its instruction
-        return finetune_rlvr(outside(records, held), Path(out) / "finetune", config, base=base, data_file=data_file,
+        return finetune_rlvr(outside(records, held), Path(out) / "finetune", config, data_file=data_file,
                              heldout=len(held)), train, held
     from ..sft import finetune
 
@@ -184,12 +184,13 @@ def run(args) -> int:
 
     started, out = time.monotonic(), Path(args.out)
     seeds, context = generate_command.settings(args)
-    tuning = {"epochs": args.epochs, "lr": args.lr, "evaluations": args.evaluations_per_epoch,
-              "dp_epsilon": args.dp_epsilon, "trainer": args.trainer, "rl": (args.rl_steps, args.rl_prompts, args.rl_samples)}
-    trainer_config(seed=args.seed, **tuning)  # bad fine-tune settings are refused before anything is generated
+    # bad fine-tune settings are refused before anything is generated
+    config = trainer_config(seed=args.seed, epochs=args.epochs, lr=args.lr, evaluations=args.evaluations_per_epoch,
+                            dp_epsilon=args.dp_epsilon, trainer=args.trainer,
+                            rl=(args.rl_steps, args.rl_prompts, args.rl_samples))
     fraction(args, "heldout", prefix="--")
     records = generate_command.produce(args, seeds, context, out / "generate")
-    tuned, train, heldout = fine_tune(records, out, heldout=args.heldout, seed=args.seed, **tuning)
+    tuned, train, heldout = fine_tune(records, out, config, heldout=args.heldout)
     members = tuned.trained_on(train)
     constrained = None
     if args.constrained:

@@ -12,6 +12,7 @@ from ..common.training import GRPO_PASS_SIZE
 
 @dataclass
 class RLVRConfig:
+    base: str = "local"  # "local" (the embedded SmolLM2-135M-Instruct) or a transformers model folder
     steps: int = 16  # optimizer steps (each samples one generation batch)
     prompts_per_step: int = 4  # instructions per optimizer step
     num_generations: int = 4  # answers sampled per instruction (GRPO's group; at least 2)

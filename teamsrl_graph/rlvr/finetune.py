@@ -54,10 +54,10 @@ def outside(records: list[dict], held: list[dict]) -> list[dict]:
     return [r for r in records if str(r.get("id")) not in ids]
 
 
-def finetune_rlvr(records: list[dict], out_dir: str | Path, config: RLVRConfig | None = None, *, base: str = "local",
+def finetune_rlvr(records: list[dict], out_dir: str | Path, config: RLVRConfig | None = None, *,
                   data_file: str | Path | None = None, heldout: int = 0) -> FinetuneResult:
-    """Train a LoRA adapter of `base` with GRPO on the constrained instructions of `records` and save
-    it, its cards and its reward curve into `out_dir`. `data_file` (the dataset.jsonl the records
+    """Train a LoRA adapter of `config.base` with GRPO on the constrained instructions of `records` and
+    save it, its cards and its reward curve into `out_dir`. `data_file` (the dataset.jsonl the records
     came from) and `heldout` (records the caller kept out) are for the cards, as in `sft.finetune`."""
     config = config or RLVRConfig()
     items = instructions(records)
@@ -70,7 +70,7 @@ def finetune_rlvr(records: list[dict], out_dir: str | Path, config: RLVRConfig |
         except InputError as error:
             raise InputError(f"record {item['id']!r}: {error.message}", path=data_file or "<records>",
                              field=error.field) from None
-    folder = base_folder(base)
+    folder = base_folder(config.base)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model, tokenizer = local.load(folder)
