@@ -306,6 +306,21 @@ def test_training_answers_as_the_main_job_does(tmp_path, settings):
             assert getattr(env.context, name) == getattr(config, name) == settings.get(name, defaults[name])
 
 
+@pytest.mark.parametrize("option, value", [
+    ("--updates", "0"), ("--value-iters", "0"), ("--evolved-every", "-1"), ("--query-cost", "-0.1"),
+    ("--damping", "-1"), ("--gamma", "1.5"), ("--lam", "-0.5"), ("--max-kl", "0"), ("--entropy-coef", "-1"),
+])
+def test_training_settings_no_run_can_use_are_refused_by_option_before_any_model_loads(option, value, tmp_path,
+                                                                                      capsys, monkeypatch):
+    from teamsrl_graph.cli import main
+    from teamsrl_graph.models import local
+
+    monkeypatch.setattr(local, "load", lambda *a, **k: pytest.fail("a model was loaded"))
+    assert main(["train-policy", "--out", str(tmp_path / "run"), option, value]) == 2
+    assert f"field '{option}'" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 def test_cli_rejects_bad_settings(tmp_path, capsys):
     from teamsrl_graph.cli import main
 

@@ -1,6 +1,7 @@
 """Checks of a config's numeric settings, shared by the trainers: a value out of range is an
-InputError naming the field (with `prefix`, e.g. "lora."), raised before any model loads. It does
-not know what the settings mean; each config says which of its fields must be what."""
+InputError naming the field (with `prefix`, e.g. "lora."; prefix "--" names the command-line
+option, "--max-kl" for max_kl), raised before any model loads. It does not know what the settings
+mean; each config says which of its fields must be what."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ def require(config, names: tuple[str, ...], ok, wanted: str, prefix: str = "", k
     for name in names:
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, kinds) or not ok(value):
-            raise InputError(f"must be {wanted}, got {value!r}", field=prefix + name)
+            option = name.replace("_", "-") if prefix == "--" else name
+            raise InputError(f"must be {wanted}, got {value!r}", field=prefix + option)
 
 
 def whole(config, *names: str, least: int = 1, prefix: str = "") -> None:
@@ -30,3 +32,7 @@ def non_negative(config, *names: str, prefix: str = "") -> None:
 
 def fraction(config, *names: str, prefix: str = "") -> None:
     require(config, names, lambda v: 0 <= v < 1, "a number from 0 up to (not including) 1", prefix)
+
+
+def unit(config, *names: str, prefix: str = "") -> None:
+    require(config, names, lambda v: 0 <= v <= 1, "a number from 0 to 1", prefix)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..commands.pipeline import ANSWERING
-from ..evolve.context import count_weights, setting
+from ..common.checks import non_negative, positive, unit, whole
 from ..common.errors import InputError
+from ..evolve.context import count_weights, setting
 
 RESUMABLE = ("updates", "budget", "patience")  # settings a resumed run may change
 
@@ -58,16 +59,15 @@ class PolicyTrainingConfig:
     base_url: str | None = setting(None, "OpenAI-compatible server for provider:model specs")
 
     def __post_init__(self):
+        """Settings no run can use are an InputError naming the option, before any model loads."""
         if not self.out:
             raise InputError("an output folder is needed", field="--out")
-        for name in ("updates", "envs", "max_steps", "budget", "hidden_size", "validate_every", "validation_episodes", "patience",
-                     "answer_samples", "sample_batch", "answer_tokens"):
-            if getattr(self, name) < 1:
-                raise InputError(f"must be at least 1, got {getattr(self, name)}", field=f"--{name.replace('_', '-')}")
-        for name in ("verify_weight", "novelty_weight", "entropy_coef", "query_cost", "evolved_every",
-                     "constraints_per_instruction"):
-            if getattr(self, name) < 0:
-                raise InputError(f"must be at least 0, got {getattr(self, name)}", field=f"--{name.replace('_', '-')}")
+        whole(self, "updates", "envs", "max_steps", "budget", "hidden_size", "validate_every", "validation_episodes",
+              "patience", "answer_samples", "sample_batch", "answer_tokens", "value_iters", prefix="--")
+        whole(self, "evolved_every", "constraints_per_instruction", least=0, prefix="--")
+        non_negative(self, "verify_weight", "novelty_weight", "entropy_coef", "query_cost", "damping", prefix="--")
+        unit(self, "gamma", "lam", prefix="--")
+        positive(self, "max_kl", prefix="--")
         count_weights(self)  # bad constraint_counts fail here, before any model loads
         from ..evolve.routers import check_families
 
