@@ -38,6 +38,8 @@ def test_an_unknown_setting_with_no_close_field_lists_the_known_ones():
     ({"improve": "better"}, "improve", "unknown mode 'better'; expected one of none, pit, self-refine"),
     ({"review": "judge"}, "review", "unknown mode 'judge'; expected one of model, human"),
     ({"type_draw": "any"}, "type_draw", "unknown mode 'any'; expected one of learned, uniform"),
+    ({"review_threshold": 1.5}, "review_threshold", "a number from 0 to 1"),
+    ({"review_threshold": -0.1}, "review_threshold", "a number from 0 to 1"),
 ])
 def test_a_bad_value_in_a_context_dict_is_an_input_error_naming_the_field(settings, field, reason):
     with pytest.raises(InputError, match=reason) as caught:

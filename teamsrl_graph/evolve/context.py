@@ -15,6 +15,7 @@ import difflib
 import math
 from dataclasses import dataclass, field, fields
 
+from ..common.checks import unit
 from ..common.errors import InputError
 from ..common.prompts import IMPROVE_TEMPLATES
 
@@ -131,6 +132,7 @@ class Context(metaclass=_CheckedNames):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise InputError(f"must be a positive number, got {value!r}", field=name)
+        unit(self, "review_threshold")  # a probability: above 1 no evolution could ever count as a gain
 
     @classmethod
     def of(cls, context) -> "Context":
