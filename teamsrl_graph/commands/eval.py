@@ -22,6 +22,17 @@ def prompt_count(text: str) -> int:
     return count
 
 
+def constrained_source(text: str) -> str | int:
+    """--constrained's value: a JSONL file, or a number N for the main job's N held-out constrained
+    instructions (those `teamsrl pipeline --constrained N` builds at its default seed); a file of that
+    name wins."""
+    if Path(text).exists() or not text.strip().lstrip("-").isdigit():
+        return text
+    if int(text) < 0:
+        raise argparse.ArgumentTypeError(f"expected a JSONL file or a number of instructions, got {text!r}")
+    return int(text)
+
+
 def add_arguments(parser):
     from ..evaluation.config import EvalConfig
 
@@ -43,9 +54,11 @@ def add_arguments(parser):
                         help="answer N IFBench prompts (a fixed subset) with both models and verify them; "
                              "-1 or 'all': every offline-verifiable prompt; 0 skips it")
     parser.add_argument("--ifbench-tokens", type=int, default=c.ifbench_tokens, help=f"answer length cap on IFBench (default {c.ifbench_tokens})")
-    parser.add_argument("--constrained", metavar="FILE",
-                        help="JSONL of held-out constrained prompts ({\"prompt\", \"constraints\"} per line) answered "
-                             "by both models and verified")
+    parser.add_argument("--constrained", type=constrained_source, metavar="FILE|N",
+                        help="held-out constrained prompts answered by both models and verified: a JSONL file "
+                             "({\"prompt\", \"constraints\"} per line), or N for the main job's N held-out constrained "
+                             "instructions (held-out tasks and wordings, as `teamsrl pipeline --constrained N` builds "
+                             "them at its default seed); 0 skips them")
     parser.add_argument("--answer-tokens", type=int, default=c.answer_tokens,
                         help=f"answer length cap on the constrained prompts (default {c.answer_tokens})")
     parser.add_argument("--batch-size", type=int, default=c.batch_size,
@@ -59,13 +72,18 @@ def run(args) -> int:
     from ..common.errors import InputError
     from ..evaluation import EvalConfig, evaluate, table
 
+    constrained = args.constrained
+    if isinstance(constrained, int):
+        from .pipeline import HELDOUT_SEED_OFFSET, heldout_constrained
+
+        constrained = heldout_constrained(constrained, HELDOUT_SEED_OFFSET) if constrained else None
     run_dir = Path(args.run_dir)
     adapter = Path(args.adapter or run_dir / "adapter")
     if not (adapter / "adapter_config.json").is_file():
         raise InputError("no adapter here (adapter_config.json is missing)", path=adapter)
     config = EvalConfig(base=args.base, judge=args.judge, prompts=args.prompts, judge_pairs=args.judge_pairs,
                         max_new_tokens=args.max_new_tokens, ifbench=args.ifbench, ifbench_tokens=args.ifbench_tokens,
-                        constrained=args.constrained, answer_tokens=args.answer_tokens, batch_size=args.batch_size,
+                        constrained=constrained, answer_tokens=args.answer_tokens, batch_size=args.batch_size,
                         loss_dtype=args.loss_dtype)
     out = Path(args.out or run_dir)
     result = evaluate(adapter, Path(args.heldout or run_dir / "heldout.jsonl"),
