@@ -28,7 +28,11 @@ EVALUATIONS = 1
 # supervised on the verified answers (the default), or GRPO rewarded by the verifiers; on the validation split
 # neither beat the base model at these settings, and rlvr trained far longer (results/finetune_trainer.json;
 # rlvr at 40 steps: results/finetune_rlvr40.json)
-TRAINERS = ("sft", "rlvr")
+TRAINERS = {  # trainer: (the command that runs the main job with it, what its one fine-tune is)
+    "sft": ("make demo", "one LoRA fine-tune on the verified records"),
+    "rlvr": ("teamsrl pipeline --out runs/demo --overwrite --trainer rlvr", "one GRPO fine-tune (rlvr) rewarded by the "
+             "verifiers on the constrained instructions outside the held-out part"),
+}
 RL_LEARNING_RATE = 1e-3  # rlvr: the trainers harness's setting (results/trainers_rlvr.json)
 RL_STEPS, RL_PROMPTS, RL_SAMPLES = 16, 8, 4  # rlvr: optimizer steps, instructions a step, answers an instruction
 # How the main job answers every instruction (Context fields): 1-3 constraints, one three times as often as three
@@ -250,7 +254,7 @@ def result_of(summary: dict) -> dict:
     """The keyword arguments of `write_result` for one run's `summary`: its figures, the base vs
     fine-tuned comparisons as a table, and which figures the README shows."""
     mia, cost = summary["mia_auc"], summary.get("per_verified_record") or {}
-    rl = summary.get("trainer") == "rlvr"
+    command, fine_tuned = TRAINERS[summary.get("trainer", "sft")]
     figures = {
         "minutes": round(summary["seconds"] / 60, 1),
         "queries": summary["queries"],
@@ -277,13 +281,11 @@ def result_of(summary: dict) -> dict:
     return {"figures": figures, "columns": ["evaluation", "n", "base", "fine-tuned", "gained / lost", "McNemar p",
                                              "95% interval of the difference"],
             "rows": rows, "headline": ["minutes", "verified_trained_on", "heldout_constrained_gain", "mia_loss_ratio_auc"],
-            "command": "make demo" if not rl else "teamsrl pipeline --out runs/demo --overwrite --trainer rlvr",
+            "command": command,
             "summary": (
                 "One run of the main job on the embedded model: the evolution graph generates constrained instructions "
-                "from the shipped seeds and samples answers until one verifies; "
-                + ("one GRPO fine-tune (rlvr) rewarded by the verifiers on the constrained instructions outside the "
-                   "held-out part" if rl else "one LoRA fine-tune on the verified records")
-                + "; base and fine-tuned answer the same held-out constrained instructions (held-out tasks, "
+                f"from the shipped seeds and samples answers until one verifies; {fine_tuned}"
+                "; base and fine-tuned answer the same held-out constrained instructions (held-out tasks, "
                 "held-out wordings) and IFBench prompts, compared pairwise.")}
 
 
