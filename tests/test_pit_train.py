@@ -187,6 +187,24 @@ def test_pit_train_cli_rejects_bad_preferences(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("option, value, named", [
+    ("--samples", "1", "field '--samples'"),  # one answer makes no pair, even beside the record's own response
+    ("--temperature", "-0.5", "field '--temperature'"),
+    ("--min-margin", "-1", "field '--min-margin'"),
+    ("--fluency-weight", "-1", "rating weights must be non-negative"),
+])
+def test_pit_prefs_refuses_settings_no_collection_can_use_before_any_model_loads(option, value, named, tmp_path,
+                                                                                 capsys, monkeypatch):
+    from teamsrl_graph.models import local
+
+    monkeypatch.setattr(local, "load", lambda *a, **k: pytest.fail("a model was loaded"))
+    data = tmp_path / "dataset.jsonl"
+    data.write_text(json.dumps({"instruction": "Say hi.", "response": "Hi."}) + "\n")
+    assert main(["pit", "prefs", "--data", str(data), "--out", str(tmp_path / "p.jsonl"), option, value]) == 2
+    assert named in capsys.readouterr().err
+    assert not (tmp_path / "p.jsonl").exists()
+
+
 def test_pit_prefs_cli_checks_options(tmp_path, capsys):
     data = tmp_path / "dataset.jsonl"
     data.write_text(json.dumps({"instruction": "Say hi.", "response": "Hi."}) + "\n")

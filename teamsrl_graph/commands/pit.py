@@ -72,14 +72,17 @@ def run_prefs(args) -> int:
     from ..constraints import validate
     from ..evolve.context import Context
     from ..common.errors import InputError
-    from ..pit.collect import collect_preferences
+    from ..common.checks import non_negative, whole
+    from ..pit.collect import collect_preferences, rating_weights
     from ..pit.preferences import write_preferences
     from ..evolve.resources import resources
     from ..common.files import read_objects
     from ..dataio.seeds import seed_fields
 
-    if args.samples < 1:
-        raise InputError(f"must be at least 1, got {args.samples}", field="--samples")
+    # settings no collection can use fail before the data is read or a model loads
+    whole(args, "samples", least=2, prefix="--")  # a pair needs two answers (a record's own response is one)
+    non_negative(args, "temperature", "min_margin", prefix="--")
+    weights = rating_weights({part: getattr(args, f"{part}_weight") for part in ("reviewer", "relevance", "fluency")})
     if Path(args.out).exists() and not args.overwrite:
         raise InputError("already exists; choose another --out or pass --overwrite", path=args.out)
     records = []
@@ -97,7 +100,6 @@ def run_prefs(args) -> int:
     context = Context(model=args.model, reviewer_model=args.reviewer_model, base_url=args.base_url,
                       prompts=args.prompts, answer_tokens=args.tokens, budget=args.budget)
     resources(context).models.load()
-    weights = {part: getattr(args, f"{part}_weight") for part in ("reviewer", "relevance", "fluency")}
     collected = collect_preferences(records, context, samples=args.samples, temperature=args.temperature,
                                     min_margin=args.min_margin, weights=weights)
     if not collected.preferences:

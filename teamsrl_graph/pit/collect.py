@@ -166,6 +166,15 @@ rate 0. The best is chosen, the worst
     return best[2], worst[2], round(best[1] - worst[1], 4), False
 
 
+def rating_weights(weights: dict[str, float] | None) -> dict[str, float]:
+    """`weights` (default `RATING`) checked: parts of RATING only, each 0 or more, not all 0."""
+    weights = dict(RATING if weights is None else weights)
+    if set(weights) - set(RATING) or sum(weights.values()) <= 0 or min(weights.values()) < 0:
+        raise InputError(f"rating weights must be non-negative, not all zero, among {sorted(RATING)}; got {weights}",
+                         field="weights")
+    return weights
+
+
 def collect_preferences(records: list[dict], context: Context, samples: int = 3, temperature: float = 0.8,
                         min_margin: float = 0.05, weights: dict[str, float] | None = None, concurrency: int = 8,
                         progress: bool = True) -> Collected:
@@ -173,10 +182,7 @@ def collect_preferences(records: list[dict], context: Context, samples: int = 3,
 
     `weights` sets how the parts of a rating ("reviewer", "relevance", "fluency") add up (default
     `RATING`, equal); a reviewer weight of 0 makes no reviewer calls at all."""
-    weights = dict(RATING if weights is None else weights)
-    if set(weights) - set(RATING) or sum(weights.values()) <= 0 or min(weights.values()) < 0:
-        raise InputError(f"rating weights must be non-negative, not all zero, among {sorted(RATING)}; got {weights}",
-                         field="weights")
+    weights = rating_weights(weights)
     template = prompts.load("rate_answer", context.prompts)
     budget = resources(context).budget
     before = budget.queries
