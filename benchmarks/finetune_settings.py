@@ -12,12 +12,14 @@ phrasings, so neither the evaluation's tasks nor its held-out wordings take part
 setting it prints and writes validation prompt-level strict accuracy base vs fine-tuned (McNemar p),
 reference-answer loss, the MIA loss-ratio AUC and the training time, then the chosen setting: the
 largest validation gain, ties (within one prompt) to the lower reference-answer loss. It does not
-touch IFBench.
+touch IFBench. `--seed-level` asks whether the graph's evolution is what the fine-tune fails to
+learn from: each record's instruction becomes its seed task stated with the record's own constraints
+in training phrasings (`seed_level`), split and constraints unchanged.
 
     python benchmarks/finetune_settings.py --records runs/demo/generate/dataset.jsonl [--trainer sft rlvr]
         [--lr 3e-4 1e-3 (default: each trainer's main-job rate)]
         [--epochs 1 3] [--evaluations 1 4] [--rank 8 16] [--modules attention all-linear]
-        [--rl-steps 16 --rl-prompts 8 --rl-samples 4]
+        [--rl-steps 16 --rl-prompts 8 --rl-samples 4] [--seed-level]
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import random
 from pathlib import Path
 
 from teamsrl_graph.commands.pipeline import (RL_PROMPTS, RL_SAMPLES, RL_STEPS, TRAINERS, fine_tune, trainer_config,
@@ -32,6 +35,8 @@ from teamsrl_graph.commands.pipeline import (RL_PROMPTS, RL_SAMPLES, RL_STEPS, T
 from teamsrl_graph.common.files import read_jsonl, write_jsonl
 from teamsrl_graph.common.lora import MODULES, LoraSettings
 from teamsrl_graph.common.results import record, result_option
+from teamsrl_graph.constraints.compose import REPEAT
+from teamsrl_graph.constraints.heldout import training_instruction
 from teamsrl_graph.dataio.records import usable
 from teamsrl_graph.evaluation import EvalConfig, evaluate, headline
 
@@ -87,12 +92,16 @@ def main() -> None:
     parser.add_argument("--answer-tokens", type=int, default=192, help="answer length cap (the main job's)")
     parser.add_argument("--heldout", type=float, default=0.15, help="records held out as the main job does")
     parser.add_argument("--seed", type=int, default=0, help="the main job's seed")
+    parser.add_argument("--seed-level", action="store_true",
+                        help="train on each record's seed task with its own constraints instead of its evolved instruction")
     parser.add_argument("--out", default="runs/finetune_settings")
     result_option(parser, "results/finetune_settings.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
 
     records = read_jsonl(args.records)
+    if args.seed_level:
+        records = [seed_level(r, random.Random(f"seed-level:{args.seed}:{n}")) for n, r in enumerate(records)]
     trainable = [r for r in records if usable(r)]
     items = Path(args.out) / "validation_constrained.jsonl"
     items.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +114,15 @@ def main() -> None:
     result = result_of(rows, len(trainable))
     print(json.dumps({"columns": result["columns"], "rows": result["rows"], "chosen": result["figures"]}, indent=1))
     record(args.result, result)
+
+
+def seed_level(record: dict, rng: random.Random) -> dict:
+    """`record` with its evolved instruction replaced by its seed task stated with the record's own
+    constraints in training phrasings (a repeat_prompt constraint then repeats the seed task)."""
+    task = record["seed"].strip()
+    constraints = [{**c, "kwargs": {**c["kwargs"], "prompt_to_repeat": task}} if c["id"] == REPEAT else c
+                   for c in record.get("constraints") or []]
+    return {**record, "instruction": training_instruction(task, constraints, rng), "constraints": constraints}
 
 
 COLUMNS = ["trainer", "adapter", "learning rate", "most epochs", "evaluations per epoch", "best step / steps", "n",
