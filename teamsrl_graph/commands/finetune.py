@@ -88,8 +88,9 @@ def run(args) -> int:
         from ..rlvr.finetune import finetune_rlvr, outside, refuse_privacy
 
         refuse_privacy(args.dp_epsilon)
-        config = RLVRConfig(base=args.base, steps=args.rl_steps, prompts_per_step=args.rl_prompts, num_generations=args.rl_samples,
-                            seed=args.seed, lora=lora, **({} if args.lr is None else {"learning_rate": args.lr}))
+        config = RLVRConfig(base=args.base, steps=args.rl_steps, prompts_per_step=args.rl_prompts,
+                            num_generations=args.rl_samples, seed=args.seed, lora=lora,
+                            **({} if args.lr is None else {"learning_rate": args.lr}))
         # every constrained instruction outside the held-out part, those with no usable answer included
         result = finetune_rlvr(outside(records, heldout), args.out, config, data_file=args.data,
                                heldout=len(heldout))
