@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from ..common.checks import non_negative, positive, whole
-from ..common.errors import InputError
 from ..common.lora import LoraSettings
 from ..common.training import GRPO_PASS_SIZE
 
@@ -27,9 +26,7 @@ class RLVRConfig:
 
     def __post_init__(self):
         """Settings GRPO cannot run with are an InputError naming the field, before any model loads."""
-        if self.num_generations < 2:
-            raise InputError(f"GRPO compares a group of answers: needs at least 2, got {self.num_generations}",
-                             field="num_generations")
+        whole(self, "num_generations", least=2)  # GRPO compares the answers of a group
         whole(self, "steps", "prompts_per_step", "max_completion_length", "pass_size")
         positive(self, "learning_rate", "temperature")
         non_negative(self, "kl_beta")
