@@ -31,8 +31,8 @@ def test_an_unknown_setting_with_no_close_field_lists_the_known_ones():
 
 
 @pytest.mark.parametrize("settings, field, reason", [
-    ({"budget": -1}, "budget", "positive whole number"),
-    ({"max_steps": -1}, "max_steps", "0 or more"),
+    ({"budget": -1}, "budget", "a whole number of at least 1 or empty"),
+    ({"max_steps": -1}, "max_steps", "a whole number of at least 0"),
     ({"router": "smart"}, "router", "unknown router"),
     ({"repair": "yes"}, "repair", "unknown mode 'yes'; expected one of on, off"),
     ({"improve": "better"}, "improve", "unknown mode 'better'; expected one of none, pit, self-refine"),
@@ -40,6 +40,12 @@ def test_an_unknown_setting_with_no_close_field_lists_the_known_ones():
     ({"type_draw": "any"}, "type_draw", "unknown mode 'any'; expected one of learned, uniform"),
     ({"review_threshold": 1.5}, "review_threshold", "a number from 0 to 1"),
     ({"review_threshold": -0.1}, "review_threshold", "a number from 0 to 1"),
+    ({"answer_samples": True}, "answer_samples", "a whole number of at least 1, got True"),
+    ({"max_steps": True}, "max_steps", "a whole number of at least 0, got True"),
+    ({"token_budget": 0}, "token_budget", "a whole number of at least 1 or empty"),
+    ({"improve_threshold": float("nan")}, "improve_threshold", "must be a number, got nan"),
+    ({"requests_per_second": float("inf")}, "requests_per_second", "a number above 0 or empty, got inf"),
+    ({"sample_temperature": -0.5}, "sample_temperature", "a number of 0 or more"),
 ])
 def test_a_bad_value_in_a_context_dict_is_an_input_error_naming_the_field(settings, field, reason):
     with pytest.raises(InputError, match=reason) as caught:

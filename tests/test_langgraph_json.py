@@ -41,7 +41,7 @@ def test_every_listed_factory_imports_and_returns_the_compiled_graph():
 @pytest.mark.parametrize("context, message", [
     ({"budgett": 3}, "field 'budgett': unknown setting; did you mean 'budget'?"),
     ({"max_steps": 2, "maxsteps": 1}, "field 'maxsteps': unknown setting; did you mean 'max_steps'?"),
-    ({"budget": -1}, "field 'budget': must be a positive whole number or empty, got -1"),
+    ({"budget": -1}, "field 'budget': must be a whole number of at least 1 or empty, got -1"),
 ])
 def test_the_served_factory_refuses_a_run_context_the_server_would_filter(context, message):
     with pytest.raises(InputError) as raised:

@@ -152,8 +152,8 @@ def failed_run(client, thread_id: str, settings: dict) -> dict:
 
 
 @pytest.mark.parametrize("settings, field, reason", [
-    ({"budget": -1}, "budget", "must be a positive whole number or empty, got -1"),
-    ({"max_steps": "many"}, "max_steps", "must be 0 or more"),
+    ({"budget": -1}, "budget", "must be a whole number of at least 1 or empty, got -1"),
+    ({"max_steps": "many"}, "max_steps", "must be a whole number of at least 0"),
     # the server drops a key its context schema lacks; the served factory sees the run's raw context
     ({"budgett": 3}, "budgett", "unknown setting; did you mean 'budget'?"),
     ({**SMALL_RUN, "max_step": 1}, "max_step", "unknown setting; did you mean 'max_steps'?"),

@@ -55,6 +55,8 @@ def test_rlvr_settings(settings, field):
 @pytest.mark.parametrize("flags, said", [
     (["--lr", "-1"], "field 'learning_rate'"), (["--r", "0"], "field 'lora.r'"),
     (["--dropout", "1"], "field 'lora.dropout'"), (["--trainer", "rlvr", "--lr", "0"], "field 'learning_rate'"),
+    (["--lr", "inf"], "field 'learning_rate'"), (["--epochs", "inf"], "field 'epochs'"),  # a run that never ends
+    (["--lr", "nan"], "field 'learning_rate'"), (["--trainer", "rlvr", "--lr", "inf"], "field 'learning_rate'"),
 ])
 def test_the_finetune_command_says_which(flags, said, tmp_path, capsys):
     from teamsrl_graph.cli import main
@@ -96,6 +98,7 @@ def test_hir_settings(settings, field):
     ({"num_generations": 1}, "num_generations"), ({"rl_learning_rate": 0}, "rl_learning_rate"),
     ({"rl_steps": (1, -1)}, "rl_steps"), ({"rl_steps": (1,)}, "rl_steps"), ({"sft_epochs": 0}, "sft_epochs"),
     ({"kl_beta": -0.5}, "kl_beta"), ({"max_completion_length": 0}, "max_completion_length"),
+    ({"sft_steps": 0}, "sft_steps"), ({"sft_steps": True}, "sft_steps"), ({"sft_learning_rate": float("inf")}, "sft_learning_rate"),
 ])
 def test_pit_settings(settings, field):
     from teamsrl_graph.pit.config import PITConfig

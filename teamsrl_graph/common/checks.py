@@ -1,29 +1,35 @@
 """Checks of a config's numeric settings, shared by the trainers: a value out of range is an
 InputError naming the field (with `prefix`, e.g. "lora."; prefix "--" names the command-line
-option, "--max-kl" for max_kl), raised before any model loads. It does not know what the settings
-mean; each config says which of its fields must be what."""
+option, "--max-kl" for max_kl), raised before any model loads. A number is never a bool, never
+infinite and never NaN; with `empty=True` a field may also be None (a setting left unset). It does
+not know what the settings mean; each config says which of its fields must be what."""
 
 from __future__ import annotations
+
+import math
 
 from .errors import InputError
 
 
-def require(config, names: tuple[str, ...], ok, wanted: str, prefix: str = "", kinds=(int, float)) -> None:
-    """Each of `names` is a number of `kinds` (never a bool) for which `ok(value)` holds, else an
-    InputError saying it must be `wanted`."""
+def require(config, names: tuple[str, ...], ok, wanted: str, prefix: str = "", kinds=(int, float),
+            empty: bool = False) -> None:
+    """Each of `names` is a finite number of `kinds` (never a bool) for which `ok(value)` holds, or
+    None where `empty`; else an InputError saying it must be `wanted` (", or empty" added)."""
     for name in names:
         value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, kinds) or not ok(value):
+        if empty and value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value) or not ok(value):
             option = name.replace("_", "-") if prefix == "--" else name
-            raise InputError(f"must be {wanted}, got {value!r}", field=prefix + option)
+            raise InputError(f"must be {wanted}{' or empty' if empty else ''}, got {value!r}", field=prefix + option)
 
 
-def whole(config, *names: str, least: int = 1, prefix: str = "") -> None:
-    require(config, names, lambda v: v >= least, f"a whole number of at least {least}", prefix, kinds=int)
+def whole(config, *names: str, least: int = 1, prefix: str = "", empty: bool = False) -> None:
+    require(config, names, lambda v: v >= least, f"a whole number of at least {least}", prefix, kinds=int, empty=empty)
 
 
-def positive(config, *names: str, prefix: str = "") -> None:
-    require(config, names, lambda v: v > 0, "a number above 0", prefix)
+def positive(config, *names: str, prefix: str = "", empty: bool = False) -> None:
+    require(config, names, lambda v: v > 0, "a number above 0", prefix, empty=empty)
 
 
 def non_negative(config, *names: str, prefix: str = "") -> None:

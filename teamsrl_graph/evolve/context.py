@@ -15,7 +15,7 @@ import difflib
 import math
 from dataclasses import dataclass, field, fields
 
-from ..common.checks import unit
+from ..common.checks import non_negative, positive, require, unit, whole
 from ..common.errors import InputError
 from ..common.prompts import IMPROVE_TEMPLATES
 
@@ -110,28 +110,14 @@ class Context(metaclass=_CheckedNames):
         if self.router not in ROUTERS:
             raise InputError(f"unknown router {self.router!r}; choose one of {sorted(ROUTERS)}", field="router")
         check_families(self.families)
-        for name in ("budget", "token_budget"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise InputError(f"must be a positive whole number or empty, got {value!r}", field=name)
-        for name in ("rewrite_tokens", "review_tokens", "answer_tokens", "improve_tokens", "improve_rounds", "max_attempts",
-                     "answer_samples", "sample_batch"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise InputError(f"must be at least 1, got {getattr(self, name)!r}", field=name)
-        for name in ("max_constraints", "constraints_per_instruction"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
-                raise InputError(f"must be 0 or more, got {getattr(self, name)!r}", field=name)
+        whole(self, "budget", "token_budget", empty=True)
+        whole(self, "rewrite_tokens", "review_tokens", "answer_tokens", "improve_tokens", "improve_rounds", "max_attempts",
+              "answer_samples", "sample_batch")
+        whole(self, "max_constraints", "constraints_per_instruction", "max_steps", least=0)
         count_weights(self)  # a bad constraint_counts fails here
-        if not isinstance(self.max_steps, int) or self.max_steps < 0:
-            raise InputError(f"must be 0 or more, got {self.max_steps!r}", field="max_steps")
-        for name in ("temperature", "sample_temperature"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise InputError(f"must be a finite number >= 0, got {value!r}", field=name)
-        for name in ("timeout", "requests_per_second"):
-            value = getattr(self, name)
-            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise InputError(f"must be a positive number, got {value!r}", field=name)
+        non_negative(self, "temperature", "sample_temperature")
+        require(self, ("improve_threshold",), lambda v: True, "a number")  # a gap may be negative; never NaN
+        positive(self, "timeout", "requests_per_second", empty=True)
         unit(self, "review_threshold")  # a probability: above 1 no evolution could ever count as a gain
 
     @classmethod

@@ -56,8 +56,7 @@ class PITConfig:
     def __post_init__(self):
         """Settings no run can use are an InputError naming the field, before any model loads."""
         self.rl_steps = tuple(self.rl_steps)
-        if self.sft_steps is not None and not (isinstance(self.sft_steps, int) and self.sft_steps >= 1):
-            raise InputError(f"must be a whole number of at least 1, or None, got {self.sft_steps!r}", field="sft_steps")
+        whole(self, "sft_steps", empty=True)
         whole(self, "batch_size", "max_length", "prompts_per_step", "max_completion_length", "reference_tokens")
         whole(self, "num_generations", least=2)
         positive(self, "sft_epochs", "sft_learning_rate", "rl_learning_rate", "temperature")
