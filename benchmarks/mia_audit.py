@@ -26,7 +26,7 @@ import argparse
 import json
 from pathlib import Path
 
-from teamsrl_graph.commands.pipeline import EPOCHS, HELDOUT_SEED_OFFSET, LEARNING_RATE, heldout_constrained
+from teamsrl_graph.commands.pipeline import EPOCHS, LEARNING_RATE, evaluation_constrained
 from teamsrl_graph.common.files import read_jsonl, write_jsonl
 from teamsrl_graph.common.results import record, result_option
 from teamsrl_graph.dataio.records import split_heldout, usable
@@ -70,7 +70,7 @@ def audit(epsilon: float, train: list[dict], heldout: list[dict], args) -> dict:
         constrained = None
         if args.constrained:
             constrained = Path(args.out) / "heldout_constrained.jsonl"
-            write_jsonl(constrained, heldout_constrained(args.constrained, args.seed + HELDOUT_SEED_OFFSET))
+            write_jsonl(constrained, evaluation_constrained(args.constrained, args.seed))
         report = evaluate(adapter, heldout, trained_on(card, train), report_path.parent,
                           EvalConfig(judge="", ifbench=args.ifbench, loss_dtype=args.loss_dtype,
                                      constrained=str(constrained) if constrained else None,

@@ -423,13 +423,13 @@ def markdown(columns: list, rows: list[list]) -> str:
 # -- the run ----------------------------------------------------------------------------------------
 
 def run(args) -> dict:
-    from teamsrl_graph.commands.pipeline import HELDOUT_SEED_OFFSET, heldout_constrained
+    from teamsrl_graph.commands.pipeline import evaluation_constrained
     from teamsrl_graph.evaluation.evaluator import ifbench_rows
     from teamsrl_graph.models.local import base_folder
 
     started, out = time.monotonic(), Path(args.out)
     seeds = seed_pool(args.seeds)
-    held = heldout_constrained(args.constrained, args.seed + HELDOUT_SEED_OFFSET)
+    held = evaluation_constrained(args.constrained, args.seed)
     rows = ifbench_rows(args.ifbench)
     keep_apart([{"prompt": s.instruction, "task": s.instruction} for s in seeds], held, rows, what="seeds",
                field="--seeds")

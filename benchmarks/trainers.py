@@ -417,14 +417,14 @@ def pairing(methods: set[str]) -> str:
 # -- the run ----------------------------------------------------------------------------------------
 
 def run(args) -> dict:
-    from teamsrl_graph.commands.pipeline import HELDOUT_SEED_OFFSET, heldout_constrained
+    from teamsrl_graph.commands.pipeline import evaluation_constrained, heldout_constrained
     from teamsrl_graph.evaluation.evaluator import ifbench_rows
     from teamsrl_graph.models.local import base_folder
     from teamsrl_graph.models.offline import sample
 
     started, out = time.monotonic(), Path(args.out)
     items = heldout_constrained(args.instructions, args.seed, tasks="seeds", split="train")
-    held = heldout_constrained(args.heldout, args.seed + HELDOUT_SEED_OFFSET)
+    held = evaluation_constrained(args.heldout, args.seed)
     rows = ifbench_rows(args.ifbench)
     keep_apart(items, held, rows)
     folder = base_folder(args.model)

@@ -192,19 +192,22 @@ def test_cli_finetune_then_eval(tiny_model, tmp_path, capsys):  # noqa: F811
     assert "win_rate" not in json.loads((run / "eval.json").read_text())
 
 
-@pytest.mark.parametrize("make_file", [False, True])
-def test_cli_eval_constrained_takes_a_number_or_a_file(make_file, tiny_model, tmp_path, capsys):  # noqa: F811
-    """--constrained N answers the main job's N held-out constrained instructions; a file of items is read as it is."""
+@pytest.mark.parametrize("make_file, seed", [(False, None), (False, 5), (True, None)])
+def test_cli_eval_constrained_takes_a_number_or_a_file(make_file, seed, tiny_model, tmp_path, capsys):  # noqa: F811
+    """--constrained N answers the main job's N held-out constrained instructions for its --seed (0 unless
+    given); a file of items is read as it is."""
     from teamsrl_graph.cli import main
-    from teamsrl_graph.commands.pipeline import HELDOUT_SEED_OFFSET, heldout_constrained
+    from teamsrl_graph.commands.pipeline import evaluation_constrained
     from teamsrl_graph.common.files import read_jsonl, write_jsonl
 
     run = tmp_path / "run"
     assert main(["finetune", "--data", str(write_jsonl(tmp_path / "dataset.jsonl", RECORDS)), "--out", str(run),
                  "--base", str(tiny_model), "--epochs", "1", "--heldout", "0.25"]) == 0
-    expected = heldout_constrained(3, HELDOUT_SEED_OFFSET)  # what `teamsrl pipeline --constrained 3` evaluates
+    expected = evaluation_constrained(3, seed or 0)  # what `teamsrl pipeline --constrained 3 --seed S` evaluates
+    assert seed is None or [i["prompt"] for i in expected] != [i["prompt"] for i in evaluation_constrained(3, 0)]
     source = str(write_jsonl(tmp_path / "items.jsonl", expected[:2])) if make_file else "3"
-    assert main(["eval", "--run", str(run), "--judge", "", "--constrained", source, "--answer-tokens", "4"]) == 0
+    flags = ["--seed", str(seed)] if seed is not None else []
+    assert main(["eval", "--run", str(run), "--judge", "", "--constrained", source, "--answer-tokens", "4", *flags]) == 0
     answered = [row["prompt"] for row in read_jsonl(run / "constrained_answers.jsonl")]
     assert answered == [item["prompt"] for item in expected[: 2 if make_file else 3]]
     assert json.loads((run / "eval.json").read_text())["heldout_constrained"]["n"] == len(answered)

@@ -24,8 +24,8 @@ def prompt_count(text: str) -> int:
 
 def constrained_source(text: str) -> str | int:
     """--constrained's value: a JSONL file, or a number N for the main job's N held-out constrained
-    instructions (those `teamsrl pipeline --constrained N` builds at its default seed); a file of that
-    name wins."""
+    instructions (those `teamsrl pipeline --constrained N` builds at the run seed given by --seed); a
+    file of that name wins."""
     if Path(text).exists() or not text.strip().lstrip("-").isdigit():
         return text
     if int(text) < 0:
@@ -58,7 +58,9 @@ def add_arguments(parser):
                         help="held-out constrained prompts answered by both models and verified: a JSONL file "
                              "({\"prompt\", \"constraints\"} per line), or N for the main job's N held-out constrained "
                              "instructions (held-out tasks and wordings, as `teamsrl pipeline --constrained N` builds "
-                             "them at its default seed); 0 skips them")
+                             "them at the run seed --seed); 0 skips them")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the `teamsrl pipeline --seed` whose held-out instructions --constrained N stands for (default 0)")
     parser.add_argument("--answer-tokens", type=int, default=c.answer_tokens,
                         help=f"answer length cap on the constrained prompts (default {c.answer_tokens})")
     parser.add_argument("--batch-size", type=int, default=c.batch_size,
@@ -74,9 +76,9 @@ def run(args) -> int:
 
     constrained = args.constrained
     if isinstance(constrained, int):
-        from .pipeline import HELDOUT_SEED_OFFSET, heldout_constrained
+        from .pipeline import evaluation_constrained
 
-        constrained = heldout_constrained(constrained, HELDOUT_SEED_OFFSET) if constrained else None
+        constrained = evaluation_constrained(constrained, args.seed) if constrained else None
     run_dir = Path(args.run_dir)
     adapter = Path(args.adapter or run_dir / "adapter")
     if not (adapter / "adapter_config.json").is_file():

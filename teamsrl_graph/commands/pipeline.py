@@ -94,6 +94,13 @@ def heldout_constrained(n: int, seed: int, tasks: str = "heldout_tasks", split: 
     return [{**item, "prompt": prompt_of({"instruction": item["prompt"], "input": inputs[item["task"]]})} for item in items]
 
 
+def evaluation_constrained(n: int, seed: int) -> list[dict]:
+    """The main job's `n` held-out constrained instructions for run seed `seed` (what `teamsrl pipeline
+    --constrained n --seed seed` and `teamsrl eval --constrained n --seed seed` answer): constraints
+    drawn under `seed + HELDOUT_SEED_OFFSET`, so never the run's own draws."""
+    return heldout_constrained(n, seed + HELDOUT_SEED_OFFSET)
+
+
 def validation_constrained(n: int, seed: int) -> list[dict]:
     """`n` items to choose training settings on: the shipped validation tasks with 1-3 constraints
     drawn under `seed + VALIDATION_SEED_OFFSET`, in training phrasings; neither the evaluation's tasks
@@ -200,7 +207,7 @@ def run(args) -> int:
     if args.constrained:
         constrained = out / "eval" / "heldout_constrained.jsonl"
         constrained.parent.mkdir(parents=True, exist_ok=True)
-        write_jsonl(constrained, heldout_constrained(args.constrained, args.seed + HELDOUT_SEED_OFFSET))
+        write_jsonl(constrained, evaluation_constrained(args.constrained, args.seed))
     report = evaluate(tuned.adapter_dir, heldout, members, out / "eval",
                       EvalConfig(judge=("local" if args.judge_pairs else ""), judge_pairs=args.judge_pairs,
                                  ifbench=args.ifbench, constrained=str(constrained) if constrained else None,
