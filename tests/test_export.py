@@ -105,6 +105,30 @@ def test_cli_refuses_to_replace_a_folder_that_is_not_a_dataset(tmp_path, capsys)
     assert "is a folder that is not a saved dataset" in capsys.readouterr().err and (run / "report.json").exists()
 
 
+@pytest.mark.parametrize("out", ["dataset.jsonl/out.jsonl", "dataset.jsonl/sub/out"])
+def test_cli_refuses_an_output_under_a_file_before_reading_the_data(out, tmp_path, capsys, monkeypatch):
+    from teamsrl_graph.dataio import export
+
+    data = write_records(tmp_path / "dataset.jsonl")
+    monkeypatch.setattr(export, "to_dataset", lambda *a, **k: pytest.fail("the data was read"))
+    assert main(["export", "--data", str(data), "--out", str(tmp_path / out)]) == 2
+    assert "dataset.jsonl is a file, not a folder" in capsys.readouterr().err and data.is_file()
+
+
+@pytest.mark.parametrize("name, method", [("out.jsonl", "to_json"), ("out.parquet", "to_parquet"), ("out", "save_to_disk")])
+def test_a_write_that_fails_is_one_line_naming_the_output_and_leaves_nothing(name, method, tmp_path, capsys, monkeypatch):
+    from datasets import Dataset
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    data = write_records(tmp_path / "dataset.jsonl")
+    monkeypatch.setattr(Dataset, method, full)
+    assert main(["export", "--data", str(data), "--out", str(tmp_path / "new" / name)]) == 2
+    assert f"{name} field 'out': cannot be written (No space left on device)" in capsys.readouterr().err
+    assert os.listdir(tmp_path / "new") == []  # no file, no temporary name
+
+
 @pytest.mark.parametrize("line, expected", [
     ('{"id": "x", "instruction": "Say hi."}', "dataset.jsonl:3 field 'response': missing or not a string"),
     ('{"id": "x", "instruction": "Say hi.", "response": "Hi",}', "dataset.jsonl:3: bad JSON"),

@@ -81,8 +81,6 @@ def read_json_file(path: str | Path):
 
 
 @contextmanager
-
-
 def atomic(path: str | Path):
     """Yield a temporary path beside `path`; rename it into place if the block succeeds, else delete it.
 

@@ -147,8 +147,14 @@ def target_of(out: str | Path, to: str | None = None) -> str:
 
 
 def check_out(out: str | Path, overwrite: bool = False):
-    """Refuse an existing `out` unless `overwrite`; even then, refuse a folder that is not a saved dataset."""
+    """Refuse an existing `out` unless `overwrite`; even then, refuse a folder that is not a saved dataset.
+    Refuse an `out` under a file (nothing can be written there)."""
     out = Path(out)
+    above = out.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent  # the nearest part of the path that exists
+    if above.exists() and not above.is_dir():
+        raise InputError(f"cannot be written: {above} is a file, not a folder", path=out, field="out")
     if out.exists() or out.is_symlink():
         if not overwrite:
             raise InputError("already exists; pass --overwrite to replace it, or choose another name", path=out, field="out")
@@ -160,9 +166,17 @@ def check_out(out: str | Path, overwrite: bool = False):
 def write(dataset, out: str | Path, to: str | None = None, *, overwrite: bool = False) -> Path:
     """Write `dataset` to `out` as JSON lines, Parquet or a `save_to_disk` folder (`target_of`), under a
     temporary name renamed into place at the end. An existing `out` is refused unless `overwrite`; even
-    then, only a file, or a folder that is a saved dataset, is replaced (never some other folder)."""
+    then, only a file, or a folder that is a saved dataset, is replaced (never some other folder). A
+    place that cannot be written (no permission, no space, ...) is an InputError naming it."""
     out, to = Path(out), target_of(out, to)
     check_out(out, overwrite)
+    try:
+        return _write(dataset, out, to)
+    except OSError as error:  # the temporary name is gone (atomic, rmtree): nothing half-written is left
+        raise InputError(f"cannot be written ({error.strerror or error})", path=out, field="out") from None
+
+
+def _write(dataset, out: Path, to: str) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     if to == "disk":
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
