@@ -16,7 +16,7 @@ def test_help_lists_generate():
     [
         ('{"instruction": "ok"}\n{"instruction": \n', [], "seeds.jsonl:2: bad JSON"),
         ('{"instruction": "ok"}\n{"text": "x"}\n', [], "seeds.jsonl:2 field 'instruction': missing"),
-        ('{"instruction": "ok"}\n', ["--budget", "0"], "field '--budget': must be a positive whole number"),
+        ('{"instruction": "ok"}\n', ["--budget", "0"], "field '--budget': must be a whole number of at least 1"),
         ('{"instruction": "ok"}\n', ["--router", "clever"], "unknown router 'clever'"),
         ('{"instruction": "ok"}\n', ["--model", "nonsense"], "neither 'local' nor 'provider:model'"),
         ('{"instruction": "ok"}\n', ["--model", "openai/gpt-4o-mini"], "did you mean 'openai:gpt-4o-mini'?"),

@@ -219,8 +219,8 @@ def test_a_broken_improve_prompt_fails_before_any_output(tmp_path):
     (["--improve", "pit", "--pit", "MISSING"], "MISSING field '--pit': the PIT folder does not exist"),
     (["--pit", "."], "field '--pit': is only used with --improve pit"),
     (["--improve", "self-refine", "--improve-rounds", "0"], "field '--improve-rounds': must be a whole number of at least 1"),
-    (["--budget", "0"], "field '--budget': must be a positive whole number"),
-    (["--temperature", "nan"], "field '--temperature': must be a finite number"),
+    (["--budget", "0"], "field '--budget': must be a whole number of at least 1"),
+    (["--temperature", "nan"], "field '--temperature': must be a number of 0 or more, got nan"),
 ])
 def test_cli_checks_the_improve_options(tmp_path, capsys, args, message):
     seeds = tmp_path / "seeds.txt"

@@ -72,6 +72,7 @@ def add_arguments(parser):
 
 def run(args) -> int:
     from ..common.errors import InputError
+    from ..common.files import make_folder
     from ..evaluation import EvalConfig, evaluate, table
 
     constrained = args.constrained
@@ -87,7 +88,7 @@ def run(args) -> int:
                         max_new_tokens=args.max_new_tokens, ifbench=args.ifbench, ifbench_tokens=args.ifbench_tokens,
                         constrained=constrained, answer_tokens=args.answer_tokens, batch_size=args.batch_size,
                         loss_dtype=args.loss_dtype)
-    out = Path(args.out or run_dir)
+    out = make_folder(args.out or run_dir)  # a place that takes no file fails before any model loads
     result = evaluate(adapter, Path(args.heldout or run_dir / "heldout.jsonl"),
                       Path(args.train or run_dir / "train.jsonl"), out, config)
     print(table(result))

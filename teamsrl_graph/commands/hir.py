@@ -49,12 +49,14 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
+    from ..common.files import make_folder
     from ..hir.trainer import HIRTrainer
     from ..models import local
     from ..common.training import base_folder
 
     config = HIRConfig(output_dir=args.out, subspan=args.subspan, balance=args.balance, **config_values(args, OPTIONS))
     task, pairs = training_data(args.data, config)  # bad input fails before the model loads
+    make_folder(args.out)  # ... and a place that takes no file, before the training instead of after it
     model, tokenizer = local.load(base_folder(args.base))
     trainer = HIRTrainer(config, model, tokenizer, task=task, pairs=pairs)
     history = trainer.train()

@@ -76,7 +76,7 @@ def run_prefs(args) -> int:
     from ..pit.collect import collect_preferences, rating_weights
     from ..pit.preferences import write_preferences
     from ..evolve.resources import resources
-    from ..common.files import read_objects
+    from ..common.files import make_folder, read_objects
     from ..dataio.seeds import seed_fields
 
     # settings no collection can use fail before the data is read or a model loads
@@ -85,6 +85,9 @@ def run_prefs(args) -> int:
     weights = rating_weights({part: getattr(args, f"{part}_weight") for part in ("reviewer", "relevance", "fluency")})
     if Path(args.out).exists() and not args.overwrite:
         raise InputError("already exists; choose another --out or pass --overwrite", path=args.out)
+    if Path(args.out).is_dir():
+        raise InputError("is a folder; --out names the preference file to write", path=args.out, field="--out")
+    make_folder(Path(args.out).parent)  # before the sampling: a place that takes no file fails now, not at the end
     records = []
     for line, record in read_objects(args.data):
         instruction, _ = seed_fields(record, args.data, line)  # the seed file's checks
@@ -114,12 +117,14 @@ def run_prefs(args) -> int:
 
 
 def run_train(args) -> int:
+    from ..common.files import make_folder
     from ..pit.preferences import read_preferences
     from ..pit.trainer import PITTrainer
 
     prefs = read_preferences(args.preferences)  # bad input fails before the model loads
     config = PITConfig(output_dir=args.out, base=args.base, prompts=args.prompts, rl_steps=tuple(args.rl_steps),
                        **config_values(args, TRAIN_OPTIONS))
+    make_folder(args.out)  # before the training: a place that takes no file fails now, not at the end
     trainer = PITTrainer(config, prefs, source=args.preferences)
     history = trainer.train()
     out = trainer.save()

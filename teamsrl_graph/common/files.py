@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -120,6 +121,21 @@ def write_text(path: str | Path, text: str) -> Path:
 def write_json(path: str | Path, data) -> Path:
     """Write `data` as indented JSON through `write_text` (temporary name, then rename)."""
     return write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def make_folder(path: str | Path, field: str = "--out") -> Path:
+    """Create the folder `path` (parents too) and check that it takes files, before any long work
+    writes into it: a path that is a file, or a place the file system refuses (no permission, a
+    read-only disk, a file where a parent should be), is an InputError naming it and `field`."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError("is a file, not a folder", path=path, field=field)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()  # gone once closed: no permission shows here, not at the end
+    except OSError as error:
+        raise InputError(f"cannot be written ({error.strerror or error})", path=path, field=field) from None
+    return path
 
 
 def move_into_place(src: str | Path, dst: str | Path):

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ..common import plots, prompts
 from ..common.errors import InputError
-from ..common.files import atomic, write_json, write_jsonl
+from ..common.files import atomic, make_folder, write_json, write_jsonl
 from ..models import local
 from ..sft import data as sft_data
 from ..sft.model_card import update_with_evaluation
@@ -68,8 +68,7 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
     if config.judge:  # a bad judge spec or prompt folder fails now, not after the answers are generated
         judge = make_chat_model(config.judge, temperature=0.0, max_tokens=8)
         template = prompts.load("judge_pair", config.prompts)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_folder(out_dir, "out_dir")  # before any model loads
 
     def adapted(dtype=None):
         loaded, tokenizer = local.load(base, dtype=dtype)

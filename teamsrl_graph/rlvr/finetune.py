@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..common import plots
 from ..common.errors import InputError
-from ..common.files import move_into_place
+from ..common.files import make_folder, move_into_place
 from ..common.training import base_folder, name_base, versions
 from ..constraints import validate
 from ..dataio.records import prompt_of
@@ -71,8 +71,7 @@ def finetune_rlvr(records: list[dict], out_dir: str | Path, config: RLVRConfig |
             raise InputError(f"record {item['id']!r}: {error.message}", path=data_file or "<records>",
                              field=error.field) from None
     folder = base_folder(config.base)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_folder(out_dir, "out_dir")  # one that cannot be written fails before the model loads
     model, tokenizer = local.load(folder)
     base_name = name_base(model, folder)
     log.info("RLVR fine-tune of %s on %d constrained instructions: %d steps x %d instructions x %d answers",

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .budget import Budget
 from ..common.errors import InputError
-from ..common.files import read_json_file, write_json
+from ..common.files import make_folder, read_json_file, write_json
 
 log = logging.getLogger("teamsrl.generate")
 
@@ -53,12 +53,7 @@ class RunDir:
         """Check and set up the folder before anything runs: (records already written, the saved ledger)."""
         if resume and overwrite:
             raise InputError("resume and overwrite exclude each other", field="--resume")
-        if self.out.exists() and not self.out.is_dir():
-            raise InputError("is a file, not a folder", path=self.out, field="--out")
-        try:
-            self.out.mkdir(parents=True, exist_ok=True)
-        except OSError as error:  # a file where a parent folder should be, no permission, ...
-            raise InputError(f"cannot be created ({error.strerror})", path=self.out, field="--out") from None
+        make_folder(self.out)  # a file there or where a parent should be, no permission, ...
         records, ledger = [], None
         if self.dataset.exists():
             if resume:

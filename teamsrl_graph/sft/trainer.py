@@ -38,7 +38,7 @@ from pathlib import Path
 
 from ..common import plots
 from ..common.errors import InputError
-from ..common.files import move_into_place
+from ..common.files import make_folder, move_into_place
 from ..models import local
 from ..common.training import base_folder, fingerprint, name_base, prompt_completion, sft_config, versions
 from . import data as sft_data
@@ -119,8 +119,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None, *, d
     conversations, validation = split_validation(conversations, config)
     private = plan_private(config, len(conversations))  # bad DP settings fail before anything is loaded
     folder = base_folder(config.base)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_folder(out_dir, "out_dir")  # one that cannot be written fails before the model loads
     model, tokenizer = local.load(folder)
     base = name_base(model, folder)  # the adapter records the hub id, not this machine's path
     if not tokenizer.chat_template:
