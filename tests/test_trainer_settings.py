@@ -71,6 +71,8 @@ def test_the_finetune_command_says_which(flags, said, tmp_path, capsys):
     (["--lr", "-1"], "field 'learning_rate'"), (["--epochs", "0"], "field 'epochs'"),
     (["--dp-epsilon", "-2"], "field 'dp_epsilon'"), (["--trainer", "rlvr", "--rl-samples", "1"], "field 'num_generations'"),
     (["--trainer", "rlvr", "--dp-epsilon", "8"], "field '--dp-epsilon'"), (["--heldout", "1"], "field '--heldout'"),
+    (["--constrained", "-1"], "field '--constrained'"), (["--ifbench", "-5"], "field '--ifbench'"),
+    (["--judge-pairs", "-1"], "field '--judge-pairs'"),
 ])
 def test_the_main_job_refuses_them_before_it_generates(flags, said, tmp_path, capsys, monkeypatch):
     from teamsrl_graph.cli import main
@@ -116,3 +118,36 @@ def test_the_hir_command_says_which(flags, said, tmp_path, capsys):
 
     assert main(["hir", "--out", str(tmp_path / "run"), *flags]) == 2
     assert said in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("settings, field", [
+    ({"judge_pairs": -1}, "judge_pairs"), ({"max_new_tokens": 0}, "max_new_tokens"), ({"ifbench": -2}, "ifbench"),
+    ({"answer_tokens": 0}, "answer_tokens"), ({"batch_size": 0}, "batch_size"), ({"loss_dtype": "float16"}, "loss_dtype"),
+])
+def test_eval_settings(settings, field):
+    from teamsrl_graph.evaluation import EvalConfig
+
+    with pytest.raises(InputError) as error:
+        EvalConfig(**settings)
+    assert error.value.field == field
+
+
+@pytest.mark.parametrize("flags, adapter_config, said", [
+    (["--judge-pairs", "-1"], "{}", "field 'judge_pairs'"),
+    (["--answer-tokens", "0"], "{}", "field 'answer_tokens'"),
+    (["--ifbench-tokens", "0"], "{}", "field 'ifbench_tokens'"),
+    ([], "{", "adapter_config.json:1: bad JSON"),
+    ([], "[]", "adapter_config.json: expected a JSON object, got list"),
+])
+def test_the_eval_command_says_which_before_any_model_loads(flags, adapter_config, said, tmp_path, capsys, monkeypatch):
+    from teamsrl_graph.cli import main
+    from teamsrl_graph.common.files import write_jsonl
+    from teamsrl_graph.models import local
+
+    monkeypatch.setattr(local, "load", lambda *a, **k: pytest.fail("a model was loaded"))
+    (tmp_path / "adapter").mkdir()
+    (tmp_path / "adapter" / "adapter_config.json").write_text(adapter_config)
+    write_jsonl(tmp_path / "train.jsonl", RECORDS[:2])
+    write_jsonl(tmp_path / "heldout.jsonl", RECORDS[2:])
+    assert main(["eval", "--run", str(tmp_path), "--judge", "", *flags]) == 2
+    assert said in capsys.readouterr().err and not (tmp_path / "eval.json").exists()

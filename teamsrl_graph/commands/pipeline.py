@@ -188,7 +188,7 @@ def run(args) -> int:
     import time
     from pathlib import Path
 
-    from ..common.checks import fraction
+    from ..common.checks import fraction, require, whole
     from ..common.files import write_json, write_jsonl
     from ..dataio.records import verified
     from ..evaluation import EvalConfig, evaluate, headline, table
@@ -199,7 +199,9 @@ def run(args) -> int:
     config = trainer_config(seed=args.seed, epochs=args.epochs, lr=args.lr, evaluations=args.evaluations_per_epoch,
                             dp_epsilon=args.dp_epsilon, trainer=args.trainer,
                             rl=(args.rl_steps, args.rl_prompts, args.rl_samples))
-    fraction(args, "heldout", prefix="--")
+    fraction(args, "heldout", prefix="--")  # ... and so are evaluation sizes the evaluation would refuse at the end
+    whole(args, "constrained", "judge_pairs", least=0, prefix="--")
+    require(args, ("ifbench",), lambda n: n >= -1, "a number of prompts, -1 (all) or 0 (none)", "--", kinds=int)
     records = generate_command.produce(args, seeds, context, out / "generate")
     tuned, train, heldout = fine_tune(records, out, config, heldout=args.heldout)
     members = tuned.trained_on(train)

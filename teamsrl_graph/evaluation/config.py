@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from ..common.checks import require, whole
+from ..common.errors import InputError
+
 
 @dataclass
 class EvalConfig:
@@ -21,6 +24,14 @@ class EvalConfig:
     cache_base: bool = True  # reuse the base model's IFBench and constrained answers from an earlier evaluation with the same settings
     reference: bool = True  # loss of both models on the shipped reference answers (written by people)
     loss_dtype: str = "auto"  # "auto": the model's dtype; "float32": losses and audit exact where bf16 hides a small adapter
+
+    def __post_init__(self):
+        """Settings no evaluation can use are an InputError naming the field, before any model loads."""
+        if self.loss_dtype not in ("auto", "float32"):
+            raise InputError(f"must be 'auto' or 'float32', got {self.loss_dtype!r}", field="loss_dtype")
+        whole(self, "max_new_tokens", "batch_size", "max_length", "ifbench_tokens", "answer_tokens")
+        whole(self, "judge_pairs", least=0)
+        require(self, ("ifbench",), lambda n: n >= -1, "a number of prompts, -1 (all) or 0 (none)", kinds=int)
 
     def to_dict(self) -> dict:
         out = asdict(self)

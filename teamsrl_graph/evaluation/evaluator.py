@@ -27,7 +27,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..common import plots, prompts
-from ..common.errors import InputError
 from ..common.files import atomic, make_folder, write_json, write_jsonl
 from ..models import local
 from ..sft import data as sft_data
@@ -47,24 +46,18 @@ log = logging.getLogger(__name__)
 def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalConfig | None = None) -> dict:
     """Evaluate the adapter in `adapter_dir`; records are graph records, a Dataset or a jsonl path."""
     import torch
-    from peft import PeftConfig, PeftModel
+    from peft import PeftModel
 
     from ..models.batching import BatchGenerator
     from ..models.factory import make_chat_model
 
-    config = config or EvalConfig()
-    if config.loss_dtype not in ("auto", "float32"):
-        raise InputError(f"must be 'auto' or 'float32', got {config.loss_dtype!r}", field="loss_dtype")
-    if config.ifbench < -1:
-        raise InputError(f"must be a number of prompts, -1 (all) or 0 (none), got {config.ifbench}", field="ifbench")
-    if config.batch_size < 1:
-        raise InputError(f"must be at least 1, got {config.batch_size}", field="batch_size")
+    config = config or EvalConfig()  # its settings are checked when it is made
     started = time.monotonic()
     items = constrained_items.load(config.constrained) if config.constrained else []  # bad items fail before any model loads
     rows = ifbench_rows(config.ifbench)
     heldout, _ = sft_data.load(heldout_records)
     train, _ = sft_data.load(train_records)
-    base = base_folder(config.base or PeftConfig.from_pretrained(str(adapter_dir)).base_model_name_or_path)
+    base = base_folder(config.base) if config.base else local.adapter_base(Path(adapter_dir))
     if config.judge:  # a bad judge spec or prompt folder fails now, not after the answers are generated
         judge = make_chat_model(config.judge, temperature=0.0, max_tokens=8)
         template = prompts.load("judge_pair", config.prompts)

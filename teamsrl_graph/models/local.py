@@ -159,9 +159,11 @@ def load(path: str | Path | None = None, dtype=None, device: str | None = None):
 def adapter_base(adapter: Path) -> Path:
     """The base-model folder a LoRA adapter folder names; an adapter of the embedded model made on
     another machine (a hub id, or a different cache path) finds this machine's copy."""
-    import json
+    from ..common.files import read_json_file
 
-    config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    config = read_json_file(adapter / "adapter_config.json")  # bad JSON names the file and line
+    if not isinstance(config, dict):
+        raise InputError(f"expected a JSON object, got {type(config).__name__}", path=adapter / "adapter_config.json")
     base = Path(str(config.get("base_model_name_or_path") or ""))
     if (base / "config.json").is_file():
         return base
