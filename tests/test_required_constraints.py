@@ -107,3 +107,16 @@ def test_constraint_counts_serve_any_number_of_constraints():
 
     assert count_weights(Context(constraints_per_instruction=1, constraint_counts="3,2,1")) == [3.0]
     assert count_weights(Context(constraints_per_instruction=0, constraint_counts="3,2,1")) is None
+
+
+@pytest.mark.parametrize("weights", ["a,b", "1,,1", "3;2;1"])
+def test_constraint_counts_that_are_not_numbers_are_refused_even_while_unused(weights):
+    """With constraints_per_instruction 0 the weights weigh nothing, but text that is no list of numbers
+    is a mistake to say now, not when the count is raised."""
+    from teamsrl_graph.common.errors import InputError
+    from teamsrl_graph.evolve.context import Context
+
+    with pytest.raises(InputError, match="comma-separated numbers") as error:
+        Context(constraint_counts=weights)
+    assert error.value.field == "constraint_counts"
+    assert Context(constraint_counts="3,2,1").constraints_per_instruction == 0  # good weights, unused: fine

@@ -163,15 +163,17 @@ class Context(metaclass=_CheckedNames):
 def count_weights(ctx: "Context") -> list[float] | None:
     """`constraint_counts` as one weight per count 1..constraints_per_instruction (None: uniform, or no
     constraints to count); weights past constraints_per_instruction are ignored, so one setting serves
-    every smaller N. An InputError naming the field when fewer than N weights are given or they are not
-    finite numbers >= 0 with a positive sum."""
+    every smaller N. An InputError naming the field when the text is not comma-separated numbers (even
+    while N is 0), or fewer than N weights are given, or they are not finite numbers >= 0 with a positive sum."""
     text = (ctx.constraint_counts or "").strip()
-    if not text or ctx.constraints_per_instruction < 1:
+    if not text:
         return None
     try:
         weights = [float(part) for part in text.split(",")]
     except ValueError:
         raise InputError(f"expected comma-separated numbers, got {text!r}", field="constraint_counts") from None
+    if ctx.constraints_per_instruction < 1:
+        return None
     if len(weights) < ctx.constraints_per_instruction:
         raise InputError(f"expected {ctx.constraints_per_instruction} weights (one per count from 1 to "
                          f"constraints_per_instruction), got {len(weights)}", field="constraint_counts")
