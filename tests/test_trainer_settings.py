@@ -71,8 +71,8 @@ def test_the_finetune_command_says_which(flags, said, tmp_path, capsys):
     (["--lr", "-1"], "field 'learning_rate'"), (["--epochs", "0"], "field 'epochs'"),
     (["--dp-epsilon", "-2"], "field 'dp_epsilon'"), (["--trainer", "rlvr", "--rl-samples", "1"], "field 'num_generations'"),
     (["--trainer", "rlvr", "--dp-epsilon", "8"], "field '--dp-epsilon'"), (["--heldout", "1"], "field '--heldout'"),
-    (["--constrained", "-1"], "field '--constrained'"), (["--ifbench", "-5"], "field '--ifbench'"),
-    (["--judge-pairs", "-1"], "field '--judge-pairs'"),
+    (["--constrained", "-1"], "field '--constrained'"), (["--ifbench", "-5"], "field 'ifbench'"),
+    (["--judge-pairs", "-1"], "field 'judge_pairs'"), (["--answer-tokens", "0"], "field '--answer-tokens'"),
 ])
 def test_the_main_job_refuses_them_before_it_generates(flags, said, tmp_path, capsys, monkeypatch):
     from teamsrl_graph.cli import main

@@ -188,7 +188,7 @@ def run(args) -> int:
     import time
     from pathlib import Path
 
-    from ..common.checks import fraction, require, whole
+    from ..common.checks import fraction, whole
     from ..common.files import write_json, write_jsonl
     from ..dataio.records import verified
     from ..evaluation import EvalConfig, evaluate, headline, table
@@ -199,21 +199,19 @@ def run(args) -> int:
     config = trainer_config(seed=args.seed, epochs=args.epochs, lr=args.lr, evaluations=args.evaluations_per_epoch,
                             dp_epsilon=args.dp_epsilon, trainer=args.trainer,
                             rl=(args.rl_steps, args.rl_prompts, args.rl_samples))
-    fraction(args, "heldout", prefix="--")  # ... and so are evaluation sizes the evaluation would refuse at the end
-    whole(args, "constrained", "judge_pairs", least=0, prefix="--")
-    require(args, ("ifbench",), lambda n: n >= -1, "a number of prompts, -1 (all) or 0 (none)", "--", kinds=int)
+    fraction(args, "heldout", prefix="--")  # ... and so are the evaluation's, which it would refuse at the end
+    whole(args, "constrained", least=0, prefix="--")
+    constrained = out / "eval" / "heldout_constrained.jsonl"
+    evaluation = EvalConfig(judge=("local" if args.judge_pairs else ""), judge_pairs=args.judge_pairs,
+                            ifbench=args.ifbench, constrained=str(constrained) if args.constrained else None,
+                            answer_tokens=args.answer_tokens)
     records = generate_command.produce(args, seeds, context, out / "generate")
     tuned, train, heldout = fine_tune(records, out, config, heldout=args.heldout)
     members = tuned.trained_on(train)
-    constrained = None
     if args.constrained:
-        constrained = out / "eval" / "heldout_constrained.jsonl"
         constrained.parent.mkdir(parents=True, exist_ok=True)
         write_jsonl(constrained, evaluation_constrained(args.constrained, args.seed))
-    report = evaluate(tuned.adapter_dir, heldout, members, out / "eval",
-                      EvalConfig(judge=("local" if args.judge_pairs else ""), judge_pairs=args.judge_pairs,
-                                 ifbench=args.ifbench, constrained=str(constrained) if constrained else None,
-                                 answer_tokens=args.answer_tokens))
+    report = evaluate(tuned.adapter_dir, heldout, members, out / "eval", evaluation)
     with open(out / "generate" / "report.json") as f:
         generation = json.load(f)
 

@@ -14,7 +14,7 @@ from .errors import InputError
 def require(config, names: tuple[str, ...], ok, wanted: str, prefix: str = "", kinds=(int, float),
             empty: bool = False) -> None:
     """Each of `names` is a finite number of `kinds` (never a bool) for which `ok(value)` holds, or
-    None where `empty`; else an InputError saying it must be `wanted` (", or empty" added)."""
+    None where `empty`; else an InputError saying it must be `wanted` (" or empty" added where `empty`)."""
     for name in names:
         value = getattr(config, name)
         if empty and value is None:
