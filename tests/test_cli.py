@@ -18,6 +18,8 @@ def test_help_lists_generate():
         ('{"instruction": "ok"}\n{"text": "x"}\n', [], "seeds.jsonl:2 field 'instruction': missing"),
         ('{"instruction": "ok"}\n', ["--budget", "0"], "field '--budget': must be a whole number of at least 1"),
         ('{"instruction": "ok"}\n', ["--router", "clever"], "unknown router 'clever'"),
+        ('{"instruction": "ok"}\n', ["--max-seed-tokens", "0"], "field '--max-seed-tokens': must be a whole number of at least 1"),
+        ('{"instruction": "ok"}\n', ["--concurrency", "0"], "field '--concurrency': must be a whole number of at least 1"),
         ('{"instruction": "ok"}\n', ["--model", "nonsense"], "neither 'local' nor 'provider:model'"),
         ('{"instruction": "ok"}\n', ["--model", "openai/gpt-4o-mini"], "did you mean 'openai:gpt-4o-mini'?"),
     ],

@@ -41,18 +41,17 @@ def add_arguments(p: argparse.ArgumentParser, *, out: str | None = None, **defau
 def settings(args):
     """(seeds, Context) from the options, validated before anything runs."""
     from ..evolve.context import Context
+    from ..common.checks import whole
     from ..common.errors import InputError
     from ..dataio.seeds import load_seeds
 
-    if args.concurrency < 1:
-        raise InputError(f"must be positive, got {args.concurrency}", field="--concurrency")
+    whole(args, "concurrency", "max_seed_tokens", prefix="--")  # a limit of 0 tokens refuses every seed
+    whole(args, "workers", prefix="--", empty=True)
     if args.pit and args.improve != "pit":
         raise InputError("is only used with --improve pit", field="--pit")
     for name, value in (("--workers", args.workers), ("--worker-base-url", args.worker_base_urls)):
         if value is not None and args.ray is None:
             raise InputError("is only used with --ray", field=name)
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"must be positive, got {args.workers}", field="--workers")
     try:
         context = Context(**field_values(args, Context))
         if context.improve == "pit":
