@@ -3,7 +3,7 @@
 Each round generates from the same shipped seeds twice (the order alternates between rounds):
 - before: the engine at max_batch 8, answers one request at a time (up to 3, the first greedy),
   16 seeds in flight, constraints only where add_constraints drew one, 3 evolution steps;
-- now: the main job's settings, read from `teamsrl pipeline`'s defaults (today: max_batch 32,
+- now: the main job's settings, read from `teamsrl pipeline`'s defaults (today: max_batch 64,
   answers two to a request (rows sharing one prefill) up to 4, 32 seeds in flight, every
   instruction carrying 1-3 constraints, 2 evolution steps).
 It prints completion tokens/s (the figure report.json gives as `completion_tokens_per_second`),
@@ -21,7 +21,7 @@ from teamsrl_graph import Context, bind, generate, resources
 from teamsrl_graph.commands import pipeline
 from teamsrl_graph.common.results import write_result
 from teamsrl_graph.dataio.seeds import load_seeds
-from teamsrl_graph.models.chat import LocalChatModel
+from teamsrl_graph.models.chat import MAX_BATCH, LocalChatModel
 from teamsrl_graph.models.factory import Models
 
 BEFORE = ({"max_steps": 3, "answer_samples": 3, "sample_batch": 1, "constraints_per_instruction": 0,
@@ -30,9 +30,9 @@ NOW_SETTINGS = ("max_steps", "answer_samples", "sample_batch", "constraints_per_
 
 
 def now_recipe() -> tuple[dict, int, int]:
-    """The `teamsrl pipeline` defaults, read from its own options (max_batch follows the seeds in flight)."""
+    """The `teamsrl pipeline` defaults, read from its own options (max_batch empty: the engine's default)."""
     settings, concurrency = pipeline.generation_settings()
-    return {name: settings[name] for name in NOW_SETTINGS}, concurrency, concurrency
+    return {name: settings[name] for name in NOW_SETTINGS}, settings["max_batch"] or MAX_BATCH, concurrency
 
 
 RECIPES = {"before": BEFORE, "now": now_recipe()}

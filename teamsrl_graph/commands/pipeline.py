@@ -48,7 +48,7 @@ ANSWERING = {"constraints_per_instruction": 3, "constraint_counts": "3,2,1", "sa
 
 def add_arguments(p: argparse.ArgumentParser):
     generate_command.add_arguments(p, out="runs/pipeline", budget=3000, router="policy", max_steps=2, **ANSWERING)
-    p.set_defaults(concurrency=32)  # with two answers to a request, 32 instructions keep the engine's 32 rows busy
+    p.set_defaults(concurrency=32)  # with two answers to a request, 32 instructions fill most of the engine's 64 rows
     p.add_argument("--heldout", type=float, default=0.15,
                    help="fraction of records held out (not trained on: held-out loss, membership-inference non-members; "
                         "default 0.15)")

@@ -71,6 +71,8 @@ class Context(metaclass=_CheckedNames):
     max_attempts: int = setting(3, "attempts per LLM call when a provider fails transiently (each one booked)")
     timeout: float = setting(60.0, "seconds one request to a provider may take")
     requests_per_second: float | None = setting(None, "spaces provider requests out (all roles together); empty = no limit")
+    max_batch: int | None = setting(None, "rows the in-process engine decodes together (a request for k answers takes k); "
+                                          "provider models ignore it; empty = 64")
     rewrite_tokens: int = setting(96, "new-token cap of an evolution call")
     review_tokens: int = setting(1, "new-token cap of a reviewer call read as text (1: a forced one-word Yes/No)")
     review: str = setting("model", "who accepts an evolution the reviewer judged a gain: model (at once) or human (the run "
@@ -110,7 +112,7 @@ class Context(metaclass=_CheckedNames):
         if self.router not in ROUTERS:
             raise InputError(f"unknown router {self.router!r}; choose one of {sorted(ROUTERS)}", field="router")
         check_families(self.families)
-        whole(self, "budget", "token_budget", empty=True)
+        whole(self, "budget", "token_budget", "max_batch", empty=True)
         whole(self, "rewrite_tokens", "review_tokens", "answer_tokens", "improve_tokens", "improve_rounds", "max_attempts",
               "answer_samples", "sample_batch")
         whole(self, "max_constraints", "constraints_per_instruction", "max_steps", least=0)

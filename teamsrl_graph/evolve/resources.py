@@ -66,7 +66,7 @@ def _models(context: Context, models: Models | None) -> Models:
     """The ready-made or specified models, with an improver when the improve mode needs one."""
     limiter = make_rate_limiter(context.requests_per_second) if context.requests_per_second else None
     kwargs = {"temperature": context.temperature, "base_url": context.base_url, "timeout": context.timeout,
-              "rate_limiter": limiter}  # one limiter for every role
+              "rate_limiter": limiter, "max_batch": context.max_batch}  # one limiter for every role
     if models is None:
         return Models.from_specs(context.model, context.reviewer_model, context.responder_model,
                                  improver=context.improver_spec(), **kwargs)

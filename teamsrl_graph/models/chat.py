@@ -25,13 +25,14 @@ from ..common.errors import InputError
 from . import local
 from .batching import BatchGenerator
 
+MAX_BATCH = 64  # rows an engine decodes together by default (benchmarks/generation_speed.py: 64 beat 32)
 _ENGINES: dict[tuple, BatchGenerator] = {}
 _ENGINES_LOCK = threading.Lock()
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "user"}
 
 
-def engine(path: str | None = None, max_batch: int = 32, window_s: float = 0.01) -> BatchGenerator:
+def engine(path: str | None = None, max_batch: int = MAX_BATCH, window_s: float = 0.01) -> BatchGenerator:
     """The shared engine for the model at `path` (None: the embedded default), loaded once per process."""
     key = (str(path or local.converted_path()), max_batch, window_s)
     with _ENGINES_LOCK:
@@ -73,7 +74,7 @@ class LocalChatModel(BaseChatModel):
     model_path: str | None = None  # HF folder; None = the embedded SmolLM2-135M-Instruct
     max_new_tokens: int = 256  # completion length cap per call
     temperature: float = 0.0  # 0 = greedy (reproducible); > 0 samples
-    max_batch: int = 32  # most rows decoded together (a request for n samples takes n rows)
+    max_batch: int = MAX_BATCH  # most rows decoded together (a request for n samples takes n rows)
     n: int = 1  # answers per request (a call may ask for more with n=k): k rows that share one prefill
     batch_window_s: float = 0.01  # an idle engine waits this long for company before starting
     _engine: BatchGenerator | None = PrivateAttr(default=None)

@@ -49,7 +49,7 @@ def make_chat_model(
     temperature: float = 0.0,
     max_tokens: int = 256,
     base_url: str | None = None,
-    max_batch: int = 32,
+    max_batch: int | None = None,
     timeout: float = 60.0,
     max_retries: int = 0,
     rate_limiter=None,
@@ -59,7 +59,8 @@ def make_chat_model(
     For provider models: `timeout` bounds each HTTP request (seconds, connect and read alike);
     `max_retries` is the SDK's own hidden retries, off by default; `rate_limiter` (a LangChain
     `BaseRateLimiter`, e.g. from `make_rate_limiter`) spaces calls out, shared when the same object
-    is passed for several roles. In-process models ignore all three.
+    is passed for several roles. In-process models ignore all three, and take `max_batch` (the rows
+    their engine decodes together; None = `chat.MAX_BATCH`), which provider models ignore.
 
     `base_url` must be ``http(s)://host[:port][/path]``. User info in it
     (``http://user:secret@host/v1``) is removed from the URL before any request; the password (or a
@@ -76,7 +77,8 @@ def make_chat_model(
         path = spec.partition(":")[2] or None
         if path and not os.path.isdir(path):
             raise InputError(f"model folder {path!r} does not exist", field="model")
-        return LocalChatModel(model_path=path, temperature=temperature, max_new_tokens=max_tokens, max_batch=max_batch)
+        rows = {"max_batch": max_batch} if max_batch is not None else {}
+        return LocalChatModel(model_path=path, temperature=temperature, max_new_tokens=max_tokens, **rows)
     if ":" not in spec and not base_url:
         provider, slash, name = spec.partition("/")
         hint = f" (did you mean '{provider}:{name}'? a name with '/' is a model on --base-url's server)" if slash else ""

@@ -28,7 +28,7 @@ from ..common.files import make_folder, read_json_file, write_json
 log = logging.getLogger("teamsrl.generate")
 
 DATASET, LEDGER, SETTINGS, REPORT = "dataset.jsonl", "ledger.json", "run.json", "report.json"
-FREE = ("budget", "token_budget", "max_attempts")  # settings a resumed run may change
+FREE = ("budget", "token_budget", "max_attempts", "max_batch")  # settings a resumed run may change
 
 
 def public_url(url: str | None) -> str | None:
