@@ -46,6 +46,7 @@ def test_an_unknown_setting_with_no_close_field_lists_the_known_ones():
     ({"improve_threshold": float("nan")}, "improve_threshold", "must be a number, got nan"),
     ({"requests_per_second": float("inf")}, "requests_per_second", "a number above 0 or empty, got inf"),
     ({"sample_temperature": -0.5}, "sample_temperature", "a number of 0 or more"),
+    ({"max_batch": 0}, "max_batch", "a whole number of at least 1 or empty, got 0"),
 ])
 def test_a_bad_value_in_a_context_dict_is_an_input_error_naming_the_field(settings, field, reason):
     with pytest.raises(InputError, match=reason) as caught:
@@ -92,3 +93,12 @@ def test_every_input_and_output_field_is_described(schema):
 
 def test_seed_is_the_one_required_input():
     assert build_graph().get_input_jsonschema()["required"] == ["seed"]
+
+
+@pytest.mark.parametrize("max_batch, rows", [(None, 64), (5, 5)])
+def test_max_batch_reaches_the_local_models_engine_rows(max_batch, rows):
+    from teamsrl_graph.evolve.resources import _models
+
+    models = _models(Context(max_batch=max_batch, reviewer_model="local:" + __file__.rsplit("/", 1)[0]), None)
+    assert models.expert.max_batch == models.responder.max_batch == models.reviewer.max_batch == rows
+    assert models.expert is models.responder and models.reviewer is not models.expert  # nothing loaded yet

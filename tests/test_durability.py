@@ -38,6 +38,16 @@ def test_resume_skips_done_records_and_the_cap_spans_the_run(make_context, tmp_p
     assert json.loads((tmp_path / "report.json").read_text())["records"] == len(SEEDS)
 
 
+def test_resume_may_change_the_engine_rows_but_not_what_shapes_records(make_context, tmp_path):
+    first = generate(SEEDS[:2], out=tmp_path, context=make_context(max_steps=1, max_batch=8), progress=False)
+    again = generate(SEEDS, out=tmp_path, context=make_context(max_steps=1, max_batch=16), resume=True, progress=False)
+    assert len(first) == 2 and len(again) == len(SEEDS)
+    assert json.loads((tmp_path / "run.json").read_text())["max_batch"] == 16
+    with pytest.raises(InputError, match="started with max_steps=1") as caught:
+        generate(SEEDS, out=tmp_path, context=make_context(max_steps=2, max_batch=16), resume=True, progress=False)
+    assert caught.value.field == "max_steps"
+
+
 def test_resume_refuses_other_settings_and_a_plain_rerun_refuses_the_folder(make_context, tmp_path):
     generate(SEEDS[:2], out=tmp_path, context=make_context(max_steps=1), progress=False)
     with pytest.raises(InputError, match="max_steps=1, not 2") as error:
