@@ -16,7 +16,12 @@ def test_help_lists_generate():
     [
         ('{"instruction": "ok"}\n{"instruction": \n', [], "seeds.jsonl:2: bad JSON"),
         ('{"instruction": "ok"}\n{"text": "x"}\n', [], "seeds.jsonl:2 field 'instruction': missing"),
-        ('{"instruction": "ok"}\n', ["--budget", "0"], "field '--budget': must be a whole number of at least 1"),
+        ('{"instruction": "ok"}\n', ["--budget", "0"], "field '--budget': must be a whole number of at least 1 or the "
+                                                 "option left out, got 0"),
+        ('{"instruction": "ok"}\n', ["--max-batch", "0"], "field '--max-batch': must be a whole number of at least 1 or the "
+                                                    "option left out, got 0"),
+        ('{"instruction": "ok"}\n', ["--workers", "0"], "field '--workers': must be a whole number of at least 1 or the "
+                                                  "option left out, got 0"),
         ('{"instruction": "ok"}\n', ["--router", "clever"], "unknown router 'clever'"),
         ('{"instruction": "ok"}\n', ["--max-seed-tokens", "0"], "field '--max-seed-tokens': must be a whole number of at least 1"),
         ('{"instruction": "ok"}\n', ["--concurrency", "0"], "field '--concurrency': must be a whole number of at least 1"),

@@ -46,12 +46,15 @@ def field_values(args, config_class, names=None) -> dict:
 
 
 def as_options(error):
-    """An `InputError` about a config field, reworded to name the command-line option instead."""
+    """An `InputError` about a config field, reworded to name the command-line option instead (and to
+    say that a setting that may be unset is one whose option is left out)."""
+    from ..common.checks import EMPTY, EMPTY_OPTION
     from ..common.errors import InputError
 
     if not error.field or error.field.startswith("-"):
         return error
-    return InputError(error.message, path=error.path, line=error.line, field=f"--{error.field.replace('_', '-')}")
+    message = error.message.replace(f"{EMPTY}, got ", f"{EMPTY_OPTION}, got ")
+    return InputError(message, path=error.path, line=error.line, field=f"--{error.field.replace('_', '-')}")
 
 
 def add_config_options(parser, table: dict, config_class):

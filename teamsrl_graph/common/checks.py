@@ -1,7 +1,8 @@
 """Checks of a config's numeric settings, shared by the trainers: a value out of range is an
 InputError naming the field (with `prefix`, e.g. "lora."; prefix "--" names the command-line
 option, "--max-kl" for max_kl), raised before any model loads. A number is never a bool, never
-infinite and never NaN; with `empty=True` a field may also be None (a setting left unset). It does
+infinite and never NaN; with `empty=True` a field may also be None (a setting left unset: "or empty",
+or on the command line "or the option left out"). It does
 not know what the settings mean; each config says which of its fields must be what."""
 
 from __future__ import annotations
@@ -10,18 +11,21 @@ import math
 
 from .errors import InputError
 
+EMPTY, EMPTY_OPTION = " or empty", " or the option left out"  # how a message says "None is allowed too"
+
 
 def require(config, names: tuple[str, ...], ok, wanted: str, prefix: str = "", kinds=(int, float),
             empty: bool = False) -> None:
     """Each of `names` is a finite number of `kinds` (never a bool) for which `ok(value)` holds, or
-    None where `empty`; else an InputError saying it must be `wanted` (" or empty" added where `empty`)."""
+    None where `empty`; else an InputError saying it must be `wanted` (`EMPTY` added where `empty`)."""
     for name in names:
         value = getattr(config, name)
         if empty and value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value) or not ok(value):
             option = name.replace("_", "-") if prefix == "--" else name
-            raise InputError(f"must be {wanted}{' or empty' if empty else ''}, got {value!r}", field=prefix + option)
+            unset = (EMPTY_OPTION if prefix == "--" else EMPTY) if empty else ""
+            raise InputError(f"must be {wanted}{unset}, got {value!r}", field=prefix + option)
 
 
 def whole(config, *names: str, least: int = 1, prefix: str = "", empty: bool = False) -> None:
