@@ -69,6 +69,8 @@ def private_note(private: dict | None) -> str:
 
 
 def run(args) -> int:
+    from functools import partial
+
     from ..common.lora import LoraSettings
     from ..common.files import make_folder, read_jsonl, write_jsonl
     from ..dataio.records import split_heldout
@@ -91,10 +93,8 @@ def run(args) -> int:
         config = RLVRConfig(base=args.base, steps=args.rl_steps, prompts_per_step=args.rl_prompts,
                             num_generations=args.rl_samples, seed=args.seed, lora=lora,
                             **({} if args.lr is None else {"learning_rate": args.lr}))
-        make_folder(args.out)  # settings and data first: a refused run leaves no folder
         # every constrained instruction outside the held-out part, those with no usable answer included
-        result = finetune_rlvr(outside(records, heldout), args.out, config, data_file=args.data,
-                               heldout=len(heldout))
+        train_run = partial(finetune_rlvr, outside(records, heldout), args.out, config)
     else:
         config = SFTRunConfig(
             base=args.base, lora=lora, epochs=args.epochs,
@@ -104,8 +104,9 @@ def run(args) -> int:
             evaluations_per_epoch=args.evaluations_per_epoch, patience=args.patience, dp_epsilon=args.dp_epsilon,
             dp_delta=args.dp_delta, dp_clip=args.dp_clip,
         )
-        make_folder(args.out)
-        result = finetune(train, args.out, config, data_file=args.data, heldout=len(heldout))
+        train_run = partial(finetune, train, args.out, config)
+    make_folder(args.out)  # settings and data first: a refused run leaves no folder
+    result = train_run(data_file=args.data, heldout=len(heldout))
     out, members = Path(args.out), result.trained_on(train)
     write_jsonl(out / "train.jsonl", members)  # the members `teamsrl eval` audits
     if not rl:
