@@ -25,7 +25,7 @@ from ..common.errors import InputError
 from . import local
 from .batching import BatchGenerator
 
-MAX_BATCH = 64  # rows an engine decodes together by default (benchmarks/generation_speed.py: 64 beat 32)
+MAX_BATCH = 64  # rows an engine decodes together by default: the main job's 32 instructions in flight, two answers each
 _ENGINES: dict[tuple, BatchGenerator] = {}
 _ENGINES_LOCK = threading.Lock()
 
