@@ -46,7 +46,7 @@ def test_make_folder_names_a_file_and_makes_the_parents(tmp_path):
     with pytest.raises(InputError, match="is a file, not a folder") as error:
         make_folder(tmp_path / "f", "out_dir")
     assert error.value.field == "out_dir"
-    with pytest.raises(InputError, match="cannot be written"):
-        make_folder(tmp_path / "f" / "sub")
+    with pytest.raises(InputError, match=f"cannot be written: {tmp_path / 'f'} is a file, not a folder"):
+        make_folder(tmp_path / "f" / "sub" / "deeper")
     made = make_folder(tmp_path / "a" / "b")
     assert made.is_dir() and list(made.iterdir()) == []  # the write probe leaves nothing

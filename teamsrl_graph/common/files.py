@@ -1,6 +1,7 @@
 """Files in and out. Reading user files with errors that name the file and line (UTF-8 text with
 any byte-order mark dropped, JSON lines); writing results so that a reader never sees them
-half-written, even after a crash (temporary name, flushed to disk, then rename)."""
+half-written, even after a crash (temporary name, flushed to disk, then rename); output places checked
+before long work starts (`check_place`, `make_folder`)."""
 
 from __future__ import annotations
 
@@ -123,11 +124,23 @@ def write_json(path: str | Path, data) -> Path:
     return write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+def check_place(path: str | Path, field: str = "--out") -> Path:
+    """Refuse, without creating anything, a `path` that lies under a file (the nearest part of it that
+    exists is not a folder): an InputError naming `path`, that file and `field`."""
+    path = Path(path)
+    above = path.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent  # the nearest part of the path that exists
+    if above.exists() and not above.is_dir():
+        raise InputError(f"cannot be written: {above} is a file, not a folder", path=path, field=field)
+    return path
+
+
 def make_folder(path: str | Path, field: str = "--out") -> Path:
     """Create the folder `path` (parents too) and check that it takes files, before any long work
-    writes into it: a path that is a file, or a place the file system refuses (no permission, a
-    read-only disk, a file where a parent should be), is an InputError naming it and `field`."""
-    path = Path(path)
+    writes into it: a path that is a file or lies under one (`check_place`), or a place the file
+    system refuses (no permission, a read-only disk), is an InputError naming it and `field`."""
+    path = check_place(path, field)
     if path.exists() and not path.is_dir():
         raise InputError("is a file, not a folder", path=path, field=field)
     try:

@@ -30,7 +30,7 @@ from pathlib import Path
 from ..constraints import validate
 from ..constraints.reward import constraint_reward, decode_constraints  # noqa: F401 (the rlvr format's reward)
 from ..common.errors import InputError, SetupError
-from ..common.files import atomic, move_into_place, read_objects
+from ..common.files import atomic, check_place, move_into_place, read_objects
 from .records import prompt_of
 from ..sft.data import to_conversations
 
@@ -149,12 +149,7 @@ def target_of(out: str | Path, to: str | None = None) -> str:
 def check_out(out: str | Path, overwrite: bool = False):
     """Refuse an existing `out` unless `overwrite`; even then, refuse a folder that is not a saved dataset.
     Refuse an `out` under a file (nothing can be written there)."""
-    out = Path(out)
-    above = out.parent
-    while not above.exists() and above != above.parent:
-        above = above.parent  # the nearest part of the path that exists
-    if above.exists() and not above.is_dir():
-        raise InputError(f"cannot be written: {above} is a file, not a folder", path=out, field="out")
+    out = check_place(out, "out")
     if out.exists() or out.is_symlink():
         if not overwrite:
             raise InputError("already exists; pass --overwrite to replace it, or choose another name", path=out, field="out")
