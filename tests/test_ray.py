@@ -124,6 +124,7 @@ def test_a_bad_setting_fails_in_the_workers_before_anything_is_written(cluster, 
     ({"workers": 3}, "--workers", "need 3 CPUs; the Ray cluster has 2"),
     ({"workers": 2, "base_urls": ["http://127.0.0.1:1/v1"]}, "--workers", "2 workers for 1 endpoints"),
     ({"address": "ray://127.0.0.1:10001"}, "--ray", "Ray Client addresses"),
+    ({"concurrency": 0}, "concurrency", "a whole number of at least 1, got 0"),
 ])
 def test_runs_the_cluster_cannot_hold_are_refused(cluster, tmp_path, kwargs, field, message):
     with pytest.raises(InputError, match=message) as error:

@@ -8,6 +8,7 @@ not know what the settings mean; each config says which of its fields must be wh
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 from .errors import InputError
 
@@ -26,6 +27,11 @@ def require(config, names: tuple[str, ...], ok, wanted: str, prefix: str = "", k
             option = name.replace("_", "-") if prefix == "--" else name
             unset = (EMPTY_OPTION if prefix == "--" else EMPTY) if empty else ""
             raise InputError(f"must be {wanted}{unset}, got {value!r}", field=prefix + option)
+
+
+def arguments(**values) -> SimpleNamespace:
+    """A function's own arguments as an object the checks read: `whole(arguments(concurrency=c), "concurrency")`."""
+    return SimpleNamespace(**values)
 
 
 def whole(config, *names: str, least: int = 1, prefix: str = "", empty: bool = False) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .budget import Budget
 from ..evolve.context import Context
+from ..common.checks import arguments, whole
 from ..common.errors import Interrupted
 from ..common.results import this_machine
 from ..evolve.graph import build_graph
@@ -101,6 +102,7 @@ def generate(
     `config` is LangGraph's run config for every seed's invocation (callbacks, tags, metadata: what
     tracing such as LangSmith reads); each seed's run is also tagged with its record id.
     """
+    whole(arguments(concurrency=concurrency), "concurrency")  # 0 would start no seed and return nothing
     seeds = _as_seeds(seeds)
     context = context or Context()
     res = resources(context)  # bad specs or prompts fail before any output exists

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..running.budget import Budget
 from ..evolve.context import Context
+from ..common.checks import arguments, whole
 from ..common.errors import InputError, SetupError, TeamsrlError
 from ..running.rundir import RunDir, public_url
 from ..running.run import Progress, _as_seeds, _Signals, conclude, deal, still_to_do
@@ -100,8 +101,7 @@ def generate_on_ray(
     count = workers if workers is not None else (len(urls) or 2)
     if count < 1 or (urls and count != len(urls)):
         raise InputError(f"{count} workers for {len(urls)} endpoints: give one endpoint per worker", field="--workers")
-    if concurrency < 1:
-        raise InputError(f"must be positive, got {concurrency}", field="--concurrency")
+    whole(arguments(concurrency=concurrency), "concurrency")
     started_ray = connect(ray, address)
     try:
         return _run(ray, seeds, context, urls or [context.base_url] * count, cpus_per_worker, concurrency, out,
