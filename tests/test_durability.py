@@ -38,14 +38,6 @@ def test_resume_skips_done_records_and_the_cap_spans_the_run(make_context, tmp_p
     assert json.loads((tmp_path / "report.json").read_text())["records"] == len(SEEDS)
 
 
-@pytest.mark.parametrize("concurrency", [0, -1, 1.5, "4", True])
-def test_a_concurrency_that_could_start_no_seed_is_refused_before_anything_is_written(make_context, tmp_path,
-                                                                                     concurrency):
-    with pytest.raises(InputError, match="a whole number of at least 1") as caught:
-        generate(SEEDS, out=tmp_path / "o", context=make_context(max_steps=1), concurrency=concurrency, progress=False)
-    assert caught.value.field == "concurrency" and not (tmp_path / "o").exists()
-
-
 def test_resume_may_change_the_engine_rows_but_not_what_shapes_records(make_context, tmp_path):
     first = generate(SEEDS[:2], out=tmp_path, context=make_context(max_steps=1, max_batch=8), progress=False)
     again = generate(SEEDS, out=tmp_path, context=make_context(max_steps=1, max_batch=16), resume=True, progress=False)

@@ -23,7 +23,7 @@ from pathlib import Path
 from .budget import Budget
 from ..evolve.context import Context
 from ..common.checks import arguments, whole
-from ..common.errors import Interrupted
+from ..common.errors import InputError, Interrupted
 from ..common.results import this_machine
 from ..evolve.graph import build_graph
 from ..dataio.records import record_id
@@ -35,10 +35,27 @@ from ..dataio.seeds import Seed, check_seeds, load_seeds, seed_fields
 log = logging.getLogger("teamsrl.generate")
 
 
+def run_inputs(seeds, context, concurrency, config) -> tuple[list[Seed], Context]:
+    """A run's arguments, checked before anything is built or written (`generate`, `generate_on_ray`):
+    the seeds (`_as_seeds`), the Context (None = the defaults, a dict = those settings), seeds in
+    flight (a whole number of at least 1) and LangGraph's run `config` (a dict or None)."""
+    whole(arguments(concurrency=concurrency), "concurrency")  # 0 would start no seed and return nothing
+    if config is not None and not isinstance(config, dict):
+        raise InputError(f"must be a dict of LangGraph run settings (tags, metadata, callbacks), got "
+                         f"{type(config).__name__}", field="config")
+    if context is None or isinstance(context, dict):
+        context = Context(**(context or {}))
+    elif not isinstance(context, Context):
+        raise InputError(f"must be a Context or a dict of its settings, got {type(context).__name__}", field="context")
+    return _as_seeds(seeds), context
+
+
 def _as_seeds(seeds) -> list[Seed]:
     """Seeds from a path (None: the shipped ones) or a list of strings, dicts or Seeds, checked alike."""
     if seeds is None or isinstance(seeds, (str, Path)):
         return load_seeds(seeds)
+    if isinstance(seeds, (dict, bytes)) or not hasattr(seeds, "__iter__"):
+        raise InputError(f"must be a path or a list of seed instructions, got {type(seeds).__name__}", field="seeds")
     rows = []
     for i, s in enumerate(seeds, 1):
         if isinstance(s, Seed):
@@ -86,7 +103,7 @@ def generate(
     seeds=None,
     *,
     out: str | Path | None = None,
-    context: Context | None = None,
+    context: Context | dict | None = None,
     concurrency: int = 16,
     overwrite: bool = False,
     resume: bool = False,
@@ -97,14 +114,13 @@ def generate(
 
     Returns the records of the run (with `resume`, those of the earlier attempts too). With `out`,
     writes `out/dataset.jsonl`, `out/ledger.json`, `out/run.json` and `out/report.json`. The
-    run's settings, its query and token caps included, are `context`; its models and ledger are
+    run's settings, its query and token caps included, are `context` (a Context, or a dict of its
+    settings; None = the defaults); its models and ledger are
     the resources bound to it (`resources(context)`; bind ready-made ones with `resources.bind`).
     `config` is LangGraph's run config for every seed's invocation (callbacks, tags, metadata: what
     tracing such as LangSmith reads); each seed's run is also tagged with its record id.
     """
-    whole(arguments(concurrency=concurrency), "concurrency")  # 0 would start no seed and return nothing
-    seeds = _as_seeds(seeds)
-    context = context or Context()
+    seeds, context = run_inputs(seeds, context, concurrency, config)
     res = resources(context)  # bad specs or prompts fail before any output exists
     res.models.load()  # ... and so do missing weights
     folder, records, dataset = (RunDir(out) if out is not None else None), [], None

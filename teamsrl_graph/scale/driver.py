@@ -23,10 +23,9 @@ from pathlib import Path
 
 from ..running.budget import Budget
 from ..evolve.context import Context
-from ..common.checks import arguments, whole
 from ..common.errors import InputError, SetupError, TeamsrlError
 from ..running.rundir import RunDir, public_url
-from ..running.run import Progress, _as_seeds, _Signals, conclude, deal, still_to_do
+from ..running.run import Progress, _Signals, conclude, deal, run_inputs, still_to_do
 from .ledger import LedgerKeeper, RemoteBudget
 from .worker import SeedWorker
 
@@ -76,7 +75,7 @@ def generate_on_ray(
     seeds=None,
     *,
     out: str | Path | None = None,
-    context: Context | None = None,
+    context: Context | dict | None = None,
     address: str | None = None,
     workers: int | None = None,
     base_urls: list[str] | None = None,
@@ -95,13 +94,11 @@ def generate_on_ray(
     sent with every seed, so it must pickle. Returns the records of the run, as `generate` does, and
     writes the same files; report.json gets a `ray` block (workers, endpoints, records per worker)."""
     ray = need_ray()
-    seeds = _as_seeds(seeds)
-    context = context or Context()
+    seeds, context = run_inputs(seeds, context, concurrency, config)
     urls = list(base_urls or [])
     count = workers if workers is not None else (len(urls) or 2)
     if count < 1 or (urls and count != len(urls)):
         raise InputError(f"{count} workers for {len(urls)} endpoints: give one endpoint per worker", field="--workers")
-    whole(arguments(concurrency=concurrency), "concurrency")
     started_ray = connect(ray, address)
     try:
         return _run(ray, seeds, context, urls or [context.base_url] * count, cpus_per_worker, concurrency, out,
