@@ -9,6 +9,19 @@ from teamsrl_graph.running.budget import Budget, count_tokens
 from teamsrl_graph.common.errors import InputError
 
 
+@pytest.mark.parametrize("settings, field, message", [
+    ({"max_queries": -1}, "max_queries", "a whole number of at least 0 or empty, got -1"),
+    ({"max_queries": "3"}, "max_queries", "got '3'"),
+    ({"max_tokens": 2.5}, "max_tokens", "got 2.5"),
+    ({"call_tokens": -5}, "call_tokens", "a whole number of at least 0, got -5"),
+    ({"queries": True}, "queries", "got True"),
+])
+def test_a_ledger_with_a_bad_cap_or_count_is_refused(settings, field, message):
+    with pytest.raises(InputError, match=message) as error:
+        Budget(**settings)
+    assert error.value.field == field
+
+
 def test_reserve_record_release_bookkeeping():
     b = Budget(max_queries=3)
     assert b.reserve(2) and not b.reserve(2) and b.reserve(1)

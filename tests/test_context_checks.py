@@ -54,6 +54,14 @@ def test_a_bad_value_in_a_context_dict_is_an_input_error_naming_the_field(settin
     assert caught.value.field == field and isinstance(caught.value, ValueError)
 
 
+def test_binding_resources_to_a_dict_says_to_make_the_context_first():
+    from teamsrl_graph import bind
+
+    with pytest.raises(InputError, match=r"make one with Context\(\*\*settings\)") as caught:
+        bind({"budget": 3})
+    assert caught.value.field == "context"
+
+
 def test_a_run_without_a_context_says_so():
     with pytest.raises(InputError, match="runs with a Context, got no context") as caught:
         build_graph().invoke(SEED)

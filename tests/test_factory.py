@@ -179,10 +179,19 @@ def test_a_provider_model_without_a_key_is_a_one_line_setup_error():
     assert "OPENAI_API_KEY" in str(error.value) and "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize("settings, field", [({"timeout": 0}, "timeout"), ({"max_retries": -1}, "max_retries")])
-def test_bad_client_settings(settings, field):
+@pytest.mark.parametrize("spec, settings, field", [
+    (SPEC, {"timeout": 0}, "timeout"),
+    (SPEC, {"max_retries": -1}, "max_retries"),
+    (SPEC, {"temperature": -0.1}, "temperature"),
+    (SPEC, {"max_tokens": 0}, "max_tokens"),
+    ("local", {"max_batch": 0}, "max_batch"),
+    ("local", {"temperature": float("nan")}, "temperature"),
+    (None, {}, "model"),
+    (5, {}, "model"),
+])
+def test_bad_client_settings(spec, settings, field):
     with pytest.raises(InputError) as error:
-        make_chat_model(SPEC, base_url="http://127.0.0.1:9/v1", **settings)
+        make_chat_model(spec, base_url="http://127.0.0.1:9/v1", **settings)
     assert error.value.field == field
 
 

@@ -49,6 +49,19 @@ def test_bad_files_name_file_line_and_field(tmp_path, name, content, expected):
     assert expected in str(error.value)
 
 
+@pytest.mark.parametrize("kwargs, place, message", [
+    ({"path": 5}, "field 'seeds'", "must be a path to a seed file, got int"),
+    ({"path": "{tmp}"}, "{tmp}", "is a folder, not a file"),
+    ({"path": "{tmp}/none.txt"}, "{tmp}/none.txt", "no such file"),
+    ({"max_tokens": 0}, "field 'max_tokens'", "a whole number of at least 1, got 0"),
+])
+def test_bad_arguments_name_their_place(tmp_path, kwargs, place, message):
+    kwargs = {k: v.format(tmp=tmp_path) if isinstance(v, str) else v for k, v in kwargs.items()}
+    with pytest.raises(InputError, match=message) as error:
+        load_seeds(**kwargs)
+    assert str(error.value).startswith(place.format(tmp=tmp_path))
+
+
 def test_non_utf8_names_the_line(tmp_path):
     path = tmp_path / "s.txt"
     path.write_bytes(b"fine\nalso fine\nbad \xff byte\n")

@@ -23,8 +23,11 @@ def read_text(path: str | Path) -> str:
     are InputErrors (with the line)."""
     path = Path(path)
     if not path.is_file():
-        raise InputError("no such file", path=path)
-    data = path.read_bytes()
+        raise InputError("is a folder, not a file" if path.is_dir() else "no such file", path=path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:  # no permission, ...
+        raise InputError(f"cannot be read ({error.strerror or error})", path=path) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..running.budget import count_tokens
+from ..common.checks import arguments, whole
 from ..common.errors import InputError
 from ..common.files import lines, parse_objects, read_text
 
@@ -122,6 +123,9 @@ def load_seeds(path: str | Path | None = None, *, strict: bool = True, max_token
     With strict=True, empty or over-long instructions are errors; otherwise they are skipped with a
     warning. Exact duplicates are always dropped with a warning (one record per seed).
     """
+    if path is not None and not isinstance(path, (str, Path)):
+        raise InputError(f"must be a path to a seed file, got {type(path).__name__}", field="seeds")
+    whole(arguments(max_tokens=max_tokens), "max_tokens")  # 0 would refuse every seed as too long
     path = Path(path) if path else default_seeds_path()
     return check_seeds(parse_seeds(path), path, strict=strict, max_tokens=max_tokens)
 

@@ -128,6 +128,10 @@ class Context(metaclass=_CheckedNames):
         resumed one started without `context=`)."""
         if isinstance(context, cls):
             return context
+        if isinstance(context, dict):  # a graph run turns a dict into a Context itself; resources need the instance
+            raise InputError("got a dict of settings where the Context instance is needed: make one with "
+                             "Context(**settings) and pass that same instance to bind/resources and to the run",
+                             field="context")
         got = "no context" if context is None else f"a {type(context).__name__}"
         raise InputError(f"the evolution graph runs with a Context, got {got}: pass context=Context(...) (or a dict of "
                          "its settings) to invoke/stream, and again when resuming a thread", field="context")

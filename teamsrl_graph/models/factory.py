@@ -35,6 +35,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
+from ..common.checks import arguments, non_negative, whole
 from ..common.errors import InputError, SetupError, TeamsrlError
 
 log = logging.getLogger("teamsrl.models")
@@ -71,6 +72,13 @@ def make_chat_model(
     """
     if isinstance(spec, BaseChatModel):
         return without_own_retries(spec)
+    if not isinstance(spec, str):
+        raise InputError(f"must be a model spec ('local', 'local:/folder', 'provider:model') or a chat model, got "
+                         f"{type(spec).__name__}", field="model")
+    settings = arguments(temperature=temperature, max_tokens=max_tokens, max_batch=max_batch)
+    non_negative(settings, "temperature")
+    whole(settings, "max_tokens")
+    whole(settings, "max_batch", empty=True)
     if spec == "local" or spec.startswith("local:"):
         from .chat import LocalChatModel
 

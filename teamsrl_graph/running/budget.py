@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from ..common.checks import whole
 from ..common.errors import InputError
 from ..common.files import read_text, write_json
 
@@ -67,6 +68,11 @@ class Budget:
     tokens_by_role: dict = field(default_factory=lambda: defaultdict(lambda: {"prompt": 0, "completion": 0}))
     threads: dict = field(default_factory=dict, repr=False)  # thread key -> its account (see `adopt`)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self):
+        whole(self, "max_queries", "max_tokens", least=0, empty=True)
+        whole(self, "call_tokens", "queries", "requests", "reserved", "prompt_tokens", "completion_tokens", "failed",
+              least=0)
 
     def _account(self) -> Budget | None:
         """The books the current graph node charges besides this ledger (None outside `charging`)."""
