@@ -151,3 +151,82 @@ def test_the_eval_command_says_which_before_any_model_loads(flags, adapter_confi
     write_jsonl(tmp_path / "heldout.jsonl", RECORDS[2:])
     assert main(["eval", "--run", str(tmp_path), "--judge", "", *flags]) == 2
     assert said in capsys.readouterr().err and not (tmp_path / "eval.json").exists()
+
+
+@pytest.mark.parametrize("target_modules, kept", [("q_proj, v_proj", ["q_proj", "v_proj"]), (("k_proj",), ("k_proj",))])
+def test_layer_names_may_be_one_comma_separated_string(target_modules, kept):
+    assert LoraSettings(target_modules=target_modules).target_modules == kept
+
+
+@pytest.mark.parametrize("target_modules", [5, [1, 2], " , "])
+def test_layer_names_that_are_not_names_are_refused(target_modules):
+    with pytest.raises(InputError) as error:
+        LoraSettings(target_modules=target_modules)
+    assert error.value.field == "lora.target_modules"
+
+
+@pytest.mark.parametrize("config_class", [SFTRunConfig, RLVRConfig])
+def test_adapter_settings_may_be_a_dict_and_are_checked_alike(config_class):
+    assert config_class(lora={"r": 4}).lora == LoraSettings(r=4)
+    for lora, field in (({"r": 0}, "lora.r"), ({"rr": 4}, "lora.rr"), ("r=4", "lora")):
+        with pytest.raises(InputError) as error:
+            config_class(lora=lora)
+        assert error.value.field == field
+
+
+def trainer_calls():
+    from teamsrl_graph.evaluation import evaluate
+    from teamsrl_graph.rlvr.finetune import finetune_rlvr
+    from teamsrl_graph.sft.trainer import finetune
+
+    return {"sft": lambda data, out, config: finetune(data, out, config),
+            "rlvr": lambda data, out, config: finetune_rlvr(data, out, config),
+            "eval": lambda data, out, config: evaluate(out / "adapter", data, data, out, config)}
+
+
+@pytest.mark.parametrize("trainer", ["sft", "rlvr"])
+@pytest.mark.parametrize("data, field, message", [
+    (5, "records", "must be a list of records"),
+    ({"instruction": "x"}, "records", "must be a list of records"),
+])
+def test_records_that_are_not_a_list_are_refused(trainer, data, field, message, tmp_path):
+    with pytest.raises(InputError, match=message) as error:
+        trainer_calls()[trainer](data, tmp_path / "o", None)
+    assert error.value.field == field and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("trainer, config, field, message", [
+    ("sft", {"epochs": 0}, "epochs", "a number above 0"),
+    ("sft", {"epoch": 1}, "epoch", "did you mean 'epochs'"),
+    ("rlvr", {"steps": 0}, "steps", "a whole number of at least 1"),
+    ("rlvr", "steps=3", "config", "must be a RLVRConfig or a dict of its settings, got str"),
+    ("eval", {"batch_size": 0}, "batch_size", "a whole number of at least 1"),
+    ("eval", {"ifbenc": 0}, "ifbenc", "did you mean 'ifbench'"),
+])
+def test_a_config_may_be_a_dict_of_its_settings_checked_alike(trainer, config, field, message, tmp_path):
+    with pytest.raises(InputError, match=message) as error:
+        trainer_calls()[trainer](RECORDS, tmp_path / "o", config)
+    assert error.value.field == field and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("trainer, config", [("sft", {"epochs": 1, "lora": {"r": 4}}), ("rlvr", {"steps": 1})])
+def test_a_good_dict_of_settings_goes_on_to_the_model(trainer, config, tmp_path):
+    from test_export_formats import CONSTRAINED
+
+    with pytest.raises(pytest.fail.Exception, match="a model was loaded"):
+        trainer_calls()[trainer](RECORDS + CONSTRAINED, tmp_path / "o", config)
+
+
+@pytest.mark.parametrize("trainer, config, field", [
+    ("hir.trainer.HIRTrainer", {"sample": 2}, "sample"),
+    ("hir.trainer.HIRTrainer", {"rounds": 0}, "rounds"),
+    ("pit.trainer.PITTrainer", {"kl_beta": -1}, "kl_beta"),
+    ("pit.trainer.PITTrainer", [1], "config"),
+])
+def test_the_hir_and_pit_trainers_take_a_dict_of_settings_checked_alike(trainer, config, field):
+    import importlib
+
+    module, name = trainer.rsplit(".", 1)
+    with pytest.raises(InputError) as error:
+        getattr(importlib.import_module(f"teamsrl_graph.{module}"), name)(config=config)
+    assert error.value.field == field

@@ -84,7 +84,7 @@ def run(args) -> int:
     conversations = sft_data.to_conversations(records, args.data, verified_only=not (args.unverified or rl))
     train, heldout = split_heldout(conversations, args.heldout, args.seed)
     lora = LoraSettings(r=args.r, alpha=args.alpha, dropout=args.dropout,
-                        target_modules=[m.strip() for m in args.target_modules.split(",") if m.strip()])
+                        target_modules=args.target_modules)  # comma-separated: LoraSettings splits it
     if rl:
         from ..rlvr.config import RLVRConfig
         from ..rlvr.finetune import finetune_rlvr, outside, refuse_privacy

@@ -3,11 +3,15 @@ InputError naming the field (with `prefix`, e.g. "lora."; prefix "--" names the 
 option, "--max-kl" for max_kl), raised before any model loads. A number is never a bool, never
 infinite and never NaN; with `empty=True` a field may also be None (a setting left unset: "or empty",
 or on the command line "or the option left out"). It does
-not know what the settings mean; each config says which of its fields must be what."""
+not know what the settings mean; each config says which of its fields must be what. `given` turns
+what a caller passed as a config (None, a dict of settings, an instance) into the config, `listed`
+what it passed as a list."""
 
 from __future__ import annotations
 
+import difflib
 import math
+from dataclasses import fields
 from types import SimpleNamespace
 
 from .errors import InputError
@@ -52,3 +56,32 @@ def fraction(config, *names: str, prefix: str = "") -> None:
 
 def unit(config, *names: str, prefix: str = "") -> None:
     require(config, names, lambda v: 0 <= v <= 1, "a number from 0 to 1", prefix)
+
+
+def given(value, config_class, field: str = "config"):
+    """`value` as a `config_class`: None = its defaults, a dict = those settings (checked by the class),
+    an instance as it is; anything else, or a dict naming a setting the class lacks, is an InputError
+    naming `field` (or the unknown setting, with the closest known one; "lora.rr" for a part `field`)."""
+    if value is None:
+        return config_class()
+    if isinstance(value, config_class):
+        return value
+    if not isinstance(value, dict):
+        raise InputError(f"must be a {config_class.__name__} or a dict of its settings, got {type(value).__name__}",
+                         field=field)
+    known = [f.name for f in fields(config_class) if f.init]
+    for name in value:
+        if name not in known:
+            close = difflib.get_close_matches(str(name), known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known settings: {', '.join(known)}"
+            where = str(name) if field == "config" else f"{field}.{name}"
+            raise InputError(f"{config_class.__name__} has no setting {name!r}; {hint}", field=where)
+    return config_class(**value)
+
+
+def listed(value, field: str, wanted: str) -> list:
+    """`value`, any iterable but a string, bytes or a dict, as a list; else an InputError naming `field`
+    that says it must be `wanted` ("a list of records, ...")."""
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        raise InputError(f"must be {wanted}, got {type(value).__name__}", field=field)
+    return list(value)

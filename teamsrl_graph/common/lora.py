@@ -19,13 +19,17 @@ class LoraSettings:
     alpha: int = 16  # scaling numerator (effective scale alpha / r)
     dropout: float = 0.05  # dropout on the adapter input
     # the layers trained: Llama attention (every linear layer did worse on validation, results/finetune_adapter.json)
-    target_modules: list[str] = field(default_factory=lambda: list(ATTENTION))
+    target_modules: list[str] = field(default_factory=lambda: list(ATTENTION))  # or one comma-separated string
 
     def __post_init__(self):
         """Settings peft cannot build an adapter from are an InputError naming the field."""
         whole(self, "r", prefix="lora.")
         positive(self, "alpha", prefix="lora.")
         fraction(self, "dropout", prefix="lora.")
+        if isinstance(self.target_modules, str):  # "q_proj,v_proj", as on the command line
+            self.target_modules = [name.strip() for name in self.target_modules.split(",") if name.strip()]
+        if not isinstance(self.target_modules, (list, tuple)) or not all(isinstance(n, str) for n in self.target_modules):
+            raise InputError(f"must be a list of layer names, got {self.target_modules!r}", field="lora.target_modules")
         if not self.target_modules:
             raise InputError("names no layer to train", field="lora.target_modules")
 

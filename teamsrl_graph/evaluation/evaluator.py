@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..common import plots, prompts
+from ..common.checks import given
 from ..common.files import atomic, make_folder, write_json, write_jsonl
 from ..models import local
 from ..sft import data as sft_data
@@ -51,7 +52,7 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
     from ..models.batching import BatchGenerator
     from ..models.factory import make_chat_model
 
-    config = config or EvalConfig()  # its settings are checked when it is made
+    config = given(config, EvalConfig)  # its settings are checked when it is made
     started = time.monotonic()
     items = constrained_items.load(config.constrained) if config.constrained else []  # bad items fail before any model loads
     rows = ifbench_rows(config.ifbench)

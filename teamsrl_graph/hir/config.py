@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-from ..common.checks import fraction, non_negative, positive, whole
+from ..common.checks import fraction, given, non_negative, positive, whole
 from ..common.lora import LoraSettings
 from .relabel import WRONG_INSTRUCTION
 
@@ -43,6 +43,7 @@ class HIRConfig:
 
     def __post_init__(self):
         """Settings no run can use are an InputError naming the field, before any model loads."""
+        self.lora = given(self.lora, LoraSettings, "lora")  # a dict of adapter settings will do
         whole(self, "difficulty", "eval_instances", "answer_tokens", "rounds", "prompts_per_round", "samples",
               "generation_batch", "steps_per_round", "batch_size", "max_length")
         positive(self, "learning_rate", "temperature")

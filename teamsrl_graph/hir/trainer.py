@@ -35,6 +35,7 @@ from ..common import plots
 from ..models import local
 from ..models.local import chat_ids
 from ..models.offline import sample
+from ..common.checks import given
 from ..common.files import move_into_place
 from .config import HIRConfig
 from .relabel import Pair
@@ -88,7 +89,7 @@ class HIRTrainer:
         import torch
         from peft import PeftModel, get_peft_model
 
-        self.config = config = config or HIRConfig()
+        self.config = config = given(config, HIRConfig)
         if model is None:
             model, tokenizer = local.load()
         tokenizer.padding_side = "left"

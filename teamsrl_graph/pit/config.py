@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..common.checks import fraction, non_negative, positive, whole
+from ..common.checks import fraction, given, non_negative, positive, whole
 from ..common.errors import InputError
 from ..common.lora import LoraSettings
 
@@ -55,6 +55,7 @@ class PITConfig:
 
     def __post_init__(self):
         """Settings no run can use are an InputError naming the field, before any model loads."""
+        self.lora = given(self.lora, LoraSettings, "lora")  # a dict of adapter settings will do
         self.rl_steps = tuple(self.rl_steps)
         whole(self, "sft_steps", empty=True)
         whole(self, "batch_size", "max_length", "prompts_per_step", "max_completion_length", "reference_tokens")

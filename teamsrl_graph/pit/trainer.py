@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from ..common import plots, prompts
+from ..common.checks import given
 from ..common.errors import InputError
 from ..common.files import move_into_place, write_json
 from ..models import local
@@ -48,7 +49,7 @@ class PITTrainer:
 
     def __init__(self, config: PITConfig | None = None, preferences: list[Preference] | None = None,
                  model=None, tokenizer=None, source: str | None = None):
-        self.config = config or PITConfig()
+        self.config = given(config, PITConfig)
         self.preferences = list(preferences or [])
         if len(self.preferences) < 2:
             raise InputError("PIT needs at least two preference pairs (one to train on, one held out)",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..common.checks import non_negative, positive, whole
+from ..common.checks import given, non_negative, positive, whole
 from ..common.lora import LoraSettings
 from ..common.training import GRPO_PASS_SIZE
 
@@ -26,6 +26,7 @@ class RLVRConfig:
 
     def __post_init__(self):
         """Settings GRPO cannot run with are an InputError naming the field, before any model loads."""
+        self.lora = given(self.lora, LoraSettings, "lora")  # a dict of adapter settings will do
         whole(self, "num_generations", least=2)  # GRPO compares the answers of a group
         whole(self, "steps", "prompts_per_step", "max_completion_length", "pass_size")
         positive(self, "learning_rate", "temperature")

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from ..common import plots
+from ..common.checks import given, listed
 from ..common.errors import InputError
 from ..common.files import make_folder, move_into_place
 from ..common.training import base_folder, name_base, versions
@@ -59,7 +60,8 @@ def finetune_rlvr(records: list[dict], out_dir: str | Path, config: RLVRConfig |
     """Train a LoRA adapter of `config.base` with GRPO on the constrained instructions of `records` and
     save it, its cards and its reward curve into `out_dir`. `data_file` (the dataset.jsonl the records
     came from) and `heldout` (records the caller kept out) are for the cards, as in `sft.finetune`."""
-    config = config or RLVRConfig()
+    config = given(config, RLVRConfig)
+    records = listed(records, "records", "a list of records")
     items = instructions(records)
     if not items:
         raise InputError(f"none of the {len(records)} records carries a constraint to reward answers by",

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .budget import Budget
 from ..evolve.context import Context
-from ..common.checks import arguments, whole
+from ..common.checks import arguments, listed, whole
 from ..common.errors import InputError, Interrupted
 from ..common.results import this_machine
 from ..evolve.graph import build_graph
@@ -54,10 +54,8 @@ def _as_seeds(seeds) -> list[Seed]:
     """Seeds from a path (None: the shipped ones) or a list of strings, dicts or Seeds, checked alike."""
     if seeds is None or isinstance(seeds, (str, Path)):
         return load_seeds(seeds)
-    if isinstance(seeds, (dict, bytes)) or not hasattr(seeds, "__iter__"):
-        raise InputError(f"must be a path or a list of seed instructions, got {type(seeds).__name__}", field="seeds")
     rows = []
-    for i, s in enumerate(seeds, 1):
+    for i, s in enumerate(listed(seeds, "seeds", "a path or a list of seed instructions"), 1):
         if isinstance(s, Seed):
             rows.append((s.instruction, s.input, s.line or i))
         elif isinstance(s, str):

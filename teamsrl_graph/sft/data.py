@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..common.checks import listed
 from ..common.errors import InputError
 from ..common.files import read_jsonl
 from ..dataio.records import prompt_of
@@ -54,7 +55,7 @@ def load(data, verified_only: bool = True) -> tuple[list[dict], str | None]:
         return to_conversations(read_jsonl(data), data, verified_only), str(data)
     if hasattr(data, "to_list"):  # a datasets.Dataset
         return to_conversations(data.to_list(), "<dataset>", verified_only), None
-    records = list(data)
+    records = listed(data, "records", "a list of records, a Dataset or a dataset.jsonl path")
     if not records:
         raise InputError("no records given", path="<records>")
     return to_conversations(records, verified_only=verified_only), None

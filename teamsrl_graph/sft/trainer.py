@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..common import plots
+from ..common.checks import given
 from ..common.errors import InputError
 from ..common.files import make_folder, move_into_place
 from ..models import local
@@ -114,7 +115,7 @@ def finetune(data, out_dir: str | Path, config: SFTRunConfig | None = None, *, d
 
     from .private import PrivateSFTTrainer, spent
 
-    config = config or SFTRunConfig()
+    config = given(config, SFTRunConfig)
     conversations, source = sft_data.load(data)
     conversations, validation = split_validation(conversations, config)
     private = plan_private(config, len(conversations))  # bad DP settings fail before anything is loaded
