@@ -69,14 +69,19 @@ def given(value, config_class, field: str = "config"):
     if not isinstance(value, dict):
         raise InputError(f"must be a {config_class.__name__} or a dict of its settings, got {type(value).__name__}",
                          field=field)
-    known = [f.name for f in fields(config_class) if f.init]
-    for name in value:
+    known_names(value, [f.name for f in fields(config_class) if f.init],
+                prefix="" if field == "config" else f"{field}.")
+    return config_class(**value)
+
+
+def known_names(names, known: list[str], prefix: str = "") -> None:
+    """Each of `names` is one of `known`; else an InputError naming it (after `prefix`) and the closest
+    known name (or all of them)."""
+    for name in names:
         if name not in known:
             close = difflib.get_close_matches(str(name), known, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"known settings: {', '.join(known)}"
-            where = str(name) if field == "config" else f"{field}.{name}"
-            raise InputError(f"{config_class.__name__} has no setting {name!r}; {hint}", field=where)
-    return config_class(**value)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known settings: {', '.join(known)}"
+            raise InputError(f"unknown setting{hint}", field=f"{prefix}{name}")
 
 
 def listed(value, field: str, wanted: str) -> list:

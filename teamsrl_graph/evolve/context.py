@@ -11,11 +11,10 @@ instruction then goes through an improvement loop: "pit" (a trained improver and
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, field, fields
 
-from ..common.checks import non_negative, positive, require, unit, whole
+from ..common.checks import known_names, non_negative, positive, require, unit, whole
 from ..common.errors import InputError
 from ..common.prompts import IMPROVE_TEMPLATES
 
@@ -41,12 +40,7 @@ class _CheckedNames(type):
     a name that is no field with an InputError naming it and the closest field, not a TypeError."""
 
     def __call__(cls, *args, **kwargs):
-        known = [f.name for f in fields(cls)]
-        for name in kwargs:
-            if name not in known:
-                close = difflib.get_close_matches(name, known, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; known settings: {', '.join(known)}"
-                raise InputError(f"unknown setting{hint}", field=name)
+        known_names(kwargs, [f.name for f in fields(cls)])
         return super().__call__(*args, **kwargs)
 
 
