@@ -182,6 +182,8 @@ def test_a_provider_model_without_a_key_is_a_one_line_setup_error():
 @pytest.mark.parametrize("spec, settings, field", [
     (SPEC, {"timeout": 0}, "timeout"),
     (SPEC, {"max_retries": -1}, "max_retries"),
+    (SPEC, {"timeout": float("inf")}, "timeout"),
+    (SPEC, {"max_retries": 1.5}, "max_retries"),
     (SPEC, {"temperature": -0.1}, "temperature"),
     (SPEC, {"max_tokens": 0}, "max_tokens"),
     ("local", {"max_batch": 0}, "max_batch"),
@@ -193,6 +195,13 @@ def test_bad_client_settings(spec, settings, field):
     with pytest.raises(InputError) as error:
         make_chat_model(spec, base_url="http://127.0.0.1:9/v1", **settings)
     assert error.value.field == field
+
+
+@pytest.mark.parametrize("rate", [0, -1.0, float("nan"), "2"])
+def test_a_rate_that_is_not_a_number_above_0_is_refused(rate):
+    with pytest.raises(InputError, match="a number above 0") as error:
+        make_rate_limiter(rate)
+    assert error.value.field == "requests_per_second"
 
 
 def test_the_rate_limiter_spaces_calls_out():

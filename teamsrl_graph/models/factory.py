@@ -35,7 +35,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
-from ..common.checks import arguments, non_negative, whole
+from ..common.checks import arguments, non_negative, positive, whole
 from ..common.errors import InputError, SetupError, TeamsrlError
 
 log = logging.getLogger("teamsrl.models")
@@ -91,10 +91,9 @@ def make_chat_model(
         provider, slash, name = spec.partition("/")
         hint = f" (did you mean '{provider}:{name}'? a name with '/' is a model on --base-url's server)" if slash else ""
         raise InputError(f"model spec {spec!r} is neither 'local' nor 'provider:model'{hint}", field="model")
-    if not (isinstance(timeout, (int, float)) and timeout > 0 and math.isfinite(timeout)):
-        raise InputError(f"must be a positive number of seconds, got {timeout!r}", field="timeout")
-    if not (isinstance(max_retries, int) and max_retries >= 0):
-        raise InputError(f"must be a whole number >= 0, got {max_retries!r}", field="max_retries")
+    client = arguments(timeout=timeout, max_retries=max_retries)
+    positive(client, "timeout")
+    whole(client, "max_retries", least=0)
     from langchain.chat_models import init_chat_model
 
     protect_secrets()
@@ -203,8 +202,7 @@ def make_rate_limiter(requests_per_second: float, burst: int = 1):
     Pass the same object for every role that talks to one server."""
     from langchain_core.rate_limiters import InMemoryRateLimiter
 
-    if not requests_per_second > 0:
-        raise InputError(f"must be > 0, got {requests_per_second!r}", field="requests_per_second")
+    positive(arguments(requests_per_second=requests_per_second), "requests_per_second")
     return InMemoryRateLimiter(requests_per_second=requests_per_second, max_bucket_size=max(1, burst),
                                check_every_n_seconds=min(0.1, 0.5 / requests_per_second))
 
