@@ -90,6 +90,21 @@ def test_verify_prompt_level_and_empty_response():
     assert verify("anything", []) == {"strict": True, "loose": True, "results": []}
 
 
+@pytest.mark.parametrize("response, constraints, field", [
+    (None, [{"id": "punctuation:no_comma", "kwargs": {}}], "response"),
+    ("fine", 5, "constraints"),
+    ("fine", [{"id": "nope", "kwargs": {}}], "constraints[0].id"),
+    ("fine", [{"kwargs": {}}], "constraints[0].id"),
+    ("fine", ["punctuation:no_comma"], "constraints[0]"),
+])
+def test_verify_names_a_bad_response_or_constraint(response, constraints, field):
+    from teamsrl_graph.common.errors import InputError
+
+    with pytest.raises(InputError) as error:
+        verify(response, constraints)
+    assert error.value.field == field
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [

@@ -102,6 +102,8 @@ def test_phrase_keeps_the_registry_default_and_rejects_unknown_splits():
     assert phrase(constraint, 0, "heldout") != phrase(constraint, 0)
     with pytest.raises(ValueError, match="split"):
         phrase(constraint, 0, "test")
+    with pytest.raises(ValueError, match="unknown constraint id 'nope'"):
+        phrase({"id": "nope", "kwargs": {}})
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 import re
 
+from ..common.errors import InputError
 from . import case, combination, content, formatting, keywords, length, startend
 from .base import ConstraintType, loose_variants
 from .drawing import EVEN
@@ -119,11 +120,20 @@ def verify(response: str, constraints: list[dict]) -> dict:
     """Strict and loose results per constraint, and whether all pass (prompt level).
 
     Loose also accepts the response with its first and/or last line removed, or with `*` removed
-    (the IFEval convention). An empty response fails every constraint. Returns
+    (the IFEval convention). An empty response fails every constraint; a response that is not a string,
+    or a malformed constraint, is an InputError naming it. Returns
     {"strict": bool, "loose": bool, "results": [{"id", "strict", "loose"}, ...]}.
     """
+    if not isinstance(response, str):
+        raise InputError(f"must be a string, got {type(response).__name__}", field="response")
     results = []
-    for constraint in constraints:
-        strict, loose = _passes(response, constraint)
-        results.append({"id": constraint["id"], "strict": strict, "loose": loose})
+    try:
+        for constraint in constraints:
+            strict, loose = _passes(response, constraint)
+            results.append({"id": constraint["id"], "strict": strict, "loose": loose})
+    except (KeyError, TypeError, AttributeError):  # a malformed constraint: say which (validate names it)
+        from .validation import validate
+
+        validate(constraints)
+        raise
     return {"strict": all(r["strict"] for r in results), "loose": all(r["loose"] for r in results), "results": results}

@@ -8,6 +8,7 @@ sentences rather than the requirements shows it there. Placing a sentence in an 
 
 from __future__ import annotations
 
+from ..common.errors import InputError
 from .base import Phrasing
 from .registry import TYPES
 
@@ -18,6 +19,8 @@ def phrasings(type_id: str, split: str = "train") -> tuple[Phrasing, ...]:
     """The phrasings of `type_id` in `split` ("train" or "heldout")."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+    if type_id not in TYPES:
+        raise InputError(f"unknown constraint id {type_id!r}", field="id")
     constraint_type = TYPES[type_id]
     return constraint_type.phrasings if split == "train" else constraint_type.heldout
 
