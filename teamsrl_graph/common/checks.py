@@ -1,11 +1,12 @@
-"""Checks of a config's numeric settings, shared by the trainers: a value out of range is an
-InputError naming the field (with `prefix`, e.g. "lora."; prefix "--" names the command-line
-option, "--max-kl" for max_kl), raised before any model loads. A number is never a bool, never
-infinite and never NaN; with `empty=True` a field may also be None (a setting left unset: "or empty",
-or on the command line "or the option left out"). It does
-not know what the settings mean; each config says which of its fields must be what. `given` turns
-what a caller passed as a config (None, a dict of settings, an instance) into the config, `listed`
-what it passed as a list."""
+"""Checks of settings and arguments, shared by the configs, the trainers and the run: a value out of
+range is an InputError naming the field (with `prefix`, e.g. "lora."; prefix "--" names the
+command-line option, "--max-kl" for max_kl), raised before any model loads. A number is never a
+bool, never infinite and never NaN; with `empty=True` a field may also be None (a setting left
+unset: "or empty", on the command line "or the option left out"). `arguments` lets the same checks
+read a function's own arguments; `given` turns what a caller passed as a config (None, a dict of
+settings, an instance) into the config, refusing unknown names (`known_names`); `listed` turns what
+it passed as a list into one. It does not know what the settings mean; each caller says which of
+its fields must be what."""
 
 from __future__ import annotations
 
@@ -58,10 +59,10 @@ def unit(config, *names: str, prefix: str = "") -> None:
     require(config, names, lambda v: 0 <= v <= 1, "a number from 0 to 1", prefix)
 
 
-def given(value, config_class, field: str = "config"):
+def given(value, config_class, field: str = "config", prefix: str = ""):
     """`value` as a `config_class`: None = its defaults, a dict = those settings (checked by the class),
-    an instance as it is; anything else, or a dict naming a setting the class lacks, is an InputError
-    naming `field` (or the unknown setting, with the closest known one; "lora.rr" for a part `field`)."""
+    an instance as it is; anything else is an InputError naming `field`, and a dict naming a setting
+    the class lacks one naming that setting (after `prefix`: "lora.rr") with the closest known one."""
     if value is None:
         return config_class()
     if isinstance(value, config_class):
@@ -69,8 +70,7 @@ def given(value, config_class, field: str = "config"):
     if not isinstance(value, dict):
         raise InputError(f"must be a {config_class.__name__} or a dict of its settings, got {type(value).__name__}",
                          field=field)
-    known_names(value, [f.name for f in fields(config_class) if f.init],
-                prefix="" if field == "config" else f"{field}.")
+    known_names(value, [f.name for f in fields(config_class) if f.init], prefix)
     return config_class(**value)
 
 

@@ -43,7 +43,7 @@ class HIRConfig:
 
     def __post_init__(self):
         """Settings no run can use are an InputError naming the field, before any model loads."""
-        self.lora = given(self.lora, LoraSettings, "lora")  # a dict of adapter settings will do
+        self.lora = given(self.lora, LoraSettings, "lora", prefix="lora.")  # a dict of adapter settings will do
         whole(self, "difficulty", "eval_instances", "answer_tokens", "rounds", "prompts_per_round", "samples",
               "generation_batch", "steps_per_round", "batch_size", "max_length")
         positive(self, "learning_rate", "temperature")

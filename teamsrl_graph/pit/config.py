@@ -55,7 +55,7 @@ class PITConfig:
 
     def __post_init__(self):
         """Settings no run can use are an InputError naming the field, before any model loads."""
-        self.lora = given(self.lora, LoraSettings, "lora")  # a dict of adapter settings will do
+        self.lora = given(self.lora, LoraSettings, "lora", prefix="lora.")  # a dict of adapter settings will do
         self.rl_steps = tuple(self.rl_steps)
         whole(self, "sft_steps", empty=True)
         whole(self, "batch_size", "max_length", "prompts_per_step", "max_completion_length", "reference_tokens")

@@ -26,7 +26,7 @@ class RLVRConfig:
 
     def __post_init__(self):
         """Settings GRPO cannot run with are an InputError naming the field, before any model loads."""
-        self.lora = given(self.lora, LoraSettings, "lora")  # a dict of adapter settings will do
+        self.lora = given(self.lora, LoraSettings, "lora", prefix="lora.")  # a dict of adapter settings will do
         whole(self, "num_generations", least=2)  # GRPO compares the answers of a group
         whole(self, "steps", "prompts_per_step", "max_completion_length", "pass_size")
         positive(self, "learning_rate", "temperature")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .budget import Budget
 from ..evolve.context import Context
-from ..common.checks import arguments, listed, whole
+from ..common.checks import arguments, given, listed, whole
 from ..common.errors import InputError, Interrupted
 from ..common.results import this_machine
 from ..evolve.graph import build_graph
@@ -43,11 +43,7 @@ def run_inputs(seeds, context, concurrency, config) -> tuple[list[Seed], Context
     if config is not None and not isinstance(config, dict):
         raise InputError(f"must be a dict of LangGraph run settings (tags, metadata, callbacks), got "
                          f"{type(config).__name__}", field="config")
-    if context is None or isinstance(context, dict):
-        context = Context(**(context or {}))
-    elif not isinstance(context, Context):
-        raise InputError(f"must be a Context or a dict of its settings, got {type(context).__name__}", field="context")
-    return _as_seeds(seeds), context
+    return _as_seeds(seeds), given(context, Context, "context")
 
 
 def _as_seeds(seeds) -> list[Seed]:
@@ -113,8 +109,8 @@ def generate(
     Returns the records of the run (with `resume`, those of the earlier attempts too). With `out`,
     writes `out/dataset.jsonl`, `out/ledger.json`, `out/run.json` and `out/report.json`. The
     run's settings, its query and token caps included, are `context` (a Context, or a dict of its
-    settings; None = the defaults); its models and ledger are
-    the resources bound to it (`resources(context)`; bind ready-made ones with `resources.bind`).
+    settings; None = the defaults); its models and ledger are the resources bound to it
+    (`resources(context)`; bind ready-made ones with `resources.bind`).
     `config` is LangGraph's run config for every seed's invocation (callbacks, tags, metadata: what
     tracing such as LangSmith reads); each seed's run is also tagged with its record id.
     """

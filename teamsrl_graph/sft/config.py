@@ -33,7 +33,7 @@ class SFTRunConfig:
 
     def __post_init__(self):
         """Settings no fine-tune can run with are an InputError naming the field, before any model loads."""
-        self.lora = given(self.lora, LoraSettings, "lora")  # a dict of adapter settings will do
+        self.lora = given(self.lora, LoraSettings, "lora", prefix="lora.")  # a dict of adapter settings will do
         whole(self, "evaluations_per_epoch", "patience", "batch_size", "gradient_accumulation_steps", "max_length",
               "logging_steps")
         positive(self, "learning_rate", "epochs")
