@@ -41,9 +41,10 @@ from .base import ConstraintType, Param, Phrasing
 from .compose import compose
 from .drawing import TypeDraw, type_mix
 from .heldout import heldout_instructions, training_instruction
-from .registry import CONFLICTS, FAMILIES, TYPES, compatible, family_of, sample_constraint, sample_constraints, stated, verify
+from .registry import CONFLICTS, FAMILIES, TYPES, compatible, family_of, sample_constraint, sample_constraints, stated
 from .text import sentences, words
 from .validation import validate
+from .verification import verify
 from .wording import SPLITS, phrase, phrasing_counts, phrasings
 
 __all__ = [

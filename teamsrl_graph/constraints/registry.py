@@ -8,8 +8,8 @@ records carry it. This module only reads and checks text; it makes no LLM calls.
   sample_constraints(rng, instruction, count, draw=None, family=None) -> list[dict]   (1..count of them)
   family_of(type_id) -> str   (FAMILIES: the id prefixes, e.g. "keywords")
   stated(instruction, constraint) -> bool
-  verify(response, constraints) -> dict
-  validate(constraints, path=None, line=None) -> None   (raises InputError)
+  verify(response, constraints) -> dict   (in `verification`)
+  validate(constraints, path=None, line=None) -> None   (raises InputError; in `validation`)
 
 Conflicts are symmetric: a type's list names the types it cannot be combined with, and the
 registry adds the reverse direction.
@@ -20,9 +20,8 @@ from __future__ import annotations
 import random
 import re
 
-from ..common.errors import InputError
 from . import case, combination, content, formatting, keywords, length, startend
-from .base import ConstraintType, loose_variants
+from .base import ConstraintType
 from .drawing import EVEN
 
 _ALL = length.TYPES + keywords.TYPES + case.TYPES + formatting.TYPES + content.TYPES + combination.TYPES + startend.TYPES
@@ -106,34 +105,3 @@ def stated(instruction: str, constraint: dict) -> bool:
     """
     cues = TYPES[constraint["id"]].cues(constraint.get("kwargs") or {})
     return all(re.search(cue, instruction, flags=re.IGNORECASE) for cue in cues)
-
-
-def _passes(response: str, constraint: dict) -> tuple[bool, bool]:
-    check = TYPES[constraint["id"]].check
-    kwargs = constraint.get("kwargs") or {}
-    strict = bool(response.strip()) and check(response, **kwargs)
-    loose = strict or any(text.strip() and check(text, **kwargs) for text in loose_variants(response))
-    return strict, loose
-
-
-def verify(response: str, constraints: list[dict]) -> dict:
-    """Strict and loose results per constraint, and whether all pass (prompt level).
-
-    Loose also accepts the response with its first and/or last line removed, or with `*` removed
-    (the IFEval convention). An empty response fails every constraint; a response that is not a string,
-    or a malformed constraint, is an InputError naming it. Returns
-    {"strict": bool, "loose": bool, "results": [{"id", "strict", "loose"}, ...]}.
-    """
-    if not isinstance(response, str):
-        raise InputError(f"must be a string, got {type(response).__name__}", field="response")
-    results = []
-    try:
-        for constraint in constraints:
-            strict, loose = _passes(response, constraint)
-            results.append({"id": constraint["id"], "strict": strict, "loose": loose})
-    except (KeyError, TypeError, AttributeError):  # a malformed constraint: say which (validate names it)
-        from .validation import validate
-
-        validate(constraints)
-        raise
-    return {"strict": all(r["strict"] for r in results), "loose": all(r["loose"] for r in results), "results": results}

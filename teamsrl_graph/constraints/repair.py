@@ -3,7 +3,7 @@
 A sampled answer often does the task and misses a mark the model rarely writes on its own: all
 lowercase, a closing phrase, a postscript, double quotes around it. `repair` applies the edit for
 each constraint the answer fails (lowercase it, append the phrase, wrap it) and hands back the
-edited answer only when `registry.verify` then passes every constraint the instruction carries.
+edited answer only when `verification.verify` then passes every constraint the instruction carries.
 The verifier still decides; a repair only proposes.
 
 What it does not do: write new content. Types that would need it (at least N words, a keyword N
@@ -21,7 +21,7 @@ from typing import NamedTuple
 from .base import compare
 from .content import ANSWERS
 from .formatting import BULLET
-from .registry import verify
+from .verification import verify
 from .text import sentences, words
 
 CAPITAL_WORD = re.compile(r"\b[A-Z][A-Z]+\b")
@@ -188,7 +188,7 @@ class Repaired(NamedTuple):
     """An answer the edits made pass (`repair`)."""
     text: str  # the edited answer
     repaired: list[str]  # ids of the constraints it was edited for, in the order the edits ran
-    verification: dict  # `registry.verify` of the edited answer: every constraint passes (strict)
+    verification: dict  # `verification.verify` of the edited answer: every constraint passes (strict)
 
 
 def repair(response: str, constraints: list[dict], instruction: str = "") -> Repaired | None:

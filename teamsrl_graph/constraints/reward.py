@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from .registry import verify
+from .verification import verify
 
 
 def decode_constraints(constraints) -> list[dict]:
