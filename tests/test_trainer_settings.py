@@ -33,6 +33,9 @@ def test_adapter_settings(settings, field):
     ({"learning_rate": -1.0}, "learning_rate"), ({"learning_rate": 0}, "learning_rate"), ({"epochs": 0}, "epochs"),
     ({"batch_size": 0}, "batch_size"), ({"max_length": 0}, "max_length"), ({"gradient_accumulation_steps": 0},
     "gradient_accumulation_steps"), ({"validation_fraction": 1.0}, "validation_fraction"), ({"patience": 0}, "patience"),
+    # DP-SGD's own settings are checked with DP-SGD off too, so a mistyped one is not silently unused
+    ({"dp_clip": 0.0}, "dp_clip"), ({"dp_delta": 1.0}, "dp_delta"), ({"dp_delta": 0}, "dp_delta"),
+    ({"dp_delta": "1e-5"}, "dp_delta"), ({"dp_epsilon": -1.0}, "dp_epsilon"),
 ])
 def test_sft_settings(settings, field, tmp_path):
     from teamsrl_graph.sft.trainer import finetune
@@ -57,6 +60,7 @@ def test_rlvr_settings(settings, field):
     (["--dropout", "1"], "field 'lora.dropout'"), (["--trainer", "rlvr", "--lr", "0"], "field 'learning_rate'"),
     (["--lr", "inf"], "field 'learning_rate'"), (["--epochs", "inf"], "field 'epochs'"),  # a run that never ends
     (["--lr", "nan"], "field 'learning_rate'"), (["--trainer", "rlvr", "--lr", "inf"], "field 'learning_rate'"),
+    (["--dp-delta", "5"], "field 'dp_delta'"), (["--dp-clip", "-1"], "field 'dp_clip'"),
 ])
 def test_the_finetune_command_says_which(flags, said, tmp_path, capsys):
     from teamsrl_graph.cli import main

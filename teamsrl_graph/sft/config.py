@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..common.checks import fraction, given, positive, whole
+from ..common.checks import fraction, given, positive, require, whole
 from ..common.errors import InputError
 from ..common.lora import LoraSettings
 
@@ -38,11 +38,11 @@ class SFTRunConfig:
               "logging_steps")
         positive(self, "learning_rate", "epochs")
         fraction(self, "validation_fraction")
+        positive(self, "dp_clip")  # checked with DP-SGD off too: a bad value is refused, not silently unused
+        require(self, ("dp_delta",), lambda v: 0 < v < 1, "a number above 0 and below 1", empty=True)
         if not self.dp_epsilon:
             return
-        positive(self, "dp_epsilon", "dp_clip")
-        if self.dp_delta is not None and not 0 < self.dp_delta < 1:
-            raise InputError(f"must be above 0 and below 1, got {self.dp_delta!r}", field="dp_delta")
+        positive(self, "dp_epsilon")
         if self.gradient_accumulation_steps != 1:
             raise InputError("DP-SGD takes one batch per optimizer step: set gradient_accumulation_steps to 1",
                              field="gradient_accumulation_steps")
