@@ -21,9 +21,10 @@ EMPTY, EMPTY_OPTION = " or empty", " or the option left out"  # how a message sa
 
 
 def require(config, names: tuple[str, ...], ok, wanted: str, prefix: str = "", kinds=(int, float),
-            empty: bool = False) -> None:
+            empty: bool = False, path=None) -> None:
     """Each of `names` is a finite number of `kinds` (never a bool) for which `ok(value)` holds, or
-    None where `empty`; else an InputError saying it must be `wanted` (`EMPTY` added where `empty`)."""
+    None where `empty`; else an InputError saying it must be `wanted` (`EMPTY` added where `empty`),
+    naming the file `path` too where the values were read from one."""
     for name in names:
         value = getattr(config, name)
         if empty and value is None:
@@ -31,7 +32,7 @@ def require(config, names: tuple[str, ...], ok, wanted: str, prefix: str = "", k
         if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value) or not ok(value):
             option = name.replace("_", "-") if prefix == "--" else name
             unset = (EMPTY_OPTION if prefix == "--" else EMPTY) if empty else ""
-            raise InputError(f"must be {wanted}{unset}, got {value!r}", field=prefix + option)
+            raise InputError(f"must be {wanted}{unset}, got {value!r}", path=path, field=prefix + option)
 
 
 def arguments(**values) -> SimpleNamespace:
@@ -39,8 +40,9 @@ def arguments(**values) -> SimpleNamespace:
     return SimpleNamespace(**values)
 
 
-def whole(config, *names: str, least: int = 1, prefix: str = "", empty: bool = False) -> None:
-    require(config, names, lambda v: v >= least, f"a whole number of at least {least}", prefix, kinds=int, empty=empty)
+def whole(config, *names: str, least: int = 1, prefix: str = "", empty: bool = False, path=None) -> None:
+    require(config, names, lambda v: v >= least, f"a whole number of at least {least}", prefix, kinds=int, empty=empty,
+            path=path)
 
 
 def positive(config, *names: str, prefix: str = "", empty: bool = False) -> None:

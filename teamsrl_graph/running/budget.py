@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from ..common.checks import whole
+from ..common.checks import arguments, whole
 from ..common.errors import InputError
 from ..common.files import read_text, write_json
 
@@ -221,10 +221,7 @@ class Budget:
         `source`, the file it came from) when a value is missing or not a count."""
 
         def count(name, value, optional=False):
-            if value is None and optional:
-                return None
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InputError(f"must be a whole number >= 0, got {value!r}", path=source, field=name)
+            whole(arguments(**{name: value}), name, least=0, empty=optional, path=source)
             return value
 
         def counts(name, value) -> dict:
