@@ -1,4 +1,4 @@
-"""The base-model answer cache: one entry per (weights, prompts, settings); damaged entries are redone."""
+"""The answer cache: one entry per (weights, adapter content, prompts, settings); damaged entries are redone."""
 
 import os
 
@@ -56,3 +56,49 @@ def test_a_damaged_entry_is_made_again(base, content):
     answers, from_cache = answer_cache.cached_answers(base, ["p1", "p2"], {}, lambda: ["a", "b"])
     assert (answers, from_cache) == (["a", "b"], False)
     assert answer_cache.load(entry, 2) == ["a", "b"]
+
+
+@pytest.fixture
+def adapter(tmp_path):
+    folder = tmp_path / "adapter"
+    folder.mkdir()
+    (folder / "adapter_model.safetensors").write_bytes(b"lora weights")
+    (folder / "adapter_config.json").write_text('{"r": 8}')
+    (folder / "README.md").write_text("model card")
+    return folder
+
+
+@pytest.mark.parametrize("change, misses", [
+    ("weights", True), ("configuration", True), ("model card", False),  # the card does not change an answer
+    ("moved", False), ("rewritten alike", False),  # the key is the adapter's content, not its place or time
+])
+def test_an_adapters_answers_are_keyed_by_its_content(base, adapter, tmp_path, change, misses):
+    prompts, settings = ["p1"], {"max_new_tokens": 8}
+    before = answer_cache.key(base, prompts, settings, adapter)
+    assert before != answer_cache.key(base, prompts, settings)  # never the base model's answers
+    if change == "weights":
+        (adapter / "adapter_model.safetensors").write_bytes(b"lora weightz")
+    elif change == "configuration":
+        (adapter / "adapter_config.json").write_text('{"r": 4}')
+    elif change == "model card":
+        (adapter / "README.md").write_text("model card, with evaluation figures")
+    elif change == "moved":
+        adapter = adapter.rename(tmp_path / "elsewhere")
+    else:
+        (adapter / "adapter_model.safetensors").write_bytes(b"lora weights")
+        os.utime(adapter / "adapter_model.safetensors", ns=(1, 1))
+    assert (answer_cache.key(base, prompts, settings, adapter) != before) is misses
+
+
+def test_an_adapters_answers_are_made_once(base, adapter):
+    calls = []
+
+    def produce():
+        calls.append(1)
+        return ["tuned"]
+
+    assert answer_cache.cached_answers(base, ["p1"], {}, lambda: ["plain"]) == (["plain"], False)
+    assert answer_cache.cached_answers(base, ["p1"], {}, produce, adapter) == (["tuned"], False)
+    assert answer_cache.cached_answers(base, ["p1"], {}, produce, adapter) == (["tuned"], True)
+    assert answer_cache.cached_answers(base, ["p1"], {}, lambda: ["other"]) == (["plain"], True)
+    assert len(calls) == 1

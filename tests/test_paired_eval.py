@@ -1,5 +1,5 @@
 """Paired comparison of base and fine-tuned: the statistics, the constrained items, and evaluate() with
-held-out constrained prompts and IFBench on a tiny model (shape, verification, base-answer cache)."""
+held-out constrained prompts and IFBench on a tiny model (shape, verification, answer cache)."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ ITEMS = [
 ]
 
 
-def test_evaluate_compares_on_constrained_prompts_and_ifbench_and_caches_base_answers(tiny_model, tmp_path, monkeypatch):
+def test_evaluate_compares_on_constrained_prompts_and_ifbench_and_caches_answers(tiny_model, tmp_path, monkeypatch):
     from teamsrl_graph.constraints import verify
     from teamsrl_graph.evaluation import EvalConfig, answer_cache, evaluate, headline, judge, table
     from teamsrl_graph.common.files import write_jsonl
@@ -178,16 +178,26 @@ def test_evaluate_compares_on_constrained_prompts_and_ifbench_and_caches_base_an
     text = table(result)
     assert "held-out constrained, prompt-level strict (3 prompts)" in text and "IFBench, prompt-level loose (2 prompts)" in text
 
-    generated.clear()  # the same settings again: the base answers come from the cache
+    generated.clear()  # the same adapter and settings again (a stopped evaluation run again): every answer is cached
     again = evaluate(run.adapter_dir, RECORDS[3:], RECORDS[:3], tmp_path / "again", config)
-    assert sorted(generated) == sorted([("heldout_constrained (fine-tuned)", 3), ("ifbench (fine-tuned)", 2)])
-    assert again["heldout_constrained"]["base"] == result["heldout_constrained"]["base"]
+    assert generated == []
+    assert again["heldout_constrained"] == result["heldout_constrained"] and again["ifbench"] == result["ifbench"]
 
-    generated.clear()  # another answer length for the constrained prompts: their base answers are made again
+    generated.clear()  # another adapter of the same base model: only its own answers are made
+    other = finetune(RECORDS[:3], tmp_path / "run2", SFTRunConfig(base=str(tiny_model), epochs=1, batch_size=3,
+                                                                 learning_rate=1e-2, seed=1))
+    evaluate(other.adapter_dir, RECORDS[3:], RECORDS[:3], tmp_path / "second", config)
+    assert sorted(generated) == sorted([("heldout_constrained (fine-tuned)", 3), ("ifbench (fine-tuned)", 2)])
+
+    generated.clear()  # another answer length for the constrained prompts: both sides answer them again
     config.answer_tokens = 6
     evaluate(run.adapter_dir, RECORDS[3:], RECORDS[:3], tmp_path / "other", config)
-    assert sorted(generated) == sorted([("heldout_constrained (base)", 3), ("heldout_constrained (fine-tuned)", 3),
-                                        ("ifbench (fine-tuned)", 2)])
+    assert sorted(generated) == sorted([("heldout_constrained (base)", 3), ("heldout_constrained (fine-tuned)", 3)])
+
+    generated.clear()  # with the caches off, both sides answer everything
+    config.cache_base = config.cache_finetuned = False
+    evaluate(run.adapter_dir, RECORDS[3:], RECORDS[:3], tmp_path / "uncached", config)
+    assert len(generated) == 4
 
 
 def test_bad_constrained_items_fail_before_any_model_loads(tmp_path):

@@ -1,11 +1,12 @@
-"""A cache of a base model's greedy answers, so that evaluating several adapters of one base model
-answers the same benchmark prompts with the base model once.
+"""A cache of greedy answers, so that evaluating several adapters of one base model answers the same
+benchmark prompts with the base model once, and an evaluation that was stopped part way (or is run
+again) does not answer again what an adapter already answered.
 
 The key covers everything the answers depend on: the base model's folder and its weight,
 configuration and tokenizer files (name, size and modification time; the chat template among them),
-the prompts, the generation settings and the library versions. An entry is
-one JSON file under `<cache dir>/answers/`, written atomically; a damaged entry is ignored and
-rewritten. It caches base-model answers only: an adapter's answers are never reused.
+for an adapter's answers the sha256 of the adapter's own files (its content, wherever it lies), the
+prompts, the generation settings and the library versions. An entry is one JSON file under
+`<cache dir>/answers/`, written atomically; a damaged entry is ignored and rewritten.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ log = logging.getLogger(__name__)
 MODEL_FILES = (".safetensors", ".bin", ".json", ".jinja", ".txt", ".model")  # weights, configs, tokenizer, chat template
 
 
-def key(base: Path, prompts: list[str], settings: dict) -> str:
-    """The cache key of the base model in folder `base` answering `prompts` under `settings`."""
+def key(base: Path, prompts: list[str], settings: dict, adapter: Path | None = None) -> str:
+    """The cache key of the base model in folder `base` (with the LoRA adapter in folder `adapter` on
+    top, if given) answering `prompts` under `settings`."""
     import torch
     import transformers
 
@@ -31,7 +33,17 @@ def key(base: Path, prompts: list[str], settings: dict) -> str:
                      for p in Path(base).iterdir() if p.suffix in MODEL_FILES)
     material = {"base": str(Path(base).resolve()), "weights": weights, "prompts": prompts, "settings": settings,
                 "versions": [torch.__version__, transformers.__version__]}
+    if adapter is not None:
+        material["adapter"] = adapter_sha256(adapter)
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def adapter_sha256(adapter: Path) -> str:
+    """The sha256 of an adapter folder's weight and configuration files, names and contents."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(adapter).iterdir() if p.is_file() and p.suffix in MODEL_FILES):
+        digest.update(path.name.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def path_of(entry: str) -> Path:
@@ -56,12 +68,15 @@ def store(entry: str, answers: list[str]):
     write_json(path_of(entry), {"answers": answers})
 
 
-def cached_answers(base: Path, prompts: list[str], settings: dict, produce) -> tuple[list[str], bool]:
-    """`produce()`'s answers for `prompts`, from the cache when present; returns (answers, from_cache)."""
-    entry = key(base, prompts, settings)
+def cached_answers(base: Path, prompts: list[str], settings: dict, produce,
+                   adapter: Path | None = None) -> tuple[list[str], bool]:
+    """`produce()`'s answers for `prompts` (the base model's, or with `adapter` on top that model's),
+    from the cache when present; returns (answers, from_cache)."""
+    entry = key(base, prompts, settings, adapter)
     answers = load(entry, len(prompts))
     if answers is not None:
-        log.info("base-model answers to %d prompts from the cache (%s)", len(prompts), path_of(entry))
+        log.info("%s answers to %d prompts from the cache (%s)", "the adapter's" if adapter else "base-model",
+                 len(prompts), path_of(entry))
         return answers, True
     answers = produce()
     store(entry, answers)

@@ -22,6 +22,7 @@ class EvalConfig:
     constrained: str | list | None = None  # held-out constrained prompts: a JSONL file or a list of {"prompt", "constraints"}; None skips them
     answer_tokens: int = 256  # answer length cap on the constrained prompts (the responder's default cap)
     cache_base: bool = True  # reuse the base model's IFBench and constrained answers from an earlier evaluation with the same settings
+    cache_finetuned: bool = True  # ... and the adapter's (the same adapter files): a stopped or repeated evaluation answers once
     reference: bool = True  # loss of both models on the shipped reference answers (written by people)
     loss_dtype: str = "auto"  # "auto": the model's dtype; "float32": losses and audit exact where bf16 hides a small adapter
 

@@ -9,7 +9,8 @@ model) and measures:
    held-out records as non-members (`mia.py`);
 4. optionally, held-out constrained prompts (`constrained.py`, prompt-level strict) and IFBench
    (prompt-level loose), both models answering the same prompts greedily, compared pairwise
-   (`paired.py`: McNemar p-value, bootstrap interval); base answers come from `answer_cache`;
+   (`paired.py`: McNemar p-value, bootstrap interval); answers made before with the same model,
+   adapter, prompts and settings come from `answer_cache`;
 5. the loss of both models on the shipped reference answers.
 It writes `eval.json`, `roc.png`, `answers.jsonl` (judged pairs), `constrained_answers.jsonl` and
 `ifbench_answers.jsonl` into `out_dir` (each under a temporary name, renamed when complete), adds
@@ -101,7 +102,7 @@ def evaluate(adapter_dir, heldout_records, train_records, out_dir, config: EvalC
         sets["heldout_constrained"] = ([item["prompt"] for item in items], config.answer_tokens)
     if rows:
         sets["ifbench"] = ([row["prompt"] for row in rows], config.ifbench_tokens)
-    answers = answer_both(model, tokenizer, sets, config, base) if sets else {}
+    answers = answer_both(model, tokenizer, sets, config, base, Path(adapter_dir)) if sets else {}
     if items:
         result["heldout_constrained"], answer_rows = constrained_items.score(items, answers["heldout_constrained"])
         write_jsonl(out / "constrained_answers.jsonl", answer_rows)
@@ -169,35 +170,40 @@ def ifbench_rows(count: int) -> list[dict]:
     return ifbench.load_benchmark(None if count == -1 else count)
 
 
-def answer_both(model, tokenizer, sets: dict, config: EvalConfig, base: Path) -> dict:
+def answer_both(model, tokenizer, sets: dict, config: EvalConfig, base: Path, adapter: Path) -> dict:
     """{name: {"base": answers, "finetuned": answers}} for `sets` ({name: (prompts, max_new_tokens)}):
     each prompt one user turn (the responder's format), answered greedily, `config.batch_size` at a
-    time. The base model answers every set first (from `answer_cache` when an evaluation with the
-    same model, prompts and settings made them before), then the adapter is merged once for the rest."""
+    time. The base model answers every set first, then the adapter (folder `adapter`) is merged once
+    for the rest; either side comes from `answer_cache` when an evaluation with the same model (and
+    adapter files), prompts and settings made it before, as `config.cache_base` / `cache_finetuned` allow."""
     from ..models.batching import BatchGenerator
     from ..models.offline import MAX_BATCH_TOKENS
 
     generator = BatchGenerator(model, tokenizer, max_batch=config.batch_size)
     answers = {name: {} for name in sets}
 
-    def answer(name: str, side: str) -> list[str]:
+    def answer(name: str, side: str, cache: bool) -> list[str]:
         prompts, tokens = sets[name]
-        return answer_prompts(generator, prompts, tokens, config.batch_size, f"{name} ({side})")
+
+        def made() -> list[str]:
+            return answer_prompts(generator, prompts, tokens, config.batch_size,
+                                  f"{name} ({'base' if side == 'base' else 'fine-tuned'})")
+
+        if not cache:
+            return made()
+        settings = {"format": "user turn", "order": "longest first", "max_new_tokens": tokens, "temperature": 0.0,
+                    "repetition_penalty": generator.repetition_penalty, "batch_size": config.batch_size,
+                    "batch_tokens": MAX_BATCH_TOKENS, "dtype": str(model.dtype), "device": model.device.type}
+        if side == "finetuned":
+            settings["adapter"] = "merged"  # answered with the adapter merged into the weights
+        return answer_cache.cached_answers(base, prompts, settings, made, adapter if side == "finetuned" else None)[0]
 
     with model.disable_adapter():
-        for name, (prompts, tokens) in sets.items():
-            if config.cache_base:
-                settings = {"format": "user turn", "order": "longest first", "max_new_tokens": tokens,
-                            "temperature": 0.0, "repetition_penalty": generator.repetition_penalty,
-                            "batch_size": config.batch_size, "batch_tokens": MAX_BATCH_TOKENS, "dtype": str(model.dtype),
-                            "device": model.device.type}
-                answers[name]["base"], _ = answer_cache.cached_answers(base, prompts, settings,
-                                                                       lambda: answer(name, "base"))
-            else:
-                answers[name]["base"] = answer(name, "base")
+        for name in sets:
+            answers[name]["base"] = answer(name, "base", config.cache_base)
     with merged(model):
         for name in sets:
-            answers[name]["finetuned"] = answer(name, "fine-tuned")
+            answers[name]["finetuned"] = answer(name, "finetuned", config.cache_finetuned)
     return answers
 
 
