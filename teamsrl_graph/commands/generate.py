@@ -12,9 +12,13 @@ import json
 from .options import add_fields, as_options, field_values
 
 
-def add_arguments(p: argparse.ArgumentParser, *, out: str | None = None, **defaults):
+RESUME = "continue the run in --out: done records are kept, the ledger goes on"
+
+
+def add_arguments(p: argparse.ArgumentParser, *, out: str | None = None, resume: str = RESUME, **defaults):
     """The generation options: every `Context` setting, plus where seeds come from and results go.
-    `out` and `defaults` (Context fields) override defaults (out=None makes --out required)."""
+    `out` and `defaults` (Context fields) override defaults (out=None makes --out required); `resume`
+    is what --resume's help says it continues."""
     from ..evolve.context import Context
 
     p.add_argument("--seeds", help="JSONL ('instruction', optional 'input'), Alpaca JSON array, or text; default: shipped seeds")
@@ -22,11 +26,11 @@ def add_arguments(p: argparse.ArgumentParser, *, out: str | None = None, **defau
     add_fields(p, Context, defaults=defaults)
     p.add_argument("--concurrency", type=int, default=16,
                    help="instructions evolved in parallel; with the in-process model, instructions x sample_batch near its "
-                        "batch of 32 keeps it full (default: %(default)s)")
+                        "--max-batch keeps it full (default: %(default)s)")
     p.add_argument("--max-seed-tokens", type=int, default=1024, help="longest seed accepted (tokens)")
     p.add_argument("--skip-invalid", action="store_true", help="skip empty or over-long seeds with a warning instead of failing")
     p.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in --out")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out: done records are kept, the ledger goes on")
+    p.add_argument("--resume", action="store_true", help=resume)
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="spread the seeds over Ray workers, on the cluster at ADDRESS ('auto': the one `ray start` runs "
                         "here); without ADDRESS, on RAY_ADDRESS's cluster or a new Ray instance on this machine "

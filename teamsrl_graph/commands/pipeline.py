@@ -8,7 +8,9 @@ stopping on a validation share acts once there is more than one evaluation: --ep
 evaluation against the base model: held-out constrained instructions (the shipped held-out tasks
 with constraints in held-out wordings, never trained on), IFBench, reference-answer loss, each base vs fine-tuned with a paired test, and
 the membership-inference audit. Each stage writes into its own folder under --out, and
-`summary.json` plus one printed line close the run. Each stage is also a command of its own;
+`summary.json` plus one printed line close the run. A run stopped part way goes on with --resume: the
+generation keeps its done records, a finished fine-tune whose run card names the same settings and
+records is kept, and the evaluation reads the answers it made before from its cache. Each stage is also a command of its own;
 `generation_settings` and `fine_tune` hand the main job's generation settings and fine-tune to
 benchmarks that compare datasets the main job's way.
 """
@@ -17,8 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 
 from . import generate as generate_command
+
+log = logging.getLogger(__name__)
 
 HELDOUT_SEED_OFFSET = 1000  # the held-out instructions draw their constraints under another seed than the run's
 VALIDATION_SEED_OFFSET = 2000  # ... and the validation instructions under a third
@@ -47,7 +52,9 @@ ANSWERING = {"constraints_per_instruction": 3, "constraint_counts": "3,2,1", "sa
 
 
 def add_arguments(p: argparse.ArgumentParser):
-    generate_command.add_arguments(p, out="runs/pipeline", budget=3000, router="policy", max_steps=2, **ANSWERING)
+    generate_command.add_arguments(p, out="runs/pipeline", budget=3000, router="policy", max_steps=2, **ANSWERING,
+                                   resume=generate_command.RESUME + "; a finished fine-tune with the same settings and "
+                                   "records is kept, and answers the evaluation made before come from its cache")
     p.set_defaults(concurrency=32)  # with two answers to a request, 32 instructions fill most of the engine's 64 rows
     p.add_argument("--heldout", type=float, default=0.15,
                    help="fraction of records held out (not trained on: held-out loss, membership-inference non-members; "
@@ -154,13 +161,14 @@ def trainer_config(*, seed: int, epochs: float = EPOCHS, lr: float | None = None
                         evaluations_per_epoch=evaluations, seed=seed, dp_epsilon=dp_epsilon, lora=lora)
 
 
-def fine_tune(records: list[dict], out, config, *, heldout: float):
+def fine_tune(records: list[dict], out, config, *, heldout: float, keep: bool = False):
     """The main job's fine-tune of a generated dataset with `config` (`trainer_config`'s): its usable
     records split into train / held out (`heldout` of them, under `config.seed`), one LoRA fine-tune
     of `config.base` into `out`/finetune (the dataset `out`/generate/dataset.jsonl, when there, named
     and hashed in the model card). An SFTRunConfig learns the verified answers of the train part; an
     RLVRConfig trains with GRPO on the constrained instructions of every record outside the held-out
-    part (those whose answers failed included).
+    part (those whose answers failed included). With `keep` (a resumed run), a fine-tune already in
+    `out`/finetune whose run card names the same settings, records and dataset file is kept, not trained again.
     Returns (FinetuneResult, train records, held-out records); fewer than 4 usable records is an InputError."""
     from pathlib import Path
 
@@ -174,15 +182,44 @@ def fine_tune(records: list[dict], out, config, *, heldout: float):
     train, held = split_heldout(trainable, heldout, config.seed)
     dataset = Path(out) / "generate" / "dataset.jsonl"
     data_file = dataset if dataset.is_file() else None
+    folder = Path(out) / "finetune"
     if isinstance(config, RLVRConfig):
-        from ..rlvr.finetune import finetune_rlvr, outside
+        from ..rlvr.finetune import finetune_rlvr, instructions, outside
 
         # every constrained instruction outside the held-out part: an answer that failed still leaves its instruction
-        return finetune_rlvr(outside(records, held), Path(out) / "finetune", config, data_file=data_file,
-                             heldout=len(held)), train, held
+        taken = outside(records, held)
+        kept = keep and finished(folder, config, [i["id"] for i in instructions(taken)], data_file)
+        return kept or finetune_rlvr(taken, folder, config, data_file=data_file, heldout=len(held)), train, held
     from ..sft import finetune
 
-    return finetune(train, Path(out) / "finetune", config, data_file=data_file, heldout=len(held)), train, held
+    kept = keep and finished(folder, config, [str(r.get("id")) for r in train], data_file)
+    return kept or finetune(train, folder, config, data_file=data_file, heldout=len(held)), train, held
+
+
+def finished(folder, config, ids: list[str], data_file):
+    """The fine-tune saved in `folder` as a FinetuneResult, when its run card names `config`'s settings,
+    the records `ids` (trained on and validation split together) and the same `data_file` (its sha256),
+    and its adapter is there; else None. What a run card does not say is never assumed."""
+    import json
+    from pathlib import Path
+
+    from ..common.files import file_sha256
+    from ..sft.trainer import FinetuneResult
+
+    try:
+        card = json.loads((Path(folder) / "run_card.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    source = card.get("data_file") if isinstance(card, dict) else None
+    same = (isinstance(card, dict) and (Path(folder) / "adapter" / "adapter_model.safetensors").is_file()
+            and card.get("config") == json.loads(json.dumps(config.to_dict()))
+            and sorted([*card.get("train_ids", []), *card.get("validation_ids", [])]) == sorted(ids)
+            and (source or {}).get("sha256") == (file_sha256(data_file) if data_file else None))
+    if not same:
+        return None
+    log.info("keeping the fine-tune in %s: its run card names the same settings, records and dataset", folder)
+    return FinetuneResult(Path(folder) / "adapter", card.get("losses", []), card.get("train_tokens", 0),
+                          card.get("seconds", 0.0), None, card, card.get("smoothed_losses", []))
 
 
 def run(args) -> int:
@@ -200,6 +237,11 @@ def run(args) -> int:
     config = trainer_config(seed=args.seed, epochs=args.epochs, lr=args.lr, evaluations=args.evaluations_per_epoch,
                             dp_epsilon=args.dp_epsilon, trainer=args.trainer,
                             rl=(args.rl_steps, args.rl_prompts, args.rl_samples))
+    if args.resume and args.result:  # its minutes would count the last part only
+        from ..common.errors import InputError
+
+        raise InputError("a result file gives one uninterrupted run's figures; leave it out of a resumed run",
+                         field="--result")
     fraction(args, "heldout", prefix="--")  # ... and so are the evaluation's, which it would refuse at the end
     whole(args, "constrained", least=0, prefix="--")
     constrained = out / "eval" / "heldout_constrained.jsonl"
@@ -207,7 +249,7 @@ def run(args) -> int:
                             ifbench=args.ifbench, constrained=str(constrained) if args.constrained else None,
                             answer_tokens=args.answer_tokens)
     records = generate_command.produce(args, seeds, context, out / "generate")
-    tuned, train, heldout = fine_tune(records, out, config, heldout=args.heldout)
+    tuned, train, heldout = fine_tune(records, out, config, heldout=args.heldout, keep=args.resume)
     members = tuned.trained_on(train)
     if args.constrained:
         constrained.parent.mkdir(parents=True, exist_ok=True)
@@ -247,6 +289,7 @@ def run(args) -> int:
         "mia_auc": {k: v for k, v in report["membership_inference"].items() if "_auc" in k or k == "chance_band"},
         "differential_privacy": tuned.card["differential_privacy"],
         "seconds": round(time.monotonic() - started, 1),
+        "resumed": bool(args.resume),  # then `seconds` counts this part of the run only
     }
     write_json(out / "summary.json", summary)
     if args.result:
