@@ -200,7 +200,6 @@ def finished(folder, config, ids: list[str], data_file):
     """The fine-tune saved in `folder` as a FinetuneResult, when its run card names `config`'s settings,
     the records `ids` (trained on and validation split together) and the same `data_file` (its sha256),
     and its adapter is there; else None. What a run card does not say is never assumed."""
-    import json
     from pathlib import Path
 
     from ..common.files import file_sha256
