@@ -33,7 +33,8 @@ EVALUATIONS = 1
 # supervised on the verified answers (the default), or GRPO rewarded by the verifiers; on the validation split
 # neither beat the base model at these settings, and rlvr trained far longer (results/finetune_trainer.json;
 # rlvr at 40 steps: results/finetune_rlvr40.json; at 16 instructions a step: results/finetune_rlvr16.json;
-# on the records' seed tasks: results/finetune_rlvr_seed_level.json, at 2 answers: ..._seed_level_2samples.json)
+# on the records' seed tasks: results/finetune_rlvr_seed_level.json, at 2 answers: ..._seed_level_2samples.json;
+# on the 455 seed tasks of a full run: results/finetune_rlvr_demo_seed_level.json)
 TRAINERS = {  # trainer: (the command that runs the main job with it, what its one fine-tune is)
     "sft": ("make demo", "one LoRA fine-tune on the verified records"),
     "rlvr": ("teamsrl pipeline --out runs/demo --overwrite --trainer rlvr", "one GRPO fine-tune (rlvr) rewarded by the "
