@@ -74,7 +74,7 @@ def adapter(tmp_path):
 ])
 def test_an_adapters_answers_are_keyed_by_its_content(base, adapter, tmp_path, change, misses):
     prompts, settings = ["p1"], {"max_new_tokens": 8}
-    before = answer_cache.key(base, prompts, settings, adapter)
+    before = answer_cache.key(base, prompts, settings, answer_cache.adapter_sha256(adapter))
     assert before != answer_cache.key(base, prompts, settings)  # never the base model's answers
     if change == "weights":
         (adapter / "adapter_model.safetensors").write_bytes(b"lora weightz")
@@ -87,7 +87,7 @@ def test_an_adapters_answers_are_keyed_by_its_content(base, adapter, tmp_path, c
     else:
         (adapter / "adapter_model.safetensors").write_bytes(b"lora weights")
         os.utime(adapter / "adapter_model.safetensors", ns=(1, 1))
-    assert (answer_cache.key(base, prompts, settings, adapter) != before) is misses
+    assert (answer_cache.key(base, prompts, settings, answer_cache.adapter_sha256(adapter)) != before) is misses
 
 
 def test_an_adapters_answers_are_made_once(base, adapter):
@@ -97,8 +97,9 @@ def test_an_adapters_answers_are_made_once(base, adapter):
         calls.append(1)
         return ["tuned"]
 
+    digest = answer_cache.adapter_sha256(adapter)
     assert answer_cache.cached_answers(base, ["p1"], {}, lambda: ["plain"]) == (["plain"], False)
-    assert answer_cache.cached_answers(base, ["p1"], {}, produce, adapter) == (["tuned"], False)
-    assert answer_cache.cached_answers(base, ["p1"], {}, produce, adapter) == (["tuned"], True)
+    assert answer_cache.cached_answers(base, ["p1"], {}, produce, digest) == (["tuned"], False)
+    assert answer_cache.cached_answers(base, ["p1"], {}, produce, digest) == (["tuned"], True)
     assert answer_cache.cached_answers(base, ["p1"], {}, lambda: ["other"]) == (["plain"], True)
     assert len(calls) == 1

@@ -151,6 +151,9 @@ def test_evaluate_compares_on_constrained_prompts_and_ifbench_and_caches_answers
         return real(generator, conversations, max_new_tokens, batch_size, desc)
 
     monkeypatch.setattr(judge, "generate_answers", counting)
+    hashed = []  # adapters hashed for the answer cache's key
+    digest = answer_cache.adapter_sha256
+    monkeypatch.setattr(answer_cache, "adapter_sha256", lambda folder: hashed.append(folder) or digest(folder))
     run = finetune(RECORDS[:3], tmp_path / "run", SFTRunConfig(base=str(tiny_model), epochs=1, batch_size=3,
                                                               learning_rate=1e-2))
     items = write_jsonl(tmp_path / "items.jsonl", ITEMS)
@@ -159,6 +162,7 @@ def test_evaluate_compares_on_constrained_prompts_and_ifbench_and_caches_answers
 
     assert sorted(generated) == sorted([("heldout_constrained (base)", 3), ("heldout_constrained (fine-tuned)", 3),
                                         ("ifbench (base)", 2), ("ifbench (fine-tuned)", 2)])
+    assert hashed == [run.adapter_dir]  # once for both answer sets
     assert json.loads((tmp_path / "eval" / "eval.json").read_text()) == result
     summary = headline(result)
     assert list(summary) == ["heldout_constrained", "ifbench", "reference_loss"]
@@ -194,10 +198,11 @@ def test_evaluate_compares_on_constrained_prompts_and_ifbench_and_caches_answers
     evaluate(run.adapter_dir, RECORDS[3:], RECORDS[:3], tmp_path / "other", config)
     assert sorted(generated) == sorted([("heldout_constrained (base)", 3), ("heldout_constrained (fine-tuned)", 3)])
 
-    generated.clear()  # with the caches off, both sides answer everything
+    generated.clear()  # with the caches off, both sides answer everything, and no adapter is hashed
+    hashed.clear()
     config.cache_base = config.cache_finetuned = False
     evaluate(run.adapter_dir, RECORDS[3:], RECORDS[:3], tmp_path / "uncached", config)
-    assert len(generated) == 4
+    assert len(generated) == 4 and hashed == []
 
 
 def test_bad_constrained_items_fail_before_any_model_loads(tmp_path):
@@ -218,6 +223,24 @@ def test_cli_eval_takes_the_constrained_file_and_the_ifbench_size(value, count):
     args = build_parser().parse_args(["eval", "--run", "r", "--constrained", "items.jsonl", "--ifbench", value,
                                       "--answer-tokens", "64", "--batch-size", "48"])
     assert (args.constrained, args.ifbench, args.answer_tokens, args.batch_size) == ("items.jsonl", count, 64, 48)
+
+
+@pytest.mark.parametrize("flags, cached", [([], True), (["--no-cache"], False)])
+def test_cli_eval_no_cache_turns_both_answer_caches_off(flags, cached, tmp_path, monkeypatch):
+    import teamsrl_graph.evaluation as evaluation
+    from teamsrl_graph.cli import main
+
+    (tmp_path / "adapter").mkdir()
+    (tmp_path / "adapter" / "adapter_config.json").write_text("{}")
+    seen = []
+
+    def stop(adapter, heldout, train, out, config):  # the settings the command built; no model loads
+        seen.append(config)
+        raise InputError("stopped here")
+
+    monkeypatch.setattr(evaluation, "evaluate", stop)
+    assert main(["eval", "--run", str(tmp_path), "--judge", "", *flags]) == 2
+    assert [(c.cache_base, c.cache_finetuned) for c in seen] == [(cached, cached)]
 
 
 @pytest.mark.parametrize("value", ["some", "-2", "1.5"])

@@ -65,6 +65,9 @@ def add_arguments(parser):
                         help=f"answer length cap on the constrained prompts (default {c.answer_tokens})")
     parser.add_argument("--batch-size", type=int, default=c.batch_size,
                         help=f"answers generated together (default {c.batch_size})")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="answer every prompt again: neither the base model's nor the adapter's answers come from "
+                             "(or go to) the answer cache of earlier evaluations with the same model, prompts and settings")
     parser.add_argument("--loss-dtype", choices=("auto", "float32"), default=c.loss_dtype,
                         help="float32: losses and the membership audit from a float32 copy of the model, exact even "
                              "where bf16 rounding hides a small (e.g. DP-SGD) adapter; auto: the model's default dtype")
@@ -87,7 +90,7 @@ def run(args) -> int:
     config = EvalConfig(base=args.base, judge=args.judge, prompts=args.prompts, judge_pairs=args.judge_pairs,
                         max_new_tokens=args.max_new_tokens, ifbench=args.ifbench, ifbench_tokens=args.ifbench_tokens,
                         constrained=constrained, answer_tokens=args.answer_tokens, batch_size=args.batch_size,
-                        loss_dtype=args.loss_dtype)
+                        loss_dtype=args.loss_dtype, cache_base=not args.no_cache, cache_finetuned=not args.no_cache)
     out = make_folder(args.out or run_dir)  # a place that takes no file fails before any model loads
     result = evaluate(adapter, Path(args.heldout or run_dir / "heldout.jsonl"),
                       Path(args.train or run_dir / "train.jsonl"), out, config)

@@ -185,16 +185,17 @@ def fine_tune(records: list[dict], out, config, *, heldout: float, keep: bool = 
     data_file = dataset if dataset.is_file() else None
     folder = Path(out) / "finetune"
     if isinstance(config, RLVRConfig):
-        from ..rlvr.finetune import finetune_rlvr, instructions, outside
+        from ..rlvr.finetune import finetune_rlvr as trainer, instructions, outside
 
         # every constrained instruction outside the held-out part: an answer that failed still leaves its instruction
         taken = outside(records, held)
-        kept = keep and finished(folder, config, [i["id"] for i in instructions(taken)], data_file)
-        return kept or finetune_rlvr(taken, folder, config, data_file=data_file, heldout=len(held)), train, held
-    from ..sft import finetune
+        ids = [i["id"] for i in instructions(taken)]
+    else:
+        from ..sft import finetune as trainer
 
-    kept = keep and finished(folder, config, [str(r.get("id")) for r in train], data_file)
-    return kept or finetune(train, folder, config, data_file=data_file, heldout=len(held)), train, held
+        taken, ids = train, [str(r.get("id")) for r in train]
+    kept = keep and finished(folder, config, ids, data_file)
+    return kept or trainer(taken, folder, config, data_file=data_file, heldout=len(held)), train, held
 
 
 def finished(folder, config, ids: list[str], data_file):

@@ -4,7 +4,8 @@ again) does not answer again what an adapter already answered.
 
 The key covers everything the answers depend on: the base model's folder and its weight,
 configuration and tokenizer files (name, size and modification time; the chat template among them),
-for an adapter's answers the sha256 of the adapter's own files (its content, wherever it lies), the
+for an adapter's answers the sha256 of the adapter's own files (`adapter_sha256`: its content,
+wherever it lies; the caller hashes an adapter once for all its answer sets), the
 prompts, the generation settings and the library versions. An entry is one JSON file under
 `<cache dir>/answers/`, written atomically; a damaged entry is ignored and rewritten.
 """
@@ -23,9 +24,9 @@ log = logging.getLogger(__name__)
 MODEL_FILES = (".safetensors", ".bin", ".json", ".jinja", ".txt", ".model")  # weights, configs, tokenizer, chat template
 
 
-def key(base: Path, prompts: list[str], settings: dict, adapter: Path | None = None) -> str:
-    """The cache key of the base model in folder `base` (with the LoRA adapter in folder `adapter` on
-    top, if given) answering `prompts` under `settings`."""
+def key(base: Path, prompts: list[str], settings: dict, adapter: str | None = None) -> str:
+    """The cache key of the base model in folder `base` (with on top, if given, the LoRA adapter whose
+    `adapter_sha256` is `adapter`) answering `prompts` under `settings`."""
     import torch
     import transformers
 
@@ -34,7 +35,7 @@ def key(base: Path, prompts: list[str], settings: dict, adapter: Path | None = N
     material = {"base": str(Path(base).resolve()), "weights": weights, "prompts": prompts, "settings": settings,
                 "versions": [torch.__version__, transformers.__version__]}
     if adapter is not None:
-        material["adapter"] = adapter_sha256(adapter)
+        material["adapter"] = adapter
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -69,9 +70,10 @@ def store(entry: str, answers: list[str]):
 
 
 def cached_answers(base: Path, prompts: list[str], settings: dict, produce,
-                   adapter: Path | None = None) -> tuple[list[str], bool]:
-    """`produce()`'s answers for `prompts` (the base model's, or with `adapter` on top that model's),
-    from the cache when present; returns (answers, from_cache)."""
+                   adapter: str | None = None) -> tuple[list[str], bool]:
+    """`produce()`'s answers for `prompts` (the base model's, or with the adapter whose
+    `adapter_sha256` is `adapter` on top, that model's), from the cache when present; returns
+    (answers, from_cache)."""
     entry = key(base, prompts, settings, adapter)
     answers = load(entry, len(prompts))
     if answers is not None:

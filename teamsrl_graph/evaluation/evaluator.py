@@ -181,13 +181,13 @@ def answer_both(model, tokenizer, sets: dict, config: EvalConfig, base: Path, ad
 
     generator = BatchGenerator(model, tokenizer, max_batch=config.batch_size)
     answers = {name: {} for name in sets}
+    digest = answer_cache.adapter_sha256(adapter) if config.cache_finetuned else None  # hashed once for every set
 
-    def answer(name: str, side: str, cache: bool) -> list[str]:
+    def answer(name: str, side: str, label: str, cache: bool) -> list[str]:
         prompts, tokens = sets[name]
 
         def made() -> list[str]:
-            return answer_prompts(generator, prompts, tokens, config.batch_size,
-                                  f"{name} ({'base' if side == 'base' else 'fine-tuned'})")
+            return answer_prompts(generator, prompts, tokens, config.batch_size, f"{name} ({label})")
 
         if not cache:
             return made()
@@ -196,14 +196,14 @@ def answer_both(model, tokenizer, sets: dict, config: EvalConfig, base: Path, ad
                     "batch_tokens": MAX_BATCH_TOKENS, "dtype": str(model.dtype), "device": model.device.type}
         if side == "finetuned":
             settings["adapter"] = "merged"  # answered with the adapter merged into the weights
-        return answer_cache.cached_answers(base, prompts, settings, made, adapter if side == "finetuned" else None)[0]
+        return answer_cache.cached_answers(base, prompts, settings, made, digest if side == "finetuned" else None)[0]
 
     with model.disable_adapter():
         for name in sets:
-            answers[name]["base"] = answer(name, "base", config.cache_base)
+            answers[name]["base"] = answer(name, "base", "base", config.cache_base)
     with merged(model):
         for name in sets:
-            answers[name]["finetuned"] = answer(name, "finetuned", config.cache_finetuned)
+            answers[name]["finetuned"] = answer(name, "finetuned", "fine-tuned", config.cache_finetuned)
     return answers
 
 

@@ -66,7 +66,7 @@ class Context(metaclass=_CheckedNames):
     timeout: float = setting(60.0, "seconds one request to a provider may take")
     requests_per_second: float | None = setting(None, "spaces provider requests out (all roles together); empty = no limit")
     max_batch: int | None = setting(None, "rows the in-process engine decodes together (a request for k answers takes k); "
-                                          "provider models ignore it; empty = 64")
+                                          "provider models ignore it; empty = the engine's default (models.chat.MAX_BATCH)")
     rewrite_tokens: int = setting(96, "new-token cap of an evolution call")
     review_tokens: int = setting(1, "new-token cap of a reviewer call read as text (1: a forced one-word Yes/No)")
     review: str = setting("model", "who accepts an evolution the reviewer judged a gain: model (at once) or human (the run "
