@@ -3,7 +3,8 @@ PIT's improver and Self-Refine against the original answers, in one run and one 
 p-values.
 
 1. Training instructions: N shipped training seeds, each with 1-3 registry constraints in training
-   wordings. The base model samples K answers to each (temperature 0.7, no repetition penalty);
+   wordings, drawn uniformly or (`--draw main-job`) as the main job draws them (`training_items`).
+   The base model samples K answers to each (temperature 0.7, no repetition penalty);
    several budgets (`--samples 2 4 8`) share them: budget k takes each instruction's first k. K is
    `--draws` (default: the largest budget), so a reused run can add or drop a budget. A run naming
    none of sft-verified, hir and pit (rlvr alone, say) draws none: GRPO samples its own groups.
@@ -64,6 +65,8 @@ FULL = {"instructions": 640, "samples": [2, 4, 8], "steps": 40, "heldout": 200, 
         "pit_steps": [8, 8], "improve_on": list(SETS), "result": "results/trainers.json"}
 QUICK = {"instructions": 24, "samples": [4], "steps": 6, "heldout": 40, "ifbench": 40, "tokens": 96, "rounds": 1,
          "pit_steps": [2, 2], "improve_on": list(SETS), "result": "results/trainers_quick.json"}
+DRAWS = ("uniform", "main-job")  # how the training instructions' constraints are drawn (`training_items`)
+PASS_RATES = Path(__file__).resolve().parent.parent / "results" / "pass_rates.json"  # benchmarks/pass_rates.py's table
 SAMPLE_TEMPERATURE = 0.7  # sampling temperature of the training samples and of GRPO's groups
 GENERATION_BATCH = 32  # sequences generated together (samples and evaluation answers)
 
@@ -80,6 +83,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "of them (default: the largest --samples)")
     p.add_argument("--methods", nargs="+", choices=METHODS + IMPROVERS, default=list(METHODS + IMPROVERS),
                    help="the rows to make (default all); a reused run reports the parts of the others already there")
+    p.add_argument("--draw", choices=DRAWS, default="uniform",
+                   help="the training instructions' constraints: uniform types and counts, as the evaluation draws "
+                        "them (default), or main-job: counts 3:2:1 and types by the main job's learned draw primed "
+                        "with the measured pass rates")
     p.add_argument("--instructions", type=at_least(1), help=f"training instructions (default {FULL['instructions']})")
     p.add_argument("--steps", type=at_least(1), help=f"optimizer steps of every trained method (default {FULL['steps']})")
     p.add_argument("--batch-size", type=at_least(1), default=8, help="pairs per step of sft-verified, hir and PIT's SFT stage")
@@ -129,6 +136,29 @@ def settings(args) -> dict:
 
 
 # -- the parts of the run ------------------------------------------------------------------------
+
+def training_items(args) -> list[dict]:
+    """The training instructions: `--instructions` shipped seeds in training wordings with 1-3
+    constraints. `--draw uniform` draws types and counts uniformly (as the evaluation's held-out
+    instructions are drawn); `--draw main-job` draws them the way `teamsrl pipeline` does: counts by
+    its `constraint_counts` (3:2:1) and types by its learned draw (`TypeDraw()`, favouring types met
+    sometimes, with its floor) holding the pass rates of benchmarks/pass_rates.py's table, as the
+    draw stands once a run has verified many answers."""
+    from teamsrl_graph.commands.pipeline import ANSWERING, heldout_constrained
+
+    if args.draw == "uniform":
+        return heldout_constrained(args.instructions, args.seed, tasks="seeds", split="train")
+    from teamsrl_graph.constraints.drawing import TypeDraw
+    from teamsrl_graph.evolve.context import Context, count_weights
+
+    table = read_json_file(PASS_RATES)
+    column = {name: i for i, name in enumerate(table["columns"])}
+    draw = TypeDraw.from_state({"types": {row[column["type"]]: {"passes": row[column["passes"]],
+                                                                 "fails": row[column["samples"]] - row[column["passes"]]}
+                                          for row in table["rows"]}}, source=str(PASS_RATES))
+    weights = count_weights(Context(**{k: ANSWERING[k] for k in ("constraints_per_instruction", "constraint_counts")}))
+    return heldout_constrained(args.instructions, args.seed, tasks="seeds", split="train", draw=draw, weights=weights)
+
 
 def fingerprint(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
@@ -301,7 +331,12 @@ def build_report(args, items, held, rows, base, runs: dict, pit: dict, improveme
                       "queries": answers["queries"], "accepted_rounds": answers["accepted_rounds"]})
     table.append({"method": "original", "samples": None, "baseline": None, "steps": None, "reference_loss": None,
                   **{s: {"n": len(v), "finetuned": round(sum(v) / len(v), 4)} if v else None for s, v in base_v.items()}})
+    from teamsrl_graph.constraints.drawing import type_mix
+
+    mix = type_mix([i["constraints"] for i in items])  # what the training instructions ask for
     return {"settings": {**settings(args), "samples": args.samples, "methods": args.methods}, "instructions": len(items),
+            "training_mix": {"entropy_bits": mix["entropy_bits"], "types": mix["counts"],
+                             "mean_constraints": round(sum(len(i["constraints"]) for i in items) / len(items), 3)},
             "heldout": len(held), "ifbench": len(rows), "rows": table, "pit": pit, "seconds": round(seconds, 1),
             # the improvers head to head: Self-Refine's verdicts the baseline of PIT's
             "pit_vs_self_refine": compare(improved_v["self-refine"], improved_v["pit"])
@@ -366,7 +401,9 @@ def methods_in(report: dict) -> set[str]:
 
 def summary(report: dict) -> str:
     s = report["settings"]
-    return (f"{report['instructions']} training instructions (shipped seeds, 1-3 constraints in training wordings) x "
+    drawn = "as the main job draws them" if s.get("draw") == "main-job" else "drawn uniformly"
+    return (f"{report['instructions']} training instructions (shipped seeds, 1-3 constraints in training wordings, "
+            f"{drawn}) x "
             f"{'/'.join(map(str, s['samples']))} samples; {s['steps']} optimizer steps at lr {s['lr']:g} for every trained "
             f"method; {report['heldout']} held-out constrained instructions (held-out tasks and wordings, prompt level "
             f"strict), {report['ifbench']} IFBench prompts (prompt level loose), {s['tokens']}-token answers"
@@ -417,13 +454,13 @@ def pairing(methods: set[str]) -> str:
 # -- the run ----------------------------------------------------------------------------------------
 
 def run(args) -> dict:
-    from teamsrl_graph.commands.pipeline import evaluation_constrained, heldout_constrained
+    from teamsrl_graph.commands.pipeline import evaluation_constrained
     from teamsrl_graph.evaluation.evaluator import ifbench_rows
     from teamsrl_graph.models.local import base_folder
     from teamsrl_graph.models.offline import sample
 
     started, out = time.monotonic(), Path(args.out)
-    items = heldout_constrained(args.instructions, args.seed, tasks="seeds", split="train")
+    items = training_items(args)
     held = evaluation_constrained(args.heldout, args.seed)
     rows = ifbench_rows(args.ifbench)
     keep_apart(items, held, rows)

@@ -144,6 +144,29 @@ def test_sample_constraints_takes_its_type_choice_from_a_draw():
         assert found and found[0]["id"] != "combination:repeat_prompt"
 
 
+@pytest.mark.parametrize("weights, sizes", [([1, 0, 0], {1}), ([0, 1, 0], {2}), ([0, 0, 1], {3}), ([1, 1, 0], {1, 2})])
+def test_sample_constraints_takes_how_many_from_weights(weights, sizes):
+    drawn = {len(sample_constraints(random.Random(seed), "Describe tides.", 3, weights=weights)) for seed in range(60)}
+    assert drawn == sizes
+
+
+@pytest.mark.parametrize("weights", [[1, 1], [1, 1, 1, 1]])
+def test_sample_constraints_refuses_weights_for_other_counts(weights):
+    with pytest.raises(ValueError, match="3 weights"):
+        sample_constraints(random.Random(0), "x", 3, weights=weights)
+
+
+def test_heldout_instructions_take_a_type_draw_and_count_weights():
+    class Always:
+        def pick(self, rng, allowed, preferred=None):
+            return "detectable_format:title" if "detectable_format:title" in allowed else sorted(allowed)[0]
+
+    items = heldout_instructions(TASKS, 40, seed=3, split="train", draw=Always(), weights=[1, 0, 0])
+    assert {c["id"] for item in items for c in item["constraints"]} == {"detectable_format:title"}
+    assert items == heldout_instructions(TASKS, 40, seed=3, split="train", draw=Always(), weights=[1, 0, 0])
+    assert heldout_instructions(TASKS, 40, seed=3, split="train") != items  # the uniform draw is the default
+
+
 def test_heldout_instructions_use_no_training_sentence():
     items = heldout_instructions(TASKS, 150, seed=3)
     assert len(items) == 150 and items == heldout_instructions(TASKS, 150, seed=3)

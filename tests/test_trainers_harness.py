@@ -75,6 +75,41 @@ def run(tiny_model, tmp_path_factory):
     return m, out, json.loads((out / "report.json").read_text()), calls
 
 
+def test_the_main_jobs_draw_asks_for_fewer_constraints_of_the_types_met_sometimes():
+    """--draw main-job: counts near 3:2:1 and types the pass-rate table puts between always and never
+    met drawn more often than uniformly; --draw uniform is the evaluation's own draw, unchanged."""
+    m = script("trainers")
+    table = json.loads(m.PASS_RATES.read_text())
+    rate = {row[0]: row[3] for row in table["rows"]}
+    base = ["--instructions", "600", "--steps", "40"]
+    uniform, main_job = (m.training_items(m.parse_args([*base, "--draw", draw])) for draw in ("uniform", "main-job"))
+    assert uniform == heldout_constrained(600, 0, tasks="seeds", split="train")
+    assert [i["task"] for i in main_job] == [i["task"] for i in uniform]  # the same seeds, other constraints
+
+    def shares(items):
+        sizes = [len(i["constraints"]) for i in items]
+        types = [c["id"] for i in items for c in i["constraints"]]
+        middle = sum(0.25 <= rate[t] <= 0.75 for t in types) / len(types)
+        never = sum(rate[t] == 0 for t in types) / len(types)
+        return sizes.count(1) / len(sizes), sizes.count(3) / len(sizes), middle, never
+
+    one_u, three_u, middle_u, never_u = shares(uniform)
+    one_m, three_m, middle_m, never_m = shares(main_job)
+    assert 0.42 < one_m and three_m < 0.25 and one_m > one_u + 0.1 and three_m < three_u - 0.05
+    assert middle_m > middle_u + 0.05 and never_m < never_u
+    assert never_m > 0  # the floor keeps every type in the draw
+    assert len({c["id"] for i in main_job for c in i["constraints"]}) == len(rate)
+
+
+def test_the_report_gives_the_training_instructions_mix(run):
+    m, out, report, calls = run
+    items = heldout_constrained(INSTRUCTIONS, 0, tasks="seeds", split="train")
+    mix = report["training_mix"]
+    assert mix["mean_constraints"] == round(sum(len(i["constraints"]) for i in items) / INSTRUCTIONS, 3)
+    assert sum(mix["types"].values()) == sum(len(i["constraints"]) for i in items) and mix["entropy_bits"] > 0
+    assert report["settings"]["draw"] == "uniform" and "drawn uniformly" in m.summary(report)
+
+
 def rows_of(report: dict) -> dict:
     return {(r["method"], r["samples"]): r for r in report["rows"]}
 

@@ -87,19 +87,21 @@ def add_arguments(p: argparse.ArgumentParser):
                    help="also write the run's figures as a result file for the docs (e.g. results/demo.json)")
 
 
-def heldout_constrained(n: int, seed: int, tasks: str = "heldout_tasks", split: str = "heldout") -> list[dict]:
+def heldout_constrained(n: int, seed: int, tasks: str = "heldout_tasks", split: str = "heldout", draw=None,
+                        weights: list[float] | None = None) -> list[dict]:
     """`n` evaluation items {"prompt", "constraints", "task"}: the shipped held-out tasks (never
     trained on) with 1-3 constraints drawn under `seed` and worded in held-out phrasings only (other
     `tasks` and `split`: see `validation_constrained`; `tasks="seeds", split="train"` gives training
     instructions: the training seeds in training phrasings). A task's input (the text it works on)
-    follows the composed instruction as in every record's user turn (`records.prompt_of`)."""
+    follows the composed instruction as in every record's user turn (`records.prompt_of`). `draw` and
+    `weights` choose types and counts instead of the uniform draw (`heldout_instructions`)."""
     from ..constraints import heldout_instructions
     from ..dataio.records import prompt_of
     from ..dataio.seeds import load_seeds, shipped_tasks_path
 
     shipped = load_seeds(shipped_tasks_path(tasks))
     inputs = {s.instruction.strip(): s.input for s in shipped}
-    items = heldout_instructions([s.instruction for s in shipped], n, seed, split)
+    items = heldout_instructions([s.instruction for s in shipped], n, seed, split, draw, weights)
     return [{**item, "prompt": prompt_of({"instruction": item["prompt"], "input": inputs[item["task"]]})} for item in items]
 
 

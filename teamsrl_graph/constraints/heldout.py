@@ -18,12 +18,15 @@ from .registry import sample_constraints
 MAX_CONSTRAINTS = 3  # constraints per held-out item: 1 to this many
 
 
-def heldout_instructions(tasks: list[str], n: int, seed: int, split: str = "heldout") -> list[dict]:
+def heldout_instructions(tasks: list[str], n: int, seed: int, split: str = "heldout", draw=None,
+                         weights: list[float] | None = None) -> list[dict]:
     """`n` items {"prompt", "constraints", "task"}: the tasks in a seeded order (cycling when n >
     len(tasks)), each with 1-3 uniformly drawn compatible constraints, composed with the phrasings of
     `split` ("heldout" by default, or "train"); "task" is the task text the prompt was composed from.
+    A type `draw` (`drawing.TypeDraw`) and count `weights` (for 1, 2 and 3) replace the uniform choices,
+    as `sample_constraints` takes them: training instructions drawn the way a generation run draws.
 
-    Deterministic in (tasks, n, seed, split)."""
+    Deterministic in (tasks, n, seed, split) and the draw's state; a draw is never updated here."""
     tasks = [t.strip() for t in tasks if t and t.strip()]
     if not tasks:
         raise ValueError("no task text to build held-out instructions from")
@@ -32,7 +35,7 @@ def heldout_instructions(tasks: list[str], n: int, seed: int, split: str = "held
     items = []
     for index in range(n):
         task = order[index % len(order)]
-        constraints = sample_constraints(rng, task, MAX_CONSTRAINTS)
+        constraints = sample_constraints(rng, task, MAX_CONSTRAINTS, draw=draw, weights=weights)
         items.append({"prompt": compose(task, constraints, rng, split=split), "constraints": constraints, "task": task})
     return items
 

@@ -62,9 +62,10 @@ def sample_constraint(existing: list[dict], seed: int, index: int, step: int, in
 
 
 def sample_constraints(rng: random.Random, instruction: str, count: int, draw=None, existing=(),
-                       family: str | None = None) -> list[dict]:
-    """Between 1 and `count` compatible constraints for `instruction` (how many: uniform in 1..count),
-    none of them clashing with the `existing` constraints the instruction already carries.
+                       family: str | None = None, weights: list[float] | None = None) -> list[dict]:
+    """Between 1 and `count` compatible constraints for `instruction` (how many: uniform in 1..count,
+    or in proportion to `weights`, one per number 1..count), none of them clashing with the
+    `existing` constraints the instruction already carries.
 
     Each type is chosen among the types compatible with those already drawn, by `draw.pick(rng,
     allowed, preferred)` when a `draw` is given (e.g. a `drawing.TypeDraw`), else uniformly; its
@@ -81,7 +82,9 @@ def sample_constraints(rng: random.Random, instruction: str, count: int, draw=No
     preferred = None if family is None else {t for t in TYPES if family_of(t) == family}
     if preferred is not None and draw is None:
         draw = EVEN
-    wanted = rng.randint(1, count)
+    if weights is not None and len(weights) != count:
+        raise ValueError(f"expected {count} weights, one per number of constraints, not {len(weights)}")
+    wanted = rng.choices(range(1, count + 1), weights)[0] if weights else rng.randint(1, count)
     found: list[dict] = []
     while len(found) < wanted:
         allowed = [type_id for type_id in sorted(TYPES) if compatible(type_id, [*existing, *found])]
