@@ -316,6 +316,8 @@ def improved(mode: str, pit: dict, sets: dict, original: dict, folder: Path, arg
 # -- the comparison ---------------------------------------------------------------------------------
 
 def build_report(args, items, held, rows, base, runs: dict, pit: dict, improvements: dict, seconds: float) -> dict:
+    from teamsrl_graph.constraints.drawing import type_mix
+
     base_v = verdicts(base, held, rows)
     table = []
     for (method, k), run in runs.items():
@@ -331,8 +333,6 @@ def build_report(args, items, held, rows, base, runs: dict, pit: dict, improveme
                       "queries": answers["queries"], "accepted_rounds": answers["accepted_rounds"]})
     table.append({"method": "original", "samples": None, "baseline": None, "steps": None, "reference_loss": None,
                   **{s: {"n": len(v), "finetuned": round(sum(v) / len(v), 4)} if v else None for s, v in base_v.items()}})
-    from teamsrl_graph.constraints.drawing import type_mix
-
     mix = type_mix([i["constraints"] for i in items])  # what the training instructions ask for
     return {"settings": {**settings(args), "samples": args.samples, "methods": args.methods}, "instructions": len(items),
             "training_mix": {"entropy_bits": mix["entropy_bits"], "types": mix["counts"],
