@@ -430,6 +430,8 @@ def result_of(report: dict, readme_table: bool = False) -> dict:
     title = "Every trainer on the same samples" if made >= set(METHODS + IMPROVERS) else (
         "The trainers harness, " + ", ".join(f"{r['method']} at {r['samples']} samples" if r["samples"] else r["method"]
                                              for r in report["rows"] if r["method"] != "original"))
+    if report["settings"].get("draw") == "main-job":
+        title += ", on instructions whose constraints are drawn as the main job draws them"
     return {"title": title, "columns": COLUMNS, "rows": table_rows(report),
             "figures": figures, "readme_table": readme_table, "summary": (
                 summary(report) + ". " + pairing(made) + "gained / lost count the prompts only one side passes; p is the "

@@ -108,6 +108,10 @@ def test_the_report_gives_the_training_instructions_mix(run):
     assert mix["mean_constraints"] == round(sum(len(i["constraints"]) for i in items) / INSTRUCTIONS, 3)
     assert sum(mix["types"].values()) == sum(len(i["constraints"]) for i in items) and mix["entropy_bits"] > 0
     assert report["settings"]["draw"] == "uniform" and "drawn uniformly" in m.summary(report)
+    assert "main job" not in m.result_of(report)["title"]
+    drawn = {**report, "settings": {**report["settings"], "draw": "main-job"}}  # the result says how it drew
+    assert m.result_of(drawn)["title"].endswith("drawn as the main job draws them")
+    assert "as the main job draws them" in m.summary(drawn) and "uniformly" not in m.summary(drawn)
 
 
 def rows_of(report: dict) -> dict:
