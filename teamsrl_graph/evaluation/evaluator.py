@@ -183,7 +183,7 @@ def answer_both(model, tokenizer, sets: dict, config: EvalConfig, base: Path, ad
     answers = {name: {} for name in sets}
     digest = answer_cache.adapter_sha256(adapter) if config.cache_finetuned else None  # hashed once for every set
 
-    def answer(name: str, side: str, label: str, cache: bool) -> list[str]:
+    def answer(name: str, label: str, cache: bool, adapter_digest: str | None = None) -> list[str]:
         prompts, tokens = sets[name]
 
         def made() -> list[str]:
@@ -194,16 +194,16 @@ def answer_both(model, tokenizer, sets: dict, config: EvalConfig, base: Path, ad
         settings = {"format": "user turn", "order": "longest first", "max_new_tokens": tokens, "temperature": 0.0,
                     "repetition_penalty": generator.repetition_penalty, "batch_size": config.batch_size,
                     "batch_tokens": MAX_BATCH_TOKENS, "dtype": str(model.dtype), "device": model.device.type}
-        if side == "finetuned":
+        if adapter_digest:
             settings["adapter"] = "merged"  # answered with the adapter merged into the weights
-        return answer_cache.cached_answers(base, prompts, settings, made, digest if side == "finetuned" else None)[0]
+        return answer_cache.cached_answers(base, prompts, settings, made, adapter_digest)[0]
 
     with model.disable_adapter():
         for name in sets:
-            answers[name]["base"] = answer(name, "base", "base", config.cache_base)
+            answers[name]["base"] = answer(name, "base", config.cache_base)
     with merged(model):
         for name in sets:
-            answers[name]["finetuned"] = answer(name, "finetuned", "fine-tuned", config.cache_finetuned)
+            answers[name]["finetuned"] = answer(name, "fine-tuned", config.cache_finetuned, digest)
     return answers
 
 
