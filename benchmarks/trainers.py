@@ -214,6 +214,7 @@ def train_grpo(k: int, items: list[dict], folder: Path, checkpoints: Path, args)
     model, history, steps = train_rlvr(items, config, model, tokenizer, checkpoints)
     return model, tokenizer, {
         "steps": steps, "rewards": [h["reward"] for h in history], "answers_drawn": steps * per_step * k,
+        "tied_groups": [h["tied_groups"] for h in history],
         "data": {"instructions": fingerprint([i["prompt"] for i in items]), "samples": None}}
 
 
@@ -325,7 +326,8 @@ def build_report(args, items, held, rows, base, runs: dict, pit: dict, improveme
         table.append({"method": method, "samples": k, "baseline": "base", "steps": t["steps"],
                       **compare(base_v, verdicts(run["answers"], held, rows)),
                       "reference_loss": {"baseline": base["reference_loss"], "method": run["answers"]["reference_loss"]},
-                      "answers_drawn": t["answers_drawn"], "data": t["data"]})
+                      "answers_drawn": t["answers_drawn"], "data": t["data"],
+                      **({"tied_groups": mean_of(t["tied_groups"])} if t.get("tied_groups") else {})})
     improved_v = {mode: verdicts(answers, held, rows) for mode, answers in improvements.items()}
     for mode, answers in improvements.items():
         table.append({"method": mode, "samples": None, "baseline": "original", "steps": None,
@@ -346,6 +348,12 @@ def build_report(args, items, held, rows, base, runs: dict, pit: dict, improveme
 COLUMNS = ["method", "samples", "steps", "baseline", "held-out n", "held-out baseline", "held-out method",
            "held-out gained / lost", "held-out McNemar p", "IFBench n", "IFBench baseline → method",
            "IFBench gained / lost", "IFBench p", "reference loss (base → method)"]
+
+
+def mean_of(values: list) -> float | None:
+    """The mean of the logged values (None where a step logged none), rounded; None if none was logged."""
+    logged = [v for v in values if v is not None]
+    return round(sum(logged) / len(logged), 4) if logged else None
 
 
 def table_rows(report: dict) -> list[list]:
@@ -407,6 +415,8 @@ def summary(report: dict) -> str:
             f"{'/'.join(map(str, s['samples']))} samples; {s['steps']} optimizer steps at lr {s['lr']:g} for every trained "
             f"method; {report['heldout']} held-out constrained instructions (held-out tasks and wordings, prompt level "
             f"strict), {report['ifbench']} IFBench prompts (prompt level loose), {s['tokens']}-token answers"
+            + (f"; rlvr: {report['instructions'] // s['steps']} instructions a step, each with its group of answers"
+               if "rlvr" in methods_in(report) else "")
             + (f"; pit and self-refine: {s['rounds']} round(s), query cap {s['improve_budget'] or 'none'}"
                if set(IMPROVERS) & methods_in(report) else ""))
 
@@ -422,6 +432,8 @@ def result_of(report: dict, readme_table: bool = False) -> dict:
         figures.update({"PIT gap model, held-out pairwise accuracy": pit["gap_heldout_accuracy"],
                         "PIT pairs, training / held out": f"{pit['train_pairs']} / {pit['heldout_pairs']}"})
     figures.update({f"improvement queries, {mode}": rows[mode]["queries"] for mode in IMPROVERS if mode in rows})
+    figures.update({f"{r['method']} at {r['samples']} samples: groups whose answers all scored alike (mean share a step)":
+                    r["tied_groups"] for r in report["rows"] if r.get("tied_groups") is not None})
     for s, name in (("heldout_constrained", "held-out constrained"), ("ifbench", "IFBench")):
         if (versus := (report.get("pit_vs_self_refine") or {}).get(s)):
             figures[f"pit vs self-refine, {name}"] = (f"{versus['finetuned']:.3f} vs {versus['base']:.3f} "

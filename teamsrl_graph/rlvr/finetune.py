@@ -106,6 +106,7 @@ def finetune_rlvr(records: list[dict], out_dir: str | Path, config: RLVRConfig |
             "rewards": rewards,
             "smoothed_rewards": smoothed,
             "reward": {"first": smoothed[0], "last": smoothed[-1]} if smoothed else None,  # of the smoothed curve
+            "tied_groups": [h["tied_groups"] for h in history],  # per step: groups whose answers all scored alike
             "answers_sampled": steps * config.prompts_per_step * config.num_generations,
             "seconds": round(seconds, 2),
             "versions": versions(),

@@ -29,11 +29,11 @@ log = logging.getLogger(__name__)
 
 
 def train_rlvr(items: list[dict], config: RLVRConfig, model, tokenizer, checkpoints: Path | None = None) -> tuple:
-    """(the model with its trained adapter, one log entry per step, optimizer steps taken) for
-    `items` ({"prompt", "constraints"}: instructions with registry constraints). With `checkpoints`, a
-    folder, training resumes from the latest checkpoint there, and saves one every
-    `config.save_every` steps; the folder's settings.json names the instructions and settings its
-    checkpoints belong to, and a run with others is refused."""
+    """(the model with its trained adapter, one log entry per step ({"step", "reward", "reward_std",
+    "tied_groups"}), optimizer steps taken) for `items` ({"prompt", "constraints"}: instructions with
+    registry constraints). With `checkpoints`, a folder, training resumes from the latest checkpoint
+    there, and saves one every `config.save_every` steps; the folder's settings.json names the
+    instructions and settings its checkpoints belong to, and a run with others is refused."""
     import torch
     from transformers.trainer_utils import get_last_checkpoint
     from trl import GRPOTrainer
@@ -61,8 +61,9 @@ def train_rlvr(items: list[dict], config: RLVRConfig, model, tokenizer, checkpoi
         if resume:
             log.info("RLVR: resuming from %s", resume)
         trainer.train(resume_from_checkpoint=resume)
-    history = [{"step": h["step"], "reward": h["reward"], "reward_std": h.get("reward_std")}
-               for h in trainer.state.log_history if "reward" in h]
+    # tied_groups: the share of the step's groups whose answers all scored alike, which move nothing
+    history = [{"step": h["step"], "reward": h["reward"], "reward_std": h.get("reward_std"),
+                "tied_groups": h.get("frac_reward_zero_std")} for h in trainer.state.log_history if "reward" in h]
     if history:
         log.info("RLVR: %d steps (this run: %.0f s), mean reward %.3f -> %.3f", trainer.state.global_step,
                  time.monotonic() - started, history[0]["reward"], history[-1]["reward"])
