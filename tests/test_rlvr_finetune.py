@@ -53,6 +53,7 @@ def test_it_is_saved_as_an_sft_run_is(run):
     card = json.loads((folder / "run_card.json").read_text())
     assert card["trainer"] == "rlvr" and card["steps"] == 2 and card["answers_sampled"] == 2 * 2 * 2
     assert len(card["rewards"]) == 2 and all(0 <= r <= 1 for r in card["rewards"])
+    assert len(card["tied_groups"]) == 2 and all(0 <= share <= 1 for share in card["tied_groups"])
     assert card["config"]["num_generations"] == 2 and card["config"]["learning_rate"] == 1e-3  # rlvr's own default
     assert card["records"]["heldout"] == len(held) and card["base"] == "someone/tiny-llama"
     from teamsrl_graph.dataio.records import prompt_of

@@ -244,7 +244,14 @@ def test_a_run_of_rlvr_alone_draws_no_samples(tiny_model, tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert [(r["method"], r["samples"]) for r in report["rows"]] == [("rlvr", min(BUDGETS)), ("original", None)]
     assert report["pit"]["skipped"].startswith("no samples drawn") and not calls["pit"].calls
-    assert m.result_of(report)["title"] == f"The trainers harness, rlvr at {min(BUDGETS)} samples"
+    result = m.result_of(report)
+    assert result["title"] == f"The trainers harness, rlvr at {min(BUDGETS)} samples"
+    tied = json.loads((out / f"rlvr-k{min(BUDGETS)}" / "training.json").read_text())["tied_groups"]
+    assert len(tied) == report["rows"][0]["steps"] and all(0 <= share <= 1 for share in tied)  # one share a step
+    assert report["rows"][0]["tied_groups"] == pytest.approx(sum(tied) / len(tied), abs=1e-4)
+    assert result["figures"][f"rlvr at {min(BUDGETS)} samples: groups whose answers all scored alike (mean share a "
+                             "step)"] == report["rows"][0]["tied_groups"]
+    assert f"rlvr: {report['instructions'] // report['settings']['steps']} instructions a step" in result["summary"]
     assert (out / f"rlvr-k{min(BUDGETS)}" / "adapter").is_dir()
     assert not (out / f"rlvr-k{min(BUDGETS)}" / "checkpoints").exists()  # removed once the adapter is saved
 
