@@ -87,6 +87,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the training instructions' constraints: uniform types and counts, as the evaluation draws "
                         "them (default), or main-job: counts 3:2:1 and types by the main job's learned draw primed "
                         "with the measured pass rates")
+    p.add_argument("--skip-tied", action="store_true",
+                   help="rlvr leaves groups whose answers all scored alike out of its steps (RLVRConfig.skip_tied)")
     p.add_argument("--instructions", type=at_least(1), help=f"training instructions (default {FULL['instructions']})")
     p.add_argument("--steps", type=at_least(1), help=f"optimizer steps of every trained method (default {FULL['steps']})")
     p.add_argument("--batch-size", type=at_least(1), default=8, help="pairs per step of sft-verified, hir and PIT's SFT stage")
@@ -206,7 +208,8 @@ def train_grpo(k: int, items: list[dict], folder: Path, checkpoints: Path, args)
 
     per_step = len(items) // args.steps
     config = RLVRConfig(steps=args.steps, prompts_per_step=per_step, num_generations=k, learning_rate=args.lr,
-                        max_completion_length=args.tokens, temperature=SAMPLE_TEMPERATURE, seed=args.seed)
+                        max_completion_length=args.tokens, temperature=SAMPLE_TEMPERATURE, seed=args.seed,
+                        skip_tied=args.skip_tied)
     torch.manual_seed(args.seed)
     model, tokenizer = load(folder)
     if not args.reuse:
@@ -416,6 +419,7 @@ def summary(report: dict) -> str:
             f"method; {report['heldout']} held-out constrained instructions (held-out tasks and wordings, prompt level "
             f"strict), {report['ifbench']} IFBench prompts (prompt level loose), {s['tokens']}-token answers"
             + (f"; rlvr: {report['instructions'] // s['steps']} instructions a step, each with its group of answers"
+               + (", groups whose answers all scored alike left out of the step" if s.get("skip_tied") else "")
                if "rlvr" in methods_in(report) else "")
             + (f"; pit and self-refine: {s['rounds']} round(s), query cap {s['improve_budget'] or 'none'}"
                if set(IMPROVERS) & methods_in(report) else ""))

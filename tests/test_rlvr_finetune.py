@@ -141,10 +141,11 @@ def test_the_finetune_command_trains_rlvr_and_eval_reads_its_run(tmp_path, tiny_
     monkeypatch.setitem(training.LOCAL_COPIES, "someone/tiny-llama", lambda: tiny_model)
     data, run = write_jsonl(tmp_path / "dataset.jsonl", DATA), tmp_path / "run"
     assert main(["finetune", "--data", str(data), "--out", str(run), "--base", str(tiny_model), "--trainer", "rlvr",
-                 "--rl-steps", "1", "--rl-prompts", "2", "--rl-samples", "2", "--heldout", "0.25"]) == 0
+                 "--rl-steps", "1", "--rl-prompts", "2", "--rl-samples", "2", "--rl-skip-tied", "--heldout", "0.25"]) == 0
     printed = capsys.readouterr().out
     card = json.loads((run / "run_card.json").read_text())
-    assert card["trainer"] == "rlvr" and card["steps"] == 1
+    assert card["trainer"] == "rlvr" and card["steps"] == 1 and card["config"]["skip_tied"] is True
+    assert "| groups whose answers all scored alike | left out of the step |" in (run / "adapter" / "README.md").read_text()
     assert f"RLVR on {card['conversations']} constrained" in printed
     members, held = read_jsonl(run / "train.jsonl"), read_jsonl(run / "heldout.jsonl")
     assert [m["id"] for m in members] == card["train_ids"] and not (run / "validation.jsonl").exists()

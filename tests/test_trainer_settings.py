@@ -234,3 +234,20 @@ def test_the_hir_and_pit_trainers_take_a_dict_of_settings_checked_alike(trainer,
     with pytest.raises(InputError) as error:
         getattr(importlib.import_module(f"teamsrl_graph.{module}"), name)(config=config)
     assert error.value.field == field
+
+
+@pytest.mark.parametrize("flags, skip_tied", [(["--rl-skip-tied"], True), ([], False)])
+def test_the_main_job_hands_rl_skip_tied_to_its_rlvr_config(flags, skip_tied, tmp_path, monkeypatch):
+    from teamsrl_graph.cli import main
+    from teamsrl_graph.commands import generate, pipeline
+
+    made, config_of = [], pipeline.trainer_config
+
+    def stop_after_config(**settings):
+        made.append(config_of(**settings))
+        raise InputError("stopped once the config was made", field="test")
+
+    monkeypatch.setattr(pipeline, "trainer_config", stop_after_config)
+    monkeypatch.setattr(generate, "produce", lambda *a, **k: pytest.fail("the main job generated"))
+    assert main(["pipeline", "--out", str(tmp_path / "run"), "--trainer", "rlvr", *flags]) == 2
+    assert isinstance(made[0], RLVRConfig) and made[0].skip_tied is skip_tied

@@ -32,6 +32,8 @@ def add_arguments(parser):
                         help=f"rlvr: instructions a step (default {rl.prompts_per_step})")
     parser.add_argument("--rl-samples", type=int, default=rl.num_generations,
                         help=f"rlvr: answers sampled to each instruction (default {rl.num_generations})")
+    parser.add_argument("--rl-skip-tied", action="store_true",
+                        help="rlvr: leave groups whose answers all scored alike out of each step")
     parser.add_argument("--batch-size", type=int, default=c.batch_size, help=f"conversations per step (default {c.batch_size})")
     parser.add_argument("--max-length", type=int, default=c.max_length, help=f"tokens per conversation (default {c.max_length})")
     parser.add_argument("--r", type=int, default=lora.r, help=f"LoRA rank (default {lora.r})")
@@ -91,7 +93,7 @@ def run(args) -> int:
 
         refuse_privacy(args.dp_epsilon)
         config = RLVRConfig(base=args.base, steps=args.rl_steps, prompts_per_step=args.rl_prompts,
-                            num_generations=args.rl_samples, seed=args.seed, lora=lora,
+                            num_generations=args.rl_samples, skip_tied=args.rl_skip_tied, seed=args.seed, lora=lora,
                             **({} if args.lr is None else {"learning_rate": args.lr}))
         # every constrained instruction outside the held-out part, those with no usable answer included
         train_run = partial(finetune_rlvr, outside(records, heldout), args.out, config)

@@ -76,6 +76,8 @@ def add_arguments(p: argparse.ArgumentParser):
                    help=f"rlvr: instructions a step (default {RL_PROMPTS})")
     p.add_argument("--rl-samples", type=int, default=RL_SAMPLES, metavar="K",
                    help=f"rlvr: answers sampled to each instruction, GRPO's group (default {RL_SAMPLES})")
+    p.add_argument("--rl-skip-tied", action="store_true",
+                   help="rlvr: leave groups whose answers all scored alike out of each step")
     p.add_argument("--dp-epsilon", type=float, default=0.0,
                    help="fine-tune with DP-SGD to this privacy budget epsilon; 0 (default) = plain LoRA")
     p.add_argument("--judge-pairs", type=int, default=0, help="held-out instructions judged base vs fine-tuned (default 0: skipped)")
@@ -138,10 +140,11 @@ def generation_settings() -> tuple[dict, int]:
 
 def trainer_config(*, seed: int, epochs: float = EPOCHS, lr: float | None = None, evaluations: int = EVALUATIONS,
                    dp_epsilon: float = 0.0, base: str = "local", trainer: str = "sft",
-                   rl: tuple[int, int, int] = (RL_STEPS, RL_PROMPTS, RL_SAMPLES), lora=None):
+                   rl: tuple[int, int, int] = (RL_STEPS, RL_PROMPTS, RL_SAMPLES), skip_tied: bool = False,
+                   lora=None):
     """The main job's fine-tune settings, checked: an SFTRunConfig (`trainer="sft"`: `epochs`,
     `evaluations`, `dp_epsilon` apply) or an RLVRConfig ("rlvr": `rl` = (optimizer steps,
-    instructions a step, answers an instruction)). `lr` defaults to the trainer's own, `lora`
+    instructions a step, answers an instruction), `skip_tied`). `lr` defaults to the trainer's own, `lora`
     (LoraSettings) to the shared adapter settings. Settings no run can use are an InputError naming
     the field (the configs check themselves), so the main job refuses them before it generates anything."""
     from ..common.errors import InputError
@@ -157,7 +160,7 @@ def trainer_config(*, seed: int, epochs: float = EPOCHS, lr: float | None = None
         refuse_privacy(dp_epsilon)
         steps, prompts, samples = rl
         return RLVRConfig(base=base, steps=steps, prompts_per_step=prompts, num_generations=samples, seed=seed,
-                          learning_rate=RL_LEARNING_RATE if lr is None else lr, lora=lora)
+                          learning_rate=RL_LEARNING_RATE if lr is None else lr, skip_tied=skip_tied, lora=lora)
     from ..sft import SFTRunConfig
 
     return SFTRunConfig(base=base, epochs=epochs, learning_rate=LEARNING_RATE if lr is None else lr,
@@ -239,7 +242,7 @@ def run(args) -> int:
     # bad fine-tune settings are refused before anything is generated
     config = trainer_config(seed=args.seed, epochs=args.epochs, lr=args.lr, evaluations=args.evaluations_per_epoch,
                             dp_epsilon=args.dp_epsilon, trainer=args.trainer,
-                            rl=(args.rl_steps, args.rl_prompts, args.rl_samples))
+                            rl=(args.rl_steps, args.rl_prompts, args.rl_samples), skip_tied=args.rl_skip_tied)
     if args.resume and args.result:  # its minutes would count the last part only
         from ..common.errors import InputError
 

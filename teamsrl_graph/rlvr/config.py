@@ -21,6 +21,7 @@ class RLVRConfig:
     pass_size: int = GRPO_PASS_SIZE  # most answers in one forward/backward pass (a step's gradient sums its passes)
     save_every: int = 4  # with a checkpoint folder: steps between checkpoints an interrupted run resumes from
     kl_beta: float = 0.0  # KL penalty to the base model (0 = none, trl's default; no reference copy kept)
+    skip_tied: bool = False  # leave groups whose answers all scored alike out of the step (rlvr/ties.py)
     seed: int = 0  # seeds the prompt order, the sampling and the adapter's initial weights
     lora: LoraSettings = field(default_factory=LoraSettings)  # the adapter
 

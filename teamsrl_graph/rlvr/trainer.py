@@ -5,7 +5,8 @@ verifiers accept).
 Each optimizer step samples `num_generations` answers to each of `prompts_per_step` instructions
 (one generation batch a step: `steps x prompts_per_step x num_generations` answers in all) and moves
 a fresh LoRA adapter towards the answers that meet more of their constraints than the rest of their
-group. The instructions go in as the `rlvr` export's rows (`dataio.export`), so what `teamsrl export
+group; with `skip_tied`, groups whose answers all scored alike are left out of the step (`ties`).
+The instructions go in as the `rlvr` export's rows (`dataio.export`), so what `teamsrl export
 --format rlvr` writes trains the same way. Given a checkpoint folder, a run saves trl's checkpoint
 there every `save_every` steps and a later run with the same instructions and settings resumes from
 the latest one. This module trains; saving and evaluating the adapter are the caller's.
@@ -24,6 +25,7 @@ from ..common.errors import InputError
 from ..common.training import grpo_config
 from ..constraints.reward import constraint_reward
 from .config import RLVRConfig
+from .ties import skipping_tied
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,9 @@ def train_rlvr(items: list[dict], config: RLVRConfig, model, tokenizer, checkpoi
                            max_completion_length=config.max_completion_length, temperature=config.temperature,
                            beta=config.kl_beta, bf16=getattr(model, "dtype", None) == torch.bfloat16, seed=config.seed,
                            pass_size=config.pass_size, save_every=config.save_every if checkpoints is not None else 0)
-        trainer = GRPOTrainer(model=model, reward_funcs=constraint_reward, args=args, train_dataset=dataset,
-                              processing_class=tokenizer, peft_config=config.lora.peft_config())
+        trainer_class = skipping_tied(GRPOTrainer) if config.skip_tied else GRPOTrainer
+        trainer = trainer_class(model=model, reward_funcs=constraint_reward, args=args, train_dataset=dataset,
+                                processing_class=tokenizer, peft_config=config.lora.peft_config())
         if resume:
             log.info("RLVR: resuming from %s", resume)
         trainer.train(resume_from_checkpoint=resume)

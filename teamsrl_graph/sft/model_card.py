@@ -111,7 +111,8 @@ def rlvr_settings(card: dict) -> list[str]:
     return [f"| optimizer steps / instructions a step / answers an instruction | {c['steps']} / "
             f"{c['prompts_per_step']} / {c['num_generations']} |",
             f"| answer tokens (most) / temperature | {c['max_completion_length']} / {c['temperature']} |",
-            f"| KL penalty beta | {c['kl_beta']} |"]
+            f"| KL penalty beta | {c['kl_beta']} |",
+            f"| groups whose answers all scored alike | {'left out of the step' if c.get('skip_tied') else 'kept'} |"]
 
 
 def rlvr_results(card: dict) -> list[str]:
