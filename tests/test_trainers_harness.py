@@ -351,3 +351,21 @@ def test_a_bad_option_exits_non_zero_from_the_command_line(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 2 and "must be at least 2" in done.stderr
     assert not (tmp_path / "out").exists()  # nothing was written
+
+
+@pytest.mark.parametrize("flags, skip_tied", [(["--skip-tied"], True), ([], False)])
+def test_skip_tied_reaches_the_rlvr_row_and_its_summary(tiny_model, tmp_path, monkeypatch, flags, skip_tied):
+    import teamsrl_graph.rlvr as rlvr
+
+    m, configs, train = script("trainers"), [], rlvr.train_rlvr
+
+    def recorded(items, config, *rest):
+        configs.append(config)
+        return train(items, config, *rest)
+
+    monkeypatch.setattr(rlvr, "train_rlvr", recorded)
+    out = tmp_path / "out"
+    assert m.main(args(tiny_model, out, "--methods", "rlvr", "--samples", str(min(BUDGETS)), *flags)) == 0
+    assert [c.skip_tied for c in configs] == [skip_tied]
+    said = "groups whose answers all scored alike left out of the step"
+    assert (said in m.result_of(json.loads((out / "report.json").read_text()))["summary"]) is skip_tied
