@@ -11,6 +11,8 @@ sample, reward or train.
 
 from __future__ import annotations
 
+from ..common.errors import SetupError
+
 
 def without_tied(batch: dict, group: int, passes: int) -> dict:
     """`batch` (trl's scored generation batch: one row per answer, the `group` answers of an
@@ -49,6 +51,8 @@ def skipping_tied(trainer_class):
             batch = super()._generate_and_score_completions(inputs)
             if not self.model.training:
                 return batch
+            if self.accelerator.num_processes > 1:  # the token count would have to be gathered across them
+                raise SetupError("skip_tied runs in one process only")
             return without_tied(batch, self.num_generations, self.args.steps_per_generation)
 
     return TiedLeftOut
